@@ -1,1 +1,25 @@
+//! A simulated SIM800 / Air202-class modem, the cellular network around it, and a lab server.
+//!
+//! The core is sans-IO: no real socket, no real clock. Time is an input (`now: Duration`,
+//! virtual time since the simulation started) and every component has the same shape:
+//! `handle_*(now, input)`, `poll_*()` for what it wants to emit, `poll_timeout()` for when it
+//! next needs to run, `handle_timeout(now)`. Replay drives it in virtual time; the [`live`]
+//! module drives the same modem with real time, a pty / TCP / serial port and real sockets.
+//!
+//! - [`modem`]: the AT modem: line discipline, the TCP/IP state machine, timing from the
+//!   [`profile`].
+//! - [`net`]: the interface between the modem and whatever carries its data.
+//! - [`network`]: the simulated cellular network and internet: registration, PDP, sockets
+//!   with latency, bandwidth and loss.
+//! - [`fault`]: the faults that can be injected, each with its units, and seeded line noise.
+//! - [`lab`]: the lab server: accepts device connections, records them, sends on command.
+//! - [`sim`]: modem + network + lab server + line noise as one sans-IO unit for replay.
 
+pub mod fault;
+pub mod lab;
+pub mod live;
+pub mod modem;
+pub mod net;
+pub mod network;
+pub mod profile;
+pub mod sim;

@@ -158,22 +158,148 @@ pub enum RxGet {
 }
 
 impl Name {
+    pub const ALL: [Name; 42] = [
+        Name::Cmee,
+        Name::Cgmr,
+        Name::Cgmm,
+        Name::Cgmi,
+        Name::Cgsn,
+        Name::Gsn,
+        Name::Ver,
+        Name::Ccid,
+        Name::Cimi,
+        Name::Cpin,
+        Name::Csq,
+        Name::Creg,
+        Name::Cgatt,
+        Name::Cfun,
+        Name::Cpowd,
+        Name::Cclk,
+        Name::Cntpcid,
+        Name::Cntp,
+        Name::Ceng,
+        Name::Clts,
+        Name::Cbatchk,
+        Name::Ciurc,
+        Name::Ipr,
+        Name::Cipmux,
+        Name::Cstt,
+        Name::Ciicr,
+        Name::Ciicrmode,
+        Name::Cifsr,
+        Name::Cipstatus,
+        Name::Cipstart,
+        Name::Cipsend,
+        Name::Cipqsend,
+        Name::Cipclose,
+        Name::Cipshut,
+        Name::Ciphead,
+        Name::Ciprxget,
+        Name::Cipssl,
+        Name::Cdnscfg,
+        Name::Cgdcont,
+        Name::Cgact,
+        Name::Sapbr,
+        Name::Tcpuserparam,
+    ];
+
     /// The name as written after `AT+`, upper case.
     pub const fn as_str(self) -> &'static str {
-        todo!()
+        match self {
+            Name::Cmee => "CMEE",
+            Name::Cgmr => "CGMR",
+            Name::Cgmm => "CGMM",
+            Name::Cgmi => "CGMI",
+            Name::Cgsn => "CGSN",
+            Name::Gsn => "GSN",
+            Name::Ver => "VER",
+            Name::Ccid => "CCID",
+            Name::Cimi => "CIMI",
+            Name::Cpin => "CPIN",
+            Name::Csq => "CSQ",
+            Name::Creg => "CREG",
+            Name::Cgatt => "CGATT",
+            Name::Cfun => "CFUN",
+            Name::Cpowd => "CPOWD",
+            Name::Cclk => "CCLK",
+            Name::Cntpcid => "CNTPCID",
+            Name::Cntp => "CNTP",
+            Name::Ceng => "CENG",
+            Name::Clts => "CLTS",
+            Name::Cbatchk => "CBATCHK",
+            Name::Ciurc => "CIURC",
+            Name::Ipr => "IPR",
+            Name::Cipmux => "CIPMUX",
+            Name::Cstt => "CSTT",
+            Name::Ciicr => "CIICR",
+            Name::Ciicrmode => "CIICRMODE",
+            Name::Cifsr => "CIFSR",
+            Name::Cipstatus => "CIPSTATUS",
+            Name::Cipstart => "CIPSTART",
+            Name::Cipsend => "CIPSEND",
+            Name::Cipqsend => "CIPQSEND",
+            Name::Cipclose => "CIPCLOSE",
+            Name::Cipshut => "CIPSHUT",
+            Name::Ciphead => "CIPHEAD",
+            Name::Ciprxget => "CIPRXGET",
+            Name::Cipssl => "CIPSSL",
+            Name::Cdnscfg => "CDNSCFG",
+            Name::Cgdcont => "CGDCONT",
+            Name::Cgact => "CGACT",
+            Name::Sapbr => "SAPBR",
+            Name::Tcpuserparam => "TCPUSERPARAM",
+        }
     }
 
     /// Case-insensitive lookup.
     pub fn from_text(text: &[u8]) -> Option<Name> {
-        let _ = text;
-        todo!()
+        Name::ALL
+            .into_iter()
+            .find(|n| n.as_str().as_bytes().eq_ignore_ascii_case(text))
     }
 }
 
 impl Command<'_> {
     /// The extended command's name (`None` for basic commands).
     pub fn name(&self) -> Option<Name> {
-        todo!()
+        Some(match self {
+            Command::At
+            | Command::Echo(_)
+            | Command::Info
+            | Command::SaveProfile
+            | Command::FlowControl(_) => return None,
+            Command::Test(name) | Command::Read(name) | Command::Exec(name) => *name,
+            Command::Cmee(_) => Name::Cmee,
+            Command::Cpin(_) => Name::Cpin,
+            Command::Creg(_) => Name::Creg,
+            Command::Cgatt(_) => Name::Cgatt,
+            Command::Cfun { .. } => Name::Cfun,
+            Command::Cpowd(_) => Name::Cpowd,
+            Command::Cclk(_) => Name::Cclk,
+            Command::Cntpcid(_) => Name::Cntpcid,
+            Command::Cntp { .. } => Name::Cntp,
+            Command::Ceng { .. } => Name::Ceng,
+            Command::Clts(_) => Name::Clts,
+            Command::Cbatchk(_) => Name::Cbatchk,
+            Command::Ciurc(_) => Name::Ciurc,
+            Command::Ipr(_) => Name::Ipr,
+            Command::Cipmux(_) => Name::Cipmux,
+            Command::Cstt { .. } => Name::Cstt,
+            Command::Ciicrmode(_) => Name::Ciicrmode,
+            Command::CipstatusLink(_) => Name::Cipstatus,
+            Command::Cipstart { .. } => Name::Cipstart,
+            Command::Cipsend { .. } => Name::Cipsend,
+            Command::Cipqsend(_) => Name::Cipqsend,
+            Command::Cipclose { .. } => Name::Cipclose,
+            Command::Ciphead(_) => Name::Ciphead,
+            Command::Ciprxget(_) => Name::Ciprxget,
+            Command::Cipssl(_) => Name::Cipssl,
+            Command::Cdnscfg { .. } => Name::Cdnscfg,
+            Command::Cgdcont { .. } => Name::Cgdcont,
+            Command::Cgact { .. } => Name::Cgact,
+            Command::Sapbr { .. } => Name::Sapbr,
+            Command::Tcpuserparam(_) => Name::Tcpuserparam,
+        })
     }
 
     /// Writes the command as the host sends it, `AT...\r`, and returns its length.

@@ -1,0 +1,34 @@
+//! What the firmware core drives besides the UART: the network LED, the hardware watchdog,
+//! the modem's power key and reset lines, and a log of what it does.
+
+use crate::report::Report;
+
+/// The network-status LED (B10), as the seed's `netLed` shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LedState {
+    /// No modem answer yet, or the modem is being restarted.
+    Off,
+    /// Searching for the network / bringing up data.
+    Searching,
+    /// Registered and the data link is up, but no server connection.
+    Registered,
+    /// Connected to the server.
+    Connected,
+}
+
+/// The board outputs. Calls are quick and never block.
+pub trait Board {
+    fn set_led(&mut self, state: LedState);
+
+    /// Feeds the hardware watchdog; the core calls it only while its main loop makes progress.
+    fn feed_watchdog(&mut self);
+
+    /// Drives the modem's PWRKEY line: `true` holds the key down.
+    fn set_power_key(&mut self, pressed: bool);
+
+    /// Drives the modem's RESET line: `true` holds the modem in reset.
+    fn set_modem_reset(&mut self, asserted: bool);
+
+    /// What the firmware did, for a log or a trace (defmt on a board, tracing on a host).
+    fn report(&mut self, report: Report<'_>);
+}
