@@ -100,7 +100,12 @@ pub struct Deframer<const N: usize> {
 
 impl<const N: usize> Deframer<N> {
     pub const fn new(framing: Framing) -> Self {
-        Deframer { framing, partial: [0; N], len: 0, skipping: false }
+        Deframer {
+            framing,
+            partial: [0; N],
+            len: 0,
+            skipping: false,
+        }
     }
 
     pub const fn framing(&self) -> Framing {
@@ -114,7 +119,11 @@ impl<const N: usize> Deframer<N> {
     }
 
     /// Feeds one received chunk and calls `on_message` for each whole message in order.
-    pub fn push(&mut self, chunk: &[u8], mut on_message: impl FnMut(Result<&[u8], MessageTooLong>)) {
+    pub fn push(
+        &mut self,
+        chunk: &[u8],
+        mut on_message: impl FnMut(Result<&[u8], MessageTooLong>),
+    ) {
         if self.framing == Framing::Raw {
             if !chunk.is_empty() {
                 on_message(Ok(chunk));
@@ -168,7 +177,12 @@ mod tests {
             let n = r.encode(unix, &mut out).unwrap();
             &out[..n]
         });
-        assert_eq!(actual, expected, "reply to {:?}", String::from_utf8_lossy(message));
+        assert_eq!(
+            actual,
+            expected,
+            "reply to {:?}",
+            String::from_utf8_lossy(message)
+        );
     }
 
     #[test]
@@ -213,9 +227,12 @@ mod tests {
         messages
     }
 
+    /// Framing, the chunks as they arrive, the messages expected.
+    type FramingCase<'a> = (Framing, &'a [&'a [u8]], &'a [&'a str]);
+
     #[test]
     fn framing_of_split_and_joined_segments() {
-        let cases: &[(Framing, &[&[u8]], &[&str])] = &[
+        let cases: &[FramingCase] = &[
             // Raw: segment boundaries are message boundaries, as in the seed.
             (Framing::Raw, &[b"back1", b"23"], &["back1", "23"]),
             (Framing::Raw, &[b"bintime"], &["bintime"]),
@@ -224,12 +241,20 @@ mod tests {
             // Newline: boundaries come from `\n`, whatever the segments.
             (Framing::Newline, &[b"back1", b"23\n"], &["back123"]),
             (Framing::Newline, &[b"bin\ntime\n"], &["bin", "time"]),
-            (Framing::Newline, &[b"bin\r\n", b"ti", b"me\r", b"\n"], &["bin", "time"]),
+            (
+                Framing::Newline,
+                &[b"bin\r\n", b"ti", b"me\r", b"\n"],
+                &["bin", "time"],
+            ),
             (Framing::Newline, &[b"\n\n", b"x"], &[]),
             (Framing::Newline, &[b"unfinished"], &[]),
         ];
         for (framing, chunks, expected) in cases {
-            assert_eq!(deframe::<16>(*framing, chunks), *expected, "{framing:?} {chunks:?}");
+            assert_eq!(
+                deframe::<16>(*framing, chunks),
+                *expected,
+                "{framing:?} {chunks:?}"
+            );
         }
     }
 

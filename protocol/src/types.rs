@@ -313,12 +313,28 @@ mod tests {
             (
                 946_684_800,
                 0,
-                DateTime { year: 0, month: 1, day: 1, hour: 0, minute: 0, second: 0, quarter_hours: 0 },
+                DateTime {
+                    year: 0,
+                    month: 1,
+                    day: 1,
+                    hour: 0,
+                    minute: 0,
+                    second: 0,
+                    quarter_hours: 0,
+                },
             ),
             (
                 1_795_000_000,
                 32,
-                DateTime { year: 26, month: 11, day: 18, hour: 19, minute: 6, second: 40, quarter_hours: 32 },
+                DateTime {
+                    year: 26,
+                    month: 11,
+                    day: 18,
+                    hour: 19,
+                    minute: 6,
+                    second: 40,
+                    quarter_hours: 32,
+                },
             ),
         ];
         for (unix, tz, fields) in cases {

@@ -43,12 +43,23 @@ pub fn fuzz(seconds: u32, only: Option<&str>) -> Result {
     toolchain::ensure_cargo_tool("fuzz", "cargo-fuzz")?;
     let targets: Vec<&str> = match only {
         Some(target) if FUZZ_TARGETS.contains(&target) => vec![target],
-        Some(other) => return Err(format!("no fuzz target {other}; there are {FUZZ_TARGETS:?}")),
+        Some(other) => {
+            return Err(format!(
+                "no fuzz target {other}; there are {FUZZ_TARGETS:?}"
+            ))
+        }
         None => FUZZ_TARGETS.to_vec(),
     };
     for target in targets {
         run(Command::new("cargo")
-            .args(["+nightly", "fuzz", "run", "--fuzz-dir", "protocol/fuzz", target])
+            .args([
+                "+nightly",
+                "fuzz",
+                "run",
+                "--fuzz-dir",
+                "protocol/fuzz",
+                target,
+            ])
             .args(["--", &format!("-max_total_time={seconds}")]))?;
     }
     Ok(())

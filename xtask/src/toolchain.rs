@@ -107,9 +107,7 @@ pub fn cortex_m(target: &str) -> Result<CortexM> {
         return Ok(CortexM::Rustup);
     }
     ensure_debian_packages(DEBIAN_CORTEX_M_PACKAGES).map_err(|e| {
-        format!(
-            "no toolchain for {target}: either `rustup target add {target}`, or Debian's: {e}"
-        )
+        format!("no toolchain for {target}: either `rustup target add {target}`, or Debian's: {e}")
     })?;
     Ok(CortexM::DebianBuildStd)
 }

@@ -21,6 +21,10 @@ pub enum Name {
     Cgsn,
     Gsn,
     Ver,
+    // Luat's misc.lua sends `AT+ATWMFT=99`, `AT+WISN?` and `AT+MUID?` at start-up.
+    Atwmft,
+    Wisn,
+    Muid,
     Ccid,
     Cimi,
     Cpin,
@@ -87,6 +91,8 @@ pub enum Command<'a> {
     Cmee(u8),
     /// `AT+CPIN="<pin>"`
     Cpin(&'a str),
+    /// `AT+ATWMFT=<n>` (Luat misc.lua sends `=99` at start-up; the meaning is undocumented).
+    Atwmft(u8),
     /// `AT+CREG=<n>`: 0 no URC, 1 `+CREG: <stat>`, 2 with location.
     Creg(u8),
     /// `AT+CGATT=<0|1>`
@@ -114,20 +120,35 @@ pub enum Command<'a> {
     /// `AT+CIPMUX=<0|1>`: single or multi-connection mode.
     Cipmux(bool),
     /// `AT+CSTT="<apn>"[,"<user>","<pwd>"]`
-    Cstt { apn: &'a str, user: Option<&'a str>, pwd: Option<&'a str> },
+    Cstt {
+        apn: &'a str,
+        user: Option<&'a str>,
+        pwd: Option<&'a str>,
+    },
     /// `AT+CIICRMODE=<n>` (Luat): 2 makes `AT+CIICR` answer at once.
     Ciicrmode(u8),
     /// `AT+CIPSTATUS=<n>` (multi mode): one `+CIPSTATUS:` line.
     CipstatusLink(LinkId),
     /// `AT+CIPSTART=[<n>,]"<TCP|UDP>","<host>",<port>`
-    Cipstart { link: Option<LinkId>, transport: Transport, host: &'a str, port: u16 },
+    Cipstart {
+        link: Option<LinkId>,
+        transport: Transport,
+        host: &'a str,
+        port: u16,
+    },
     /// `AT+CIPSEND=<len>` (single), `AT+CIPSEND=<n>[,<len>]` (multi). With a length the
     /// data after `> ` is exactly `len` bytes; without, it ends with Ctrl-Z (ESC cancels).
-    Cipsend { link: Option<LinkId>, len: Option<u16> },
+    Cipsend {
+        link: Option<LinkId>,
+        len: Option<u16>,
+    },
     /// `AT+CIPQSEND=<0|1>`: 0 `SEND OK` once the peer has the data, 1 `DATA ACCEPT` at once.
     Cipqsend(u8),
     /// `AT+CIPCLOSE=<quick>` (single), `AT+CIPCLOSE=<n>[,<quick>]` (multi).
-    Cipclose { link: Option<LinkId>, quick: Option<bool> },
+    Cipclose {
+        link: Option<LinkId>,
+        quick: Option<bool>,
+    },
     /// `AT+CIPHEAD=<0|1>`: prefix received data with `+IPD,<len>:`.
     Ciphead(bool),
     /// `AT+CIPRXGET=...`: manual receive.
@@ -135,13 +156,24 @@ pub enum Command<'a> {
     /// `AT+CIPSSL=<0|1>`
     Cipssl(bool),
     /// `AT+CDNSCFG="<primary>"[,"<secondary>"]`
-    Cdnscfg { primary: &'a str, secondary: Option<&'a str> },
+    Cdnscfg {
+        primary: &'a str,
+        secondary: Option<&'a str>,
+    },
     /// `AT+CGDCONT=<cid>,"<type>","<apn>"`
-    Cgdcont { cid: u8, pdp_type: &'a str, apn: &'a str },
+    Cgdcont {
+        cid: u8,
+        pdp_type: &'a str,
+        apn: &'a str,
+    },
     /// `AT+CGACT=<state>,<cid>`
     Cgact { active: bool, cid: u8 },
     /// `AT+SAPBR=<cmd>,<cid>[,"<tag>","<value>"]`: bearer settings (TinyGSM's gprsConnect).
-    Sapbr { cmd: u8, cid: u8, param: Option<(&'a str, &'a str)> },
+    Sapbr {
+        cmd: u8,
+        cid: u8,
+        param: Option<(&'a str, &'a str)>,
+    },
     /// `AT+TCPUSERPARAM=<a>,<b>,<c>,<d>` (Luat): TCP retransmission parameters.
     Tcpuserparam([u32; 4]),
 }
@@ -152,13 +184,17 @@ pub enum RxGet {
     /// `=0` / `=1`: manual receive off / on.
     Manual(bool),
     /// `=2,[<n>,]<len>` (raw) or `=3,[<n>,]<len>` (hex): read up to `len` bytes.
-    Read { link: Option<LinkId>, len: u16, hex: bool },
+    Read {
+        link: Option<LinkId>,
+        len: u16,
+        hex: bool,
+    },
     /// `=4[,<n>]`: how many bytes wait.
     Available { link: Option<LinkId> },
 }
 
 impl Name {
-    pub const ALL: [Name; 42] = [
+    pub const ALL: [Name; 45] = [
         Name::Cmee,
         Name::Cgmr,
         Name::Cgmm,
@@ -166,6 +202,9 @@ impl Name {
         Name::Cgsn,
         Name::Gsn,
         Name::Ver,
+        Name::Atwmft,
+        Name::Wisn,
+        Name::Muid,
         Name::Ccid,
         Name::Cimi,
         Name::Cpin,
@@ -213,6 +252,9 @@ impl Name {
             Name::Cgsn => "CGSN",
             Name::Gsn => "GSN",
             Name::Ver => "VER",
+            Name::Atwmft => "ATWMFT",
+            Name::Wisn => "WISN",
+            Name::Muid => "MUID",
             Name::Ccid => "CCID",
             Name::Cimi => "CIMI",
             Name::Cpin => "CPIN",
@@ -271,6 +313,7 @@ impl Command<'_> {
             Command::Test(name) | Command::Read(name) | Command::Exec(name) => *name,
             Command::Cmee(_) => Name::Cmee,
             Command::Cpin(_) => Name::Cpin,
+            Command::Atwmft(_) => Name::Atwmft,
             Command::Creg(_) => Name::Creg,
             Command::Cgatt(_) => Name::Cgatt,
             Command::Cfun { .. } => Name::Cfun,
@@ -302,9 +345,246 @@ impl Command<'_> {
         })
     }
 
-    /// Writes the command as the host sends it, `AT...\r`, and returns its length.
-    pub fn encode(&self, out: &mut [u8]) -> Result<usize, BufferFull> {
-        let _ = Writer::new(out);
-        todo!()
+    /// The link a multi-mode spelling addresses (`AT+CIPSTART=<n>,...`, `AT+CIPSEND=<n>...`,
+    /// `AT+CIPCLOSE=<n>...`, `AT+CIPSTATUS=<n>`, `AT+CIPRXGET=<2|3|4>,<n>...`); `None` for
+    /// everything else. A command with a link is spelled, and parses, only in multi mode.
+    pub fn link(&self) -> Option<LinkId> {
+        match *self {
+            Command::Cipstart { link, .. }
+            | Command::Cipsend { link, .. }
+            | Command::Cipclose { link, .. }
+            | Command::Ciprxget(RxGet::Read { link, .. } | RxGet::Available { link }) => link,
+            Command::CipstatusLink(link) => Some(link),
+            _ => None,
+        }
     }
+
+    /// How the data after the `> ` prompt ends, if the modem accepts this command: a fixed
+    /// length, or Ctrl-Z for `AT+CIPSEND` (single) and `AT+CIPSEND=<n>` (multi), at most
+    /// `ctrl_z_max` bytes. `None` for commands that take no data.
+    pub fn data_mode(&self, ctrl_z_max: u16) -> Option<DataMode> {
+        match *self {
+            Command::Cipsend { len: Some(len), .. } => Some(DataMode::Fixed(len)),
+            Command::Cipsend { len: None, .. } | Command::Exec(Name::Cipsend) => {
+                Some(DataMode::CtrlZ { max: ctrl_z_max })
+            }
+            _ => None,
+        }
+    }
+
+    /// Writes the command as the host sends it, `AT<body>\r`, and returns its length.
+    ///
+    /// Every value parses back to itself (with `multi` = `self.link().is_some()`), except
+    /// values that share their bytes with another: `Cipsend` and `Cipclose` with neither link
+    /// nor parameter are written as the bare `AT+CIPSEND` / `AT+CIPCLOSE`, which parse as
+    /// [`Command::Exec`]; a `Cstt` password without a user is written with an empty user.
+    /// Strings are written as given, so one holding `"` or a control character is not valid
+    /// AT syntax.
+    pub fn encode(&self, out: &mut [u8]) -> Result<usize, BufferFull> {
+        let mut w = Writer::new(out);
+        w.bytes(b"AT")?;
+        self.write_body(&mut w)?;
+        w.bytes(b"\r")?;
+        Ok(w.len())
+    }
+
+    /// Writes only the body, what follows `AT` (`+CSQ`, `E0`, ...), and returns its length:
+    /// the part a host chains after `;` (`AT+CIFSR;E0`).
+    pub fn encode_body(&self, out: &mut [u8]) -> Result<usize, BufferFull> {
+        let mut w = Writer::new(out);
+        self.write_body(&mut w)?;
+        Ok(w.len())
+    }
+
+    fn write_body(&self, w: &mut Writer<'_>) -> Result<(), BufferFull> {
+        use Command as C;
+        match *self {
+            C::At => return Ok(()),
+            C::Echo(on) => w.bytes(b"E")?.num(on.into())?,
+            C::Info => w.bytes(b"I")?,
+            C::SaveProfile => w.bytes(b"&W")?,
+            C::FlowControl(n) => w.bytes(b"&K")?.num(n.into())?,
+            C::Test(name) => w.bytes(b"+")?.str(name.as_str())?.bytes(b"=?")?,
+            C::Read(name) => w.bytes(b"+")?.str(name.as_str())?.bytes(b"?")?,
+            C::Exec(name) => w.bytes(b"+")?.str(name.as_str())?,
+            // The same bytes as `Exec`, see `encode`.
+            C::Cipsend {
+                link: None,
+                len: None,
+            }
+            | C::Cipclose {
+                link: None,
+                quick: None,
+            } => w.bytes(b"+")?.str(self.name().map_or("", Name::as_str))?,
+            _ => {
+                w.bytes(b"+")?
+                    .str(self.name().map_or("", Name::as_str))?
+                    .bytes(b"=")?;
+                self.write_params(w)?
+            }
+        };
+        Ok(())
+    }
+
+    /// The parameters of a set form, after `=`.
+    fn write_params<'w, 'b>(
+        &self,
+        w: &'w mut Writer<'b>,
+    ) -> Result<&'w mut Writer<'b>, BufferFull> {
+        use Command as C;
+        match *self {
+            C::Cmee(n)
+            | C::Creg(n)
+            | C::Cpowd(n)
+            | C::Cntpcid(n)
+            | C::Ciicrmode(n)
+            | C::Cipqsend(n)
+            | C::Atwmft(n)
+            | C::CipstatusLink(n) => w.num(n.into()),
+            C::Cgatt(on)
+            | C::Clts(on)
+            | C::Cbatchk(on)
+            | C::Ciurc(on)
+            | C::Cipmux(on)
+            | C::Ciphead(on)
+            | C::Cipssl(on) => w.num(on.into()),
+            C::Ipr(rate) => w.num(rate.into()),
+            C::Cpin(pin) => w.quoted(pin),
+            C::Cfun { fun, rst } => {
+                w.num(fun.into())?;
+                match rst {
+                    Some(rst) => w.bytes(b",")?.num(rst.into()),
+                    None => Ok(w),
+                }
+            }
+            C::Ceng { mode, ncell } => {
+                w.num(mode.into())?;
+                match ncell {
+                    Some(ncell) => w.bytes(b",")?.num(ncell.into()),
+                    None => Ok(w),
+                }
+            }
+            C::Cclk(t) => {
+                w.bytes(b"\"")?;
+                two_digits(w, t.year)?.bytes(b"/")?;
+                two_digits(w, t.month)?.bytes(b"/")?;
+                two_digits(w, t.day)?.bytes(b",")?;
+                two_digits(w, t.hour)?.bytes(b":")?;
+                two_digits(w, t.minute)?.bytes(b":")?;
+                two_digits(w, t.second)?;
+                // The sign is always written: `+32`, `+00`, `-20`.
+                w.bytes(if t.quarter_hours < 0 { b"-" } else { b"+" })?;
+                two_digits(w, t.quarter_hours.unsigned_abs())?.bytes(b"\"")
+            }
+            C::Cntp { server, tz } => w.quoted(server)?.bytes(b",")?.signed(tz.into()),
+            C::Cstt { apn, user, pwd } => {
+                w.quoted(apn)?;
+                if user.is_some() || pwd.is_some() {
+                    w.bytes(b",")?.quoted(user.unwrap_or(""))?;
+                }
+                match pwd {
+                    Some(pwd) => w.bytes(b",")?.quoted(pwd),
+                    None => Ok(w),
+                }
+            }
+            C::Cipstart {
+                link,
+                transport,
+                host,
+                port,
+            } => {
+                link_prefix(w, link)?
+                    .quoted(transport.as_str())?
+                    .bytes(b",")?
+                    .quoted(host)?
+                    // Unquoted, as Luat and TinyGSM write it.
+                    .bytes(b",")?
+                    .num(port.into())
+            }
+            C::Cipsend { link, len } => optional_pair(w, link, len.map(u64::from)),
+            C::Cipclose { link, quick } => optional_pair(w, link, quick.map(u64::from)),
+            C::Ciprxget(RxGet::Manual(on)) => w.num(on.into()),
+            C::Ciprxget(RxGet::Read { link, len, hex }) => {
+                w.num(if hex { 3 } else { 2 })?.bytes(b",")?;
+                link_prefix(w, link)?.num(len.into())
+            }
+            C::Ciprxget(RxGet::Available { link }) => {
+                w.num(4)?;
+                match link {
+                    Some(link) => w.bytes(b",")?.num(link.into()),
+                    None => Ok(w),
+                }
+            }
+            C::Cdnscfg { primary, secondary } => {
+                w.quoted(primary)?;
+                match secondary {
+                    Some(secondary) => w.bytes(b",")?.quoted(secondary),
+                    None => Ok(w),
+                }
+            }
+            C::Cgdcont { cid, pdp_type, apn } => w
+                .num(cid.into())?
+                .bytes(b",")?
+                .quoted(pdp_type)?
+                .bytes(b",")?
+                .quoted(apn),
+            C::Cgact { active, cid } => w.num(active.into())?.bytes(b",")?.num(cid.into()),
+            C::Sapbr { cmd, cid, param } => {
+                w.num(cmd.into())?.bytes(b",")?.num(cid.into())?;
+                match param {
+                    Some((tag, value)) => w.bytes(b",")?.quoted(tag)?.bytes(b",")?.quoted(value),
+                    None => Ok(w),
+                }
+            }
+            C::Tcpuserparam([a, b, c, d]) => w
+                .num(a.into())?
+                .bytes(b",")?
+                .num(b.into())?
+                .bytes(b",")?
+                .num(c.into())?
+                .bytes(b",")?
+                .num(d.into()),
+            // Forms without parameters are written by `write_body`.
+            C::At
+            | C::Echo(_)
+            | C::Info
+            | C::SaveProfile
+            | C::FlowControl(_)
+            | C::Test(_)
+            | C::Read(_)
+            | C::Exec(_) => Ok(w),
+        }
+    }
+}
+
+/// `<n>,` in multi mode, nothing in single mode.
+fn link_prefix<'w, 'b>(
+    w: &'w mut Writer<'b>,
+    link: Option<LinkId>,
+) -> Result<&'w mut Writer<'b>, BufferFull> {
+    match link {
+        Some(link) => w.num(link.into())?.bytes(b","),
+        None => Ok(w),
+    }
+}
+
+/// `[<n>,]<value>` or `<n>` alone (CIPSEND and CIPCLOSE).
+fn optional_pair<'w, 'b>(
+    w: &'w mut Writer<'b>,
+    link: Option<LinkId>,
+    value: Option<u64>,
+) -> Result<&'w mut Writer<'b>, BufferFull> {
+    match (link, value) {
+        (Some(link), None) => w.num(link.into()),
+        (link, Some(value)) => link_prefix(w, link)?.num(value),
+        (None, None) => Ok(w),
+    }
+}
+
+/// At least two digits, as the fields of `AT+CCLK` are written.
+fn two_digits<'w, 'b>(w: &'w mut Writer<'b>, n: u8) -> Result<&'w mut Writer<'b>, BufferFull> {
+    if n < 10 {
+        w.bytes(b"0")?;
+    }
+    w.num(n.into())
 }

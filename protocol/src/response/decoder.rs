@@ -1,7 +1,74 @@
-//! The firmware side's incremental response decoder. (PLACEHOLDER SIGNATURES: being implemented.)
+//! The firmware side's incremental response decoder.
+//!
+//! # Lines
+//!
+//! A line ends at CR or LF, so `\r\n`, a bare `\n` and a bare `\r` all end one; empty lines
+//! are skipped. Three things do not wait for a line end:
+//!
+//! - the prompt `> `, recognised only while an `AT+CIPSEND` waits for it;
+//! - `+IPD,<len>:`, whose payload follows the colon at once;
+//! - `+RECEIVE,<n>,<len>:`, whose payload follows the colon and one optional `\r\n` (the
+//!   reference leaves open whether the modem writes it; ours does).
+//!
+//! `+CIPRXGET: 2|3,...` ends at its line end and its data follows. A payload is read raw,
+//! exactly `<len>` bytes (`2 * <len>` hex digits for mode 3), so CR, LF, `OK` or `ERROR` in it
+//! are data.
+//!
+//! # Who a line belongs to
+//!
+//! [`Decoder::start`] tells the decoder which command was just sent. Until the line that ends
+//! its answer ([`Event::Final`]), a line is [`Event::Echo`] if it starts with `AT`,
+//! [`Event::Info`] if it belongs to the answer, and [`Event::Urc`] otherwise: URCs may arrive
+//! in the middle of an answer (`+CREG: 1` between `+CSQ:` and `OK`). With nothing pending every
+//! line is a URC.
+//!
+//! Every answer ends with `ERROR`, `+CME ERROR` or `+CMS ERROR`, and all but `AT+CIPSTATUS`'s
+//! also with `OK`. Besides:
+//!
+//! | command | information lines | ends with |
+//! |---|---|---|
+//! | `ATI`, `AT+CGMR`, `AT+CGSN`, `AT+GSN`, `AT+VER`, `AT+CCID`, `AT+CIMI`, `AT+CGMM`, `AT+CGMI` | free text | `OK` |
+//! | `AT+CDNSCFG?` | free text (`PrimaryDns: ...`) | `OK` |
+//! | `AT+NAME...` in any form | `+NAME: ...` of the same name (see below) | `OK` |
+//! | `AT+CIFSR` | — | the bare IP line (no `OK`) |
+//! | `AT+CIPSTATUS` | `OK` (first!), `STATE:`, `C:` lines | `STATE:` with 0 connection lines (single mode), else the last `C:` line |
+//! | `AT+CIPSEND...` | `> ` | `SEND OK`, `SEND FAIL`, `DATA ACCEPT` |
+//! | `AT+CIPSHUT` | — | `SHUT OK` |
+//! | `AT+CIPCLOSE...` | — | `CLOSE OK` |
+//! | `AT+CPOWD=...` | — | `NORMAL POWER DOWN` |
+//!
+//! The status lines that are also URCs (`+CPIN`, `+CFUN`, `+CIPRXGET: 1`) belong only to
+//! the read form of their command (`AT+CPIN?`), and `+CREG: <stat>` (the URC form, without the
+//! mode) and `+CNTP: <code>` never belong to an answer: `AT+CNTP` answers `OK` and its result
+//! comes later as a URC, as the result of `AT+CIPSTART` (`0, CONNECT OK`) does.
+//!
+//! What the decoder cannot know, and the host must:
+//!
+//! - `start` takes one command. A host that chains commands on one line, as TinyGSM does with
+//!   `AT+CIFSR;E0` to force an `OK` after the IP line, gets the IP line as the `Final` of
+//!   `AT+CIFSR` and then the `OK` as a URC; or it calls `start(&Command::Echo(false))` after
+//!   that `Final` so the `OK` is its answer.
+//! - `+PDP: DEACT` can arrive instead of the answer to `AT+CIPSEND`. It is a URC, because it
+//!   also arrives at any other time; the host treats it as the send's failure, as Luat does.
+//! - A real SIM800 never answers `AT&K0`, and may not answer `AT+CPOWD=0`: the host's timeout
+//!   ends the wait with [`Decoder::cancel`].
+//! - `start` while an answer is pending replaces it (the host gave up on the old one).
+//! - While a text-answer command (`ATI`) is pending, a free-text URC (`DST: 1`) is taken for
+//!   part of the answer: nothing tells them apart.
+//!
+//! # Errors
+//!
+//! A line longer than `N` bytes gives [`DecodeError::LineTooLong`] at once and the rest of it
+//! is skipped. A payload larger than `N` bytes gives [`DecodeError::PayloadTooLong`] without
+//! waiting for it, and the bytes that follow are read as lines. A line with a known prefix
+//! whose fields do not parse gives [`DecodeError::Malformed`]. Any other line is
+//! [`Response::Text`], or [`Response::Info`] for `+NAME: ...`.
 
-use super::Response;
-use crate::command::Command;
+use super::{ConnectResult, ConnectionLine, Location, Response, RxGetResponse, VoltageAlarm};
+use crate::command::{Command, Name};
+use crate::types::{
+    parse_decimal, ClientState, DateTime, IpState, LinkId, RegStat, SimState, Transport,
+};
 
 /// What a decoded line is to the host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,21 +84,110 @@ pub enum Event<'a> {
     Final(Response<'a>),
 }
 
+impl<'a> Event<'a> {
+    /// The response, for every event but an echo.
+    pub fn response(&self) -> Option<&Response<'a>> {
+        match self {
+            Event::Echo(_) => None,
+            Event::Urc(r) | Event::Info(r) | Event::Final(r) => Some(r),
+        }
+    }
+}
+
 /// Bytes the decoder refused; it has resynchronised at the next line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DecodeError {
     /// A line longer than the decoder's buffer.
     LineTooLong,
-    /// A payload length larger than the buffer (not trusted, not waited for).
+    /// A payload length larger than the buffer (not trusted, not waited for). `len` is the
+    /// number of bytes announced: `2 * <len>` for `+CIPRXGET: 3`.
     PayloadTooLong { len: u64 },
     /// A line with a known prefix whose fields do not parse.
     Malformed,
 }
 
-/// Turns modem bytes into [`Event`]s. `N` bytes hold one line or one payload.
+/// Turns modem bytes into [`Event`]s. `N` bytes hold one line or one payload: at least 1460
+/// (the largest `+RECEIVE`) and twice that for hex `+CIPRXGET: 3` reads of 1460 bytes.
 #[derive(Debug)]
 pub struct Decoder<const N: usize = 1600> {
     buf: [u8; N],
+    /// Bytes of the current line or payload in `buf`.
+    len: usize,
+    mode: Mode,
+    pending: Option<Answer>,
+    connection_lines: u8,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Line,
+    /// Dropping the rest of an overlong line.
+    Skip,
+    /// Reading `need` raw bytes, after the line ends in `lead`.
+    Payload {
+        kind: Payload,
+        need: usize,
+        lead: Lead,
+    },
+}
+
+/// The line end still to skip before a payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lead {
+    None,
+    Lf,
+    CrLf,
+}
+
+/// A payload header: what the payload becomes once read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Payload {
+    Receive(LinkId),
+    Ipd,
+    RxGet {
+        link: Option<LinkId>,
+        hex: bool,
+        remaining: u16,
+    },
+}
+
+/// What a step of [`Decoder::feed`] completed; the bytes are in `buf[..len]`.
+#[derive(Debug, Clone, Copy)]
+enum Ready {
+    Line,
+    Prompt,
+    Payload(Payload),
+    Error(DecodeError),
+}
+
+/// The answer the pending command expects (see the module's table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    /// Ends with `OK`. `+NAME:` lines of `name` belong to it; status lines only if `read`;
+    /// free text if `text`.
+    Lines {
+        name: Option<Name>,
+        read: bool,
+        text: bool,
+    },
+    Cifsr,
+    /// `seen` counts the `C:` lines so far.
+    Cipstatus {
+        seen: u8,
+    },
+    Cipsend {
+        prompted: bool,
+    },
+    Cipshut,
+    Cipclose,
+    Cpowd,
+}
+
+/// Where a response stands in the pending answer.
+enum Role {
+    Urc,
+    Info,
+    Final,
 }
 
 impl<const N: usize> Default for Decoder<N> {
@@ -42,36 +198,726 @@ impl<const N: usize> Default for Decoder<N> {
 
 impl<const N: usize> Decoder<N> {
     pub const fn new() -> Self {
-        Decoder { buf: [0; N] }
+        Decoder {
+            buf: [0; N],
+            len: 0,
+            mode: Mode::Line,
+            pending: None,
+            connection_lines: 0,
+        }
     }
 
     /// How many `C:` lines follow `STATE:` in the answer to `AT+CIPSTATUS`: 0 in single mode
     /// (the default), the profile's link count (6 on SIM800, 8 on Air202) in multi mode.
     pub fn set_connection_lines(&mut self, count: u8) {
-        let _ = count;
-        todo!()
+        self.connection_lines = count;
     }
 
     /// `command` has just been sent: its answer is now pending.
     pub fn start(&mut self, command: &Command<'_>) {
-        let _ = command;
-        todo!()
+        self.pending = Some(Answer::of(command));
     }
 
     /// The host stopped waiting for the pending answer (a timeout).
     pub fn cancel(&mut self) {
-        todo!()
+        self.pending = None;
     }
 
     /// Whether an answer is pending.
     pub fn is_pending(&self) -> bool {
-        todo!()
+        self.pending.is_some()
+    }
+
+    /// Forgets the pending answer and any partial line or payload, as after a modem reset.
+    pub fn reset(&mut self) {
+        self.len = 0;
+        self.mode = Mode::Line;
+        self.pending = None;
     }
 
     /// Consumes bytes from the front of `input` and returns how many it took, and the event
-    /// they completed, if any. Call again with the rest until it is empty.
+    /// they completed, if any. Call again with the rest until it is empty. The event borrows
+    /// the decoder's buffer until the next call.
+    ///
+    /// Feeding the same bytes in any chunks, one at a time or all at once, gives the same
+    /// events.
     pub fn feed(&mut self, input: &[u8]) -> (usize, Option<Result<Event<'_>, DecodeError>>) {
-        let _ = (input, &self.buf);
-        todo!()
+        let mut used = 0;
+        let mut ready = None;
+        while ready.is_none() {
+            let Some(rest) = input.get(used..).filter(|r| !r.is_empty()) else {
+                break;
+            };
+            let (n, r) = match self.mode {
+                Mode::Line => self.line_bytes(rest),
+                Mode::Skip => self.skip_bytes(rest),
+                Mode::Payload { kind, need, lead } => self.payload_bytes(rest, kind, need, lead),
+            };
+            used += n;
+            ready = r;
+        }
+        (used, ready.map(|r| self.event(r)))
     }
+
+    fn line_bytes(&mut self, rest: &[u8]) -> (usize, Option<Ready>) {
+        for (i, &b) in rest.iter().enumerate() {
+            if b == b'\r' || b == b'\n' {
+                if self.len == 0 {
+                    continue; // an empty line, or the LF of a CRLF
+                }
+                // `+CIPRXGET: 2|3,...`: its data follows the line end.
+                let lead = if b == b'\r' { Lead::Lf } else { Lead::None };
+                let ready = match rxget_header(self.line()) {
+                    Some(header) => self.begin(header, lead),
+                    None => Some(Ready::Line),
+                };
+                return (i + 1, ready);
+            }
+            let Some(slot) = self.buf.get_mut(self.len) else {
+                self.len = 0;
+                self.mode = Mode::Skip;
+                return (i + 1, Some(Ready::Error(DecodeError::LineTooLong)));
+            };
+            *slot = b;
+            self.len += 1;
+            if b == b':' {
+                // `+IPD,<len>:` and `+RECEIVE,<n>,<len>:`: the payload follows the colon.
+                if let Some(header) = colon_header(self.line()) {
+                    return (i + 1, self.begin(header, header.0.lead()));
+                }
+            } else if b == b' ' && self.line() == b"> " && self.wants_prompt() {
+                self.len = 0;
+                return (i + 1, Some(Ready::Prompt));
+            }
+        }
+        (rest.len(), None)
+    }
+
+    fn skip_bytes(&mut self, rest: &[u8]) -> (usize, Option<Ready>) {
+        match rest.iter().position(|&b| b == b'\r' || b == b'\n') {
+            Some(end) => {
+                self.mode = Mode::Line;
+                (end + 1, None)
+            }
+            None => (rest.len(), None),
+        }
+    }
+
+    fn payload_bytes(
+        &mut self,
+        rest: &[u8],
+        kind: Payload,
+        need: usize,
+        lead: Lead,
+    ) -> (usize, Option<Ready>) {
+        if lead != Lead::None {
+            // Skip the line end after the header; without one the payload starts here.
+            let (skip, lead) = match (lead, rest.first()) {
+                (Lead::CrLf, Some(b'\r')) => (1, Lead::Lf),
+                (_, Some(b'\n')) => (1, Lead::None),
+                _ => (0, Lead::None),
+            };
+            self.mode = Mode::Payload { kind, need, lead };
+            return (skip, None);
+        }
+        let take = need.saturating_sub(self.len).min(rest.len());
+        let (Some(dst), Some(src)) = (
+            self.buf.get_mut(self.len..self.len + take),
+            rest.get(..take),
+        ) else {
+            // Unreachable: `begin` checked that `need` fits. Resynchronise rather than panic.
+            self.len = 0;
+            self.mode = Mode::Line;
+            return (
+                0,
+                Some(Ready::Error(DecodeError::PayloadTooLong {
+                    len: need as u64,
+                })),
+            );
+        };
+        dst.copy_from_slice(src);
+        self.len += take;
+        if self.len < need {
+            return (take, None);
+        }
+        self.mode = Mode::Line;
+        (take, Some(Ready::Payload(kind)))
+    }
+
+    /// Starts reading the payload of `len` bytes announced by a header; an empty payload is
+    /// complete at once, one larger than the buffer is refused.
+    fn begin(&mut self, (kind, len): (Payload, u64), lead: Lead) -> Option<Ready> {
+        self.len = 0;
+        self.mode = Mode::Line;
+        match usize::try_from(len) {
+            Ok(0) => Some(Ready::Payload(kind)),
+            Ok(need) if need <= N => {
+                self.mode = Mode::Payload { kind, need, lead };
+                None
+            }
+            _ => Some(Ready::Error(DecodeError::PayloadTooLong { len })),
+        }
+    }
+
+    fn line(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or_default()
+    }
+
+    fn wants_prompt(&self) -> bool {
+        self.pending == Some(Answer::Cipsend { prompted: false })
+    }
+
+    /// Turns what a step completed into an event, and moves the pending answer on.
+    fn event(&mut self, ready: Ready) -> Result<Event<'_>, DecodeError> {
+        let len = core::mem::take(&mut self.len);
+        let bytes = self.buf.get(..len).unwrap_or_default();
+        let response = match ready {
+            Ready::Error(e) => return Err(e),
+            Ready::Prompt => Response::Prompt,
+            Ready::Payload(kind) => kind.response(bytes),
+            Ready::Line if self.pending.is_some() && is_echo(bytes) => {
+                return Ok(Event::Echo(bytes));
+            }
+            Ready::Line => parse_line(bytes)?,
+        };
+        let Some(answer) = &mut self.pending else {
+            return Ok(Event::Urc(response));
+        };
+        Ok(match answer.role(&response, self.connection_lines) {
+            Role::Urc => Event::Urc(response),
+            Role::Info => Event::Info(response),
+            Role::Final => {
+                self.pending = None;
+                Event::Final(response)
+            }
+        })
+    }
+}
+
+impl Payload {
+    /// `+RECEIVE`'s payload may follow after a line end; `+IPD`'s follows the colon.
+    fn lead(self) -> Lead {
+        match self {
+            Payload::Receive(_) => Lead::CrLf,
+            _ => Lead::None,
+        }
+    }
+
+    fn response(self, data: &[u8]) -> Response<'_> {
+        match self {
+            Payload::Receive(link) => Response::Receive { link, data },
+            Payload::Ipd => Response::Ipd(data),
+            Payload::RxGet {
+                link,
+                hex,
+                remaining,
+            } => Response::RxGet(RxGetResponse::Data {
+                link,
+                hex,
+                remaining,
+                data,
+            }),
+        }
+    }
+}
+
+impl Answer {
+    fn of(command: &Command<'_>) -> Answer {
+        let lines = |name, read, text| Answer::Lines {
+            name: Some(name),
+            read,
+            text,
+        };
+        match *command {
+            Command::Test(name) => lines(name, false, false),
+            Command::Read(name) => lines(name, true, name == Name::Cdnscfg),
+            Command::Info => Answer::Lines {
+                name: None,
+                read: false,
+                text: true,
+            },
+            Command::Exec(
+                name @ (Name::Cgmr
+                | Name::Cgmm
+                | Name::Cgmi
+                | Name::Cgsn
+                | Name::Gsn
+                | Name::Ver
+                | Name::Ccid
+                | Name::Cimi),
+            ) => lines(name, false, true),
+            Command::Exec(Name::Cifsr) => Answer::Cifsr,
+            Command::Exec(Name::Cipstatus) => Answer::Cipstatus { seen: 0 },
+            Command::Exec(Name::Cipshut) => Answer::Cipshut,
+            Command::Exec(Name::Cipsend) | Command::Cipsend { .. } => {
+                Answer::Cipsend { prompted: false }
+            }
+            Command::Exec(Name::Cipclose) | Command::Cipclose { .. } => Answer::Cipclose,
+            Command::Exec(Name::Cpowd) | Command::Cpowd(_) => Answer::Cpowd,
+            ref other => Answer::Lines {
+                name: other.name(),
+                read: false,
+                text: false,
+            },
+        }
+    }
+
+    fn role(&mut self, r: &Response<'_>, connection_lines: u8) -> Role {
+        if r.is_error() {
+            return Role::Final;
+        }
+        let done = |end: bool| if end { Role::Final } else { Role::Urc };
+        match self {
+            Answer::Lines { name, read, text } => {
+                if *r == Response::Ok {
+                    Role::Final
+                } else if belongs(r, *name, *read) || (*text && matches!(r, Response::Text(_))) {
+                    Role::Info
+                } else {
+                    Role::Urc
+                }
+            }
+            Answer::Cifsr => done(matches!(r, Response::IpAddress(_) | Response::Ok)),
+            Answer::Cipstatus { seen } => match r {
+                Response::Ok => Role::Info,
+                Response::State(_) if connection_lines == 0 => Role::Final,
+                Response::State(_) => {
+                    *seen = 0;
+                    Role::Info
+                }
+                Response::Connection(_) => {
+                    *seen = seen.saturating_add(1);
+                    if *seen >= connection_lines {
+                        Role::Final
+                    } else {
+                        Role::Info
+                    }
+                }
+                _ => Role::Urc,
+            },
+            Answer::Cipsend { prompted } => match r {
+                Response::Prompt => {
+                    *prompted = true;
+                    Role::Info
+                }
+                Response::SendOk(_)
+                | Response::SendFail(_)
+                | Response::DataAccept { .. }
+                | Response::Ok => Role::Final,
+                _ => Role::Urc,
+            },
+            Answer::Cipshut => done(matches!(r, Response::ShutOk | Response::Ok)),
+            Answer::Cipclose => done(matches!(r, Response::CloseOk(_) | Response::Ok)),
+            Answer::Cpowd => done(matches!(r, Response::NormalPowerDown | Response::Ok)),
+        }
+    }
+}
+
+/// Whether `r` is an information line of the command `name` (read form if `read`).
+fn belongs(r: &Response<'_>, name: Option<Name>, read: bool) -> bool {
+    let (Some(name), Some(info)) = (name, r.info_name()) else {
+        return false;
+    };
+    if !name.as_str().eq_ignore_ascii_case(info) {
+        return false;
+    }
+    match r {
+        // URC forms: the read answer always carries the mode.
+        Response::Creg { mode: None, .. } | Response::Cntp(_) => false,
+        // Status lines that are also URCs belong only to the read form.
+        Response::Cpin(_) | Response::Cfun(_) | Response::RxGet(RxGetResponse::DataReady(_)) => {
+            read
+        }
+        _ => true,
+    }
+}
+
+fn is_echo(line: &[u8]) -> bool {
+    line.get(..2).is_some_and(|p| p.eq_ignore_ascii_case(b"AT"))
+}
+
+// ---- Line parsing ------------------------------------------------------------------------
+
+/// One line, without its line end, as a response. Payload headers are handled by the decoder
+/// before this; one that reaches here is malformed.
+fn parse_line(line: &[u8]) -> Result<Response<'_>, DecodeError> {
+    if let Some(r) = exact(line) {
+        return Ok(r);
+    }
+    let malformed = Err(DecodeError::Malformed);
+    if let Some(rest) = line.strip_prefix(b"+") {
+        if line.starts_with(b"+RECEIVE,") || line.starts_with(b"+IPD,") {
+            return malformed;
+        }
+        let Some((name, params)) = split_name(rest) else {
+            return Ok(Response::Text(line));
+        };
+        return match named(name, params) {
+            Some(r) => Ok(r),
+            // A test-form answer of a known name: `+CREG: (0-2)`.
+            None if params.starts_with(b"(") => {
+                Ok(info(name, params).unwrap_or(Response::Text(line)))
+            }
+            None => malformed,
+        };
+    }
+    if let Some(state) = line.strip_prefix(b"STATE:") {
+        return IpState::from_text(state.trim_ascii())
+            .map(Response::State)
+            .ok_or(DecodeError::Malformed);
+    }
+    if let Some(fields) = line.strip_prefix(b"C:") {
+        return connection(fields)
+            .map(Response::Connection)
+            .ok_or(DecodeError::Malformed);
+    }
+    if let Some(fields) = line.strip_prefix(b"DATA ACCEPT:") {
+        return data_accept(fields).ok_or(DecodeError::Malformed);
+    }
+    if line.first().is_some_and(u8::is_ascii_digit) {
+        if let Some(r) = linked(line)? {
+            return Ok(r);
+        }
+        if let Some(ip) = ip_address(line) {
+            return Ok(Response::IpAddress(ip));
+        }
+    }
+    Ok(Response::Text(line))
+}
+
+/// Lines that are the whole response.
+fn exact(line: &[u8]) -> Option<Response<'static>> {
+    Some(match line {
+        b"OK" => Response::Ok,
+        b"ERROR" => Response::Error,
+        b"SHUT OK" => Response::ShutOk,
+        b"RDY" => Response::Ready,
+        b"Call Ready" => Response::CallReady,
+        b"SMS Ready" => Response::SmsReady,
+        b"NORMAL POWER DOWN" => Response::NormalPowerDown,
+        b"+PDP: DEACT" => Response::PdpDeact,
+        _ => {
+            if let Some(alarm) = VoltageAlarm::ALL
+                .into_iter()
+                .find(|a| a.as_str().as_bytes() == line)
+            {
+                return Some(Response::Voltage(alarm));
+            }
+            return link_result(None, line);
+        }
+    })
+}
+
+/// The results that multi mode prefixes with `<n>, `.
+fn link_result(link: Option<LinkId>, text: &[u8]) -> Option<Response<'static>> {
+    Some(match text {
+        b"CLOSE OK" => Response::CloseOk(link),
+        b"SEND OK" => Response::SendOk(link),
+        b"SEND FAIL" => Response::SendFail(link),
+        b"CLOSED" => Response::Closed(link),
+        b"CONNECT OK" => Response::Connect {
+            link,
+            result: ConnectResult::Ok,
+        },
+        b"CONNECT FAIL" => Response::Connect {
+            link,
+            result: ConnectResult::Fail,
+        },
+        b"ALREADY CONNECT" => Response::Connect {
+            link,
+            result: ConnectResult::AlreadyConnected,
+        },
+        _ => return None,
+    })
+}
+
+/// `<n>, CLOSED` and kin; the manual prints no space after the comma, modems print one.
+fn linked(line: &[u8]) -> Result<Option<Response<'static>>, DecodeError> {
+    let Some((n, text)) = split_once(line, b',') else {
+        return Ok(None);
+    };
+    let Some(r) = link_result(Some(0), text.trim_ascii_start()) else {
+        return Ok(None);
+    };
+    let link = number(n).ok_or(DecodeError::Malformed)?;
+    Ok(Some(match r {
+        Response::CloseOk(_) => Response::CloseOk(Some(link)),
+        Response::SendOk(_) => Response::SendOk(Some(link)),
+        Response::SendFail(_) => Response::SendFail(Some(link)),
+        Response::Closed(_) => Response::Closed(Some(link)),
+        Response::Connect { result, .. } => Response::Connect {
+            link: Some(link),
+            result,
+        },
+        other => other,
+    }))
+}
+
+/// `+NAME: params` → (`NAME`, `params`), the name made of letters, digits and spaces
+/// (`+CME ERROR`).
+fn split_name(rest: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (name, params) = split_once(rest, b':')?;
+    let valid = !name.is_empty()
+        && name
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b == b' ' || b == b'_');
+    valid.then_some((name, params.trim_ascii_start()))
+}
+
+/// The `+NAME:` lines with a typed response; `None` if the fields do not parse.
+fn named<'a>(name: &'a [u8], p: &'a [u8]) -> Option<Response<'a>> {
+    Some(match name {
+        b"CME ERROR" => number(p).map_or(Response::Error, Response::CmeError),
+        b"CMS ERROR" => number(p).map_or(Response::Error, Response::CmsError),
+        b"CSQ" => {
+            let [rssi, ber] = exactly(p)?;
+            Response::Csq {
+                rssi: number(rssi)?,
+                ber: number(ber)?,
+            }
+        }
+        b"CREG" => creg(p)?,
+        b"CGATT" => match p {
+            b"0" => Response::Cgatt(false),
+            b"1" => Response::Cgatt(true),
+            _ => return None,
+        },
+        b"CPIN" => Response::Cpin(SimState::from_text(p.trim_ascii())?),
+        b"CFUN" => Response::Cfun(number(p)?),
+        b"CCLK" => Response::Cclk(cclk(unquote(p.trim_ascii()))?),
+        b"CNTP" => match split_once(p, b',').map_or(p, |(code, _)| code) {
+            // The read form, `+CNTP: "<server>",<tz>`, is not a result.
+            code if code.starts_with(b"\"") => info(name, p)?,
+            // The time after a success code is dropped: the host reads the clock after.
+            code => Response::Cntp(number(code)?),
+        },
+        b"CIPSTATUS" => Response::LinkStatus(connection(p)?),
+        b"CIPRXGET" => Response::RxGet(rxget(p)?),
+        b"PDP" => return None, // `+PDP: DEACT` is matched whole
+        _ => info(name, p)?,
+    })
+}
+
+/// Any other `+NAME: params` line, if it is text.
+fn info<'a>(name: &'a [u8], params: &'a [u8]) -> Option<Response<'a>> {
+    let name = core::str::from_utf8(name).ok()?;
+    let params = core::str::from_utf8(params).ok()?;
+    Some(Response::Info { name, params })
+}
+
+/// `+CREG: <n>,<stat>[,"<lac>","<ci>"]` (read) or `+CREG: <stat>[,"<lac>","<ci>"]` (URC):
+/// the count of fields tells them apart.
+fn creg(p: &[u8]) -> Option<Response<'_>> {
+    let (f, count) = fields::<4>(p)?;
+    let (mode, rest) = match count {
+        1 | 3 => (None, &f[..count]),
+        2 | 4 => (Some(number(f[0])?), &f[1..count]),
+        _ => return None,
+    };
+    let stat = RegStat::from_code(number(rest.first()?)?)?;
+    let location = match rest {
+        [_, lac, ci] => Some(Location {
+            lac: u16::try_from(hex(unquote(lac))?).ok()?,
+            ci: hex(unquote(ci))?,
+        }),
+        _ => None,
+    };
+    Some(Response::Creg {
+        mode,
+        stat,
+        location,
+    })
+}
+
+/// `"yy/MM/dd,hh:mm:ss±zz"` without its quotes.
+fn cclk(s: &[u8]) -> Option<DateTime> {
+    let (date, time) = split_once(s, b',')?;
+    let [year, month, day] = split3(date, b'/')?;
+    let sign = time.iter().position(|&b| b == b'+' || b == b'-')?;
+    let (clock, zone) = time.split_at(sign);
+    let [hour, minute, second] = split3(clock, b':')?;
+    let quarters: i16 = number(zone.get(1..)?)?;
+    let quarters = if zone.first() == Some(&b'-') {
+        -quarters
+    } else {
+        quarters
+    };
+    let t = DateTime {
+        year: number(year)?,
+        month: number(month)?,
+        day: number(day)?,
+        hour: number(hour)?,
+        minute: number(minute)?,
+        second: number(second)?,
+        quarter_hours: i8::try_from(quarters).ok()?,
+    };
+    let valid = t.year <= 99
+        && (1..=12).contains(&t.month)
+        && (1..=31).contains(&t.day)
+        && t.hour < 24
+        && t.minute < 60
+        && t.second < 60;
+    valid.then_some(t)
+}
+
+/// `<n>,<bearer>,"<TCP|UDP>","<ip>","<port>","<state>"`; an unused link has an empty bearer
+/// and transport.
+fn connection(p: &[u8]) -> Option<ConnectionLine<'_>> {
+    let [link, bearer, transport, ip, port, state] = exactly(p)?;
+    let transport = match unquote(transport) {
+        b"" => None,
+        t => Some(Transport::from_text(t)?),
+    };
+    Some(ConnectionLine {
+        link: number(link)?,
+        bearer: if bearer.is_empty() {
+            0
+        } else {
+            number(bearer)?
+        },
+        transport,
+        ip: core::str::from_utf8(unquote(ip)).ok()?,
+        port: core::str::from_utf8(unquote(port)).ok()?,
+        state: ClientState::from_text(unquote(state))?,
+    })
+}
+
+/// `+CIPRXGET:` modes 1 and 4 (2 and 3 are payload headers, see [`rxget_header`]).
+fn rxget(p: &[u8]) -> Option<RxGetResponse<'static>> {
+    let (f, count) = fields::<3>(p)?;
+    Some(match (f[0], count) {
+        (b"1", 1) => RxGetResponse::DataReady(None),
+        (b"1", 2) => RxGetResponse::DataReady(Some(number(f[1])?)),
+        (b"4", 2) => RxGetResponse::Available {
+            link: None,
+            len: number(f[1])?,
+        },
+        (b"4", 3) => RxGetResponse::Available {
+            link: Some(number(f[1])?),
+            len: number(f[2])?,
+        },
+        _ => return None,
+    })
+}
+
+/// `DATA ACCEPT:<len>` / `DATA ACCEPT:<n>,<len>`.
+fn data_accept(p: &[u8]) -> Option<Response<'static>> {
+    Some(match split_once(p, b',') {
+        Some((link, len)) => Response::DataAccept {
+            link: Some(number(link)?),
+            len: number(len)?,
+        },
+        None => Response::DataAccept {
+            link: None,
+            len: number(p)?,
+        },
+    })
+}
+
+fn ip_address(line: &[u8]) -> Option<[u8; 4]> {
+    let mut ip = [0; 4];
+    let mut parts = line.split(|&b| b == b'.');
+    for octet in &mut ip {
+        let part = parts.next()?;
+        if part.len() > 3 {
+            return None;
+        }
+        *octet = number(part)?;
+    }
+    parts.next().is_none().then_some(ip)
+}
+
+// ---- Payload headers -----------------------------------------------------------------------
+
+/// `+IPD,<len>:` or `+RECEIVE,<n>,<len>:`, complete up to its colon.
+fn colon_header(line: &[u8]) -> Option<(Payload, u64)> {
+    if let Some(rest) = line.strip_prefix(b"+IPD,") {
+        return Some((Payload::Ipd, parse_decimal(rest.strip_suffix(b":")?)?));
+    }
+    let rest = line.strip_prefix(b"+RECEIVE,")?.strip_suffix(b":")?;
+    let [link, len] = exactly(rest)?;
+    Some((
+        Payload::Receive(number(link)?),
+        parse_decimal(len.trim_ascii())?,
+    ))
+}
+
+/// `+CIPRXGET: <2|3>,[<n>,]<len>,<remaining>`; the payload is `2 * len` hex digits in mode 3.
+fn rxget_header(line: &[u8]) -> Option<(Payload, u64)> {
+    let p = line.strip_prefix(b"+CIPRXGET:")?.trim_ascii_start();
+    let (f, count) = fields::<4>(p)?;
+    let hex = match f[0] {
+        b"2" => false,
+        b"3" => true,
+        _ => return None,
+    };
+    let (link, len, remaining) = match count {
+        3 => (None, f[1], f[2]),
+        4 => (Some(number(f[1])?), f[2], f[3]),
+        _ => return None,
+    };
+    let len = parse_decimal(len.trim_ascii())?;
+    let bytes = if hex { len.saturating_mul(2) } else { len };
+    Some((
+        Payload::RxGet {
+            link,
+            hex,
+            remaining: number(remaining)?,
+        },
+        bytes,
+    ))
+}
+
+// ---- Fields ------------------------------------------------------------------------------
+
+/// A decimal field, spaces around it allowed, that fits `T`.
+fn number<T: TryFrom<u64>>(field: &[u8]) -> Option<T> {
+    T::try_from(parse_decimal(field.trim_ascii())?).ok()
+}
+
+/// 1 to 8 hex digits.
+fn hex(field: &[u8]) -> Option<u32> {
+    if field.is_empty() || field.len() > 8 {
+        return None;
+    }
+    field
+        .iter()
+        .try_fold(0u32, |acc, &b| Some(acc << 4 | (b as char).to_digit(16)?))
+}
+
+/// The field without its double quotes, if it has them.
+fn unquote(field: &[u8]) -> &[u8] {
+    let field = field.trim_ascii();
+    match field {
+        [b'"', inner @ .., b'"'] => inner,
+        _ => field,
+    }
+}
+
+fn split_once(s: &[u8], sep: u8) -> Option<(&[u8], &[u8])> {
+    let at = s.iter().position(|&b| b == sep)?;
+    Some((s.get(..at)?, s.get(at + 1..)?))
+}
+
+/// Up to `K` comma-separated fields and their count; `None` if there are more.
+fn fields<const K: usize>(s: &[u8]) -> Option<([&[u8]; K], usize)> {
+    let mut out: [&[u8]; K] = [&[]; K];
+    let mut count = 0;
+    for field in s.split(|&b| b == b',') {
+        *out.get_mut(count)? = field;
+        count += 1;
+    }
+    Some((out, count))
+}
+
+/// Exactly `K` comma-separated fields.
+fn exactly<const K: usize>(s: &[u8]) -> Option<[&[u8]; K]> {
+    let (f, count) = fields::<K>(s)?;
+    (count == K).then_some(f)
+}
+
+fn split3(s: &[u8], sep: u8) -> Option<[&[u8]; 3]> {
+    let (a, rest) = split_once(s, sep)?;
+    let (b, c) = split_once(rest, sep)?;
+    Some([a, b, c])
 }
