@@ -4,13 +4,65 @@
 //! `no_std`, no heap, no real clock, no IO of its own: the UART, the clock and the board
 //! outputs are traits ([`embedded_io_async`] Read + Write, [`Clock`], [`Board`]) that embassy
 //! implements on a board, tokio on a host, and a deterministic harness in replay.
+//!
+//! The layers, bottom up:
+//!
+//! - [`config`]: every knob with its unit, the seed's values as defaults, the buffer sizes;
+//! - [`at`]: the AT client: one command at a time, answers, URCs, timeouts;
+//! - [`link`]: start-up, registration, data bring-up (B6), connect (B7), modem restarts;
+//! - [`outbox`]: the bounded FIFO of messages to send, and its drop policy (B9);
+//! - [`session`]: the connected event loop (B1–B4, B8–B10);
+//! - [`run`]: the top loop that ties them together and never returns.
+//!
+//! # Recovery bounds
+//!
+//! What the scenarios may assert, with the default [`Config`] values:
+//!
+//! | event | bound |
+//! |---|---|
+//! | heartbeat (B1) | queued when due, sent as soon as the send before it ends (at most `send_timeout` late, only behind a slow send); the first right after connecting |
+//! | `back…` / `bin` / `time` (B2–B4) | the reply is queued when the data is decoded and sent next (after the send in progress) |
+//! | a silently dead TCP link | the session ends within [`Config::dead_link_bound`] (10 s + 30 s) |
+//! | `<n>, CLOSED`, `SEND FAIL` | the session ends at once; the next `AT+CIPSTART` after `connect_pause` (5 s) plus a close and three status commands |
+//! | `+PDP: DEACT` | the session ends at once; `AT+CIPSHUT`, `connect_pause`, then bring-up from `IP INITIAL` |
+//! | IP not ready (B6) | polled every `poll_interval` (2 s); flight mode after `ip_wait` (5 min) for `flight_mode` (20 s) |
+//! | connects failing (B7) | `AT+CIPSHUT` after 5 in a row, within [`Config::connect_round_bound`] |
+//! | a failed send | the message stays at the outbox head and is the first sent after the reconnect |
+//! | the modem rebooted (`RDY`, `+CPIN: NOT READY`) | start-up again at once, no power action |
+//! | the modem hung | power-cycled within [`Config::hung_modem_bound`] of the first unanswered command |
+//! | the modem silent from power-up | RESET pulse after `boot_timeout` (10 s), then the power key after another, alternately |
+//! | the watchdog | fed at least every `watchdog_feed_interval` (4 s) while the core runs |
+//!
+//! # Driving it in virtual time
+//!
+//! [`run`] is a future that only ever waits on two things: `U::read` and
+//! `Clock::sleep_until`. A deterministic harness polls it with a no-op waker and, each time it
+//! is `Pending`:
+//!
+//! 1. takes what the firmware wrote to the UART and hands it to the modem;
+//! 2. if the modem has bytes for the firmware now, makes them readable and polls again;
+//! 3. otherwise advances the clock to the earliest deadline passed to `sleep_until` during
+//!    that poll (or the modem's own next event, if earlier) and polls again.
+//!
+//! The clock's `sleep_until` future is ready once `now() >= deadline`, and otherwise records
+//! its deadline (keep the minimum, reset before each poll). A read that is pending must lose
+//! no bytes when it is dropped (the harness just keeps them queued). `firmware/tests/` has a
+//! small such harness.
 #![no_std]
 #![forbid(unsafe_code)]
 
+pub mod at;
 pub mod board;
+pub mod config;
+mod device;
+pub mod link;
+pub mod outbox;
 pub mod report;
+pub mod session;
 pub mod time;
 
 pub use board::{Board, LedState};
-pub use report::Report;
+pub use config::Config;
+pub use device::run;
+pub use report::{Phase, Report};
 pub use time::{Clock, Instant};

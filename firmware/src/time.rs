@@ -19,7 +19,9 @@ impl Instant {
     }
 
     pub const fn from_millis(millis: u64) -> Self {
-        Instant { micros: millis.saturating_mul(1000) }
+        Instant {
+            micros: millis.saturating_mul(1000),
+        }
     }
 
     pub const fn as_micros(self) -> u64 {
@@ -40,7 +42,9 @@ impl Add<Duration> for Instant {
     type Output = Instant;
     fn add(self, d: Duration) -> Instant {
         let micros = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
-        Instant { micros: self.micros.saturating_add(micros) }
+        Instant {
+            micros: self.micros.saturating_add(micros),
+        }
     }
 }
 
@@ -54,7 +58,12 @@ impl Sub<Instant> for Instant {
 impl fmt::Display for Instant {
     /// Seconds with millisecond precision, as in `12.345s`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{:03}s", self.micros / 1_000_000, self.micros / 1000 % 1000)
+        write!(
+            f,
+            "{}.{:03}s",
+            self.micros / 1_000_000,
+            self.micros / 1000 % 1000
+        )
     }
 }
 

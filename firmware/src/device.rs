@@ -1,0 +1,415 @@
+//! The device: the AT client, the state its URC handler keeps, and [`run`], the top loop
+//! that restarts the modem whenever a layer gives up on it.
+//!
+//! # Recovery, layer by layer
+//!
+//! | what went wrong | who notices | what happens |
+//! |---|---|---|
+//! | the connection dropped (`<n>, CLOSED`), a send failed or timed out | the session | reconnect after `connect_pause` |
+//! | `+PDP: DEACT` | the session, any wait | `AT+CIPSHUT`, bring-up again, reconnect |
+//! | the IP is not ready | bring-up | poll every `poll_interval`; after `ip_wait`, flight mode (B6) |
+//! | connects keep failing | connect | `AT+CIPSHUT` after the 5th (B7) |
+//! | the modem rebooted (`RDY`, `+CPIN: NOT READY`) | every loop | start-up again, no power action |
+//! | the modem stopped answering, or is off (`NORMAL POWER DOWN`) | the AT client, start-up | RESET pulse, then the power key, alternately, until it answers |
+
+use protocol::app::{reply_to, Deframer, Framing, MessageTooLong, Reply};
+use protocol::response::{ConnectResult, Response, VoltageAlarm};
+use protocol::types::{IpState, RegStat, SimState};
+
+use crate::at::{At, AtError, Handler, Wake};
+use crate::board::{Board, LedState};
+use crate::config::{Config, LINK, MAX_FRAMED, MAX_MESSAGE};
+use crate::link::Fault;
+use crate::outbox::{Kind, Outbox};
+use crate::report::{Phase, Report};
+use crate::session::NtpState;
+use crate::time::{Clock, Instant};
+use embedded_io_async::{Read, Write};
+
+/// Runs the firmware: brings the modem up, keeps the connection to the server alive, and
+/// never returns. Every wait races UART bytes against `clock.sleep_until`; see the crate
+/// documentation for how to drive it in virtual time.
+pub async fn run<U, C, B>(config: &Config, uart: U, clock: &C, board: &mut B) -> !
+where
+    U: Read + Write,
+    C: Clock,
+    B: Board,
+{
+    let mut device = Device::new(config, uart, clock, board);
+    let mut fault = None;
+    loop {
+        if let Some(fault) = fault {
+            device.restart_modem(fault).await;
+        }
+        fault = Some(match device.serve().await {
+            Err(fault) => fault,
+            Ok(never) => match never {},
+        });
+    }
+}
+
+/// The whole device; its methods are spread over `link` (bring-up, connect, restart) and
+/// `session` (the connected loop).
+pub(crate) struct Device<'a, U, C, B> {
+    pub(crate) config: &'a Config,
+    pub(crate) at: At<'a, U, C>,
+    pub(crate) state: State<'a, B>,
+    /// The message being sent, with its terminator: a copy, so that the outbox can take new
+    /// replies while the send waits for `SEND OK`.
+    pub(crate) tx: [u8; MAX_MESSAGE],
+    /// Modem restarts in a row without the modem coming up: alternates RESET and power key.
+    pub(crate) restarts: u32,
+    /// When signal and cell are queried next (B10).
+    pub(crate) query_due: Instant,
+    pub(crate) phase: Option<Phase>,
+    /// The last registration and IP state reported, to report changes only.
+    pub(crate) registration: Option<RegStat>,
+    pub(crate) ip_state: Option<IpState>,
+    /// The network clock sync (B4).
+    pub(crate) ntp: NtpState,
+}
+
+impl<'a, U: Read + Write, C: Clock, B: Board> Device<'a, U, C, B> {
+    fn new(config: &'a Config, uart: U, clock: &'a C, board: &'a mut B) -> Self {
+        Device {
+            config,
+            at: At::new(uart, clock, config),
+            state: State::new(board, config.framing),
+            tx: [0; MAX_MESSAGE],
+            restarts: 0,
+            query_due: Instant::ZERO,
+            phase: None,
+            registration: None,
+            ip_state: None,
+            ntp: NtpState::Due(Instant::ZERO),
+        }
+    }
+
+    pub(crate) fn now(&self) -> Instant {
+        self.at.now()
+    }
+
+    pub(crate) fn set_phase(&mut self, phase: Phase) {
+        if self.phase != Some(phase) {
+            self.phase = Some(phase);
+            self.state.report(Report::Phase(phase));
+        }
+    }
+
+    /// The modem-level events that end whatever the device is doing.
+    pub(crate) fn check_modem(&self) -> Result<(), Fault> {
+        let flags = &self.state.flags;
+        if flags.powered_down {
+            Err(Fault::PoweredDown)
+        } else if flags.rebooted || flags.sim_lost {
+            Err(Fault::Rebooted)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl From<AtError> for Fault {
+    fn from(e: AtError) -> Fault {
+        match e {
+            AtError::Unresponsive => Fault::Unresponsive,
+            AtError::Uart(_) => Fault::Uart,
+            AtError::TooLong => Fault::CommandTooLong,
+        }
+    }
+}
+
+/// What URCs tell, kept until the loop that cares looks.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Flags {
+    /// `RDY`: the modem restarted.
+    pub rebooted: bool,
+    /// `+CPIN: NOT READY` / `NOT INSERTED`: the SIM went away (a modem restart, or worse).
+    pub sim_lost: bool,
+    /// `NORMAL POWER DOWN` or a voltage power-down: the modem is off.
+    pub powered_down: bool,
+    /// `<n>, CLOSED` on our link.
+    pub closed: bool,
+    /// `+PDP: DEACT`.
+    pub pdp_deact: bool,
+    /// The asynchronous result of `AT+CIPSTART` on our link.
+    pub connect: Option<ConnectResult>,
+    /// The result code of `AT+CNTP`.
+    pub ntp: Option<u8>,
+}
+
+/// Everything the URC handler touches: the board, the outbox and the receive path.
+pub(crate) struct State<'a, B> {
+    pub board: &'a mut B,
+    pub flags: Flags,
+    pub outbox: Outbox,
+    pub deframer: Deframer<MAX_FRAMED>,
+    led: Option<LedState>,
+    /// The network clock: Unix seconds at an instant, once set (B4).
+    unix: Option<(Instant, u64)>,
+}
+
+impl<'a, B: Board> State<'a, B> {
+    fn new(board: &'a mut B, framing: Framing) -> Self {
+        State {
+            board,
+            flags: Flags::default(),
+            outbox: Outbox::new(),
+            deframer: Deframer::new(framing),
+            led: None,
+            unix: None,
+        }
+    }
+
+    pub fn set_led(&mut self, led: LedState) {
+        if self.led != Some(led) {
+            self.led = Some(led);
+            self.board.set_led(led);
+            self.board.report(Report::Led(led));
+        }
+    }
+
+    /// Unix seconds at `now`, or 0 while the clock has not been set from the network.
+    pub fn unix_at(&self, now: Instant) -> u64 {
+        self.unix
+            .map_or(0, |(at, unix)| unix + (now - at).as_secs())
+    }
+
+    pub fn set_unix(&mut self, now: Instant, unix: u64) {
+        self.unix = Some((now, unix));
+        self.board.report(Report::ClockSet { unix });
+    }
+
+    pub fn report_outbox(&mut self) {
+        let (messages, bytes) = (self.outbox.len(), self.outbox.bytes());
+        self.board.report(Report::Outbox { messages, bytes });
+    }
+
+    pub fn queue_heartbeat(&mut self) {
+        match self.outbox.push_heartbeat() {
+            Ok(()) => self.board.report(Report::Queued {
+                kind: Kind::Heartbeat,
+                len: 0,
+            }),
+            Err(reason) => self.board.report(Report::Dropped {
+                kind: Kind::Heartbeat,
+                reason,
+            }),
+        }
+        self.report_outbox();
+    }
+
+    /// B2–B4: deframes a received chunk and queues the replies its messages ask for.
+    fn received(&mut self, now: Instant, chunk: &[u8]) {
+        let unix = self.unix_at(now);
+        let State {
+            board,
+            outbox,
+            deframer,
+            ..
+        } = self;
+        deframer.push(chunk, |message| match message {
+            Ok(message) => {
+                board.report(Report::Received(message));
+                if let Some(reply) = reply_to(message) {
+                    queue_reply(&mut **board, outbox, reply, unix);
+                }
+            }
+            Err(MessageTooLong) => board.report(Report::ReceivedTooLong),
+        });
+    }
+}
+
+fn queue_reply<B: Board>(board: &mut B, outbox: &mut Outbox, reply: Reply<'_>, unix: u64) {
+    let mut small = [0u8; 20]; // `bin`'s 3 bytes, or a u64 in decimal
+    let data = match reply {
+        Reply::Echo(message) => message,
+        other => {
+            let len = other.encode(unix, &mut small).unwrap_or(0);
+            &small[..len]
+        }
+    };
+    match outbox.push_reply(data) {
+        Ok(evicted) => {
+            if evicted {
+                let reason = crate::outbox::DropReason::Evicted;
+                board.report(Report::Dropped {
+                    kind: Kind::Heartbeat,
+                    reason,
+                });
+            }
+            board.report(Report::Queued {
+                kind: Kind::Reply,
+                len: data.len(),
+            });
+        }
+        Err(reason) => board.report(Report::Dropped {
+            kind: Kind::Reply,
+            reason,
+        }),
+    }
+    let (messages, bytes) = (outbox.len(), outbox.bytes());
+    board.report(Report::Outbox { messages, bytes });
+}
+
+impl<B: Board> Handler for State<'_, B> {
+    fn urc(&mut self, now: Instant, urc: &Response<'_>) -> Wake {
+        let ours = |link: Option<u8>| link.is_none_or(|l| l == LINK);
+        match *urc {
+            Response::Receive { link, data } if link == LINK => {
+                self.received(now, data);
+                Wake::Yes
+            }
+            Response::Connect { link, result } if ours(link) => {
+                self.flags.connect = Some(result);
+                Wake::Yes
+            }
+            Response::Closed(link) if ours(link) => {
+                self.flags.closed = true;
+                Wake::Abort
+            }
+            Response::PdpDeact => {
+                self.flags.pdp_deact = true;
+                Wake::Abort
+            }
+            Response::Ready => {
+                self.flags.rebooted = true;
+                Wake::Abort
+            }
+            Response::Cpin(SimState::NotReady | SimState::NotInserted) => {
+                self.flags.sim_lost = true;
+                Wake::Abort
+            }
+            Response::NormalPowerDown
+            | Response::Voltage(VoltageAlarm::UnderPowerDown | VoltageAlarm::OverPowerDown) => {
+                self.flags.powered_down = true;
+                Wake::Abort
+            }
+            Response::Cntp(code) => {
+                self.flags.ntp = Some(code);
+                Wake::Yes
+            }
+            _ => Wake::No,
+        }
+    }
+
+    fn alive(&mut self, _now: Instant) {
+        self.board.feed_watchdog();
+        self.board.report(Report::WatchdogFed);
+    }
+
+    fn report(&mut self, report: Report<'_>) {
+        self.board.report(report);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use crate::outbox::DropReason;
+    use std::{format, string::String, vec::Vec};
+
+    #[derive(Default)]
+    struct Log(Vec<String>);
+
+    impl Board for Log {
+        fn set_led(&mut self, _: LedState) {}
+        fn feed_watchdog(&mut self) {}
+        fn set_power_key(&mut self, _: bool) {}
+        fn set_modem_reset(&mut self, _: bool) {}
+        fn report(&mut self, report: Report<'_>) {
+            if let Report::Queued { .. } | Report::Dropped { .. } = report {
+                self.0.push(format!("{report:?}"));
+            }
+        }
+    }
+
+    /// Feeds `chunks` as received data and returns the queued replies, head first.
+    fn replies(state: &mut State<'_, Log>, now: Instant, chunks: &[&[u8]]) -> Vec<Vec<u8>> {
+        for chunk in chunks {
+            state.urc(
+                now,
+                &Response::Receive {
+                    link: LINK,
+                    data: chunk,
+                },
+            );
+        }
+        let mut out = Vec::new();
+        while let Some((_, data)) = state.outbox.begin_send() {
+            out.push(data.to_vec());
+            state.outbox.sent();
+        }
+        out
+    }
+
+    #[test]
+    fn replies_to_back_bin_and_time() {
+        let mut log = Log::default();
+        let mut state = State::new(&mut log, Framing::Raw);
+        let t = Instant::from_millis(5_000);
+        let got = replies(
+            &mut state,
+            t,
+            &[b"back 1", b"bin", b"time", b"hello", b"bintime"],
+        );
+        // Before the clock is set, `time` is answered with 0.
+        assert_eq!(got, [&b"back 1"[..], &[0x11, 0x22, 0x33], b"0"]);
+
+        state.set_unix(t, 1_795_000_000);
+        let later = Instant::from_millis(7_500);
+        assert_eq!(replies(&mut state, later, &[b"time"]), [b"1795000002"]);
+    }
+
+    #[test]
+    fn newline_framing_joins_and_splits() {
+        let mut log = Log::default();
+        let mut state = State::new(&mut log, Framing::Newline);
+        let got = replies(
+            &mut state,
+            Instant::ZERO,
+            &[b"ba", b"ck 1\nbin\r\nti", b"me\n"],
+        );
+        assert_eq!(got, [&b"back 1"[..], &[0x11, 0x22, 0x33], b"0"]);
+    }
+
+    #[test]
+    fn a_full_outbox_reports_the_drop() {
+        let mut log = Log::default();
+        let mut state = State::new(&mut log, Framing::Raw);
+        for _ in 0..crate::config::OUTBOX_ENTRIES + 1 {
+            state.urc(
+                Instant::ZERO,
+                &Response::Receive {
+                    link: LINK,
+                    data: b"bin",
+                },
+            );
+        }
+        drop(state);
+        let full = Report::Dropped {
+            kind: Kind::Reply,
+            reason: DropReason::Full,
+        };
+        assert_eq!(log.0.last(), Some(&format!("{full:?}")));
+    }
+
+    #[test]
+    fn link_events_set_flags() {
+        let mut log = Log::default();
+        let mut state = State::new(&mut log, Framing::Raw);
+        assert_eq!(
+            state.urc(Instant::ZERO, &Response::Closed(Some(LINK + 1))),
+            Wake::No
+        );
+        assert!(!state.flags.closed);
+        assert_eq!(
+            state.urc(Instant::ZERO, &Response::Closed(Some(LINK))),
+            Wake::Abort
+        );
+        assert_eq!(state.urc(Instant::ZERO, &Response::PdpDeact), Wake::Abort);
+        assert_eq!(state.urc(Instant::ZERO, &Response::Ready), Wake::Abort);
+        assert!(state.flags.closed && state.flags.pdp_deact && state.flags.rebooted);
+    }
+}
