@@ -1,1 +1,503 @@
-//! (being written)
+//! The lab server: the other end of the device's long connection, like the "TCP lab" web
+//! page of the seed tutorial. It accepts device connections over TCP and UDP, gives each
+//! client an id, records what each client sent and what was sent to it (with virtual time),
+//! and sends data to a client, closes or resets it, on command.
+//!
+//! This is the sans-IO core. In replay [`crate::sim::Sim`] feeds it from the simulated
+//! network; in live mode [`crate::live`] feeds it from real TCP and UDP listeners. Both
+//! perform the [`LabAction`]s it asks for. A person drives it through [`LabServer::console`].
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt::{self, Write as _};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use protocol::types::Transport;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The lab server's settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct LabConfig {
+    /// The name devices connect to; the network's DNS resolves it to `ip`.
+    pub name: String,
+    /// The server's address on the simulated internet (replay only; live mode listens on
+    /// loopback unless told otherwise).
+    pub ip: Ipv4Addr,
+    /// The port it listens on, for TCP and for UDP.
+    pub port: u16,
+    /// Whether it accepts TCP connections, and UDP datagrams.
+    pub tcp: bool,
+    pub udp: bool,
+}
+
+impl Default for LabConfig {
+    fn default() -> Self {
+        LabConfig {
+            name: "lab.longlink.test".to_string(),
+            // TEST-NET-3, documentation range: never a real host.
+            ip: Ipv4Addr::new(203, 0, 113, 10),
+            port: 6500,
+            tcp: true,
+            udp: true,
+        }
+    }
+}
+
+/// Names a client of the lab server, from 1 in order of arrival.
+pub type ClientId = u32;
+
+/// Bytes with the virtual time they were received or sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chunk {
+    pub at: Duration,
+    pub data: Vec<u8>,
+}
+
+/// How a client's connection ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseReason {
+    /// The client closed it.
+    ByClient,
+    /// The client reset it, or the connection was lost.
+    ResetByClient,
+    /// The server closed it (`close` command).
+    ByServer,
+    /// The server reset it (`reset` command).
+    ResetByServer,
+}
+
+/// One client of the lab server and everything it did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Client {
+    pub id: ClientId,
+    pub transport: Transport,
+    pub peer: SocketAddr,
+    pub accepted_at: Duration,
+    pub closed: Option<(Duration, CloseReason)>,
+    /// What the client sent, as it arrived (TCP: chunks as read; UDP: datagrams).
+    pub received: Vec<Chunk>,
+    /// What the server sent to it.
+    pub sent: Vec<Chunk>,
+}
+
+impl Client {
+    pub fn is_open(&self) -> bool {
+        self.closed.is_none()
+    }
+
+    /// Everything the client sent, joined.
+    pub fn received_bytes(&self) -> Vec<u8> {
+        self.received
+            .iter()
+            .flat_map(|c| c.data.iter().copied())
+            .collect()
+    }
+
+    /// Everything sent to the client, joined.
+    pub fn sent_bytes(&self) -> Vec<u8> {
+        self.sent
+            .iter()
+            .flat_map(|c| c.data.iter().copied())
+            .collect()
+    }
+}
+
+/// Something that happened at the lab server, for traces and logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabEvent {
+    pub at: Duration,
+    pub client: ClientId,
+    pub kind: LabEventKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LabEventKind {
+    Accepted {
+        transport: Transport,
+        peer: SocketAddr,
+    },
+    Received(Vec<u8>),
+    Sent(Vec<u8>),
+    Closed(CloseReason),
+}
+
+impl fmt::Display for LabEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "lab client {}: ", self.client)?;
+        match &self.kind {
+            LabEventKind::Accepted { transport, peer } => {
+                write!(f, "accepted {} from {peer}", transport.as_str())
+            }
+            LabEventKind::Received(data) => {
+                write!(f, "received {} bytes: {}", data.len(), escape(data))
+            }
+            LabEventKind::Sent(data) => write!(f, "sent {} bytes: {}", data.len(), escape(data)),
+            LabEventKind::Closed(reason) => write!(f, "closed ({reason:?})"),
+        }
+    }
+}
+
+/// IO the lab server wants done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LabAction {
+    Send { client: ClientId, data: Vec<u8> },
+    Close { client: ClientId },
+    Reset { client: ClientId },
+}
+
+/// Why the lab server could not do what it was asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LabError {
+    NoSuchClient(ClientId),
+    Closed(ClientId),
+}
+
+impl fmt::Display for LabError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LabError::NoSuchClient(id) => write!(f, "no client {id}"),
+            LabError::Closed(id) => write!(f, "client {id} is closed"),
+        }
+    }
+}
+
+impl std::error::Error for LabError {}
+
+/// The lab server core. See the module documentation.
+#[derive(Debug, Clone)]
+pub struct LabServer {
+    config: LabConfig,
+    clients: BTreeMap<ClientId, Client>,
+    next_id: ClientId,
+    events: VecDeque<LabEvent>,
+    actions: VecDeque<LabAction>,
+}
+
+impl LabServer {
+    pub fn new(config: LabConfig) -> LabServer {
+        LabServer {
+            config,
+            clients: BTreeMap::new(),
+            next_id: 1,
+            events: VecDeque::new(),
+            actions: VecDeque::new(),
+        }
+    }
+
+    pub fn config(&self) -> &LabConfig {
+        &self.config
+    }
+
+    /// Every client so far, by id.
+    pub fn clients(&self) -> impl Iterator<Item = &Client> {
+        self.clients.values()
+    }
+
+    pub fn client(&self, id: ClientId) -> Option<&Client> {
+        self.clients.get(&id)
+    }
+
+    /// Whether a connection from a device to `ip:port` over `transport` reaches this server.
+    pub fn listens_at(&self, transport: Transport, ip: Ipv4Addr, port: u16) -> bool {
+        let on = match transport {
+            Transport::Tcp => self.config.tcp,
+            Transport::Udp => self.config.udp,
+        };
+        on && ip == self.config.ip && port == self.config.port
+    }
+
+    /// A TCP connection came in.
+    pub fn accept(&mut self, now: Duration, transport: Transport, peer: SocketAddr) -> ClientId {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.clients.insert(
+            id,
+            Client {
+                id,
+                transport,
+                peer,
+                accepted_at: now,
+                closed: None,
+                received: Vec::new(),
+                sent: Vec::new(),
+            },
+        );
+        self.event(now, id, LabEventKind::Accepted { transport, peer });
+        id
+    }
+
+    /// A UDP datagram came in; a new peer becomes a new client. Returns the client's id.
+    pub fn handle_datagram(&mut self, now: Duration, peer: SocketAddr, data: &[u8]) -> ClientId {
+        let known = self
+            .clients
+            .values()
+            .find(|c| c.transport == Transport::Udp && c.peer == peer && c.is_open())
+            .map(|c| c.id);
+        let id = known.unwrap_or_else(|| self.accept(now, Transport::Udp, peer));
+        self.handle_receive(now, id, data);
+        id
+    }
+
+    /// A client sent bytes. Bytes from a closed or unknown client are ignored.
+    pub fn handle_receive(&mut self, now: Duration, client: ClientId, data: &[u8]) {
+        let Some(c) = self.clients.get_mut(&client).filter(|c| c.is_open()) else {
+            return;
+        };
+        c.received.push(Chunk {
+            at: now,
+            data: data.to_vec(),
+        });
+        self.event(now, client, LabEventKind::Received(data.to_vec()));
+    }
+
+    /// The client's connection ended from its side.
+    pub fn handle_closed(&mut self, now: Duration, client: ClientId, reason: CloseReason) {
+        self.mark_closed(now, client, reason);
+    }
+
+    /// Sends `data` to a client.
+    pub fn send(&mut self, now: Duration, client: ClientId, data: &[u8]) -> Result<(), LabError> {
+        let c = self.open_client(client)?;
+        c.sent.push(Chunk {
+            at: now,
+            data: data.to_vec(),
+        });
+        self.actions.push_back(LabAction::Send {
+            client,
+            data: data.to_vec(),
+        });
+        self.event(now, client, LabEventKind::Sent(data.to_vec()));
+        Ok(())
+    }
+
+    /// Closes a client's connection (TCP FIN; UDP: forget the peer).
+    pub fn close(&mut self, now: Duration, client: ClientId) -> Result<(), LabError> {
+        self.open_client(client)?;
+        self.actions.push_back(LabAction::Close { client });
+        self.mark_closed(now, client, CloseReason::ByServer);
+        Ok(())
+    }
+
+    /// Resets a client's connection (TCP RST).
+    pub fn reset(&mut self, now: Duration, client: ClientId) -> Result<(), LabError> {
+        self.open_client(client)?;
+        self.actions.push_back(LabAction::Reset { client });
+        self.mark_closed(now, client, CloseReason::ResetByServer);
+        Ok(())
+    }
+
+    /// The next IO to perform.
+    pub fn poll_action(&mut self) -> Option<LabAction> {
+        self.actions.pop_front()
+    }
+
+    /// The next event, for traces and logs.
+    pub fn poll_event(&mut self) -> Option<LabEvent> {
+        self.events.pop_front()
+    }
+
+    /// Runs one console command and returns the text to show. See [`CONSOLE_HELP`].
+    pub fn console(&mut self, now: Duration, line: &str) -> String {
+        let line = line.trim();
+        let (command, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+        let rest = rest.trim_start();
+        let (client, payload) = rest.split_once(' ').unwrap_or((rest, ""));
+        let client = || -> Result<ClientId, String> {
+            client
+                .parse()
+                .map_err(|_| format!("`{command}` needs a client id; try `list`"))
+        };
+        let result = match command {
+            "" => return String::new(),
+            "help" | "?" => return CONSOLE_HELP.to_string(),
+            "list" | "ls" => return self.list(now),
+            "show" => client().and_then(|id| self.show(id)),
+            "send" => client().and_then(|id| {
+                let data = unescape(payload)?;
+                self.send(now, id, &data).map_err(|e| e.to_string())?;
+                Ok(format!("sent {} bytes to client {id}", data.len()))
+            }),
+            "hex" => client().and_then(|id| {
+                let data = parse_hex(payload)?;
+                self.send(now, id, &data).map_err(|e| e.to_string())?;
+                Ok(format!("sent {} bytes to client {id}", data.len()))
+            }),
+            "close" => client().and_then(|id| {
+                self.close(now, id).map_err(|e| e.to_string())?;
+                Ok(format!("closed client {id}"))
+            }),
+            "reset" => client().and_then(|id| {
+                self.reset(now, id).map_err(|e| e.to_string())?;
+                Ok(format!("reset client {id}"))
+            }),
+            _ => Err(format!("unknown command `{command}`; try `help`")),
+        };
+        result.unwrap_or_else(|error| format!("error: {error}"))
+    }
+
+    fn list(&self, now: Duration) -> String {
+        if self.clients.is_empty() {
+            return "no clients yet".to_string();
+        }
+        let mut text = String::new();
+        for c in self.clients.values() {
+            let state = match c.closed {
+                None => "open".to_string(),
+                Some((at, reason)) => format!("closed at {} ({reason:?})", secs(at)),
+            };
+            let last = c.received.last().map_or("-".to_string(), |chunk| {
+                format!("{} ago", secs(now.saturating_sub(chunk.at)))
+            });
+            let _ = writeln!(
+                text,
+                "{:>3}  {} {:<21}  since {}  {state}  rx {} B in {}  tx {} B  last rx {last}",
+                c.id,
+                c.transport.as_str(),
+                c.peer.to_string(),
+                secs(c.accepted_at),
+                c.received_bytes().len(),
+                c.received.len(),
+                c.sent_bytes().len(),
+            );
+        }
+        text.pop();
+        text
+    }
+
+    fn show(&self, id: ClientId) -> Result<String, String> {
+        let c = self
+            .clients
+            .get(&id)
+            .ok_or(LabError::NoSuchClient(id).to_string())?;
+        let mut chunks: Vec<(Duration, &str, &[u8])> = Vec::new();
+        chunks.extend(c.received.iter().map(|k| (k.at, "<-", k.data.as_slice())));
+        chunks.extend(c.sent.iter().map(|k| (k.at, "->", k.data.as_slice())));
+        chunks.sort_by_key(|&(at, ..)| at);
+        let mut text = format!("client {id} ({} {})", c.transport.as_str(), c.peer);
+        // The last 20 exchanges are what a person wants to see.
+        for (at, arrow, data) in chunks.iter().skip(chunks.len().saturating_sub(20)) {
+            let _ = write!(text, "\n  {} {arrow} {}", secs(*at), escape(data));
+        }
+        Ok(text)
+    }
+
+    fn open_client(&mut self, client: ClientId) -> Result<&mut Client, LabError> {
+        match self.clients.get_mut(&client) {
+            None => Err(LabError::NoSuchClient(client)),
+            Some(c) if !c.is_open() => Err(LabError::Closed(client)),
+            Some(c) => Ok(c),
+        }
+    }
+
+    fn mark_closed(&mut self, now: Duration, client: ClientId, reason: CloseReason) {
+        if let Some(c) = self.clients.get_mut(&client).filter(|c| c.is_open()) {
+            c.closed = Some((now, reason));
+            self.event(now, client, LabEventKind::Closed(reason));
+        }
+    }
+
+    fn event(&mut self, at: Duration, client: ClientId, kind: LabEventKind) {
+        self.events.push_back(LabEvent { at, client, kind });
+    }
+}
+
+/// What the console understands.
+pub const CONSOLE_HELP: &str = "\
+lab server commands:
+  list                 the clients: id, transport, peer, state, bytes each way
+  show <client>        the last 20 exchanges with a client
+  send <client> <text> send text; escapes: \\r \\n \\t \\\\ \\xHH
+  hex <client> <hex>   send bytes given in hex, e.g. hex 1 112233
+  close <client>       close the connection (TCP FIN)
+  reset <client>       reset the connection (TCP RST)
+  help                 this text";
+
+/// A peer address for a device in replay: `ip:port`.
+pub fn peer(ip: Ipv4Addr, port: u16) -> SocketAddr {
+    SocketAddr::new(IpAddr::V4(ip), port)
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.3}s", d.as_secs_f64())
+}
+
+/// Bytes as a quoted string, with non-printable bytes escaped.
+pub fn escape(data: &[u8]) -> String {
+    let mut text = String::with_capacity(data.len() + 2);
+    text.push('"');
+    for &b in data {
+        match b {
+            b'\r' => text.push_str("\\r"),
+            b'\n' => text.push_str("\\n"),
+            b'\t' => text.push_str("\\t"),
+            b'"' => text.push_str("\\\""),
+            b'\\' => text.push_str("\\\\"),
+            0x20..=0x7e => text.push(b as char),
+            _ => {
+                let _ = write!(text, "\\x{b:02x}");
+            }
+        }
+    }
+    text.push('"');
+    text
+}
+
+fn unescape(text: &str) -> Result<Vec<u8>, String> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut bytes = text.bytes();
+    while let Some(b) = bytes.next() {
+        if b != b'\\' {
+            out.push(b);
+            continue;
+        }
+        match bytes.next() {
+            Some(b'r') => out.push(b'\r'),
+            Some(b'n') => out.push(b'\n'),
+            Some(b't') => out.push(b'\t'),
+            Some(b'\\') => out.push(b'\\'),
+            Some(b'x') => {
+                let hex: Vec<u8> = bytes.by_ref().take(2).collect();
+                let hex = std::str::from_utf8(&hex).unwrap_or("");
+                out.push(u8::from_str_radix(hex, 16).map_err(|_| format!("bad escape \\x{hex}"))?);
+            }
+            other => {
+                return Err(format!(
+                    "bad escape \\{}",
+                    other.map_or(String::new(), |b| (b as char).to_string())
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
+    let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    if digits.len() % 2 != 0 || digits.is_empty() {
+        return Err("hex needs an even number of digits, e.g. 112233".to_string());
+    }
+    digits
+        .chunks(2)
+        .map(|pair| {
+            let pair = std::str::from_utf8(pair).unwrap_or("");
+            u8::from_str_radix(pair, 16).map_err(|_| format!("`{pair}` is not hex"))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn unescape_and_hex() {
+        assert_eq!(unescape(r"back 1\r\n\x11").unwrap(), b"back 1\r\n\x11");
+        assert!(unescape(r"\q").is_err());
+        assert_eq!(parse_hex("11 2233").unwrap(), vec![0x11, 0x22, 0x33]);
+        assert!(parse_hex("123").is_err());
+        assert_eq!(escape(b"a\r\n\x00\""), r#""a\r\n\x00\"""#);
+    }
+}

@@ -43,7 +43,12 @@ pub enum NetRequest {
     DeactivatePdp,
     /// Open a connection (`AT+CIPSTART`); `host` is a name or a dotted IPv4 address.
     /// Answered by [`NetEvent::Connected`] or [`NetEvent::ConnectFailed`].
-    Connect { link: LinkId, transport: Transport, host: String, port: u16 },
+    Connect {
+        link: LinkId,
+        transport: Transport,
+        host: String,
+        port: u16,
+    },
     /// Send bytes on a connection. Answered by [`NetEvent::Delivered`] once the peer has them
     /// (TCP: acknowledged; UDP: sent), or by [`NetEvent::Closed`].
     Send { link: LinkId, data: Vec<u8> },
@@ -69,18 +74,35 @@ pub enum ConnectError {
 pub enum NetEvent {
     /// The radio conditions changed (registration lost or regained, signal).
     Coverage(Coverage),
-    PdpActivated { ip: [u8; 4] },
+    PdpActivated {
+        ip: [u8; 4],
+    },
     PdpRejected,
     /// The network released the PDP context on its own (the modem says `+PDP: DEACT`).
     PdpDeactivated,
-    Connected { link: LinkId },
-    ConnectFailed { link: LinkId, error: ConnectError },
+    Connected {
+        link: LinkId,
+    },
+    ConnectFailed {
+        link: LinkId,
+        error: ConnectError,
+    },
     /// Bytes arrived on a connection.
-    Received { link: LinkId, data: Vec<u8> },
+    Received {
+        link: LinkId,
+        data: Vec<u8>,
+    },
     /// The peer has `len` more bytes of what was sent on `link`.
-    Delivered { link: LinkId, len: usize },
+    Delivered {
+        link: LinkId,
+        len: usize,
+    },
     /// The connection closed: the peer closed or reset it, or it timed out.
-    Closed { link: LinkId },
+    Closed {
+        link: LinkId,
+    },
     /// The network's answer to [`NetRequest::Time`]: Unix seconds, or `None` on failure.
-    Time { unix: Option<u64> },
+    Time {
+        unix: Option<u64>,
+    },
 }

@@ -1,1 +1,336 @@
-//! (being written)
+//! Modem personalities: what a simulated modem says about itself, how big its buffers are and
+//! how long it takes, by name (`sim800`, `air202`).
+//!
+//! Every knob carries its unit. In scenario files (serde) durations are whole milliseconds and
+//! their keys end in `_ms`; a missing key takes the SIM800 value, so a file can override only
+//! what it cares about.
+//!
+//! The reference is `shared/reference/sim800-tcpip-at.md`. Values marked UNCONFIRMED have no
+//! source: they are plausible choices, kept here so that a scenario can change them.
+
+use std::time::Duration;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// One modem personality. [`Profile::by_name`] gives the built-in ones.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Profile {
+    /// The profile's name, as [`Profile::by_name`] knows it.
+    pub name: String,
+
+    // --- Identification. All UNCONFIRMED (reference §6: no real strings were found) except
+    // the Luat IMEI example. ---
+    /// `AT+CGMI`: manufacturer line.
+    pub manufacturer: String,
+    /// `AT+CGMM`: model line.
+    pub model: String,
+    /// `ATI`: product identification line.
+    pub info: String,
+    /// `AT+CGMR`: firmware revision line.
+    pub revision: String,
+    /// `AT+CGSN` / `AT+GSN`: IMEI, 15 digits.
+    pub imei: String,
+    /// `AT+CCID`: the SIM's ICCID, 20 digits.
+    pub iccid: String,
+    /// `AT+CIMI`: the SIM's IMSI, 15 digits.
+    pub imsi: String,
+    /// Mobile country and network code of the serving cell, for `AT+CENG?`.
+    pub mcc: u16,
+    pub mnc: u16,
+    /// The Luat AT extensions: `AT+VER` (answering `version`), `AT+CIICRMODE`,
+    /// `AT+TCPUSERPARAM`, `AT+ATWMFT`, `AT+WISN?`, `AT+MUID?`. A SIMCom SIM800 answers them
+    /// `ERROR`.
+    pub luat_extensions: bool,
+    /// `AT+VER`'s line, Luat style (`Luat_V<nnnn>_<chip>`), when `luat_extensions` is on.
+    pub version: String,
+    /// `AT+WISN?` / `AT+MUID?` (Luat): the module's serial number line.
+    pub serial: String,
+
+    // --- Hardware and firmware capacities. ---
+    /// Multi-connection link ids are `0..link_count`: 6 on SIM800, 8 on Air202 (reference §1.3).
+    pub link_count: u8,
+    /// Largest `AT+CIPSEND` block, bytes (1460: Luat and attentive cap sends there).
+    pub max_send: u16,
+    /// With `AT+CIPQSEND=1`: bytes sent but not yet acknowledged by the peer beyond which
+    /// `AT+CIPSEND` answers `ERROR` (Luat: 1460 × 7 = 10220).
+    pub quick_send_buffer: usize,
+    /// Per-link receive buffer in manual receive mode (`AT+CIPRXGET=1`), bytes. Bytes that
+    /// arrive when it is full are dropped (and logged). UNCONFIRMED (TinyGSM issue #111 saw
+    /// 2871 bytes waiting, so it is at least that).
+    pub rx_buffer: usize,
+    /// Largest block in one `+RECEIVE` / `+IPD` / raw delivery, bytes; bigger arrivals are
+    /// split (a SIM800 delivers one TCP segment at a time).
+    pub rx_chunk: usize,
+    /// The maximum number of bytes one `AT+CIPRXGET=2/3` may ask for.
+    pub max_rx_read: u16,
+    /// Host bytes held while a command executes (the modem reads them after it), bytes; more
+    /// are dropped (and logged). UNCONFIRMED.
+    pub input_buffer: usize,
+    /// Bytes the modem keeps for a host that does not read; past this, whole responses are
+    /// dropped (and logged). A real UART without flow control loses them too.
+    pub output_buffer: usize,
+
+    // --- Behaviour switches. ---
+    /// `AT+IPR` after power-up: the baud rate, 0 for auto-bauding. With auto-bauding a real
+    /// modem prints no `RDY` (reference §2), which stalls Luat: both profiles assume a board
+    /// whose rate was set and saved once (`AT+IPR=115200;&W`).
+    pub ipr: u32,
+    /// Whether boot prints `+CFUN: 1` after `RDY` (newer SIM800 firmware). UNCONFIRMED.
+    pub cfun_urc: bool,
+    /// Whether a SIM is in the holder. Without one: `+CPIN: NOT INSERTED`, no registration.
+    pub sim_inserted: bool,
+    /// When the PDP context is lost, whether each open link also reports `<n>, CLOSED`
+    /// before `+PDP: DEACT`. UNCONFIRMED: Luat treats `+PDP: DEACT` alone as closing every
+    /// socket; TinyGSM only notices `CLOSED`.
+    pub closed_on_pdp_deact: bool,
+    /// The APN used when `AT+CIPSTART` in single mode brings the bearer up by itself from
+    /// IP INITIAL, or for a bare `AT+CSTT`.
+    pub default_apn: String,
+    /// The real-time clock after power-up (it has no backup battery), Unix seconds, UTC.
+    /// UNCONFIRMED: SIM800 logs show `+CCLK: "04/01/01,00:00:..+00"`, i.e. 2004-01-01.
+    pub rtc_at_boot: u64,
+
+    // --- Timing, from power-up. ---
+    /// Power-up (power key or reset release) to `RDY`; before it the UART ignores input, ms.
+    #[serde(rename = "rdy_after_ms", with = "millis")]
+    #[schemars(with = "u64")]
+    pub rdy_after: Duration,
+    /// Power-up to `+CPIN: READY` (the SIM is read), ms. Also: `AT+CFUN=1` from `AT+CFUN=0`
+    /// to `+CPIN: READY` is `sim_ready_after - rdy_after`.
+    #[serde(rename = "sim_ready_after_ms", with = "millis")]
+    #[schemars(with = "u64")]
+    pub sim_ready_after: Duration,
+    /// Power-up to `Call Ready`, ms.
+    #[serde(rename = "call_ready_after_ms", with = "millis")]
+    #[schemars(with = "u64")]
+    pub call_ready_after: Duration,
+    /// Power-up to `SMS Ready`, ms.
+    #[serde(rename = "sms_ready_after_ms", with = "millis")]
+    #[schemars(with = "u64")]
+    pub sms_ready_after: Duration,
+
+    // --- Timing: pins and power. ---
+    /// How long PWRKEY must be held to switch the modem on, ms (SIM800: ≥ 1 s).
+    #[serde(rename = "power_key_on_ms", with = "millis")]
+    #[schemars(with = "u64")]
+    pub power_key_on: Duration,
+    /// How long PWRKEY must be held to switch the modem off, ms (SIM800: ≥ 1 s; UNCONFIRMED).
+    #[serde(rename = "power_key_off_ms", with = "millis")]
+    #[schemars(with = "u64")]
+    pub power_key_off: Duration,
+    /// `NORMAL POWER DOWN` to off, ms: the modem ignores the host meanwhile. UNCONFIRMED.
+    #[serde(rename = "power_down_ms", with = "millis")]
+    #[schemars(with = "u64")]
+    pub power_down: Duration,
+    /// `UNDER-VOLTAGE WARNNING` to `UNDER-VOLTAGE POWER DOWN` in a brown-out, ms. UNCONFIRMED.
+    #[serde(rename = "brown_out_ms", with = "millis")]
+    #[schemars(with = "u64")]
+    pub brown_out: Duration,
+    /// `AT+CFUN=1,1`'s `OK` to the reboot, ms. UNCONFIRMED.
+    #[serde(rename = "reset_ms", with = "millis")]
+    #[schemars(with = "u64")]
+    pub reset: Duration,
+
+    // --- Timing: commands. ---
+    /// A simple command's line end to its final result, ms.
+    #[serde(rename = "command_ms", with = "millis")]
+    #[schemars(with = "u64")]
+    pub command: Duration,
+    /// `AT+CFUN=<n>` to its `OK`, ms. UNCONFIRMED (TinyGSM allows 10 s).
+    #[serde(rename = "cfun_ms", with = "millis")]
+    #[schemars(with = "u64")]
+    pub cfun: Duration,
+    /// The least time `AT+CIICR` takes, even when the network answers at once, ms.
+    #[serde(rename = "ciicr_ms", with = "millis")]
+    #[schemars(with = "u64")]
+    pub ciicr: Duration,
+    /// PDP activation (`AT+CIICR`, `AT+CGACT`, `AT+SAPBR=1`) gives up after this when the
+    /// network never answers, ms (85 s: attentive, citing the manual).
+    #[serde(rename = "ciicr_max_ms", with = "millis")]
+    #[schemars(with = "u64")]
+    pub ciicr_max: Duration,
+    /// `AT+CIPSTART` in multi mode: `CONNECT FAIL` after this without an answer, ms (75 s,
+    /// manual p.223).
+    #[serde(rename = "cipstart_max_multi_ms", with = "millis")]
+    #[schemars(with = "u64")]
+    pub cipstart_max_multi: Duration,
+    /// `AT+CIPSTART` in single mode, ms (160 s from IP INITIAL, manual p.223; used for every
+    /// single-mode start).
+    #[serde(rename = "cipstart_max_single_ms", with = "millis")]
+    #[schemars(with = "u64")]
+    pub cipstart_max_single: Duration,
+    /// `AT+CIPSHUT` to `SHUT OK`, ms. UNCONFIRMED (the manual's 65 s is a maximum).
+    #[serde(rename = "cipshut_ms", with = "millis")]
+    #[schemars(with = "u64")]
+    pub cipshut: Duration,
+    /// With `AT+CIPQSEND=0`: without the peer's acknowledgement the link is reported
+    /// `CLOSED` after this, ms (645 s, manual).
+    #[serde(rename = "send_ack_max_ms", with = "millis")]
+    #[schemars(with = "u64")]
+    pub send_ack_max: Duration,
+    /// Registration: usable coverage (or `AT+CFUN=1`, or the SIM becoming ready) to
+    /// `+CREG: 1`, ms.
+    #[serde(rename = "registration_ms", with = "millis")]
+    #[schemars(with = "u64")]
+    pub registration: Duration,
+    /// Registration to packet-domain attach (`+CGATT: 1`), ms.
+    #[serde(rename = "attach_ms", with = "millis")]
+    #[schemars(with = "u64")]
+    pub attach: Duration,
+    /// `AT+CNTP`: `+CNTP: 65` (timeout) when the network never answers, ms. UNCONFIRMED.
+    #[serde(rename = "cntp_max_ms", with = "millis")]
+    #[schemars(with = "u64")]
+    pub cntp_max: Duration,
+}
+
+impl Profile {
+    /// The built-in profiles' names.
+    pub const NAMES: &'static [&'static str] = &["sim800", "air202"];
+
+    /// A built-in profile: `sim800` (SIMCom SIM800, links 0–5) or `air202` (Luat Air202 AT
+    /// firmware, links 0–7, Luat extensions).
+    pub fn by_name(name: &str) -> Option<Profile> {
+        match name {
+            "sim800" => Some(Profile::sim800()),
+            "air202" => Some(Profile::air202()),
+            _ => None,
+        }
+    }
+
+    /// A SIMCom SIM800 whose baud rate was fixed once.
+    pub fn sim800() -> Profile {
+        Profile {
+            name: "sim800".into(),
+            manufacturer: "SIMCOM_Ltd".into(),
+            model: "SIMCOM_SIM800".into(),
+            info: "SIM800 R14.18".into(),
+            revision: "Revision:1418B04SIM800C24".into(),
+            imei: "866104025123456".into(),
+            iccid: "89860012345678901234".into(),
+            imsi: "460001234567890".into(),
+            mcc: 460,
+            mnc: 0,
+            luat_extensions: false,
+            version: String::new(),
+            serial: String::new(),
+            link_count: 6,
+            max_send: 1460,
+            quick_send_buffer: 10220,
+            rx_buffer: 10220,
+            rx_chunk: 1460,
+            max_rx_read: 1460,
+            input_buffer: 4096,
+            output_buffer: 64 * 1024,
+            ipr: 115_200,
+            cfun_urc: true,
+            sim_inserted: true,
+            closed_on_pdp_deact: true,
+            default_apn: "CMNET".into(),
+            rtc_at_boot: 1_072_915_200, // 2004-01-01 00:00:00 UTC
+            rdy_after: ms(3000),
+            sim_ready_after: ms(3500),
+            call_ready_after: ms(7000),
+            sms_ready_after: ms(7500),
+            power_key_on: ms(1000),
+            power_key_off: ms(1500),
+            power_down: ms(100),
+            brown_out: ms(2000),
+            reset: ms(200),
+            command: ms(10),
+            cfun: ms(500),
+            ciicr: ms(1500),
+            ciicr_max: ms(85_000),
+            cipstart_max_multi: ms(75_000),
+            cipstart_max_single: ms(160_000),
+            cipshut: ms(300),
+            send_ack_max: ms(645_000),
+            registration: ms(4000),
+            attach: ms(1000),
+            cntp_max: ms(5000),
+        }
+    }
+
+    /// A Luat Air202 (RDA8955) with its AT firmware. Identification strings UNCONFIRMED; the
+    /// `AT+VER` form follows what Luat's `misc.lua` parses (`Luat_V(%d+)_`).
+    pub fn air202() -> Profile {
+        Profile {
+            name: "air202".into(),
+            manufacturer: "AirM2M".into(),
+            model: "Air202".into(),
+            info: "AirM2M_Air202".into(),
+            revision: "Luat_V0032_8955".into(),
+            imei: "862991527986589".into(), // the example in Luat's ril.lua
+            iccid: "89860117810000000000".into(),
+            imsi: "460011234567890".into(),
+            mcc: 460,
+            mnc: 1,
+            luat_extensions: true,
+            version: "Luat_V0032_8955".into(),
+            serial: "A1B2C3D4E5F6A7B8C9D0".into(),
+            link_count: 8,
+            cfun_urc: false,
+            default_apn: "UNINET".into(),
+            rdy_after: ms(2500),
+            sim_ready_after: ms(3000),
+            call_ready_after: ms(6000),
+            sms_ready_after: ms(6500),
+            registration: ms(5000),
+            ..Profile::sim800()
+        }
+    }
+}
+
+impl Default for Profile {
+    fn default() -> Self {
+        Profile::sim800()
+    }
+}
+
+const fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// Durations as whole milliseconds in scenario files.
+mod millis {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        u64::deserialize(d).map(Duration::from_millis)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_gives_its_profile() {
+        for name in Profile::NAMES {
+            assert_eq!(
+                Profile::by_name(name).map(|p| p.name),
+                Some(name.to_string())
+            );
+        }
+        assert_eq!(Profile::by_name("sim900"), None);
+    }
+
+    #[test]
+    fn scenario_files_override_single_knobs() {
+        let p: Profile = serde_json::from_str(r#"{"cipstart_max_multi_ms": 5000}"#).unwrap();
+        assert_eq!(p.cipstart_max_multi, ms(5000));
+        assert_eq!(p.link_count, 6);
+        let text = serde_json::to_string(&Profile::air202()).unwrap();
+        assert_eq!(
+            serde_json::from_str::<Profile>(&text).unwrap(),
+            Profile::air202()
+        );
+    }
+}

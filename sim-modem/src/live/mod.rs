@@ -1,0 +1,708 @@
+//! Live mode: the simulated modem on a real UART, with real sockets and a real lab server.
+//!
+//! The same sans-IO [`Sim`] as in replay runs here, driven by the wall clock: `now` is the
+//! time since start, and the loop sleeps until [`Sim::poll_timeout`] or the next input.
+//! Only the edges are real:
+//!
+//! - the modem's UART is a pty ([`Endpoint::Pty`]), a TCP port carrying the serial bytes
+//!   ([`Endpoint::Tcp`], one host at a time) or a real serial port ([`Endpoint::Serial`]);
+//! - the network's internet side is real sockets: connections to the lab server's name (or
+//!   its simulated address) go to the built-in lab server (or to `--server`), dotted
+//!   addresses are used as they are, and other names resolve through the OS. The simulated
+//!   network still adds its latency, bandwidth and faults on top;
+//! - the built-in lab server listens on real TCP and UDP sockets (loopback unless told
+//!   otherwise), and a console on stdin drives it (see [`crate::lab::CONSOLE_HELP`]).
+//!
+//! Every AT line in each direction and every lab event is logged through `tracing`.
+
+mod pty;
+
+use std::collections::BTreeMap;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use protocol::types::Transport;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+use tracing::{debug, info, warn};
+
+pub use pty::Pty;
+
+use crate::fault::Fault;
+use crate::lab::{self, ClientId, CloseReason, LabAction, LabServer, CONSOLE_HELP};
+use crate::net::ConnectError;
+use crate::network::{ConnId, HostEvent, HostInput};
+use crate::sim::{Sim, SimConfig, SimEvent, SimEventKind};
+
+/// Where the modem's UART is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// A new pty; its slave device's path is printed on stdout.
+    Pty,
+    /// Serial bytes over TCP on this address, one host at a time.
+    Tcp(SocketAddr),
+    /// A real serial port.
+    Serial { path: String, baud: u32 },
+}
+
+/// Everything live mode needs.
+#[derive(Debug, Clone)]
+pub struct LiveConfig {
+    pub endpoint: Endpoint,
+    /// The simulation: profile, seed, network, faults. Its lab settings give the lab's name,
+    /// simulated address and port.
+    pub sim: SimConfig,
+    /// Whether to run the built-in lab server (TCP and UDP on `sim.lab.port`).
+    pub builtin_lab: bool,
+    /// Where connections to the lab's name go instead of the built-in lab (`host:port`).
+    pub server: Option<String>,
+    /// The address the lab server and a TCP endpoint may listen on: loopback by default.
+    pub bind: IpAddr,
+    /// Read console commands from stdin.
+    pub console: bool,
+}
+
+impl LiveConfig {
+    pub fn new(endpoint: Endpoint, sim: SimConfig) -> LiveConfig {
+        LiveConfig {
+            endpoint,
+            sim,
+            builtin_lab: true,
+            server: None,
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            console: true,
+        }
+    }
+}
+
+/// An instruction for a real socket's task.
+#[derive(Debug)]
+enum SocketCmd {
+    Data(Vec<u8>),
+    /// Close gracefully (FIN).
+    Close,
+    /// Abort (RST).
+    Reset,
+}
+
+/// Everything that can wake the loop.
+enum Input {
+    Uart(Vec<u8>),
+    /// A real internet host (through the network's internet side) did something.
+    Host(ConnId, HostInput),
+    /// The lab server's listeners.
+    LabAccept {
+        peer: SocketAddr,
+        socket: mpsc::UnboundedSender<SocketCmd>,
+        id: oneshot::Sender<ClientId>,
+    },
+    LabData(ClientId, Vec<u8>),
+    LabClosed(ClientId, CloseReason),
+    LabDatagram(SocketAddr, Vec<u8>),
+    Console(String),
+}
+
+type Inputs = mpsc::UnboundedSender<Input>;
+
+/// Runs live mode until Ctrl-C or the `quit` console command.
+pub async fn run(mut config: LiveConfig) -> io::Result<()> {
+    // Names the network's DNS does not know resolve through the OS here.
+    config.sim.network.dns_passthrough = true;
+    let lab_config = config.sim.lab.clone();
+    let mut sim =
+        Sim::new(config.sim.clone()).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    sim.set_external_internet();
+
+    let (inputs, mut input_rx) = mpsc::unbounded_channel();
+    let (uart_tx, uart_rx) = mpsc::unbounded_channel::<Vec<u8>>();
+
+    // The lab server first, so that its address is known.
+    let mut lab = None;
+    let mut lab_udp = None;
+    let mut lab_target = config.server.clone();
+    if config.builtin_lab {
+        let address = SocketAddr::new(config.bind, lab_config.port);
+        let listener = TcpListener::bind(address).await?;
+        let udp = Arc::new(UdpSocket::bind(address).await?);
+        let local = listener.local_addr()?;
+        tokio::spawn(lab_listener(listener, inputs.clone()));
+        tokio::spawn(lab_udp_receiver(udp.clone(), inputs.clone()));
+        println!(
+            "sim-modem: lab server on {local} (TCP and UDP); the modem reaches it as {}:{}",
+            lab_config.name, lab_config.port
+        );
+        let loopback = if local.ip().is_unspecified() {
+            IpAddr::V4(Ipv4Addr::LOCALHOST)
+        } else {
+            local.ip()
+        };
+        lab_target.get_or_insert_with(|| SocketAddr::new(loopback, local.port()).to_string());
+        lab = Some(LabServer::new(lab_config.clone()));
+        lab_udp = Some(udp);
+    }
+    if let Some(server) = &config.server {
+        println!("sim-modem: {} leads to {server}", lab_config.name);
+    }
+
+    let endpoint = match &config.endpoint {
+        Endpoint::Pty => {
+            let pty = Pty::open()?;
+            println!("sim-modem: modem on {}", pty.path.display());
+            Uart::Pty(pty)
+        }
+        Endpoint::Tcp(address) => {
+            let listener = TcpListener::bind(address).await?;
+            println!("sim-modem: modem on tcp://{}", listener.local_addr()?);
+            Uart::Tcp(listener)
+        }
+        Endpoint::Serial { path, baud } => {
+            use tokio_serial::SerialPortBuilderExt;
+            let port = tokio_serial::new(path, *baud).open_native_async()?;
+            println!("sim-modem: modem on {path} at {baud} baud");
+            Uart::Serial(port)
+        }
+    };
+    println!(
+        "sim-modem: profile {}, seed {}; type `help` for the console",
+        config.sim.profile, config.sim.seed
+    );
+    tokio::spawn(serve_uart(endpoint, inputs.clone(), uart_rx));
+    if config.console {
+        tokio::spawn(console(inputs.clone()));
+    }
+
+    let mut live = Live {
+        sim,
+        lab,
+        lab_udp,
+        lab_name: lab_config.name.clone(),
+        lab_ip: lab_config.ip,
+        lab_target,
+        start: Instant::now(),
+        inputs,
+        uart: uart_tx,
+        sockets: BTreeMap::new(),
+        lab_clients: BTreeMap::new(),
+        from_host: LineLog::new("host -> modem"),
+        from_modem: LineLog::new("modem -> host"),
+        payload_expected: false,
+        connect_timeout: config.sim.network.connect_timeout,
+    };
+    live.flush();
+    loop {
+        let deadline = live.sim.poll_timeout().map(|at| live.start + at);
+        tokio::select! {
+            biased;
+            input = input_rx.recv() => {
+                let Some(input) = input else { return Ok(()) };
+                if !live.input(input) {
+                    return Ok(());
+                }
+            }
+            _ = sleep_until(deadline) => {
+                let now = live.now();
+                live.sim.handle_timeout(now);
+            }
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+        }
+        live.flush();
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The loop's state: the simulation and the real sockets around it.
+struct Live {
+    sim: Sim,
+    lab: Option<LabServer>,
+    lab_udp: Option<Arc<UdpSocket>>,
+    lab_name: String,
+    lab_ip: Ipv4Addr,
+    /// Where connections to the lab go (`host:port`).
+    lab_target: Option<String>,
+    start: Instant,
+    inputs: Inputs,
+    uart: mpsc::UnboundedSender<Vec<u8>>,
+    /// The network's connections to real hosts.
+    sockets: BTreeMap<ConnId, mpsc::UnboundedSender<SocketCmd>>,
+    /// The built-in lab's TCP clients.
+    lab_clients: BTreeMap<ClientId, mpsc::UnboundedSender<SocketCmd>>,
+    from_host: LineLog,
+    from_modem: LineLog,
+    /// The modem's last words were the data prompt.
+    payload_expected: bool,
+    connect_timeout: Duration,
+}
+
+impl Live {
+    fn now(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    /// Handles one input; false means quit.
+    fn input(&mut self, input: Input) -> bool {
+        let now = self.now();
+        match input {
+            Input::Uart(bytes) => {
+                // After the data prompt the host writes a payload with no line end.
+                self.from_host.log(&bytes, self.payload_expected);
+                self.sim.handle_uart(now, &bytes);
+            }
+            Input::Host(conn, input) => {
+                if matches!(
+                    input,
+                    HostInput::Close | HostInput::Reset | HostInput::Refused(_)
+                ) {
+                    self.sockets.remove(&conn);
+                }
+                self.sim.handle_host(now, conn, input);
+            }
+            Input::LabAccept { peer, socket, id } => {
+                if let Some(lab) = &mut self.lab {
+                    let client = lab.accept(now, Transport::Tcp, peer);
+                    self.lab_clients.insert(client, socket);
+                    let _ = id.send(client);
+                }
+            }
+            Input::LabData(client, data) => {
+                if let Some(lab) = &mut self.lab {
+                    lab.handle_receive(now, client, &data);
+                }
+            }
+            Input::LabClosed(client, reason) => {
+                self.lab_clients.remove(&client);
+                if let Some(lab) = &mut self.lab {
+                    lab.handle_closed(now, client, reason);
+                }
+            }
+            Input::LabDatagram(peer, data) => {
+                if let Some(lab) = &mut self.lab {
+                    lab.handle_datagram(now, peer, &data);
+                }
+            }
+            Input::Console(line) => return self.console(now, &line),
+        }
+        true
+    }
+
+    fn console(&mut self, now: Duration, line: &str) -> bool {
+        let line = line.trim();
+        let (command, rest) = line.split_once(' ').unwrap_or((line, ""));
+        let answer = match command {
+            "quit" | "exit" => return false,
+            "help" | "?" => format!("{CONSOLE_HELP}\n{LIVE_HELP}"),
+            "fault" => match serde_json::from_str::<Fault>(rest) {
+                Ok(fault) => {
+                    let answer = format!("applied {}", fault.to_json());
+                    self.sim.inject(now, fault);
+                    answer
+                }
+                Err(error) => format!("error: {error}"),
+            },
+            "status" => format!(
+                "modem: {:?}\nnetwork: {:?}, PDP {}",
+                self.sim.modem().status(),
+                self.sim.network().coverage(),
+                if self.sim.network().pdp_active() {
+                    "active"
+                } else {
+                    "inactive"
+                },
+            ),
+            _ => match &mut self.lab {
+                Some(lab) => lab.console(now, line),
+                None => "no built-in lab server (see --server)".to_string(),
+            },
+        };
+        if !answer.is_empty() {
+            println!("{answer}");
+        }
+        true
+    }
+
+    /// Carries out everything the simulation and the lab server want done.
+    fn flush(&mut self) {
+        let mut out = Vec::new();
+        self.sim.drain_uart(&mut out);
+        if !out.is_empty() {
+            self.payload_expected = self.from_modem.log(&out, true);
+            let _ = self.uart.send(out);
+        }
+        while let Some(event) = self.sim.poll_host_event() {
+            self.host_event(event);
+        }
+        while let Some(event) = self.sim.poll_event() {
+            log_sim_event(&event);
+        }
+        let Some(lab) = &mut self.lab else { return };
+        while let Some(action) = lab.poll_action() {
+            let (client, cmd) = match action {
+                LabAction::Send { client, data } => (client, SocketCmd::Data(data)),
+                LabAction::Close { client } => (client, SocketCmd::Close),
+                LabAction::Reset { client } => (client, SocketCmd::Reset),
+            };
+            if let Some(socket) = self.lab_clients.get(&client) {
+                let _ = socket.send(cmd);
+            } else if let (SocketCmd::Data(data), Some(udp), Some(c)) =
+                (&cmd, &self.lab_udp, lab.client(client))
+            {
+                if let Err(error) = udp.try_send_to(data, c.peer) {
+                    warn!(target: "lab", "UDP send to client {client} failed: {error}");
+                }
+            }
+        }
+        while let Some(event) = lab.poll_event() {
+            info!(target: "lab", "{event}");
+        }
+    }
+
+    /// The network sends something to a real internet host.
+    fn host_event(&mut self, event: HostEvent) {
+        match event {
+            HostEvent::Connect {
+                conn,
+                transport,
+                host,
+                ip,
+                port,
+                ..
+            } => {
+                let to_lab = host.eq_ignore_ascii_case(&self.lab_name) || ip == Some(self.lab_ip);
+                let target = match (&self.lab_target, ip) {
+                    (Some(lab), _) if to_lab => lab.clone(),
+                    (_, Some(ip)) => format!("{ip}:{port}"),
+                    (_, None) => format!("{host}:{port}"),
+                };
+                info!(target: "net", "link to {host}:{port} ({}) goes to {target}", transport.as_str());
+                let (socket, commands) = mpsc::unbounded_channel();
+                self.sockets.insert(conn, socket);
+                let inputs = self.inputs.clone();
+                tokio::spawn(host_socket(
+                    conn,
+                    transport,
+                    target,
+                    self.connect_timeout,
+                    inputs,
+                    commands,
+                ));
+            }
+            HostEvent::Data { conn, data } => self.send_socket(conn, SocketCmd::Data(data)),
+            HostEvent::Close { conn } => self.send_socket(conn, SocketCmd::Close),
+            HostEvent::Reset { conn } => self.send_socket(conn, SocketCmd::Reset),
+        }
+    }
+
+    fn send_socket(&mut self, conn: ConnId, cmd: SocketCmd) {
+        let last = !matches!(cmd, SocketCmd::Data(_));
+        if let Some(socket) = self.sockets.get(&conn) {
+            let _ = socket.send(cmd);
+        }
+        if last {
+            self.sockets.remove(&conn);
+        }
+    }
+}
+
+const LIVE_HELP: &str = concat!(
+    "  fault <json>         inject a fault now, e.g. fault {\"kind\":\"blackhole\",\"duration\":\"30s\"}\n",
+    "  status               the modem's and the network's state\n",
+    "  quit                 stop sim-modem",
+);
+
+fn log_sim_event(event: &SimEvent) {
+    match &event.kind {
+        SimEventKind::Request(_) | SimEventKind::Net(_) => debug!(target: "net", "{event}"),
+        SimEventKind::Lab(_) => {}
+        _ => info!(target: "sim", "{event}"),
+    }
+}
+
+/// Logs the bytes crossing the UART one line at a time.
+struct LineLog {
+    direction: &'static str,
+    line: Vec<u8>,
+}
+
+impl LineLog {
+    fn new(direction: &'static str) -> LineLog {
+        LineLog {
+            direction,
+            line: Vec::new(),
+        }
+    }
+
+    /// Logs each complete line in `bytes`; with `whole`, what is left too (the modem writes
+    /// whole responses, and a payload after `+RECEIVE,<n>,<len>:` has no line end). Returns
+    /// whether the data prompt `> ` went by.
+    fn log(&mut self, bytes: &[u8], whole: bool) -> bool {
+        let mut prompt = false;
+        for &b in bytes {
+            self.line.push(b);
+            if matches!(b, b'\r' | b'\n') || self.line == b"> " || self.line.len() >= 256 {
+                prompt |= self.emit();
+            }
+        }
+        if whole {
+            prompt |= self.emit();
+        }
+        prompt
+    }
+
+    fn emit(&mut self) -> bool {
+        let line = std::mem::take(&mut self.line);
+        let text = line.trim_ascii();
+        if !text.is_empty() {
+            info!(target: "uart", "{} {}", self.direction, lab::escape(text));
+        }
+        text == b">"
+    }
+}
+
+enum Uart {
+    Pty(Pty),
+    Tcp(TcpListener),
+    Serial(tokio_serial::SerialStream),
+}
+
+/// Carries the UART's bytes both ways for as long as the endpoint lives.
+async fn serve_uart(endpoint: Uart, inputs: Inputs, mut out: mpsc::UnboundedReceiver<Vec<u8>>) {
+    let result = match endpoint {
+        Uart::Pty(pty) => serve_stream(pty, &inputs, &mut out).await,
+        Uart::Serial(port) => serve_stream(port, &inputs, &mut out).await,
+        Uart::Tcp(listener) => loop {
+            // Until a host connects, the modem's output goes nowhere, like a UART unplugged.
+            let accepted = loop {
+                tokio::select! {
+                    biased;
+                    accepted = listener.accept() => break accepted,
+                    Some(_) = out.recv() => {}
+                }
+            };
+            match accepted {
+                Ok((stream, peer)) => {
+                    info!(target: "uart", "host connected from {peer}");
+                    if let Err(error) = serve_stream(stream, &inputs, &mut out).await {
+                        info!(target: "uart", "host connection ended: {error}");
+                    }
+                    info!(target: "uart", "host disconnected");
+                }
+                Err(error) => warn!(target: "uart", "accept failed: {error}"),
+            }
+        },
+    };
+    if let Err(error) = result {
+        warn!(target: "uart", "UART ended: {error}");
+    }
+}
+
+/// How long writing to a UART nobody reads may take before the bytes are dropped.
+const UART_WRITE_TIMEOUT: Duration = Duration::from_secs(1);
+
+async fn serve_stream<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
+    inputs: &Inputs,
+    out: &mut mpsc::UnboundedReceiver<Vec<u8>>,
+) -> io::Result<()> {
+    let (mut reader, mut writer) = tokio::io::split(stream);
+    let mut buf = vec![0u8; 4096];
+    loop {
+        tokio::select! {
+            biased;
+            read = reader.read(&mut buf) => {
+                let n = read?;
+                if n == 0 {
+                    return Ok(());
+                }
+                let _ = inputs.send(Input::Uart(buf[..n].to_vec()));
+            }
+            Some(bytes) = out.recv() => {
+                match tokio::time::timeout(UART_WRITE_TIMEOUT, writer.write_all(&bytes)).await {
+                    Ok(result) => result?,
+                    Err(_) => warn!(target: "uart", "dropped {} bytes: nobody reads the UART", bytes.len()),
+                }
+            }
+        }
+    }
+}
+
+/// One of the network's connections to a real host.
+async fn host_socket(
+    conn: ConnId,
+    transport: Transport,
+    target: String,
+    connect_timeout: Duration,
+    inputs: Inputs,
+    mut commands: mpsc::UnboundedReceiver<SocketCmd>,
+) {
+    let send = |input| drop(inputs.send(Input::Host(conn, input)));
+    let addresses: Vec<SocketAddr> = match tokio::net::lookup_host(&target).await {
+        Ok(addresses) => addresses.filter(SocketAddr::is_ipv4).collect(),
+        Err(error) => {
+            info!(target: "net", "{target}: {error}");
+            return send(HostInput::Refused(ConnectError::Dns));
+        }
+    };
+    let Some(&address) = addresses.first() else {
+        return send(HostInput::Refused(ConnectError::Dns));
+    };
+    let mut buf = vec![0u8; 4096];
+    match transport {
+        Transport::Tcp => {
+            let stream =
+                match tokio::time::timeout(connect_timeout, TcpStream::connect(address)).await {
+                    Ok(Ok(stream)) => stream,
+                    Ok(Err(error)) => {
+                        info!(target: "net", "connect to {address}: {error}");
+                        return send(HostInput::Refused(ConnectError::Refused));
+                    }
+                    Err(_) => return, // the network's own connect timeout reports it
+                };
+            send(HostInput::Accepted);
+            let (mut reader, mut writer) = stream.into_split();
+            loop {
+                tokio::select! {
+                    biased;
+                    command = commands.recv() => match command {
+                        Some(SocketCmd::Data(data)) => {
+                            if writer.write_all(&data).await.is_err() {
+                                return send(HostInput::Reset);
+                            }
+                        }
+                        Some(SocketCmd::Close) | None => {
+                            let _ = writer.shutdown().await;
+                            return;
+                        }
+                        Some(SocketCmd::Reset) => {
+                            if let Ok(stream) = reader.reunite(writer) {
+                                let _ = stream.set_zero_linger();
+                            }
+                            return;
+                        }
+                    },
+                    read = reader.read(&mut buf) => match read {
+                        Ok(0) => return send(HostInput::Close),
+                        Ok(n) => send(HostInput::Data(buf[..n].to_vec())),
+                        Err(_) => return send(HostInput::Reset),
+                    },
+                }
+            }
+        }
+        Transport::Udp => {
+            let local: SocketAddr = if address.ip().is_loopback() {
+                (Ipv4Addr::LOCALHOST, 0).into()
+            } else {
+                (Ipv4Addr::UNSPECIFIED, 0).into()
+            };
+            let socket = match UdpSocket::bind(local).await {
+                Ok(socket) if socket.connect(address).await.is_ok() => socket,
+                _ => return send(HostInput::Refused(ConnectError::Refused)),
+            };
+            send(HostInput::Accepted);
+            loop {
+                tokio::select! {
+                    biased;
+                    command = commands.recv() => match command {
+                        Some(SocketCmd::Data(data)) => drop(socket.send(&data).await),
+                        _ => return,
+                    },
+                    read = socket.recv(&mut buf) => {
+                        if let Ok(n) = read {
+                            send(HostInput::Data(buf[..n].to_vec()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The built-in lab server's TCP side: one task per client.
+async fn lab_listener(listener: TcpListener, inputs: Inputs) {
+    loop {
+        let Ok((stream, peer)) = listener.accept().await else {
+            continue;
+        };
+        let (socket, commands) = mpsc::unbounded_channel();
+        let (id_tx, id_rx) = oneshot::channel();
+        let _ = inputs.send(Input::LabAccept {
+            peer,
+            socket,
+            id: id_tx,
+        });
+        let Ok(client) = id_rx.await else { continue };
+        tokio::spawn(lab_client(client, stream, inputs.clone(), commands));
+    }
+}
+
+async fn lab_client(
+    client: ClientId,
+    stream: TcpStream,
+    inputs: Inputs,
+    mut commands: mpsc::UnboundedReceiver<SocketCmd>,
+) {
+    let (mut reader, mut writer) = stream.into_split();
+    let mut buf = vec![0u8; 4096];
+    loop {
+        tokio::select! {
+            biased;
+            command = commands.recv() => match command {
+                Some(SocketCmd::Data(data)) => {
+                    if writer.write_all(&data).await.is_err() {
+                        let _ = inputs.send(Input::LabClosed(client, CloseReason::ResetByClient));
+                        return;
+                    }
+                }
+                Some(SocketCmd::Close) | None => {
+                    let _ = writer.shutdown().await;
+                    return;
+                }
+                Some(SocketCmd::Reset) => {
+                    if let Ok(stream) = reader.reunite(writer) {
+                        let _ = stream.set_zero_linger();
+                    }
+                    return;
+                }
+            },
+            read = reader.read(&mut buf) => {
+                let input = match read {
+                    Ok(0) => Input::LabClosed(client, CloseReason::ByClient),
+                    Ok(n) => Input::LabData(client, buf[..n].to_vec()),
+                    Err(_) => Input::LabClosed(client, CloseReason::ResetByClient),
+                };
+                let done = matches!(input, Input::LabClosed(..));
+                let _ = inputs.send(input);
+                if done {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+async fn lab_udp_receiver(socket: Arc<UdpSocket>, inputs: Inputs) {
+    let mut buf = vec![0u8; 65_536];
+    loop {
+        if let Ok((n, peer)) = socket.recv_from(&mut buf).await {
+            let _ = inputs.send(Input::LabDatagram(peer, buf[..n].to_vec()));
+        }
+    }
+}
+
+/// Console lines from stdin. At end of input the console stops; sim-modem goes on.
+async fn console(inputs: Inputs) {
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        if inputs.send(Input::Console(line)).is_err() {
+            return;
+        }
+    }
+}

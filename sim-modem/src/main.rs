@@ -1,0 +1,177 @@
+//! `sim-modem`: the simulated modem on a pty, a TCP port or a real serial port, with real
+//! sockets behind it and a built-in lab server. See `sim-modem --help`.
+
+use std::io::IsTerminal;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use sim_modem::fault::{duration, Fault, ScheduledFault};
+use sim_modem::live::{self, Endpoint, LiveConfig};
+use sim_modem::network::NetworkConfig;
+use sim_modem::profile::Profile;
+use sim_modem::sim::SimConfig;
+use tracing_subscriber::EnvFilter;
+
+/// A simulated SIM800 / Air202 modem with a simulated cellular network, fault injection and
+/// a lab server. Every AT line and lab event is logged on stderr (filter with RUST_LOG, e.g.
+/// RUST_LOG=debug); the lab console reads commands on stdin (type `help`).
+#[derive(Debug, Parser)]
+#[command(name = "sim-modem", version)]
+struct Cli {
+    /// Serve the modem on a new pty and print its device path (e.g. /dev/pts/5).
+    #[arg(long, help_heading = "Where the modem's UART is")]
+    pty: bool,
+    /// Serve the modem's serial bytes over TCP on this address, one host at a time.
+    #[arg(long, value_name = "ADDR", help_heading = "Where the modem's UART is")]
+    tcp: Option<SocketAddr>,
+    /// Serve the modem on a real serial port, e.g. /dev/ttyUSB0.
+    #[arg(
+        long,
+        value_name = "DEVICE",
+        help_heading = "Where the modem's UART is"
+    )]
+    serial: Option<String>,
+    /// The serial port's baud rate.
+    #[arg(
+        long,
+        default_value_t = 115_200,
+        help_heading = "Where the modem's UART is"
+    )]
+    baud: u32,
+
+    /// The modem personality.
+    #[arg(long, default_value = "sim800", value_parser = clap::builder::PossibleValuesParser::new(Profile::NAMES))]
+    profile: String,
+    /// Seeds every random choice (loss, line noise).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// A fault as JSON, applied at start or after a time: `{"kind":"reboot"}`,
+    /// `30s={"kind":"blackhole","duration":"1m"}`. Repeatable.
+    #[arg(long = "fault", value_name = "[AT=]JSON", value_parser = parse_fault)]
+    faults: Vec<ScheduledFault>,
+
+    /// The simulated network, as a JSON file of NetworkConfig fields (see --print-schema).
+    #[arg(long, value_name = "FILE", help_heading = "Network")]
+    network: Option<PathBuf>,
+    /// One-way latency the simulated network adds, e.g. 0ms or 300ms.
+    #[arg(long, value_name = "DURATION", value_parser = duration::parse, help_heading = "Network")]
+    latency: Option<Duration>,
+
+    /// The built-in lab server's port (TCP and UDP).
+    #[arg(long, default_value_t = 6500, help_heading = "Lab server")]
+    lab_port: u16,
+    /// Do not start the built-in lab server.
+    #[arg(long, help_heading = "Lab server")]
+    no_lab: bool,
+    /// Send connections for lab.longlink.test to this server (HOST:PORT) instead of the
+    /// built-in lab. Other names resolve through the OS.
+    #[arg(long, value_name = "HOST:PORT", help_heading = "Lab server")]
+    server: Option<String>,
+    /// Listen on all interfaces (lab server, --tcp) instead of loopback only.
+    #[arg(long)]
+    bind_any: bool,
+    /// Do not read console commands from stdin.
+    #[arg(long)]
+    no_console: bool,
+    /// Print the JSON schema of the simulation configuration (faults included) and exit.
+    #[arg(long)]
+    print_schema: bool,
+}
+
+/// `[AT=]JSON`: a fault, with the virtual time to apply it (default: at start).
+fn parse_fault(text: &str) -> Result<ScheduledFault, String> {
+    let (at, json) = match text.trim_start().starts_with('{') {
+        true => (Duration::ZERO, text),
+        false => {
+            let (at, json) = text.split_once('=').ok_or("expected JSON or AT=JSON")?;
+            (duration::parse(at).map_err(|e| e.to_string())?, json)
+        }
+    };
+    let fault: Fault = serde_json::from_str(json).map_err(|e| e.to_string())?;
+    Ok(ScheduledFault { at, fault })
+}
+
+fn config(cli: Cli) -> Result<LiveConfig, String> {
+    let endpoint = match (cli.pty, cli.tcp, cli.serial) {
+        (true, None, None) => Endpoint::Pty,
+        (false, Some(address), None) => {
+            if !address.ip().is_loopback() && !cli.bind_any {
+                return Err(format!(
+                    "--tcp {address} is not loopback; add --bind-any to mean it"
+                ));
+            }
+            Endpoint::Tcp(address)
+        }
+        (false, None, Some(path)) => Endpoint::Serial {
+            path,
+            baud: cli.baud,
+        },
+        _ => return Err("choose one of --pty, --tcp ADDR, --serial DEVICE".to_string()),
+    };
+    let mut network = match &cli.network {
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            serde_json::from_str::<NetworkConfig>(&text)
+                .map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        None => NetworkConfig::default(),
+    };
+    if let Some(latency) = cli.latency {
+        network.latency = latency;
+    }
+    let mut sim = SimConfig {
+        profile: cli.profile,
+        seed: cli.seed,
+        network,
+        faults: cli.faults,
+        ..SimConfig::default()
+    };
+    sim.lab.port = cli.lab_port;
+    let mut live = LiveConfig::new(endpoint, sim);
+    live.builtin_lab = !cli.no_lab;
+    live.server = cli.server;
+    live.console = !cli.no_console;
+    if cli.bind_any {
+        live.bind = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+    }
+    Ok(live)
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if cli.print_schema {
+        let schema = schemars::schema_for!(SimConfig);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&schema).expect("a schema serializes")
+        );
+        return ExitCode::SUCCESS;
+    }
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_timer(tracing_subscriber::fmt::time::uptime())
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    let config = match config(cli) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("sim-modem: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    match live::run(config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("sim-modem: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

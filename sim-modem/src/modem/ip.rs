@@ -1,0 +1,792 @@
+//! The TCP/IP application: the state machine that `AT+CIPSTATUS` reports (reference §1.2)
+//! and the data links (§1.3).
+//!
+//! The bearer goes IP INITIAL → (`AT+CSTT`) IP START → (`AT+CIICR`) IP CONFIG → (context
+//! active) IP GPRSACT → (`AT+CIFSR`) IP STATUS; `AT+CIPSHUT` brings it back to IP INITIAL from
+//! anywhere, and losing the context leaves it in PDP DEACT until then. Each command is taken
+//! only in the states where a real modem takes it, with `ERROR` otherwise. In single mode the
+//! state then follows link 0 (TCP CONNECTING, CONNECT OK, TCP CLOSED, IP CLOSE); in multi
+//! mode it is IP STATUS until the first `AT+CIPSTART`, then IP PROCESSING.
+//!
+//! Links: `AT+CIPSTART` answers `OK` and the result comes when the network answers (or at
+//! the profile's maximum); data arrives as `+RECEIVE,<n>,<len>:` (multi mode, with or
+//! without `AT+CIPHEAD`: UNCONFIRMED, Luat always sets it), `+IPD,<len>:` (single mode with
+//! `AT+CIPHEAD=1`) or raw bytes (single mode), or waits in a bounded buffer for
+//! `AT+CIPRXGET=2/3` in manual mode.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use protocol::command::{DataMode, RxGet};
+use protocol::response::{ConnectResult, ConnectionLine, Response, RxGetResponse};
+use protocol::types::{ClientState, IpState, LinkId, Transport};
+
+use super::line::{Failure, LineExec, PendingSend, Step, Wait};
+use super::radio::{Pdp, PdpStart, PdpUser};
+use super::{Buffer, CloseCause, LinkStatus, Modem, ModemEvent, Timer};
+use crate::net::NetRequest;
+use crate::profile::Profile;
+
+/// The TCP/IP application's state.
+pub(super) struct Ip {
+    /// `AT+CIPMUX=1`.
+    pub multi: bool,
+    pub bearer: Bearer,
+    /// `AT+CSTT`'s APN, user and password.
+    pub apn: String,
+    /// Multi mode: a link was started since IP STATUS (IP PROCESSING).
+    pub processing: bool,
+    /// Single mode: `AT+CIPSTART` from IP INITIAL brings the bearer up first.
+    pub auto_start: bool,
+    /// `AT+CIPQSEND=1`: `DATA ACCEPT` at once instead of `SEND OK` on acknowledgement.
+    pub quick_send: bool,
+    /// `AT+CIPHEAD=1`.
+    pub head: bool,
+    /// `AT+CIPRXGET=1`: received data waits to be read.
+    pub manual_rx: bool,
+    /// `AT+CIICRMODE=<n>` (Luat): 2 makes `AT+CIICR` answer `OK` at once.
+    pub ciicr_mode: u8,
+    /// `AT+CDNSCFG`: the name servers (the network resolves names; kept for the read form).
+    pub dns: [String; 2],
+    pub links: Vec<Link>,
+}
+
+/// The bearer part of the state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Bearer {
+    Initial,
+    Start,
+    Config,
+    Gprsact,
+    Status,
+    Deact,
+}
+
+#[derive(Debug, Clone, Default)]
+pub(super) struct Link {
+    pub state: LinkState,
+    pub transport: Option<Transport>,
+    pub host: String,
+    pub port: u16,
+    /// Manual receive mode: bytes waiting.
+    pub rx: VecDeque<u8>,
+    /// Manual receive mode: `+CIPRXGET: 1` was said and the buffer not emptied since.
+    pub rx_notified: bool,
+    /// Bytes handed to the network, and acknowledged by the peer.
+    pub sent: u64,
+    pub delivered: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) enum LinkState {
+    #[default]
+    Initial,
+    Connecting,
+    Connected,
+    /// `local`: by `AT+CIPCLOSE` (single mode then reads IP CLOSE, not TCP CLOSED).
+    Closed {
+        local: bool,
+    },
+}
+
+impl Ip {
+    pub(super) fn new(profile: &Profile) -> Ip {
+        Ip {
+            multi: false,
+            bearer: Bearer::Initial,
+            apn: String::new(),
+            processing: false,
+            auto_start: false,
+            quick_send: false,
+            head: false,
+            manual_rx: false,
+            ciicr_mode: 0,
+            dns: ["8.8.8.8".into(), "8.8.4.4".into()],
+            links: vec![Link::default(); usize::from(profile.link_count.max(1))],
+        }
+    }
+
+    /// Whether the bearer is on its way up or up.
+    pub(super) fn bearer_up(&self) -> bool {
+        matches!(
+            self.bearer,
+            Bearer::Config | Bearer::Gprsact | Bearer::Status
+        )
+    }
+}
+
+impl Modem {
+    /// What `STATE:` says.
+    pub(super) fn ip_state(&self) -> IpState {
+        let ip = &self.s.ip;
+        let link = &ip.links[0];
+        let transport = link.transport.unwrap_or(Transport::Tcp);
+        if !ip.multi && ip.auto_start && link.state == LinkState::Connecting {
+            return IpState::Connecting(transport);
+        }
+        match ip.bearer {
+            Bearer::Initial => IpState::IpInitial,
+            Bearer::Start => IpState::IpStart,
+            Bearer::Config => IpState::IpConfig,
+            Bearer::Gprsact => IpState::IpGprsact,
+            Bearer::Deact => IpState::PdpDeact,
+            Bearer::Status if ip.multi && ip.processing => IpState::IpProcessing,
+            Bearer::Status if ip.multi => IpState::IpStatus,
+            Bearer::Status => match link.state {
+                LinkState::Initial => IpState::IpStatus,
+                LinkState::Connecting => IpState::Connecting(transport),
+                LinkState::Connected => IpState::ConnectOk,
+                LinkState::Closed { local: true } => IpState::IpClose,
+                LinkState::Closed { local: false } => IpState::Closed(transport),
+            },
+        }
+    }
+
+    pub(super) fn link_statuses(&self) -> Vec<LinkStatus> {
+        (0..self.s.ip.links.len())
+            .map(|n| {
+                let (transport, host, _, state) = self.connection_fields(n);
+                let l = &self.s.ip.links[n];
+                LinkStatus {
+                    link: n as LinkId,
+                    state,
+                    transport,
+                    host,
+                    port: l.port,
+                    rx_waiting: l.rx.len(),
+                }
+            })
+            .collect()
+    }
+
+    /// The link a command names: link 0 in single mode, `<n>` below the profile's count in
+    /// multi mode.
+    fn link_index(&self, link: Option<LinkId>) -> Option<usize> {
+        match (self.s.ip.multi, link) {
+            (false, None) => Some(0),
+            (true, Some(n)) if n < self.profile.link_count => Some(usize::from(n)),
+            _ => None,
+        }
+    }
+
+    /// How results name link `n`: `<n>, ` in multi mode, nothing in single mode.
+    fn tag(&self, n: usize) -> Option<LinkId> {
+        self.s.ip.multi.then_some(n as LinkId)
+    }
+
+    // --- Commands. ---
+
+    /// `AT+CIPMUX=<n>`: only in IP INITIAL.
+    pub(super) fn cipmux(&mut self, multi: bool) -> Step {
+        if self.s.ip.bearer != Bearer::Initial || self.s.ip.auto_start {
+            return Step::Fail(Failure::Error);
+        }
+        self.s.ip.multi = multi;
+        self.ok()
+    }
+
+    /// `AT+CSTT=...`: only in IP INITIAL, to IP START.
+    pub(super) fn cstt(&mut self, apn: &str) -> Step {
+        if self.s.ip.bearer != Bearer::Initial || self.s.ip.auto_start {
+            return Step::Fail(Failure::Error);
+        }
+        self.s.ip.apn = apn.into();
+        self.s.ip.bearer = Bearer::Start;
+        self.ok()
+    }
+
+    /// `AT+CIICR`: only in IP START; IP CONFIG until the context is active, then IP GPRSACT.
+    pub(super) fn ciicr(&mut self, now: Duration) -> Step {
+        if self.s.ip.bearer != Bearer::Start {
+            return Step::Fail(Failure::Error);
+        }
+        let apn = self.s.ip.apn.clone();
+        match self.request_pdp(now, PdpUser::Cip, &apn) {
+            PdpStart::NoService => {
+                self.s.ip.bearer = Bearer::Deact;
+                Step::Fail(Failure::Error)
+            }
+            PdpStart::Active(_) => {
+                self.s.ip.bearer = Bearer::Gprsact;
+                Step::Done {
+                    result: Some(Response::Ok),
+                    takes: self.profile.ciicr,
+                }
+            }
+            PdpStart::Pending => {
+                self.s.ip.bearer = Bearer::Config;
+                if self.s.ip.ciicr_mode == 2 {
+                    // Luat's asynchronous CIICR: `OK` now, the host polls CIPSTATUS.
+                    self.ok()
+                } else {
+                    Step::Wait(Wait::Pdp {
+                        user: PdpUser::Cip,
+                        until: now + self.profile.ciicr,
+                        failure: Failure::Error,
+                    })
+                }
+            }
+        }
+    }
+
+    /// `AT+CIFSR`: the bare IP line, no `OK`; IP GPRSACT becomes IP STATUS.
+    pub(super) fn cifsr(&mut self, exec: &mut LineExec) -> Step {
+        let Pdp::Active(addr) = self.s.radio.pdp else {
+            return Step::Fail(Failure::Error);
+        };
+        match self.s.ip.bearer {
+            Bearer::Gprsact => self.s.ip.bearer = Bearer::Status,
+            Bearer::Status => {}
+            _ => return Step::Fail(Failure::Error),
+        }
+        exec.line(&Response::IpAddress(addr));
+        Step::Done {
+            result: None,
+            takes: self.profile.command,
+        }
+    }
+
+    /// `AT+CIPSTATUS`: `OK` first, then `STATE:` and, in multi mode, a `C:` line per link.
+    pub(super) fn cipstatus(&mut self, exec: &mut LineExec) -> Step {
+        exec.line(&Response::Ok);
+        exec.line(&Response::State(self.ip_state()));
+        if self.s.ip.multi {
+            for n in 0..self.s.ip.links.len() {
+                let (transport, ip, port, state) = self.connection_fields(n);
+                exec.line(&Response::Connection(ConnectionLine {
+                    link: n as LinkId,
+                    bearer: 0,
+                    transport,
+                    ip: &ip,
+                    port: &port,
+                    state,
+                }));
+            }
+        }
+        Step::Done {
+            result: None,
+            takes: self.profile.command,
+        }
+    }
+
+    /// `AT+CIPSTATUS=<n>` (multi mode).
+    pub(super) fn cipstatus_link(&mut self, exec: &mut LineExec, link: LinkId) -> Step {
+        let Some(n) = self.link_index(Some(link)) else {
+            return Step::Fail(Failure::Error);
+        };
+        let (transport, ip, port, state) = self.connection_fields(n);
+        exec.line(&Response::LinkStatus(ConnectionLine {
+            link,
+            bearer: 0,
+            transport,
+            ip: &ip,
+            port: &port,
+            state,
+        }));
+        self.ok()
+    }
+
+    /// The fields of a `C:` line. The address is the host as the host gave it (the network
+    /// resolves names, so a real modem would show the resolved address).
+    fn connection_fields(&self, n: usize) -> (Option<Transport>, String, String, ClientState) {
+        let l = &self.s.ip.links[n];
+        let state = match l.state {
+            LinkState::Initial => {
+                return (None, String::new(), String::new(), ClientState::Initial)
+            }
+            LinkState::Connecting => ClientState::Connecting,
+            LinkState::Connected => ClientState::Connected,
+            LinkState::Closed { .. } => ClientState::Closed,
+        };
+        (l.transport, l.host.clone(), l.port.to_string(), state)
+    }
+
+    /// `AT+CIPSTART`: `OK`, then the result when the network answers. Single mode: from
+    /// IP INITIAL (bringing the bearer up with the default APN), IP STATUS, IP CLOSE or TCP
+    /// CLOSED; multi mode: IP STATUS / IP PROCESSING only. A link that is connecting or
+    /// connected answers `OK` then `ALREADY CONNECT` (the manual's order; UNCONFIRMED, some
+    /// logs show `ERROR` first).
+    pub(super) fn cipstart(
+        &mut self,
+        now: Duration,
+        link: Option<LinkId>,
+        transport: Transport,
+        host: &str,
+        port: u16,
+    ) -> Step {
+        let Some(n) = self.link_index(link) else {
+            return Step::Fail(Failure::Error);
+        };
+        let ip = &self.s.ip;
+        if matches!(
+            ip.links[n].state,
+            LinkState::Connecting | LinkState::Connected
+        ) {
+            self.urc(&Response::Connect {
+                link: self.tag(n),
+                result: ConnectResult::AlreadyConnected,
+            });
+            return self.ok();
+        }
+        let auto = !ip.multi && ip.bearer == Bearer::Initial;
+        if ip.bearer != Bearer::Status && !auto {
+            return Step::Fail(Failure::Error);
+        }
+        let ip = &mut self.s.ip;
+        ip.links[n] = Link {
+            state: LinkState::Connecting,
+            transport: Some(transport),
+            host: host.into(),
+            port,
+            ..Link::default()
+        };
+        ip.processing |= ip.multi;
+        let max = if ip.multi {
+            self.profile.cipstart_max_multi
+        } else {
+            self.profile.cipstart_max_single
+        };
+        self.timers
+            .set(now + max, Timer::ConnectDeadline(n as LinkId));
+        if !auto {
+            self.connect(n);
+            return self.ok();
+        }
+        self.s.ip.auto_start = true;
+        self.s.ip.apn = self.profile.default_apn.clone();
+        let apn = self.s.ip.apn.clone();
+        match self.request_pdp(now, PdpUser::Cip, &apn) {
+            PdpStart::Active(_) => self.ip_pdp_up(),
+            PdpStart::Pending => self.s.ip.bearer = Bearer::Config,
+            PdpStart::NoService => {
+                self.s.ip.auto_start = false;
+                self.close_link(n, false, CloseCause::ConnectFailed);
+                self.connect_failed_urcs(n);
+            }
+        }
+        self.ok()
+    }
+
+    fn connect(&mut self, n: usize) {
+        let l = &self.s.ip.links[n];
+        let request = NetRequest::Connect {
+            link: n as LinkId,
+            transport: l.transport.unwrap_or(Transport::Tcp),
+            host: l.host.clone(),
+            port: l.port,
+        };
+        self.request(request);
+    }
+
+    /// `AT+CIPSEND`: the `> ` prompt on a connected link; `len: None` is the Ctrl-Z form.
+    pub(super) fn cipsend(&mut self, link: Option<LinkId>, len: Option<u16>) -> Step {
+        let Some(n) = self.link_index(link) else {
+            return Step::Fail(Failure::Error);
+        };
+        if self.s.ip.bearer == Bearer::Deact {
+            // The context is gone: the answer is `+PDP: DEACT` (reference §2).
+            return Step::Done {
+                result: Some(Response::PdpDeact),
+                takes: self.profile.command,
+            };
+        }
+        let l = &self.s.ip.links[n];
+        if l.state != LinkState::Connected {
+            return Step::Fail(Failure::Error);
+        }
+        let max = self.profile.max_send;
+        let mode = match len {
+            Some(len) if len == 0 || len > max => return Step::Fail(Failure::Error),
+            Some(len) => DataMode::Fixed(len),
+            None => DataMode::CtrlZ { max },
+        };
+        let in_flight = l.sent - l.delivered;
+        let room = self.profile.quick_send_buffer as u64;
+        if self.s.ip.quick_send && in_flight + u64::from(len.unwrap_or(max)) > room {
+            return Step::Fail(Failure::Error);
+        }
+        Step::Prompt {
+            mode,
+            send: PendingSend { link: n as LinkId },
+        }
+    }
+
+    /// The data of a send arrived.
+    pub(super) fn send_data(&mut self, now: Duration, send: PendingSend, data: &[u8]) -> Step {
+        let n = usize::from(send.link);
+        let tag = self.tag(n);
+        let takes = self.profile.command;
+        let done = |result| Step::Done {
+            result: Some(result),
+            takes,
+        };
+        if self.s.ip.bearer == Bearer::Deact {
+            return done(Response::PdpDeact);
+        }
+        if self.s.ip.links[n].state != LinkState::Connected {
+            return done(Response::SendFail(tag));
+        }
+        if data.is_empty() {
+            return Step::Fail(Failure::Error);
+        }
+        if self.send_failures > 0 {
+            self.send_failures -= 1;
+            self.event(ModemEvent::SendFailInjected { link: send.link });
+            return done(Response::SendFail(tag));
+        }
+        let l = &mut self.s.ip.links[n];
+        l.sent += data.len() as u64;
+        let target = l.sent;
+        self.request(NetRequest::Send {
+            link: send.link,
+            data: data.to_vec(),
+        });
+        if self.s.ip.quick_send {
+            let len = u16::try_from(data.len()).unwrap_or(u16::MAX);
+            return done(Response::DataAccept { link: tag, len });
+        }
+        self.timers
+            .set(now + self.profile.send_ack_max, Timer::SendDeadline);
+        Step::Wait(Wait::Delivered {
+            link: send.link,
+            target,
+        })
+    }
+
+    /// `AT+CIPCLOSE`: only a connecting or connected link.
+    pub(super) fn cipclose(&mut self, link: Option<LinkId>) -> Step {
+        let Some(n) = self.link_index(link) else {
+            return Step::Fail(Failure::Error);
+        };
+        if !matches!(
+            self.s.ip.links[n].state,
+            LinkState::Connecting | LinkState::Connected
+        ) {
+            return Step::Fail(Failure::Error);
+        }
+        self.request(NetRequest::Close { link: n as LinkId });
+        self.close_link(n, true, CloseCause::Local);
+        Step::Done {
+            result: Some(Response::CloseOk(self.tag(n))),
+            takes: self.profile.command,
+        }
+    }
+
+    /// `AT+CIPSHUT`: from any state, closes every link, releases the context, IP INITIAL.
+    pub(super) fn cipshut(&mut self) -> Step {
+        for n in 0..self.s.ip.links.len() {
+            if matches!(
+                self.s.ip.links[n].state,
+                LinkState::Connecting | LinkState::Connected
+            ) {
+                self.request(NetRequest::Close { link: n as LinkId });
+                self.event(ModemEvent::LinkClosed {
+                    link: n as LinkId,
+                    cause: CloseCause::Shut,
+                });
+            }
+            self.timers.cancel(Timer::ConnectDeadline(n as LinkId));
+            self.s.ip.links[n] = Link::default();
+        }
+        let ip = &mut self.s.ip;
+        ip.bearer = Bearer::Initial;
+        ip.processing = false;
+        ip.auto_start = false;
+        ip.apn.clear();
+        self.release_pdp(PdpUser::Cip);
+        Step::Done {
+            result: Some(Response::ShutOk),
+            takes: self.profile.cipshut,
+        }
+    }
+
+    /// `AT+CIPRXGET=...`: manual receive.
+    pub(super) fn ciprxget(&mut self, exec: &mut LineExec, rx: RxGet) -> Step {
+        let (link, read) = match rx {
+            RxGet::Manual(on) => {
+                self.s.ip.manual_rx = on;
+                return self.ok();
+            }
+            RxGet::Read { link, len, hex } => (link, Some((len, hex))),
+            RxGet::Available { link } => (link, None),
+        };
+        let Some(n) = self.link_index(link).filter(|_| self.s.ip.manual_rx) else {
+            return Step::Fail(Failure::Error);
+        };
+        if self.s.ip.links[n].state == LinkState::Initial {
+            return Step::Fail(Failure::Error);
+        }
+        let tag = self.tag(n);
+        let max_read = self.profile.max_rx_read;
+        let l = &mut self.s.ip.links[n];
+        let Some((len, hex)) = read else {
+            let len = u16::try_from(l.rx.len()).unwrap_or(u16::MAX);
+            exec.line(&Response::RxGet(RxGetResponse::Available {
+                link: tag,
+                len,
+            }));
+            return self.ok();
+        };
+        if len == 0 || len > max_read {
+            return Step::Fail(Failure::Error);
+        }
+        let take = usize::from(len).min(l.rx.len());
+        let data: Vec<u8> = l.rx.drain(..take).collect();
+        if l.rx.is_empty() {
+            // The next arrival is announced again.
+            l.rx_notified = false;
+        }
+        // TinyGSM: the 4th field is what remains, not what was confirmed.
+        let remaining = u16::try_from(l.rx.len()).unwrap_or(u16::MAX);
+        let data = if hex { hex_upper(&data) } else { data };
+        exec.line(&Response::RxGet(RxGetResponse::Data {
+            link: tag,
+            hex,
+            remaining,
+            data: &data,
+        }));
+        self.ok()
+    }
+
+    // --- The network's answers. ---
+
+    pub(super) fn on_connected(&mut self, link: LinkId) {
+        let n = usize::from(link);
+        match self.s.ip.links.get(n).map(|l| l.state) {
+            Some(LinkState::Connecting) => {}
+            // Stale (closed or shut meanwhile): let the network forget it.
+            Some(LinkState::Initial | LinkState::Closed { .. }) => {
+                return self.request(NetRequest::Close { link })
+            }
+            _ => return,
+        }
+        let l = &mut self.s.ip.links[n];
+        l.state = LinkState::Connected;
+        let event = ModemEvent::LinkOpened {
+            link,
+            transport: l.transport.unwrap_or(Transport::Tcp),
+            host: l.host.clone(),
+            port: l.port,
+        };
+        self.timers.cancel(Timer::ConnectDeadline(link));
+        self.event(event);
+        self.urc(&Response::Connect {
+            link: self.tag(n),
+            result: ConnectResult::Ok,
+        });
+    }
+
+    pub(super) fn on_connect_failed(&mut self, link: LinkId) {
+        let n = usize::from(link);
+        if self.s.ip.links.get(n).map(|l| l.state) == Some(LinkState::Connecting) {
+            self.close_link(n, false, CloseCause::ConnectFailed);
+            self.connect_failed_urcs(n);
+        }
+    }
+
+    pub(super) fn on_connect_deadline(&mut self, link: LinkId) {
+        let n = usize::from(link);
+        if self.s.ip.links.get(n).map(|l| l.state) != Some(LinkState::Connecting) {
+            return;
+        }
+        self.request(NetRequest::Close { link });
+        if std::mem::take(&mut self.s.ip.auto_start) {
+            self.release_pdp(PdpUser::Cip);
+            self.s.ip.bearer = Bearer::Deact;
+        }
+        self.close_link(n, false, CloseCause::Timeout);
+        self.connect_failed_urcs(n);
+    }
+
+    /// Data from the peer.
+    pub(super) fn on_received(&mut self, link: LinkId, data: &[u8]) {
+        let n = usize::from(link);
+        if self.s.ip.links.get(n).map(|l| l.state) != Some(LinkState::Connected) {
+            self.dropped(Buffer::Receive(link), data.len());
+            return;
+        }
+        let tag = self.tag(n);
+        if self.s.ip.manual_rx {
+            let cap = self.profile.rx_buffer;
+            let l = &mut self.s.ip.links[n];
+            let take = data.len().min(cap.saturating_sub(l.rx.len()));
+            l.rx.extend(&data[..take]);
+            let announce = !l.rx_notified && !l.rx.is_empty();
+            l.rx_notified |= announce;
+            if take < data.len() {
+                self.dropped(Buffer::Receive(link), data.len() - take);
+            }
+            if announce {
+                self.urc(&Response::RxGet(RxGetResponse::DataReady(tag)));
+            }
+            return;
+        }
+        for chunk in data.chunks(self.profile.rx_chunk.max(1)) {
+            if self.s.ip.multi {
+                self.urc(&Response::Receive { link, data: chunk });
+            } else if self.s.ip.head {
+                self.urc(&Response::Ipd(chunk));
+            } else {
+                self.urc_bytes(chunk);
+            }
+        }
+    }
+
+    /// The peer acknowledged `len` more bytes: a slow send may be done.
+    pub(super) fn on_delivered(&mut self, now: Duration, link: LinkId, len: usize) {
+        let Some(l) = self.s.ip.links.get_mut(usize::from(link)) else {
+            return;
+        };
+        l.delivered = (l.delivered + len as u64).min(l.sent);
+        let delivered = l.delivered;
+        if let Some(Wait::Delivered { link: w, target }) = self.waiting() {
+            if w == link && delivered >= target {
+                self.timers.cancel(Timer::SendDeadline);
+                let tag = self.tag(usize::from(link));
+                self.resume(
+                    now,
+                    Step::Done {
+                        result: Some(Response::SendOk(tag)),
+                        takes: Duration::ZERO,
+                    },
+                );
+            }
+        }
+    }
+
+    /// The peer closed the link (or the network dropped it).
+    pub(super) fn on_peer_closed(&mut self, now: Duration, link: LinkId) {
+        let n = usize::from(link);
+        match self.s.ip.links.get(n).map(|l| l.state) {
+            Some(LinkState::Connecting) => {
+                self.close_link(n, false, CloseCause::ConnectFailed);
+                self.connect_failed_urcs(n);
+            }
+            Some(LinkState::Connected) => {
+                self.close_link(n, false, CloseCause::Peer);
+                let tag = self.tag(n);
+                if let Some(Wait::Delivered { link: w, .. }) = self.waiting() {
+                    if w == link {
+                        self.timers.cancel(Timer::SendDeadline);
+                        self.resume(
+                            now,
+                            Step::Done {
+                                result: Some(Response::SendFail(tag)),
+                                takes: Duration::ZERO,
+                            },
+                        );
+                    }
+                }
+                self.urc(&Response::Closed(tag));
+            }
+            _ => {}
+        }
+    }
+
+    /// A slow send was never acknowledged: the link is reported closed (manual: "CLOSE" is
+    /// reported after 645 s), which ends the send.
+    pub(super) fn on_send_deadline(&mut self, now: Duration) {
+        let Some(Wait::Delivered { link, .. }) = self.waiting() else {
+            return;
+        };
+        let n = usize::from(link);
+        self.request(NetRequest::Close { link });
+        self.close_link(n, false, CloseCause::Timeout);
+        let tag = self.tag(n);
+        self.resume(
+            now,
+            Step::Done {
+                result: Some(Response::Closed(tag)),
+                takes: Duration::ZERO,
+            },
+        );
+    }
+
+    // --- The context, as the TCP/IP application sees it. ---
+
+    /// The context became active.
+    pub(super) fn ip_pdp_up(&mut self) {
+        let ip = &mut self.s.ip;
+        if !matches!(ip.bearer, Bearer::Config | Bearer::Initial) {
+            return;
+        }
+        if std::mem::take(&mut ip.auto_start) {
+            ip.bearer = Bearer::Status;
+            // Unless `AT+CIPCLOSE` gave up on it meanwhile.
+            if ip.links[0].state == LinkState::Connecting {
+                self.connect(0);
+            }
+        } else if ip.bearer == Bearer::Config {
+            ip.bearer = Bearer::Gprsact;
+        }
+    }
+
+    /// Activation failed; `sync_ciicr`: an `AT+CIICR` waits and reports it as `ERROR`.
+    pub(super) fn ip_pdp_failed(&mut self, sync_ciicr: bool) {
+        if self.s.ip.bearer != Bearer::Config {
+            return;
+        }
+        self.s.ip.bearer = Bearer::Deact;
+        if std::mem::take(&mut self.s.ip.auto_start) {
+            self.close_link(0, false, CloseCause::ConnectFailed);
+            self.connect_failed_urcs(0);
+        } else if !sync_ciicr {
+            self.urc(&Response::PdpDeact);
+        }
+    }
+
+    /// The context is gone: every link closes, the bearer is in PDP DEACT.
+    pub(super) fn ip_pdp_lost(&mut self) {
+        self.s.ip.auto_start = false;
+        for n in 0..self.s.ip.links.len() {
+            let tag = self.tag(n);
+            match self.s.ip.links[n].state {
+                LinkState::Connecting => {
+                    self.close_link(n, false, CloseCause::PdpLost);
+                    self.urc(&Response::Connect {
+                        link: tag,
+                        result: ConnectResult::Fail,
+                    });
+                }
+                LinkState::Connected => {
+                    self.close_link(n, false, CloseCause::PdpLost);
+                    if self.profile.closed_on_pdp_deact {
+                        self.urc(&Response::Closed(tag));
+                    }
+                }
+                _ => {}
+            }
+        }
+        if self.s.ip.bearer_up() {
+            self.s.ip.bearer = Bearer::Deact;
+        }
+    }
+
+    fn close_link(&mut self, n: usize, local: bool, cause: CloseCause) {
+        self.s.ip.links[n].state = LinkState::Closed { local };
+        self.timers.cancel(Timer::ConnectDeadline(n as LinkId));
+        self.event(ModemEvent::LinkClosed {
+            link: n as LinkId,
+            cause,
+        });
+    }
+
+    /// `<n>, CONNECT FAIL`; in single mode `STATE: <state>` then `CONNECT FAIL` (manual).
+    fn connect_failed_urcs(&mut self, n: usize) {
+        if !self.s.ip.multi {
+            self.urc(&Response::State(self.ip_state()));
+        }
+        self.urc(&Response::Connect {
+            link: self.tag(n),
+            result: ConnectResult::Fail,
+        });
+    }
+}
+
+/// `AT+CIPRXGET=3`: two upper-case hex digits a byte. UNCONFIRMED case.
+fn hex_upper(data: &[u8]) -> Vec<u8> {
+    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+    data.iter()
+        .flat_map(|&b| [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 15)]])
+        .collect()
+}

@@ -1,0 +1,179 @@
+//! Real client libraries' sequences against the simulated modem: Luat's LuaTask on an Air202
+//! (reference §3.1) and TinyGSM's SIM800 driver (§4). The host here behaves like those
+//! libraries: it sends a command, waits for the answer it expects, and goes on. Each test
+//! reaches a connected socket, moves data both ways, and keeps a golden transcript.
+//!
+//! Regenerate after an intended change with
+//! `UPDATE_GOLDEN=1 cargo test -p sim-modem --test modem_clients` and review the diff of
+//! `tests/golden/modem/clients/`.
+
+mod modem_harness;
+
+use modem_harness::*;
+use pretty_assertions::assert_eq;
+
+const OK: &str = "\r\nOK\r\n";
+
+/// Luat LuaTask (`ril.lua`, `net.lua`, `misc.lua`, `sim.lua`, `link.lua`, `socket.lua`):
+/// lines end with `\r`, multi mode with `+RECEIVE`, slow sends, asynchronous CIICR, and
+/// the first socket on link 7.
+#[test]
+fn luat_air202_bring_up_and_data() {
+    let mut b = Bench::with(
+        sim_modem::profile::Profile::air202(),
+        ScriptNet {
+            echo: None,
+            ..ScriptNet::default()
+        },
+    );
+    // ril.lua sends nothing before RDY.
+    b.wait_for("RDY", 10_000);
+    b.exchange("ATE0\r", OK);
+    b.exchange("AT+CMEE=0\r", OK);
+    // net.lua
+    b.exchange("AT+CREG=2\r", OK);
+    b.exchange("AT+CREG?\r", OK);
+    b.exchange("AT+CENG=1,1\r", OK);
+    // misc.lua
+    assert!(b.exchange("AT+VER\r", OK).contains("Luat_V"));
+    b.exchange("AT+ATWMFT=99\r", OK);
+    b.exchange("AT+WISN?\r", OK);
+    b.exchange("AT+CGSN\r", OK);
+    // sim.lua: after +CPIN: READY
+    b.wait_for("+CPIN: READY", 10_000);
+    b.exchange("AT+CCID\r", OK);
+    b.exchange("AT+CIMI\r", OK);
+    // link.lua: once registered
+    b.wait_for("+CREG: 1,", 20_000);
+    b.exchange("AT+CIICRMODE=2\r", OK);
+    b.exchange("AT+CIPMUX=1\r", OK);
+    b.exchange("AT+CIPHEAD=1\r", OK);
+    b.exchange("AT+CIPQSEND=0\r", OK);
+    // CGATT? every 2 s until attached.
+    while !b.exchange("AT+CGATT?\r", OK).contains("+CGATT: 1") {
+        b.wait(2000);
+    }
+    // The STATE-driven machine: CIPSTATUS every 2 s while bringing up.
+    loop {
+        let state = b.exchange("AT+CIPSTATUS\r", "STATE: ");
+        if state.contains("IP INITIAL") {
+            b.exchange("AT+CSTT=\"CMIOT\"\r", OK);
+            b.exchange("AT+CIICR\r", OK);
+        } else if state.contains("IP GPRSACT") {
+            assert!(b.exchange("AT+CIFSR\r", "\r\n").contains('.'));
+            b.exchange("AT+CIPSTATUS\r", "STATE: ");
+            b.exchange("AT+CDNSCFG?\r", OK);
+        } else if state.contains("IP STATUS") || state.contains("IP PROCESSING") {
+            break;
+        }
+        b.wait(2000);
+    }
+    // socket.lua: connect on link 7, the plain OK is ignored.
+    let answer = b.exchange(
+        "AT+CIPSTART=7,\"TCP\",\"lab.example\",6500\r",
+        "7, CONNECT OK",
+    );
+    assert!(answer.starts_with(OK), "{answer:?}");
+    // send: one chunk, success is "7, SEND OK".
+    b.exchange("AT+CIPSEND=7,10\r", "> ");
+    b.take_output();
+    b.host(b"heart beat");
+    b.wait_for("7, SEND OK", 10_000);
+    assert_eq!(b.peer.get(&7).map(Vec::as_slice), Some(&b"heart beat"[..]));
+    // recv: +RECEIVE,7,<len>: and the bytes.
+    b.net_event(sim_modem::net::NetEvent::Received {
+        link: 7,
+        data: b"back".to_vec(),
+    });
+    assert!(b.wait_for("back", 1000).contains("+RECEIVE,7,4:\r\nback"));
+    // close
+    b.exchange("AT+CIPCLOSE=7\r", "7, CLOSE OK");
+    check_golden("clients/luat_air202.txt", b.transcript());
+}
+
+/// TinyGSM's SIM800 driver: `\r\n` line ends, `init`, `gprsConnect` (with the bearer
+/// profile, CGACT, CGATT, manual receive and quick sends), `connect`, `write`, `read` through
+/// CIPRXGET, `stop`, `poweroff`.
+#[test]
+fn tinygsm_sim800_bring_up_and_data() {
+    let mut b = Bench::with(
+        sim_modem::profile::Profile::sim800(),
+        ScriptNet {
+            echo: Some(300),
+            ..ScriptNet::default()
+        },
+    );
+    // init: AT every 300 ms until OK (the first ones go unanswered before RDY).
+    loop {
+        b.take_output();
+        b.host(b"AT\r\n");
+        b.wait(300);
+        if String::from_utf8_lossy(&b.take_output()).contains("OK") {
+            break;
+        }
+    }
+    b.exchange("ATE0\r\n", OK);
+    b.exchange("AT+CMEE=0\r\n", OK);
+    b.exchange("AT+CLTS=1\r\n", OK);
+    b.exchange("AT+CBATCHK=1\r\n", OK);
+    while !b
+        .exchange("AT+CPIN?\r\n", "\r\n\r\n")
+        .contains("+CPIN: READY")
+    {
+        b.wait(1000);
+    }
+    // isNetworkConnected: CREG? until registered.
+    while !b.exchange("AT+CREG?\r\n", OK).contains("+CREG: 0,1") {
+        b.wait(500);
+    }
+    // gprsConnect
+    assert!(b.exchange("AT+CIPSHUT\r\n", "SHUT OK").contains("SHUT OK"));
+    b.exchange("AT+CGATT=0\r\n", OK);
+    b.exchange("AT+SAPBR=3,1,\"Contype\",\"GPRS\"\r\n", OK);
+    b.exchange("AT+SAPBR=3,1,\"APN\",\"CMNET\"\r\n", OK);
+    b.exchange("AT+CGDCONT=1,\"IP\",\"CMNET\"\r\n", OK);
+    b.exchange("AT+CGACT=1,1\r\n", OK);
+    b.exchange("AT+SAPBR=1,1\r\n", "\r\n");
+    assert!(b.exchange("AT+SAPBR=2,1\r\n", OK).contains("+SAPBR: 1,1,"));
+    b.exchange("AT+CGATT=1\r\n", OK);
+    b.exchange("AT+CIPMUX=1\r\n", OK);
+    b.exchange("AT+CIPQSEND=1\r\n", OK);
+    b.exchange("AT+CIPRXGET=1\r\n", OK);
+    b.exchange("AT+CSTT=\"CMNET\",\"\",\"\"\r\n", OK);
+    b.exchange("AT+CIICR\r\n", OK);
+    let ip = b.exchange("AT+CIFSR;E0\r\n", OK);
+    assert_eq!(ip, "\r\n10.68.27.49\r\n\r\nOK\r\n");
+    b.exchange("AT+CDNSCFG=\"8.8.8.8\",\"8.8.4.4\"\r\n", OK);
+    // isGprsConnected
+    assert!(b.exchange("AT+CGATT?\r\n", OK).contains("+CGATT: 1"));
+    // modemConnect
+    b.exchange("AT+CIPSSL=0\r\n", OK);
+    b.exchange(
+        "AT+CIPSTART=0,\"TCP\",\"lab.example\",6500\r\n",
+        "CONNECT OK\r\n",
+    );
+    // modemSend: wait for '>', write, wait for DATA ACCEPT.
+    b.exchange("AT+CIPSEND=0,5\r\n", ">");
+    b.take_output();
+    b.host(b"hello");
+    assert!(b
+        .wait_for("\r\nDATA ACCEPT:", 1000)
+        .contains("DATA ACCEPT:0,5"));
+    // The peer echoes: +CIPRXGET: 1,0, then modemGetAvailable and modemRead.
+    b.wait_for("+CIPRXGET: 1,0", 2000);
+    assert!(b
+        .exchange("AT+CIPRXGET=4,0\r\n", OK)
+        .contains("+CIPRXGET: 4,0,5"));
+    let read = b.exchange("AT+CIPRXGET=2,0,1460\r\n", OK);
+    assert_eq!(read, "\r\n+CIPRXGET: 2,0,5,0\r\nhello\r\nOK\r\n");
+    assert_eq!(b.peer.get(&0).map(Vec::as_slice), Some(&b"hello"[..]));
+    // modemGetConnected
+    assert!(b
+        .exchange("AT+CIPSTATUS=0\r\n", OK)
+        .contains(",\"CONNECTED\""));
+    // stop
+    b.exchange("AT+CIPCLOSE=0,1\r\n", "0, CLOSE OK");
+    // poweroff
+    b.exchange("AT+CPOWD=1\r\n", "NORMAL POWER DOWN");
+    check_golden("clients/tinygsm_sim800.txt", b.transcript());
+}

@@ -1,0 +1,523 @@
+//! A bench for the simulated modem: a scripted network, virtual time, and a transcript.
+//!
+//! The transcript is what golden files hold: one line per thing that happened, stamped with
+//! virtual time in seconds:
+//!
+//! ```text
+//!     3.000 < \r\nRDY\r\n          the modem wrote (escaped: \r \n \\ \xNN)
+//!    10.000 > AT\r                 the host wrote
+//!    10.500 ^ Connect 0 TCP "lab.example":6500     the modem asked its network
+//!    10.700 ~ Connected 0          the network answered
+//!    10.700 * LinkOpened { .. }    a modem event
+//!    11.000 # a note               the script's comment
+//! ```
+//!
+//! Golden files live under `tests/golden/modem/`; regenerate them with
+//! `UPDATE_GOLDEN=1 cargo test -p sim-modem --test 'modem*'` and read the diff.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use protocol::types::{LinkId, RegStat};
+use sim_modem::modem::Modem;
+use sim_modem::net::{ConnectError, Coverage, NetEvent, NetRequest};
+use sim_modem::profile::Profile;
+
+/// How the scripted network answers the modem.
+#[derive(Debug, Clone)]
+pub struct ScriptNet {
+    /// PDP activation: the delay and the outcome (`Err`: rejected); `None`: never answered.
+    pub pdp: Option<(u64, Result<[u8; 4], ()>)>,
+    /// Connection attempts: delay and outcome; `None`: never answered.
+    pub connect: Option<(u64, Result<(), ConnectError>)>,
+    /// The peer acknowledges each send after this many ms; `None`: never.
+    pub ack: Option<u64>,
+    /// The peer echoes each send back after this many ms.
+    pub echo: Option<u64>,
+    /// `AT+CNTP`'s time request: delay and answer; `None`: never answered.
+    pub time: Option<(u64, Option<u64>)>,
+}
+
+impl Default for ScriptNet {
+    fn default() -> Self {
+        ScriptNet {
+            pdp: Some((500, Ok([10, 68, 27, 49]))),
+            connect: Some((200, Ok(()))),
+            ack: Some(100),
+            echo: None,
+            time: Some((300, Some(1_795_000_000))),
+        }
+    }
+}
+
+/// One scripted action.
+#[derive(Clone, Copy)]
+pub enum Op {
+    /// The host writes this text (use Rust escapes: `"AT\r"`).
+    Host(&'static str),
+    /// The host writes these bytes.
+    Bytes(&'static [u8]),
+    /// Virtual time passes, in ms.
+    Wait(u64),
+    /// The peer sends on a link.
+    Receive(LinkId, &'static [u8]),
+    /// The peer closes a link.
+    PeerClose(LinkId),
+    /// The network releases the PDP context.
+    PdpDeact,
+    Coverage(Coverage),
+    /// Changes how the network answers from now on.
+    Net(fn(&mut ScriptNet)),
+    PowerKey(bool),
+    Reset(bool),
+    Reboot,
+    BrownOut,
+    Hang,
+    FailSends(u32),
+    Note(&'static str),
+}
+
+/// No cell at all.
+pub const NO_COVERAGE: Coverage = Coverage {
+    registration: RegStat::NotRegistered,
+    rssi: 99,
+    data: false,
+    lac: 0,
+    ci: 0,
+};
+
+/// Registered, but the packet domain refuses data.
+pub const NO_DATA: Coverage = Coverage {
+    data: false,
+    ..Coverage::GOOD
+};
+
+/// A table row: a named script and the golden file it must produce.
+pub struct Case {
+    pub name: &'static str,
+    pub profile: &'static str,
+    /// Pieces of script, run one after the other.
+    pub ops: &'static [&'static [Op]],
+}
+
+pub struct Bench {
+    pub modem: Modem,
+    pub now: Duration,
+    pub net: ScriptNet,
+    /// Network events waiting for their time, with a sequence number for ties.
+    pending: Vec<(Duration, u64, NetEvent)>,
+    seq: u64,
+    transcript: String,
+    /// Everything the host received, and what it has not looked at yet.
+    host_rx: Vec<u8>,
+    unread: usize,
+    /// What each peer received.
+    pub peer: BTreeMap<LinkId, Vec<u8>>,
+    pub log_events: bool,
+}
+
+impl Bench {
+    /// A modem of this profile powered on at 0 in good coverage.
+    pub fn new(profile: &str) -> Bench {
+        let profile = Profile::by_name(profile).expect("a built-in profile");
+        Bench::with(profile, ScriptNet::default())
+    }
+
+    pub fn with(profile: Profile, net: ScriptNet) -> Bench {
+        let mut bench = Bench {
+            modem: Modem::new(profile, Duration::ZERO),
+            now: Duration::ZERO,
+            net,
+            pending: Vec::new(),
+            seq: 0,
+            transcript: String::new(),
+            host_rx: Vec::new(),
+            unread: 0,
+            peer: BTreeMap::new(),
+            log_events: true,
+        };
+        bench.collect();
+        bench.net_event(NetEvent::Coverage(Coverage::GOOD));
+        bench
+    }
+
+    pub fn run(&mut self, ops: &[Op]) {
+        for &op in ops {
+            self.op(op);
+        }
+    }
+
+    pub fn op(&mut self, op: Op) {
+        match op {
+            Op::Host(text) => self.host(text.as_bytes()),
+            Op::Bytes(bytes) => self.host(bytes),
+            Op::Wait(ms) => self.wait(ms),
+            Op::Receive(link, data) => self.net_event(NetEvent::Received {
+                link,
+                data: data.to_vec(),
+            }),
+            Op::PeerClose(link) => self.net_event(NetEvent::Closed { link }),
+            Op::PdpDeact => self.net_event(NetEvent::PdpDeactivated),
+            Op::Coverage(c) => self.net_event(NetEvent::Coverage(c)),
+            Op::Net(change) => change(&mut self.net),
+            Op::PowerKey(pressed) => {
+                self.log(
+                    "!",
+                    &format!("power key {}", if pressed { "pressed" } else { "released" }),
+                );
+                self.modem.set_power_key(self.now, pressed);
+                self.collect();
+            }
+            Op::Reset(asserted) => {
+                self.log(
+                    "!",
+                    &format!("reset {}", if asserted { "asserted" } else { "released" }),
+                );
+                self.modem.set_reset(self.now, asserted);
+                self.collect();
+            }
+            Op::Reboot => {
+                self.log("!", "reboot");
+                self.modem.reboot(self.now);
+                self.collect();
+            }
+            Op::BrownOut => {
+                self.log("!", "brown-out");
+                self.modem.brown_out(self.now);
+                self.collect();
+            }
+            Op::Hang => {
+                self.log("!", "hang");
+                self.modem.hang(self.now);
+                self.collect();
+            }
+            Op::FailSends(count) => {
+                self.log("!", &format!("fail the next {count} sends"));
+                self.modem.fail_next_sends(count);
+            }
+            Op::Note(text) => self.log("#", text),
+        }
+    }
+
+    pub fn host(&mut self, bytes: &[u8]) {
+        self.log(">", &escape(bytes));
+        self.modem.handle_uart(self.now, bytes);
+        self.collect();
+    }
+
+    pub fn net_event(&mut self, event: NetEvent) {
+        self.log("~", &describe_event(&event));
+        self.modem.handle_net(self.now, event);
+        self.collect();
+    }
+
+    /// Lets `ms` of virtual time pass, stepping from one wake-up to the next.
+    pub fn wait(&mut self, ms: u64) {
+        let end = self.now + Duration::from_millis(ms);
+        for _ in 0..1_000_000 {
+            let next = [
+                self.modem.poll_timeout(),
+                self.pending.iter().map(|p| p.0).min(),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
+            match next {
+                Some(at) if at <= end => {
+                    self.now = self.now.max(at);
+                    self.step();
+                }
+                _ => {
+                    self.now = end;
+                    return;
+                }
+            }
+        }
+        panic!("the modem never settles (busy stepping at {:?})", self.now);
+    }
+
+    fn step(&mut self) {
+        while let Some(i) = self
+            .pending
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.0 <= self.now)
+            .min_by_key(|(_, p)| (p.0, p.1))
+            .map(|(i, _)| i)
+        {
+            let (_, _, event) = self.pending.remove(i);
+            self.net_event(event);
+        }
+        if self.modem.poll_timeout().is_some_and(|t| t <= self.now) {
+            self.modem.handle_timeout(self.now);
+            self.collect();
+        }
+    }
+
+    /// Takes in what the modem wrote, asked and reported.
+    fn collect(&mut self) {
+        loop {
+            let mut out = Vec::new();
+            self.modem.drain_uart(&mut out);
+            if !out.is_empty() {
+                self.log("<", &escape(&out));
+                self.host_rx.extend_from_slice(&out);
+            }
+            let mut any = !out.is_empty();
+            while let Some(event) = self.modem.poll_event() {
+                any = true;
+                if self.log_events {
+                    self.log("*", &format!("{event:?}"));
+                }
+            }
+            while let Some(request) = self.modem.poll_request() {
+                any = true;
+                self.log("^", &describe_request(&request));
+                self.answer(&request);
+            }
+            if !any {
+                return;
+            }
+        }
+    }
+
+    fn answer(&mut self, request: &NetRequest) {
+        let net = self.net.clone();
+        match request {
+            NetRequest::ActivatePdp { .. } => {
+                if let Some((delay, outcome)) = net.pdp {
+                    let event = match outcome {
+                        Ok(ip) => NetEvent::PdpActivated { ip },
+                        Err(()) => NetEvent::PdpRejected,
+                    };
+                    self.schedule(delay, event);
+                }
+            }
+            NetRequest::Connect { link, .. } => {
+                if let Some((delay, outcome)) = net.connect {
+                    let link = *link;
+                    let event = match outcome {
+                        Ok(()) => NetEvent::Connected { link },
+                        Err(error) => NetEvent::ConnectFailed { link, error },
+                    };
+                    self.schedule(delay, event);
+                }
+            }
+            NetRequest::Send { link, data } => {
+                self.peer.entry(*link).or_default().extend_from_slice(data);
+                if let Some(delay) = net.ack {
+                    let event = NetEvent::Delivered {
+                        link: *link,
+                        len: data.len(),
+                    };
+                    self.schedule(delay, event);
+                }
+                if let Some(delay) = net.echo {
+                    let event = NetEvent::Received {
+                        link: *link,
+                        data: data.clone(),
+                    };
+                    self.schedule(delay, event);
+                }
+            }
+            NetRequest::Time { .. } => {
+                if let Some((delay, unix)) = net.time {
+                    self.schedule(delay, NetEvent::Time { unix });
+                }
+            }
+            NetRequest::Close { .. } | NetRequest::DeactivatePdp => {}
+        }
+    }
+
+    fn schedule(&mut self, delay_ms: u64, event: NetEvent) {
+        self.seq += 1;
+        self.pending
+            .push((self.now + Duration::from_millis(delay_ms), self.seq, event));
+    }
+
+    fn log(&mut self, tag: &str, text: &str) {
+        let text = abbreviate(text);
+        let _ = writeln!(
+            self.transcript,
+            "{:>9.3} {tag} {text}",
+            self.now.as_secs_f64()
+        );
+    }
+
+    pub fn transcript(&self) -> &str {
+        &self.transcript
+    }
+
+    /// Lets time pass until the host has received `needle` (since the last
+    /// [`Bench::take_output`]) and returns what it received; panics after `timeout_ms`.
+    pub fn wait_for(&mut self, needle: &str, timeout_ms: u64) -> String {
+        for _ in 0..timeout_ms.div_ceil(10) {
+            let seen = String::from_utf8_lossy(&self.host_rx[self.unread..]).into_owned();
+            if seen.contains(needle) {
+                self.unread = self.host_rx.len();
+                return seen;
+            }
+            self.wait(10);
+        }
+        panic!(
+            "no {needle:?} within {timeout_ms} ms; transcript:\n{}",
+            self.transcript
+        );
+    }
+
+    /// Sends a command line and waits for `until` in the answer, as a host library does.
+    pub fn exchange(&mut self, line: &str, until: &str) -> String {
+        self.take_output();
+        self.host(line.as_bytes());
+        self.wait_for(until, 180_000)
+    }
+
+    /// What the host received since the last call.
+    pub fn take_output(&mut self) -> Vec<u8> {
+        let new = self.host_rx[self.unread..].to_vec();
+        self.unread = self.host_rx.len();
+        new
+    }
+
+    /// Everything the host received.
+    pub fn output(&self) -> &[u8] {
+        &self.host_rx
+    }
+}
+
+/// Runs a case from power-on and returns its transcript.
+pub fn run_case(case: &Case) -> String {
+    let mut bench = Bench::new(case.profile);
+    for ops in case.ops {
+        bench.run(ops);
+    }
+    bench.transcript
+}
+
+/// Compares `actual` with the golden file `tests/golden/modem/<name>`, or writes it when
+/// `UPDATE_GOLDEN` is set.
+pub fn check_golden(name: &str, actual: &str) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden/modem")
+        .join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::create_dir_all(path.parent().expect("a parent")).expect("golden directory");
+        std::fs::write(&path, actual).expect("golden file written");
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "no golden file {}: run with UPDATE_GOLDEN=1 and review it",
+            path.display()
+        )
+    });
+    pretty_assertions::assert_eq!(expected, actual, "golden file {}", path.display());
+}
+
+/// Runs every case of a table against its golden file under `area/`.
+pub fn check_cases(area: &str, cases: &[Case]) {
+    let mut names = std::collections::BTreeSet::new();
+    for case in cases {
+        assert!(names.insert(case.name), "two cases named {}", case.name);
+        check_golden(&format!("{area}/{}.txt", case.name), &run_case(case));
+    }
+}
+
+/// Bytes as a transcript shows them.
+pub fn escape(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len());
+    for &b in bytes {
+        match b {
+            b'\r' => s.push_str("\\r"),
+            b'\n' => s.push_str("\\n"),
+            b'\\' => s.push_str("\\\\"),
+            0x20..=0x7e => s.push(char::from(b)),
+            _ => {
+                let _ = write!(s, "\\x{b:02x}");
+            }
+        }
+    }
+    s
+}
+
+/// Long lines (bulk data) keep their ends; the middle is counted, not shown.
+fn abbreviate(text: &str) -> String {
+    const HEAD: usize = 100;
+    const TAIL: usize = 60;
+    let chars: Vec<char> = text.chars().collect();
+    if chars.len() <= 600 {
+        return text.to_string();
+    }
+    let head: String = chars[..HEAD].iter().collect();
+    let tail: String = chars[chars.len() - TAIL..].iter().collect();
+    format!(
+        "{head}...[{} characters]...{tail}",
+        chars.len() - HEAD - TAIL
+    )
+}
+
+fn describe_request(request: &NetRequest) -> String {
+    match request {
+        NetRequest::ActivatePdp { apn } => format!("ActivatePdp {apn:?}"),
+        NetRequest::DeactivatePdp => "DeactivatePdp".into(),
+        NetRequest::Connect {
+            link,
+            transport,
+            host,
+            port,
+        } => format!("Connect {link} {} {host:?}:{port}", transport.as_str()),
+        NetRequest::Send { link, data } => {
+            format!("Send {link} \"{}\" ({} bytes)", escape(data), data.len())
+        }
+        NetRequest::Close { link } => format!("Close {link}"),
+        NetRequest::Time { server } => format!("Time {server:?}"),
+    }
+}
+
+fn describe_event(event: &NetEvent) -> String {
+    match event {
+        NetEvent::Received { link, data } => {
+            format!(
+                "Received {link} \"{}\" ({} bytes)",
+                escape(data),
+                data.len()
+            )
+        }
+        other => format!("{other:?}"),
+    }
+}
+
+// --- Script pieces shared by the test files. ---
+
+/// Boot, registration and attach are done.
+pub const BOOT: &[Op] = &[Op::Wait(10_000)];
+
+pub const ECHO_OFF: &[Op] = &[Op::Host("ATE0\r"), Op::Wait(100)];
+
+pub const MULTI_MODE: &[Op] = &[Op::Host("AT+CIPMUX=1\r"), Op::Wait(100)];
+
+/// CSTT, CIICR, CIFSR: IP STATUS.
+pub const BEARER_UP: &[Op] = &[
+    Op::Host("AT+CSTT=\"CMNET\"\r"),
+    Op::Wait(100),
+    Op::Host("AT+CIICR\r"),
+    Op::Wait(2000),
+    Op::Host("AT+CIFSR\r"),
+    Op::Wait(100),
+];
+
+/// Single mode: link up to the lab server.
+pub const SINGLE_CONNECT: &[Op] = &[
+    Op::Host("AT+CIPSTART=\"TCP\",\"lab.example\",6500\r"),
+    Op::Wait(500),
+];
+
+/// Multi mode: link 0 up to the lab server.
+pub const CONNECT_0: &[Op] = &[
+    Op::Host("AT+CIPSTART=0,\"TCP\",\"lab.example\",6500\r"),
+    Op::Wait(500),
+];
