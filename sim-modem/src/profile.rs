@@ -1,9 +1,9 @@
 //! Modem personalities: what a simulated modem says about itself, how big its buffers are and
 //! how long it takes, by name (`sim800`, `air202`).
 //!
-//! Every knob carries its unit. In scenario files (serde) durations are whole milliseconds and
-//! their keys end in `_ms`; a missing key takes the SIM800 value, so a file can override only
-//! what it cares about.
+//! Every knob carries its unit. In scenario files (serde) durations are written as in every
+//! other file, `250ms`, `10s`, `5m`; a missing key takes the SIM800 value, so a file can
+//! override only what it cares about.
 //!
 //! The reference is `shared/reference/sim800-tcpip-at.md`. Values marked UNCONFIRMED have no
 //! source: they are plausible choices, kept here so that a scenario can change them.
@@ -93,95 +93,95 @@ pub struct Profile {
     pub rtc_at_boot: u64,
 
     // --- Timing, from power-up. ---
-    /// Power-up (power key or reset release) to `RDY`; before it the UART ignores input, ms.
-    #[serde(rename = "rdy_after_ms", with = "millis")]
-    #[schemars(with = "u64")]
+    /// Power-up (power key or reset release) to `RDY`; before it the UART ignores input.
+    #[serde(with = "crate::fault::duration")]
+    #[schemars(schema_with = "crate::fault::duration::schema")]
     pub rdy_after: Duration,
-    /// Power-up to `+CPIN: READY` (the SIM is read), ms. Also: `AT+CFUN=1` from `AT+CFUN=0`
+    /// Power-up to `+CPIN: READY` (the SIM is read). Also: `AT+CFUN=1` from `AT+CFUN=0`
     /// to `+CPIN: READY` is `sim_ready_after - rdy_after`.
-    #[serde(rename = "sim_ready_after_ms", with = "millis")]
-    #[schemars(with = "u64")]
+    #[serde(with = "crate::fault::duration")]
+    #[schemars(schema_with = "crate::fault::duration::schema")]
     pub sim_ready_after: Duration,
-    /// Power-up to `Call Ready`, ms.
-    #[serde(rename = "call_ready_after_ms", with = "millis")]
-    #[schemars(with = "u64")]
+    /// Power-up to `Call Ready`.
+    #[serde(with = "crate::fault::duration")]
+    #[schemars(schema_with = "crate::fault::duration::schema")]
     pub call_ready_after: Duration,
-    /// Power-up to `SMS Ready`, ms.
-    #[serde(rename = "sms_ready_after_ms", with = "millis")]
-    #[schemars(with = "u64")]
+    /// Power-up to `SMS Ready`.
+    #[serde(with = "crate::fault::duration")]
+    #[schemars(schema_with = "crate::fault::duration::schema")]
     pub sms_ready_after: Duration,
 
     // --- Timing: pins and power. ---
-    /// How long PWRKEY must be held to switch the modem on, ms (SIM800: ≥ 1 s).
-    #[serde(rename = "power_key_on_ms", with = "millis")]
-    #[schemars(with = "u64")]
+    /// How long PWRKEY must be held to switch the modem on (SIM800: ≥ 1 s).
+    #[serde(with = "crate::fault::duration")]
+    #[schemars(schema_with = "crate::fault::duration::schema")]
     pub power_key_on: Duration,
-    /// How long PWRKEY must be held to switch the modem off, ms (SIM800: ≥ 1 s; UNCONFIRMED).
-    #[serde(rename = "power_key_off_ms", with = "millis")]
-    #[schemars(with = "u64")]
+    /// How long PWRKEY must be held to switch the modem off (SIM800: ≥ 1 s; UNCONFIRMED).
+    #[serde(with = "crate::fault::duration")]
+    #[schemars(schema_with = "crate::fault::duration::schema")]
     pub power_key_off: Duration,
     /// `NORMAL POWER DOWN` to off, ms: the modem ignores the host meanwhile. UNCONFIRMED.
-    #[serde(rename = "power_down_ms", with = "millis")]
-    #[schemars(with = "u64")]
+    #[serde(with = "crate::fault::duration")]
+    #[schemars(schema_with = "crate::fault::duration::schema")]
     pub power_down: Duration,
-    /// `UNDER-VOLTAGE WARNNING` to `UNDER-VOLTAGE POWER DOWN` in a brown-out, ms. UNCONFIRMED.
-    #[serde(rename = "brown_out_ms", with = "millis")]
-    #[schemars(with = "u64")]
+    /// `UNDER-VOLTAGE WARNNING` to `UNDER-VOLTAGE POWER DOWN` in a brown-out. UNCONFIRMED.
+    #[serde(with = "crate::fault::duration")]
+    #[schemars(schema_with = "crate::fault::duration::schema")]
     pub brown_out: Duration,
-    /// `AT+CFUN=1,1`'s `OK` to the reboot, ms. UNCONFIRMED.
-    #[serde(rename = "reset_ms", with = "millis")]
-    #[schemars(with = "u64")]
+    /// `AT+CFUN=1,1`'s `OK` to the reboot. UNCONFIRMED.
+    #[serde(with = "crate::fault::duration")]
+    #[schemars(schema_with = "crate::fault::duration::schema")]
     pub reset: Duration,
 
     // --- Timing: commands. ---
-    /// A simple command's line end to its final result, ms.
-    #[serde(rename = "command_ms", with = "millis")]
-    #[schemars(with = "u64")]
+    /// A simple command's line end to its final result.
+    #[serde(with = "crate::fault::duration")]
+    #[schemars(schema_with = "crate::fault::duration::schema")]
     pub command: Duration,
-    /// `AT+CFUN=<n>` to its `OK`, ms. UNCONFIRMED (TinyGSM allows 10 s).
-    #[serde(rename = "cfun_ms", with = "millis")]
-    #[schemars(with = "u64")]
+    /// `AT+CFUN=<n>` to its `OK`. UNCONFIRMED (TinyGSM allows 10 s).
+    #[serde(with = "crate::fault::duration")]
+    #[schemars(schema_with = "crate::fault::duration::schema")]
     pub cfun: Duration,
-    /// The least time `AT+CIICR` takes, even when the network answers at once, ms.
-    #[serde(rename = "ciicr_ms", with = "millis")]
-    #[schemars(with = "u64")]
+    /// The least time `AT+CIICR` takes, even when the network answers at once.
+    #[serde(with = "crate::fault::duration")]
+    #[schemars(schema_with = "crate::fault::duration::schema")]
     pub ciicr: Duration,
     /// PDP activation (`AT+CIICR`, `AT+CGACT`, `AT+SAPBR=1`) gives up after this when the
-    /// network never answers, ms (85 s: attentive, citing the manual).
-    #[serde(rename = "ciicr_max_ms", with = "millis")]
-    #[schemars(with = "u64")]
+    /// network never answers (85 s: attentive, citing the manual).
+    #[serde(with = "crate::fault::duration")]
+    #[schemars(schema_with = "crate::fault::duration::schema")]
     pub ciicr_max: Duration,
-    /// `AT+CIPSTART` in multi mode: `CONNECT FAIL` after this without an answer, ms (75 s,
+    /// `AT+CIPSTART` in multi mode: `CONNECT FAIL` after this without an answer (75 s,
     /// manual p.223).
-    #[serde(rename = "cipstart_max_multi_ms", with = "millis")]
-    #[schemars(with = "u64")]
+    #[serde(with = "crate::fault::duration")]
+    #[schemars(schema_with = "crate::fault::duration::schema")]
     pub cipstart_max_multi: Duration,
-    /// `AT+CIPSTART` in single mode, ms (160 s from IP INITIAL, manual p.223; used for every
+    /// `AT+CIPSTART` in single mode (160 s from IP INITIAL, manual p.223; used for every
     /// single-mode start).
-    #[serde(rename = "cipstart_max_single_ms", with = "millis")]
-    #[schemars(with = "u64")]
+    #[serde(with = "crate::fault::duration")]
+    #[schemars(schema_with = "crate::fault::duration::schema")]
     pub cipstart_max_single: Duration,
-    /// `AT+CIPSHUT` to `SHUT OK`, ms. UNCONFIRMED (the manual's 65 s is a maximum).
-    #[serde(rename = "cipshut_ms", with = "millis")]
-    #[schemars(with = "u64")]
+    /// `AT+CIPSHUT` to `SHUT OK`. UNCONFIRMED (the manual's 65 s is a maximum).
+    #[serde(with = "crate::fault::duration")]
+    #[schemars(schema_with = "crate::fault::duration::schema")]
     pub cipshut: Duration,
     /// With `AT+CIPQSEND=0`: without the peer's acknowledgement the link is reported
-    /// `CLOSED` after this, ms (645 s, manual).
-    #[serde(rename = "send_ack_max_ms", with = "millis")]
-    #[schemars(with = "u64")]
+    /// `CLOSED` after this (645 s, manual).
+    #[serde(with = "crate::fault::duration")]
+    #[schemars(schema_with = "crate::fault::duration::schema")]
     pub send_ack_max: Duration,
     /// Registration: usable coverage (or `AT+CFUN=1`, or the SIM becoming ready) to
-    /// `+CREG: 1`, ms.
-    #[serde(rename = "registration_ms", with = "millis")]
-    #[schemars(with = "u64")]
+    /// `+CREG: 1`.
+    #[serde(with = "crate::fault::duration")]
+    #[schemars(schema_with = "crate::fault::duration::schema")]
     pub registration: Duration,
-    /// Registration to packet-domain attach (`+CGATT: 1`), ms.
-    #[serde(rename = "attach_ms", with = "millis")]
-    #[schemars(with = "u64")]
+    /// Registration to packet-domain attach (`+CGATT: 1`).
+    #[serde(with = "crate::fault::duration")]
+    #[schemars(schema_with = "crate::fault::duration::schema")]
     pub attach: Duration,
-    /// `AT+CNTP`: `+CNTP: 65` (timeout) when the network never answers, ms. UNCONFIRMED.
-    #[serde(rename = "cntp_max_ms", with = "millis")]
-    #[schemars(with = "u64")]
+    /// `AT+CNTP`: `+CNTP: 65` (timeout) when the network never answers. UNCONFIRMED.
+    #[serde(with = "crate::fault::duration")]
+    #[schemars(schema_with = "crate::fault::duration::schema")]
     pub cntp_max: Duration,
 }
 
@@ -292,21 +292,6 @@ const fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
-/// Durations as whole milliseconds in scenario files.
-mod millis {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        u64::deserialize(d).map(Duration::from_millis)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -324,7 +309,7 @@ mod tests {
 
     #[test]
     fn scenario_files_override_single_knobs() {
-        let p: Profile = serde_json::from_str(r#"{"cipstart_max_multi_ms": 5000}"#).unwrap();
+        let p: Profile = serde_json::from_str(r#"{"cipstart_max_multi": "5s"}"#).unwrap();
         assert_eq!(p.cipstart_max_multi, ms(5000));
         assert_eq!(p.link_count, 6);
         let text = serde_json::to_string(&Profile::air202()).unwrap();
