@@ -123,6 +123,10 @@ fn config(cli: Cli) -> Result<LiveConfig, String> {
     if let Some(latency) = cli.latency {
         network.latency = latency;
     }
+    // Live mode runs in real time, so the network's clock (AT+CNTP) is the host's.
+    network.unix_time_at_start = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(network.unix_time_at_start, |d| d.as_secs());
     let mut sim = SimConfig {
         profile: cli.profile,
         seed: cli.seed,
