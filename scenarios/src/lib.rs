@@ -1,1 +1,54 @@
+//! Scenario files and their deterministic replay in virtual time.
+//!
+//! A scenario ([`format`]) scripts a run: the device's configuration, the simulated network,
+//! a timeline of faults and lab server actions, and expectations. [`replay`] runs it: the
+//! firmware core and sim-modem's [`Sim`](sim_modem::sim::Sim) together in one [`World`],
+//! in virtual time that jumps from one wake-up to the next, writing a JSON Lines
+//! [`trace`]; [`check`] holds the run against the expectations and [`report`] shows the
+//! results (a diff, the trace around a failure, the command that reproduces it, JUnit XML).
+//! [`view`] renders a run for people, as `cargo xtask sim` shows it.
+//!
+//! Same scenario and seed, same trace, byte for byte: nothing here reads a clock (the wall
+//! time of a replay is measured, never used) or iterates a hash map.
 
+pub mod check;
+pub mod format;
+pub mod replay;
+pub mod report;
+pub mod trace;
+pub mod view;
+pub mod world;
+
+pub use format::{load, parse, Scenario};
+pub use replay::{replay, replay_file, Replay};
+pub use world::{Action, Step, World, WorldConfig};
+
+/// The scenario files under `dir` (recursively, sorted), schema files left out.
+pub fn scenario_files(dir: &std::path::Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+    let mut files = Vec::new();
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir)? {
+            let path = entry?.path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if path.is_dir() {
+                if !matches!(name, "target" | "src" | "benches") && !name.starts_with('.') {
+                    dirs.push(path);
+                }
+            } else if name.ends_with(".json") && !name.ends_with(".schema.json") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// The built-in default scenario (`scenarios/default.json`), what `cargo xtask sim` runs
+/// when given none.
+pub const DEFAULT_SCENARIO: &str = include_str!("../default.json");
+
+/// [`DEFAULT_SCENARIO`], parsed.
+pub fn default_scenario() -> Scenario {
+    parse("scenarios/default.json", DEFAULT_SCENARIO).expect("the default scenario is valid")
+}

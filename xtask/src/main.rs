@@ -1,11 +1,17 @@
 //! `cargo xtask`: the project's orchestration. It holds no logic a test needs: that lives in
 //! the library crates. `cargo xtask ci` passing locally means CI is green.
 
+mod bench;
+mod board;
 mod ci;
+mod replay;
+mod sim;
 mod toolchain;
 
 use clap::{Parser, Subcommand};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "LongLink's tasks", version)]
@@ -33,6 +39,67 @@ enum Task {
         /// Only this target (`command_parser` or `response_decoder`).
         target: Option<String>,
     },
+    /// Replays scenario files in virtual time and checks their expectations: a table of
+    /// results, and for each failure a diff, the trace around it and the command that
+    /// reproduces it. Fails if any scenario fails.
+    Replay {
+        /// Scenario files or directories (default: every file under scenarios/).
+        paths: Vec<PathBuf>,
+        /// Replay with this seed instead of each file's.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Also write the results as JUnit XML to this file.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+        /// Write each replay's trace (JSON Lines) to DIR/<name>.jsonl.
+        #[arg(long, value_name = "DIR")]
+        trace_dir: Option<PathBuf>,
+        /// Only the files whose path contains PATTERN.
+        #[arg(long, value_name = "PATTERN")]
+        filter: Option<String>,
+    },
+    /// Runs the firmware against the simulated modem, network and lab server and shows what
+    /// happens: AT traffic, modem and link state, what the server and the device said. No
+    /// board, SIM card or server needed. Without a scenario, the built-in default.
+    Sim {
+        /// A scenario file (default: the built-in scenarios/default.json).
+        scenario: Option<PathBuf>,
+        /// Replay with this seed instead of the file's.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Do not pace the output: run as fast as the replay goes.
+        #[arg(long, conflicts_with_all = ["realtime", "pty"])]
+        fast: bool,
+        /// Virtual seconds shown per wall second.
+        #[arg(long, default_value_t = 20.0)]
+        speed: f64,
+        /// Run in real time, with a console: type text to send it to the device.
+        #[arg(long, conflicts_with = "pty")]
+        realtime: bool,
+        /// Serve only the simulated modem on a pty, for a firmware outside this process.
+        #[arg(long)]
+        pty: bool,
+        /// Run this long instead of the scenario's duration (e.g. 1h).
+        #[arg(long, value_parser = sim_modem::fault::duration::parse)]
+        duration: Option<Duration>,
+    },
+    /// Measures replay speed in release: the 24-hour scenario, and many devices at once.
+    Bench {
+        /// How many devices to replay at once.
+        #[arg(long, default_value_t = 1000)]
+        devices: usize,
+    },
+    /// Writes the scenario JSON Schema (scenarios/scenario.schema.json) from the types.
+    Schema,
+    /// Builds the board images and prints their flash (text + rodata + data) and static RAM
+    /// (data + bss).
+    Size,
+    /// Builds a board image and runs it: on a Pico through probe-rs, showing its defmt log;
+    /// in QEMU against the simulated modem and lab server.
+    Flash {
+        #[arg(long, value_enum)]
+        board: board::Board,
+    },
 }
 
 fn main() -> ExitCode {
@@ -41,6 +108,40 @@ fn main() -> ExitCode {
         Task::Ci { fuzz_seconds } => ci::ci(fuzz_seconds),
         Task::Embedded => ci::embedded(),
         Task::Fuzz { seconds, target } => ci::fuzz(seconds, target.as_deref()),
+        Task::Replay {
+            paths,
+            seed,
+            junit,
+            trace_dir,
+            filter,
+        } => replay::replay(replay::Args {
+            paths,
+            seed,
+            junit,
+            trace_dir,
+            filter,
+        }),
+        Task::Sim {
+            scenario,
+            seed,
+            fast,
+            speed,
+            realtime,
+            pty,
+            duration,
+        } => sim::sim(sim::Args {
+            scenario,
+            seed,
+            fast,
+            speed,
+            realtime,
+            pty,
+            duration,
+        }),
+        Task::Bench { devices } => bench::bench(devices),
+        Task::Schema => replay::schema(),
+        Task::Size => board::size(),
+        Task::Flash { board } => board::flash(board),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -15,9 +15,14 @@ pub fn root() -> PathBuf {
 
 /// Runs a command in the workspace root, echoing it, and fails if it fails.
 pub fn run(cmd: &mut Command) -> Result {
+    run_in(&root(), cmd)
+}
+
+/// Runs a command in `dir`, echoing it, and fails if it fails.
+pub fn run_in(dir: &Path, cmd: &mut Command) -> Result {
     eprintln!("$ {}", show(cmd));
     let status = cmd
-        .current_dir(root())
+        .current_dir(dir)
         .status()
         .map_err(|e| format!("cannot start `{}`: {e}", show(cmd)))?;
     if status.success() {
@@ -112,10 +117,9 @@ pub fn cortex_m(target: &str) -> Result<CortexM> {
     Ok(CortexM::DebianBuildStd)
 }
 
-/// A `cargo build` for `target` with the detected toolchain, in its own target directory so
-/// the two compilers never share artifacts.
-pub fn cortex_m_cargo(toolchain: &CortexM, target: &str) -> Command {
-    let mut cmd = match toolchain {
+/// `cargo` as the detected Cortex-M toolchain wants it run.
+pub fn cortex_m_command(toolchain: &CortexM) -> Command {
+    match toolchain {
         CortexM::Rustup => Command::new("cargo"),
         CortexM::DebianBuildStd => {
             let mut cmd = Command::new("/usr/bin/cargo");
@@ -127,7 +131,13 @@ pub fn cortex_m_cargo(toolchain: &CortexM, target: &str) -> Command {
                 .env_remove("CARGO");
             cmd
         }
-    };
+    }
+}
+
+/// A `cargo build` of workspace crates for `target` with the detected toolchain, in its own
+/// target directory so the two compilers never share artifacts.
+pub fn cortex_m_cargo(toolchain: &CortexM, target: &str) -> Command {
+    let mut cmd = cortex_m_command(toolchain);
     cmd.arg("build").arg("--target").arg(target);
     if matches!(toolchain, CortexM::DebianBuildStd) {
         cmd.arg("-Zbuild-std=core");

@@ -1,0 +1,160 @@
+//! Replay speed: prints figures, asserts nothing (`cargo xtask bench`, in release).
+//!
+//! 1. the 24-hour scenario (`day.json`), trace off: wall time and simulated seconds per wall
+//!    second; then with the trace on (records kept and written as JSON Lines);
+//! 2. `LONGLINK_BENCH_DEVICES` (default 1,000) devices replaying the same day with different
+//!    seeds at once in one process: every world in memory, one loop that always steps the
+//!    world whose next wake-up is earliest (as one simulation of many devices would); trace
+//!    off, then on (each world's records serialized as they come, to a byte counter); and,
+//!    for comparison, the same devices one after the other (trace off).
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::io::Write;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use scenarios::replay::world;
+use scenarios::{trace, Scenario, World};
+
+fn main() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("day.json");
+    let day = scenarios::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let devices: usize = std::env::var("LONGLINK_BENCH_DEVICES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1000);
+    let simulated = day.duration.as_secs_f64();
+    println!(
+        "replay benchmark: {} ({} of virtual time)",
+        day.name,
+        hms(day.duration)
+    );
+    println!();
+
+    // One device: best of 5, so that a busy machine shows less.
+    let runs: Vec<(Duration, u64)> = (0..5).map(|_| one(&day, false)).collect();
+    let (best, heartbeats) = *runs.iter().min().unwrap();
+    println!(
+        "1 device, trace off:  {:>9.1} ms  {:>12.0} simulated s / wall s  ({heartbeats} heartbeats at the server; best of 5, median {:.1} ms)",
+        ms(best),
+        simulated / best.as_secs_f64(),
+        ms(median(runs.iter().map(|r| r.0).collect())),
+    );
+    let started = Instant::now();
+    let replay = scenarios::replay(&day, "scenarios/day.json", None);
+    let bytes = replay.trace().len();
+    let with_trace = started.elapsed();
+    println!(
+        "1 device, trace on:   {:>9.1} ms  {:>12.0} simulated s / wall s  ({} records, {:.1} MB of JSON Lines, checks included; {})",
+        ms(with_trace),
+        simulated / with_trace.as_secs_f64(),
+        replay.records.len(),
+        bytes as f64 / 1e6,
+        if replay.passed() { "all expectations met" } else { "EXPECTATIONS FAILED" },
+    );
+    println!();
+
+    for trace in [false, true] {
+        let (wall, bytes) = many(&day, devices, trace);
+        println!(
+            "{devices} devices, trace {}: {:>8.2} s  {:>12.0} simulated device-s / wall s  ({:.3} s per device-day{})",
+            if trace { "on " } else { "off" },
+            wall.as_secs_f64(),
+            simulated * devices as f64 / wall.as_secs_f64(),
+            wall.as_secs_f64() / devices as f64,
+            if trace { format!(", {:.0} MB of JSON Lines", bytes as f64 / 1e6) } else { String::new() },
+        );
+    }
+    let started = Instant::now();
+    for seed in 0..devices as u64 {
+        let (mut w, _) = world(&day, seed, false).unwrap();
+        w.run_until(day.duration);
+    }
+    let wall = started.elapsed();
+    println!(
+        "{devices} devices, one after the other, trace off: {:.2} s  ({:.3} s per device-day)",
+        wall.as_secs_f64(),
+        wall.as_secs_f64() / devices as f64,
+    );
+    println!();
+    println!("target: the day in under 250 ms (>= 345,600x real time) on a 2-core machine");
+}
+
+/// One day, trace off: the wall time and the heartbeats the lab server received.
+fn one(day: &Scenario, trace: bool) -> (Duration, u64) {
+    let (mut world, _) = world(day, day.seed, trace).unwrap();
+    let started = Instant::now();
+    world.run_until(day.duration);
+    let wall = started.elapsed();
+    (wall, heartbeats(&world))
+}
+
+fn heartbeats(world: &World) -> u64 {
+    world
+        .sim()
+        .lab()
+        .clients()
+        .flat_map(|c| &c.received)
+        .filter(|chunk| chunk.data == b"heart beat")
+        .count() as u64
+}
+
+/// `n` worlds in memory, stepped by one loop in virtual-time order. Returns the wall time
+/// and the bytes of trace written (with `trace`).
+fn many(day: &Scenario, n: usize, trace: bool) -> (Duration, u64) {
+    let mut worlds: Vec<World> = (0..n as u64)
+        .map(|seed| world(day, seed, trace).unwrap().0)
+        .collect();
+    let mut sink = Counter(0);
+    let started = Instant::now();
+    let mut queue: BinaryHeap<Reverse<(Duration, usize)>> = BinaryHeap::new();
+    for (i, w) in worlds.iter_mut().enumerate() {
+        w.run_until(Duration::ZERO);
+        if let Some(next) = w.next_wakeup() {
+            queue.push(Reverse((next, i)));
+        }
+    }
+    while let Some(Reverse((at, i))) = queue.pop() {
+        if at > day.duration {
+            continue;
+        }
+        let w = &mut worlds[i];
+        w.run_until(at);
+        if trace {
+            trace::write_jsonl(&w.take_records(), &mut sink).unwrap();
+        }
+        if let Some(next) = w.next_wakeup() {
+            queue.push(Reverse((next, i)));
+        }
+    }
+    (started.elapsed(), sink.0)
+}
+
+/// Counts what is written to it.
+struct Counter(u64);
+
+impl Write for Counter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len() as u64;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn hms(d: Duration) -> String {
+    let s = d.as_secs();
+    format!("{}h{:02}m{:02}s", s / 3600, s / 60 % 60, s % 60)
+}

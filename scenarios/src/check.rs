@@ -1,0 +1,557 @@
+//! Checks a run's records against a scenario's expectations.
+//!
+//! Each expectation is checked on its own, in an order where the expectations it is anchored
+//! to (`after`) come first; one that fails leaves those anchored to it failed too. A failure
+//! carries what was expected and what happened, as lines to diff, and the virtual time to
+//! show the trace around.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use protocol::app::{Deframer, Framing};
+use sim_modem::fault::duration;
+
+use crate::format::{Expectation, FramingName, Scenario, StepKind, What};
+use crate::trace::{time, Dir, Event, Record};
+
+/// How one expectation fared.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckResult {
+    /// Its position in the file's `expect` list, from 0.
+    pub index: usize,
+    pub summary: String,
+    /// When it matched (its first occurrence), if that means something.
+    pub matched_at: Option<Duration>,
+    pub failure: Option<Failure>,
+}
+
+impl CheckResult {
+    pub fn passed(&self) -> bool {
+        self.failure.is_none()
+    }
+}
+
+/// Why an expectation failed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    pub message: String,
+    pub expected: Vec<String>,
+    pub actual: Vec<String>,
+    /// Where in virtual time to look at the trace, if anywhere.
+    pub around: Option<Duration>,
+}
+
+/// One occurrence of a [`What`]: when, and its bytes (or text).
+#[derive(Debug, Clone, PartialEq)]
+struct Hit {
+    at: Duration,
+    data: Vec<u8>,
+}
+
+/// What the checks need to know of the run besides the records.
+pub struct Run<'a> {
+    pub scenario: &'a Scenario,
+    /// Where the run ended.
+    pub end: Duration,
+    /// Every timeline step applied, random ones included: (id, at, end of its fault).
+    pub steps: &'a [(Option<String>, Duration, Option<Duration>)],
+    pub records: &'a [Record],
+}
+
+/// Checks every expectation of the scenario.
+pub fn check(run: &Run<'_>) -> Vec<CheckResult> {
+    let expectations = &run.scenario.expect;
+    let mut results: Vec<Option<CheckResult>> = vec![None; expectations.len()];
+    let mut matched: BTreeMap<&str, Result<Duration, ()>> = BTreeMap::new();
+    // Anchors come first: repeat until every expectation is done (format forbids cycles).
+    while results.iter().any(Option::is_none) {
+        let before = results.iter().filter(|r| r.is_some()).count();
+        for (index, e) in expectations.iter().enumerate() {
+            if results[index].is_some() {
+                continue;
+            }
+            let window = e.window();
+            let resolve = |name: Option<&str>, default: Option<Duration>| match name {
+                None => Some(Ok(default)),
+                Some(name) => anchor(run, name, &matched).map(|a| a.map(Some)),
+            };
+            // `None`: an anchor not checked yet; come back to this one.
+            let (Some(after), Some(until)) = (
+                resolve(window.after, Some(Duration::ZERO)),
+                resolve(window.until, None),
+            ) else {
+                continue;
+            };
+            let result = match (after, until) {
+                (Ok(after), Ok(until)) => {
+                    check_one(run, index, e, after.unwrap_or_default(), until)
+                }
+                (Err(why), _) | (_, Err(why)) => CheckResult {
+                    index,
+                    summary: e.summary(),
+                    matched_at: None,
+                    failure: Some(Failure {
+                        message: why,
+                        expected: vec![],
+                        actual: vec![],
+                        around: None,
+                    }),
+                },
+            };
+            if let Some(id) = e.id() {
+                matched.insert(id, result.matched_at.filter(|_| result.passed()).ok_or(()));
+            }
+            results[index] = Some(result);
+        }
+        let after = results.iter().filter(|r| r.is_some()).count();
+        assert!(after > before, "expectation anchors go round in a circle");
+    }
+    results.into_iter().map(Option::unwrap).collect()
+}
+
+/// The time an `after` names: `Some(Err)` if it never happened, `None` if it is an
+/// expectation not checked yet.
+fn anchor(
+    run: &Run<'_>,
+    after: &str,
+    matched: &BTreeMap<&str, Result<Duration, ()>>,
+) -> Option<Result<Duration, String>> {
+    if let Some((_, at, _)) = run
+        .steps
+        .iter()
+        .find(|(id, ..)| id.as_deref() == Some(after))
+    {
+        return Some(Ok(*at));
+    }
+    if let Some(id) = after.strip_suffix(".end") {
+        let step = run.steps.iter().find(|(s, ..)| s.as_deref() == Some(id));
+        if let Some((_, _, end)) = step {
+            return Some(end.ok_or(format!("step {id:?} has no end")));
+        }
+    }
+    if run.scenario.expect.iter().any(|e| e.id() == Some(after)) {
+        return matched
+            .get(after)
+            .map(|m| m.map_err(|()| format!("not checked: `after` {after:?} did not match")));
+    }
+    Some(Err(format!(
+        "`after` {after:?} names nothing that happened"
+    )))
+}
+
+fn check_one(
+    run: &Run<'_>,
+    index: usize,
+    e: &Expectation,
+    anchor: Duration,
+    until: Option<Duration>,
+) -> CheckResult {
+    let window = e.window();
+    let start = anchor + window.from;
+    let end = window
+        .to
+        .map_or(run.end, |to| anchor + to)
+        .min(until.unwrap_or(Duration::MAX))
+        .min(run.end);
+    let span = format!("[{}, {}]", secs(start), secs(end));
+    let mut result = CheckResult {
+        index,
+        summary: e.summary(),
+        matched_at: None,
+        failure: None,
+    };
+    let inside = |hits: &[Hit]| -> Vec<Hit> {
+        hits.iter()
+            .filter(|h| h.at >= start && h.at <= end)
+            .cloned()
+            .collect()
+    };
+    match e {
+        Expectation::Happens {
+            what,
+            count,
+            min,
+            max,
+            ..
+        } => {
+            let all = hits(run, what);
+            let found = inside(&all);
+            result.matched_at = found.first().map(|h| h.at);
+            let n = found.len() as u32;
+            let (lo, hi) = match count {
+                Some(c) => (*c, Some(*c)),
+                None => (min.unwrap_or(1), *max),
+            };
+            if n < lo || hi.is_some_and(|hi| n > hi) {
+                let wanted = match (lo, hi) {
+                    (lo, Some(hi)) if lo == hi => format!("{lo}x"),
+                    (lo, Some(hi)) => format!("{lo} to {hi}x"),
+                    (lo, None) => format!("at least {lo}x"),
+                };
+                result.failure = Some(Failure {
+                    message: format!("{what}: {n}x in {span}, expected {wanted}"),
+                    expected: vec![format!("{wanted} {what} in {span}")],
+                    actual: nearby(&all, start, end),
+                    around: Some(found.first().map_or(start, |h| h.at)),
+                });
+            }
+        }
+        Expectation::Never { what, .. } => {
+            let found = inside(&hits(run, what));
+            if let Some(first) = found.first() {
+                result.failure = Some(Failure {
+                    message: format!("{what}: happened {}x in {span}", found.len()),
+                    expected: vec![],
+                    actual: found.iter().take(20).map(show).collect(),
+                    around: Some(first.at),
+                });
+            }
+        }
+        Expectation::Periodic {
+            what,
+            every,
+            tolerance,
+            ..
+        } => {
+            let found = inside(&hits(run, what));
+            result.matched_at = found.first().map(|h| h.at);
+            if let Some(failure) = periodic(&found, start, end, *every, *tolerance) {
+                result.failure = Some(Failure {
+                    message: format!("{what}: {} in {span}", failure.message),
+                    ..failure
+                });
+            }
+        }
+        Expectation::Answered { within, .. } => {
+            result.failure = answered(run, start, end, *within);
+        }
+    }
+    result
+}
+
+/// The gaps of a periodic event. Lists only the gaps that are off (at most 20).
+fn periodic(
+    found: &[Hit],
+    start: Duration,
+    end: Duration,
+    every: Duration,
+    tolerance: Duration,
+) -> Option<Failure> {
+    let longest = every + tolerance;
+    let shortest = every.saturating_sub(tolerance);
+    let Some(first) = found.first() else {
+        return Some(Failure {
+            message: "never happened".into(),
+            expected: vec![format!("every {}", duration::format(every))],
+            actual: vec![],
+            around: Some(start),
+        });
+    };
+    let mut expected = Vec::new();
+    let mut actual = Vec::new();
+    let mut around = None;
+    let mut bad = |at: Duration, label: String, gap: Duration, ok: bool, want: String| {
+        if !ok && expected.len() < 20 {
+            around.get_or_insert(at);
+            expected.push(format!("{label}: {want}"));
+            actual.push(format!("{label}: {}", secs(gap)));
+        }
+    };
+    let gap = first.at - start;
+    bad(
+        first.at,
+        format!(
+            "window start {} to first at {}",
+            secs(start),
+            secs(first.at)
+        ),
+        gap,
+        gap <= longest,
+        format!("<= {}", secs(longest)),
+    );
+    for pair in found.windows(2) {
+        let gap = pair[1].at - pair[0].at;
+        bad(
+            pair[1].at,
+            format!("{} to {}", secs(pair[0].at), secs(pair[1].at)),
+            gap,
+            gap >= shortest && gap <= longest,
+            format!("{} ± {}", secs(every), secs(tolerance)),
+        );
+    }
+    let last = found.last().expect("not empty").at;
+    let gap = end - last;
+    bad(
+        end,
+        format!("last at {} to window end {}", secs(last), secs(end)),
+        gap,
+        gap <= longest,
+        format!("<= {}", secs(longest)),
+    );
+    around.map(|around| Failure {
+        message: format!("{} gaps off", expected.len()),
+        expected,
+        actual,
+        around: Some(around),
+    })
+}
+
+/// Unix time the simulated network tells, and how far a `time` reply may be from it.
+const TIME_SLACK: u64 = 5;
+
+/// B2–B4, nothing lost, nothing doubled: pairs each message the lab sent with the first
+/// matching reply the lab received after it.
+fn answered(
+    run: &Run<'_>,
+    start: Duration,
+    end: Duration,
+    within: Option<Duration>,
+) -> Option<Failure> {
+    let framing = framing(run.scenario);
+    let sent = lab_messages(run.records, framing, true);
+    let mut received: Vec<(Hit, bool)> = lab_messages(run.records, framing, false)
+        .into_iter()
+        .map(|h| (h, false))
+        .collect();
+    let unix_start = run.scenario.network.unix_time_at_start;
+    let mut expected = Vec::new();
+    let mut actual = Vec::new();
+    let mut around = None;
+    let mut asked = 0;
+    for send in sent.iter().filter(|h| h.at >= start && h.at <= end) {
+        let message = &send.data;
+        let Some(reply) = Reply::to(message) else {
+            continue;
+        };
+        asked += 1;
+        let deadline = within.map_or(Duration::MAX, |w| send.at + w);
+        let answer = received.iter_mut().find(|(hit, used)| {
+            !used
+                && hit.at >= send.at
+                && hit.at <= deadline
+                && reply.is(&hit.data, hit.at, unix_start)
+        });
+        match answer {
+            Some((_, used)) => *used = true,
+            // Only what went wrong goes in the diff.
+            None => {
+                let label = format!("{} sent at {}", show_bytes(message), secs(send.at));
+                around.get_or_insert(send.at);
+                expected.push(format!("{label}: answered {}", reply.describe()));
+                actual.push(format!(
+                    "{label}: not answered{}",
+                    within.map_or(String::new(), |w| format!(
+                        " within {}",
+                        duration::format(w)
+                    ))
+                ));
+            }
+        }
+    }
+    // A reply to something sent in the window that nobody asked for again: doubled.
+    let first_send = sent
+        .iter()
+        .find(|h| h.at >= start && h.at <= end)
+        .map(|h| h.at);
+    if let Some(first_send) = first_send {
+        for (hit, used) in &received {
+            if *used || hit.at < first_send {
+                continue;
+            }
+            let doubled = sent
+                .iter()
+                .filter(|s| s.at >= start && s.at <= end && s.at <= hit.at)
+                .filter_map(|s| Reply::to(&s.data))
+                .any(|r| r.is(&hit.data, hit.at, unix_start));
+            if doubled {
+                around.get_or_insert(hit.at);
+                actual.push(format!(
+                    "{} received again at {}",
+                    show_bytes(&hit.data),
+                    secs(hit.at)
+                ));
+            }
+        }
+    }
+    if asked == 0 {
+        return Some(Failure {
+            message: "the lab sent nothing that asks for a reply in the window".into(),
+            expected: vec!["at least one back/bin/time sent".into()],
+            actual: vec![],
+            around: Some(start),
+        });
+    }
+    around.map(|around| Failure {
+        message: "some messages were not answered exactly once".into(),
+        expected,
+        actual,
+        around: Some(around),
+    })
+}
+
+/// The reply a message asks for (B2–B4).
+enum Reply {
+    Echo(Vec<u8>),
+    Bin,
+    Time,
+}
+
+impl Reply {
+    fn to(message: &[u8]) -> Option<Reply> {
+        match protocol::app::reply_to(message)? {
+            protocol::app::Reply::Echo(m) => Some(Reply::Echo(m.to_vec())),
+            protocol::app::Reply::Bin => Some(Reply::Bin),
+            protocol::app::Reply::Time => Some(Reply::Time),
+        }
+    }
+
+    fn is(&self, data: &[u8], at: Duration, unix_start: u64) -> bool {
+        match self {
+            Reply::Echo(m) => data == m.as_slice(),
+            Reply::Bin => data == [0x11, 0x22, 0x33],
+            Reply::Time => std::str::from_utf8(data)
+                .ok()
+                .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|s| s.parse::<u64>().ok())
+                .is_some_and(|t| t.abs_diff(unix_start + at.as_secs()) <= TIME_SLACK),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Reply::Echo(m) => format!("once with {}", show_bytes(m)),
+            Reply::Bin => "once with 11 22 33".into(),
+            Reply::Time => format!("once with the Unix time (± {TIME_SLACK} s)"),
+        }
+    }
+}
+
+fn framing(scenario: &Scenario) -> Framing {
+    match scenario.device.framing {
+        Some(FramingName::Newline) => Framing::Newline,
+        _ => Framing::Raw,
+    }
+}
+
+/// Messages the lab server received (or sent), cut by the framing, per client.
+fn lab_messages(records: &[Record], framing: Framing, sent: bool) -> Vec<Hit> {
+    let mut deframers: BTreeMap<u32, Deframer<4096>> = BTreeMap::new();
+    let mut hits = Vec::new();
+    for record in records {
+        let (client, data) = match (&record.event, sent) {
+            (Event::LabReceived { client, data }, false)
+            | (Event::LabSent { client, data }, true) => (*client, data),
+            _ => continue,
+        };
+        let deframer = deframers
+            .entry(client)
+            .or_insert_with(|| Deframer::new(framing));
+        deframer.push(&data.0, |message| {
+            if let Ok(message) = message {
+                hits.push(Hit {
+                    at: record.at,
+                    data: message.to_vec(),
+                });
+            }
+        });
+    }
+    hits
+}
+
+/// Every occurrence of `what` in the run.
+fn hits(run: &Run<'_>, what: &What) -> Vec<Hit> {
+    if let What::Received(pattern) | What::LabSent(pattern) = what {
+        let sent = matches!(what, What::LabSent(_));
+        return lab_messages(run.records, framing(run.scenario), sent)
+            .into_iter()
+            .filter(|h| pattern.matches(&h.data))
+            .collect();
+    }
+    let hit = |record: &Record, text: &[u8]| Hit {
+        at: record.at,
+        data: text.to_vec(),
+    };
+    run.records
+        .iter()
+        .filter_map(|record| match (what, &record.event) {
+            (
+                What::At(p),
+                Event::At {
+                    dir: Dir::ToModem,
+                    line,
+                },
+            )
+            | (
+                What::Modem(p),
+                Event::At {
+                    dir: Dir::FromModem,
+                    line,
+                },
+            ) => p.matches(&line.0).then(|| hit(record, &line.0)),
+            (What::Report(p), Event::Fw { report }) => p
+                .matches(report.as_bytes())
+                .then(|| hit(record, report.as_bytes())),
+            (What::Fault(kind), Event::Fault { fault }) => {
+                let json = fault.to_json();
+                json.contains(&format!("\"kind\":\"{kind}\""))
+                    .then(|| hit(record, json.as_bytes()))
+            }
+            (What::Accepted, Event::LabAccepted { client, peer, .. }) => Some(hit(
+                record,
+                format!("client {client} from {peer}").as_bytes(),
+            )),
+            (What::Closed, Event::LabClosed { client, reason }) => {
+                Some(hit(record, format!("client {client} {reason}").as_bytes()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Occurrences in the window, and the nearest few outside it, as lines.
+fn nearby(all: &[Hit], start: Duration, end: Duration) -> Vec<String> {
+    let before = all
+        .iter()
+        .filter(|h| h.at < start)
+        .rev()
+        .take(3)
+        .collect::<Vec<_>>();
+    let inside = all.iter().filter(|h| h.at >= start && h.at <= end).take(20);
+    let after = all.iter().filter(|h| h.at > end).take(3);
+    let mut lines: Vec<String> = before
+        .into_iter()
+        .rev()
+        .map(|h| format!("{} (before the window)", show(h)))
+        .collect();
+    lines.extend(inside.map(show));
+    lines.extend(after.map(|h| format!("{} (after the window)", show(h))));
+    lines
+}
+
+fn show(hit: &Hit) -> String {
+    format!("{} {}", secs(hit.at), show_bytes(&hit.data))
+}
+
+fn show_bytes(bytes: &[u8]) -> String {
+    sim_modem::lab::escape(bytes)
+}
+
+/// Virtual time as reports show it: `12.345678s`.
+pub fn secs(at: Duration) -> String {
+    format!("{}s", time(at))
+}
+
+/// Which steps the timeline gives, for [`Run::steps`].
+pub fn step_times(scenario: &Scenario) -> Vec<(Option<String>, Duration, Option<Duration>)> {
+    scenario
+        .timeline
+        .iter()
+        .map(|s| {
+            let end = match &s.what {
+                StepKind::Fault(f) => f.duration().map(|d| s.at + d),
+                StepKind::Lab { .. } => None,
+            };
+            (s.id.clone(), s.at, end)
+        })
+        .collect()
+}

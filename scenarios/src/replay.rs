@@ -1,0 +1,330 @@
+//! Replays a scenario: builds its [`World`], plays its timeline (and its random faults) in
+//! virtual time, and checks its expectations against the trace.
+
+use std::panic::{self, AssertUnwindSafe};
+use std::path::Path;
+use std::time::{Duration, Instant as WallInstant};
+
+use firmware::config::text;
+use firmware::Config;
+use protocol::app::Framing;
+use protocol::types::Transport;
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use sim_modem::fault::Fault;
+use sim_modem::sim::SimConfig;
+
+use crate::check::{self, CheckResult, Run};
+use crate::format::{FramingName, LabAction, RandomFaults, Scenario, StepKind, TransportName};
+use crate::trace::{self, Record};
+use crate::world::{Action, Step, World, WorldConfig};
+
+/// A timeline step with its time, as the world will apply it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Planned {
+    pub at: Duration,
+    /// When its fault ends, if it has a duration.
+    pub end: Option<Duration>,
+    pub step: Step,
+}
+
+/// The firmware configuration a scenario asks for: the defaults, the lab server as the
+/// server, and the file's changes.
+pub fn device_config(s: &Scenario) -> Result<Config, String> {
+    let d = &s.device;
+    let mut c = Config::default();
+    let host = d.server.clone().unwrap_or_else(|| s.lab.name.clone());
+    c.server_host = text(&host).map_err(|_| format!("server name {host:?} is too long"))?;
+    c.server_port = d.port.unwrap_or(s.lab.port);
+    if let Some(t) = d.transport {
+        c.transport = match t {
+            TransportName::Tcp => Transport::Tcp,
+            TransportName::Udp => Transport::Udp,
+        };
+    }
+    if let Some(f) = d.framing {
+        c.framing = match f {
+            FramingName::Raw => Framing::Raw,
+            FramingName::Newline => Framing::Newline,
+        };
+    }
+    if let Some(apn) = &d.apn {
+        c.apn = text(apn).map_err(|_| format!("APN {apn:?} is too long"))?;
+    }
+    if let Some(n) = d.connect_failures_before_shut {
+        c.connect_failures_before_shut = n;
+    }
+    let durations = [
+        (d.heartbeat_interval, &mut c.heartbeat_interval),
+        (d.poll_interval, &mut c.poll_interval),
+        (d.ip_wait, &mut c.ip_wait),
+        (d.flight_mode, &mut c.flight_mode),
+        (d.connect_pause, &mut c.connect_pause),
+        (d.connect_timeout, &mut c.connect_timeout),
+        (d.send_timeout, &mut c.send_timeout),
+        (d.query_interval, &mut c.query_interval),
+        (d.watchdog_feed_interval, &mut c.watchdog_feed_interval),
+        (d.at_timeout, &mut c.at_timeout),
+        (d.at_no_answer_limit, &mut c.at_no_answer_limit),
+        (d.boot_timeout, &mut c.boot_timeout),
+        (d.ntp_resync, &mut c.ntp_resync),
+    ];
+    for (value, field) in durations {
+        if let Some(value) = value {
+            *field = value;
+        }
+    }
+    Ok(c)
+}
+
+/// The simulation a scenario asks for, with `seed`. Timeline faults are not in it: the world
+/// applies them, so that they appear in the trace with their step ids.
+pub fn sim_config(s: &Scenario, seed: u64) -> SimConfig {
+    SimConfig {
+        profile: s.modem.name().to_string(),
+        seed,
+        network: s.network.clone(),
+        lab: s.lab.clone(),
+        faults: Vec::new(),
+    }
+}
+
+/// Every step of the run in time order: the timeline's, then the random ones drawn from
+/// `seed` (ids `random-1`, `random-2` ...).
+pub fn plan(s: &Scenario, seed: u64) -> Vec<Planned> {
+    let mut planned: Vec<Planned> = s
+        .timeline
+        .iter()
+        .map(|step| Planned {
+            at: step.at,
+            end: step.end(),
+            step: Step {
+                id: step.id.clone(),
+                action: match &step.what {
+                    StepKind::Fault(fault) => Action::Fault(fault.clone()),
+                    StepKind::Lab { action, client } => match action {
+                        LabAction::Send(_) | LabAction::SendHex(_) => Action::LabSend {
+                            client: *client,
+                            data: action.bytes().unwrap_or_default().to_vec(),
+                        },
+                        LabAction::Close => Action::LabClose { client: *client },
+                        LabAction::Reset => Action::LabReset { client: *client },
+                    },
+                },
+            },
+        })
+        .collect();
+    if let Some(random) = &s.random_faults {
+        planned.extend(random_faults(random, s.duration, seed));
+    }
+    // Stable: steps at the same time keep the file's order.
+    planned.sort_by_key(|p| p.at);
+    planned
+}
+
+/// Draws random faults. Integer arithmetic only, so every platform draws the same.
+fn random_faults(r: &RandomFaults, run: Duration, seed: u64) -> Vec<Planned> {
+    // Its own stream, apart from the simulation's (which is seeded with `seed` itself).
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x7a11_f417_5eed_0001);
+    // Whole milliseconds: plenty of resolution, and readable in the trace.
+    let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    let total_weight: u64 = r.faults.iter().map(|f| u64::from(f.weight)).sum();
+    let end = r.to.unwrap_or(run).min(run);
+    let mut at = r.from;
+    let mut planned = Vec::new();
+    loop {
+        at += Duration::from_millis(rng.random_range(0..=2 * millis(r.mean_interval)));
+        if at > end || total_weight == 0 {
+            return planned;
+        }
+        let mut pick = rng.random_range(0..total_weight);
+        let chosen = r
+            .faults
+            .iter()
+            .find(|f| {
+                let w = u64::from(f.weight);
+                if pick < w {
+                    true
+                } else {
+                    pick -= w;
+                    false
+                }
+            })
+            .expect("pick < total weight");
+        let mut fault = chosen.fault.clone();
+        if let Some(d) = fault.duration() {
+            let lo = chosen.min.unwrap_or(d);
+            let hi = chosen.max.unwrap_or(d).max(lo);
+            let drawn = Duration::from_millis(rng.random_range(millis(lo)..=millis(hi)));
+            fault = with_duration(&fault, drawn);
+        }
+        planned.push(Planned {
+            at,
+            end: fault.duration().map(|d| at + d),
+            step: Step {
+                id: Some(format!("random-{}", planned.len() + 1)),
+                action: Action::Fault(fault),
+            },
+        });
+    }
+}
+
+/// The same fault with another duration (through its JSON form, so every kind works).
+fn with_duration(fault: &Fault, d: Duration) -> Fault {
+    let mut json = serde_json::to_value(fault).expect("faults serialize");
+    json["duration"] = serde_json::Value::String(sim_modem::fault::duration::format(d));
+    serde_json::from_value(json).expect("a fault with a duration takes another")
+}
+
+/// Builds the world of a scenario, with its steps scheduled.
+pub fn world(s: &Scenario, seed: u64, trace: bool) -> Result<(World, Vec<Planned>), String> {
+    let config = WorldConfig {
+        device: device_config(s)?,
+        sim: sim_config(s, seed),
+        trace,
+    };
+    let mut world = World::new(config).map_err(|e| e.to_string())?;
+    let planned = plan(s, seed);
+    for p in &planned {
+        world.schedule(p.at, p.step.clone());
+    }
+    Ok((world, planned))
+}
+
+/// A finished replay.
+#[derive(Debug)]
+pub struct Replay {
+    pub scenario: Scenario,
+    /// The file it came from, as given.
+    pub path: String,
+    pub seed: u64,
+    pub records: Vec<Record>,
+    pub results: Vec<CheckResult>,
+    /// Where virtual time ended.
+    pub end: Duration,
+    /// The wall time the replay took (not part of the trace).
+    pub wall: std::time::Duration,
+    /// The replay could not run or crashed (a panic in the firmware or the simulation).
+    pub error: Option<String>,
+}
+
+/// What a replay means for CI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Passed,
+    Failed,
+    /// It failed, and the file says it shows a known bug (`known_failure`).
+    KnownFailure,
+    /// It passed, yet the file says it shows a known bug: the mark is stale.
+    UnexpectedPass,
+}
+
+impl Verdict {
+    /// Whether CI is green with this.
+    pub fn is_ok(self) -> bool {
+        matches!(self, Verdict::Passed | Verdict::KnownFailure)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Passed => "ok",
+            Verdict::Failed => "FAILED",
+            Verdict::KnownFailure => "known",
+            Verdict::UnexpectedPass => "FIXED?",
+        }
+    }
+}
+
+impl Replay {
+    /// Whether it ran and every expectation was met.
+    pub fn passed(&self) -> bool {
+        self.error.is_none() && self.results.iter().all(CheckResult::passed)
+    }
+
+    pub fn verdict(&self) -> Verdict {
+        match (self.passed(), self.scenario.known_failure.is_some()) {
+            (true, false) => Verdict::Passed,
+            (true, true) => Verdict::UnexpectedPass,
+            (false, true) if self.error.is_none() => Verdict::KnownFailure,
+            (false, _) => Verdict::Failed,
+        }
+    }
+
+    /// The trace as JSON Lines.
+    pub fn trace(&self) -> Vec<u8> {
+        trace::to_jsonl(&self.records)
+    }
+
+    /// The command that replays this run again.
+    pub fn command(&self) -> String {
+        format!("cargo xtask replay {} --seed {}", self.path, self.seed)
+    }
+}
+
+/// Replays `scenario` (from `path`, for messages) with `seed` (default: the file's).
+pub fn replay(scenario: &Scenario, path: &str, seed: Option<u64>) -> Replay {
+    let seed = seed.unwrap_or(scenario.seed);
+    let started = WallInstant::now();
+    let (mut world, planned) = match world(scenario, seed, true) {
+        Ok(built) => built,
+        Err(e) => {
+            let mut replay = conclude(scenario, path, seed, &[], Duration::ZERO, Vec::new());
+            replay.error = Some(e);
+            return replay;
+        }
+    };
+    let run = panic::catch_unwind(AssertUnwindSafe(|| world.run_until(scenario.duration)));
+    let end = world.now();
+    let mut replay = conclude(scenario, path, seed, &planned, end, world.take_records());
+    if let Err(panic) = run {
+        let message = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "a panic".into());
+        replay.error = Some(format!(
+            "the replay panicked at {}: {message}",
+            check::secs(end)
+        ));
+    }
+    replay.wall = started.elapsed();
+    replay
+}
+
+/// Checks the records of a run that ended at `end` (a replay, or a live view that drove the
+/// world itself).
+pub fn conclude(
+    scenario: &Scenario,
+    path: &str,
+    seed: u64,
+    planned: &[Planned],
+    end: Duration,
+    records: Vec<Record>,
+) -> Replay {
+    let steps: Vec<_> = planned
+        .iter()
+        .map(|p| (p.step.id.clone(), p.at, p.end))
+        .collect();
+    let results = check::check(&Run {
+        scenario,
+        end,
+        steps: &steps,
+        records: &records,
+    });
+    Replay {
+        scenario: scenario.clone(),
+        path: path.to_string(),
+        seed,
+        records,
+        results,
+        end,
+        wall: Default::default(),
+        error: None,
+    }
+}
+
+/// Loads and replays a file; a file that does not load is a failed replay.
+pub fn replay_file(path: &Path, seed: Option<u64>) -> Result<Replay, crate::format::LoadError> {
+    let scenario = crate::format::load(path)?;
+    Ok(replay(&scenario, &path.display().to_string(), seed))
+}

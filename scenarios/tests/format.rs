@@ -1,0 +1,93 @@
+//! The scenario format: bad files are refused with `path:line:column: what`, and the
+//! checked-in JSON Schema matches the types.
+
+use pretty_assertions::assert_eq;
+use scenarios::format::{parse, schema_json, SCHEMA_PATH};
+
+/// A minimal valid file with `extra` spliced in after `"duration"` (one line each).
+fn file(extra: &str) -> String {
+    format!("{{\n  \"name\": \"t\",\n  \"duration\": \"1m\"{extra}\n}}\n")
+}
+
+/// Parses `text` and checks the error starts with `bad.json:<where>: ` and contains `what`.
+fn check(text: &str, place: &str, what: &str) {
+    let error = match parse("bad.json", text) {
+        Ok(_) => panic!("accepted:\n{text}"),
+        Err(e) => e.to_string(),
+    };
+    let prefix = format!("bad.json:{place}: ");
+    assert!(
+        error.starts_with(&prefix) && error.contains(what),
+        "for\n{text}\nwanted `{prefix}...{what}...`, got\n{error}"
+    );
+}
+
+#[test]
+fn bad_files_are_refused_with_where_and_what() {
+    let step = |s: &str| file(&format!(",\n  \"timeline\": [{s}]"));
+    let expect = |s: &str| file(&format!(",\n  \"expect\": [{s}]"));
+    let cases: &[(&str, String, &str, &str)] = &[
+        ("not json", "{ \"name\": ".into(), "1:10", "EOF while parsing"),
+        ("unknown key", file(",\n  \"nmae\": 1"), "4:3", "unknown field `nmae`, expected one of"),
+        ("missing duration", "{ \"name\": \"t\" }".into(), "1:15", "missing field `duration`"),
+        ("duration without unit", "{ \"name\": \"t\", \"duration\": \"60\" }".into(), "1:28", "invalid duration \"60\": missing unit"),
+        ("unknown profile", file(",\n  \"modem\": \"sim900\""), "4:12", "unknown variant `sim900`, expected `sim800` or `air202`"),
+        ("unknown network knob", file(",\n  \"network\": { \"latncy\": \"1s\" }"), "4:16", "unknown field `latncy`"),
+        ("unknown device knob", file(",\n  \"device\": { \"heartbeat\": \"1s\" }"), "4:15", "unknown field `heartbeat`"),
+        ("bad framing", file(",\n  \"device\": { \"framing\": \"lines\" }"), "4:26", "unknown variant `lines`"),
+        ("unknown fault", step("{ \"at\": \"1s\", \"fault\": { \"kind\": \"meteor\" } }"), "4:49", "unknown variant `meteor`"),
+        ("fault and lab", step("{ \"at\": \"1s\", \"fault\": { \"kind\": \"reboot\" }, \"lab\": \"close\" }"), "4:77", "exactly one of `fault` and `lab`"),
+        ("neither fault nor lab", step("{ \"at\": \"1s\" }"), "4:30", "exactly one of `fault` and `lab`"),
+        ("bad hex", step("{ \"at\": \"1s\", \"lab\": { \"send_hex\": \"11 2\" } }"), "4:51", "odd number of digits"),
+        ("unknown lab action", step("{ \"at\": \"1s\", \"lab\": { \"shout\": \"x\" } }"), "4:39", "unknown variant `shout`"),
+        ("step after the end", step("{ \"at\": \"2m\", \"lab\": \"close\" }"), "4:24", "after the end of the run"),
+        ("unknown expectation", expect("{ \"expect\": \"sometimes\" }"), "4:26", "unknown variant `sometimes`"),
+        ("misspelt window key", expect("{ \"expect\": \"never\", \"what\": \"closed\", \"form\": \"1s\" }"), "4:53", "unknown field `form`"),
+        ("unknown pattern", expect("{ \"expect\": \"never\", \"what\": { \"at\": { \"regex\": \"x\" } } }"), "4:53", "unknown variant `regex`"),
+        ("bad duration, another expectation after", expect("{ \"expect\": \"never\", \"what\": \"closed\", \"to\": \"5m10s\" },\n    { \"expect\": \"never\", \"what\": \"closed\" }"), "4:59", "invalid duration \"5m10s\": unknown unit"),
+        ("periodic without every", expect("{ \"expect\": \"periodic\", \"what\": \"closed\" }"), "4:56", "missing field `every`"),
+        ("unknown anchor", expect("{ \"expect\": \"never\", \"what\": \"closed\", \"after\": \"outage\" }"), "4:62", "\"outage\" is neither a step id"),
+        ("id used twice", expect("{ \"expect\": \"never\", \"what\": \"closed\", \"id\": \"a\" }, { \"expect\": \"never\", \"what\": \"closed\", \"id\": \"a\" }"), "4:111", "the id \"a\" is used twice"),
+        ("anchors in a circle", expect("{ \"expect\": \"happens\", \"what\": \"closed\", \"id\": \"a\", \"after\": \"b\" }, { \"expect\": \"happens\", \"what\": \"closed\", \"id\": \"b\", \"after\": \"a\" }"), "4:75", "circle"),
+        ("random faults without faults", file(",\n  \"random_faults\": { \"mean_interval\": \"1h\", \"faults\": [] }"), "4:3", "at least one fault"),
+    ];
+    for (name, text, place, what) in cases {
+        eprintln!("case: {name}");
+        check(text, place, what);
+    }
+}
+
+#[test]
+fn the_checked_in_schema_is_current() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let checked_in = std::fs::read_to_string(root.join(SCHEMA_PATH)).unwrap_or_default();
+    if checked_in != schema_json() {
+        panic!(
+            "{SCHEMA_PATH} is stale: the scenario types changed. Regenerate it with\n\n    cargo xtask schema\n"
+        );
+    }
+}
+
+#[test]
+fn every_scenario_file_names_the_schema() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for path in scenarios::scenario_files(dir).unwrap() {
+        let scenario = scenarios::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            scenario.schema.as_deref(),
+            Some("./scenario.schema.json"),
+            "{}",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn the_readme_example_parses() {
+    let readme = include_str!("../README.md");
+    let start = readme.find("```json\n").expect("a JSON example") + "```json\n".len();
+    let example = &readme[start..start + readme[start..].find("```").unwrap()];
+    // The description is elided there.
+    let example = example.replace("...", "");
+    parse("README.md", &example).unwrap_or_else(|e| panic!("{e}"));
+}

@@ -1,0 +1,12 @@
+//! `cargo xtask bench`: builds the replay benchmark in release and runs it. The benchmark
+//! itself is `scenarios/benches/replay.rs`; it prints figures, it asserts nothing.
+
+use std::process::Command;
+
+use crate::toolchain::{run, Result};
+
+pub fn bench(devices: usize) -> Result {
+    run(Command::new("cargo")
+        .args(["bench", "-p", "scenarios", "--bench", "replay"])
+        .env("LONGLINK_BENCH_DEVICES", devices.to_string()))
+}

@@ -1,0 +1,120 @@
+//! `cargo xtask replay`: replays scenario files in virtual time and reports. The work is the
+//! `scenarios` library's; this picks the files, prints and writes what was asked.
+
+use std::path::{Path, PathBuf};
+
+use scenarios::format::LoadError;
+use scenarios::replay::Verdict;
+use scenarios::{report, Replay};
+
+use crate::toolchain::{root, Result};
+
+pub struct Args {
+    pub paths: Vec<PathBuf>,
+    pub seed: Option<u64>,
+    pub junit: Option<PathBuf>,
+    pub trace_dir: Option<PathBuf>,
+    pub filter: Option<String>,
+}
+
+pub fn replay(args: Args) -> Result {
+    let files = files(&args.paths, args.filter.as_deref())?;
+    if files.is_empty() {
+        return Err("no scenario files to replay".into());
+    }
+    let mut replays = Vec::new();
+    let mut refused: Vec<LoadError> = Vec::new();
+    for (path, shown) in &files {
+        let scenario = match scenarios::load(path) {
+            Ok(scenario) => scenario,
+            Err(mut error) => {
+                error.path = shown.clone();
+                eprintln!("{error}");
+                refused.push(error);
+                continue;
+            }
+        };
+        let replay = scenarios::replay(&scenario, shown, args.seed);
+        if let Some(dir) = &args.trace_dir {
+            write_trace(dir, &replay)?;
+        }
+        replays.push(replay);
+    }
+    print!("{}", report::table(&replays));
+    let many = replays.len() > 1;
+    for replay in &replays {
+        if many && replay.verdict() == Verdict::KnownFailure {
+            // Details on demand: the file alone shows them.
+            let why = replay.scenario.known_failure.as_deref().unwrap_or_default();
+            println!(
+                "\n{}: known failure: {why}\n  details: cargo xtask replay {}",
+                replay.path, replay.path
+            );
+            continue;
+        }
+        let text = report::failures(replay);
+        if !text.is_empty() {
+            println!("\n{text}");
+        }
+    }
+    if let Some(junit) = &args.junit {
+        let xml = report::junit(&replays, &refused);
+        std::fs::write(junit, xml).map_err(|e| format!("cannot write {}: {e}", junit.display()))?;
+        eprintln!("wrote {}", junit.display());
+    }
+    let failed = replays.iter().filter(|r| !r.verdict().is_ok()).count() + refused.len();
+    if failed > 0 {
+        return Err(format!("{failed} scenario(s) failed"));
+    }
+    Ok(())
+}
+
+/// The files to replay, each with the path to show: the given files and the scenario files
+/// under given directories, or every scenario file of the workspace.
+fn files(paths: &[PathBuf], filter: Option<&str>) -> Result<Vec<(PathBuf, String)>> {
+    let mut files = Vec::new();
+    let list = |dir: &Path| {
+        scenarios::scenario_files(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))
+    };
+    if paths.is_empty() {
+        let root = root();
+        for path in list(&root.join("scenarios"))? {
+            let shown = path
+                .strip_prefix(&root)
+                .unwrap_or(&path)
+                .display()
+                .to_string();
+            files.push((path, shown));
+        }
+    }
+    for path in paths {
+        if path.is_dir() {
+            files.extend(list(path)?.into_iter().map(|p| {
+                let shown = p.display().to_string();
+                (p, shown)
+            }));
+        } else {
+            files.push((path.clone(), path.display().to_string()));
+        }
+    }
+    if let Some(pattern) = filter {
+        files.retain(|(_, shown)| shown.contains(pattern));
+    }
+    Ok(files)
+}
+
+fn write_trace(dir: &Path, replay: &Replay) -> Result {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let path = dir.join(format!("{}.jsonl", replay.scenario.name));
+    std::fs::write(&path, replay.trace())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// `cargo xtask schema`: writes the scenario JSON Schema where it is checked in.
+pub fn schema() -> Result {
+    let path = root().join(scenarios::format::SCHEMA_PATH);
+    std::fs::write(&path, scenarios::format::schema_json())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    eprintln!("wrote {}", path.display());
+    Ok(())
+}
