@@ -9,46 +9,75 @@
 //! deadline is declared, and a deadline fires only on a quiet line. A chatty line cannot hold
 //! a deadline back either, because the loop checks the clock each time round.
 //!
-//! A sleep never lasts longer than `Config::watchdog_feed_interval`: each wake calls
-//! [`Handler::alive`], which feeds the watchdog. That is what "progress" means here: the
-//! core's only wait point keeps returning, and every wait in it has a deadline.
+//! Each wake calls [`Handler::alive`], which feeds the watchdog; [`Report::WatchdogFed`] goes
+//! out at most every [`WATCHDOG_REPORT_GAP`], and a sleep never lasts beyond
+//! `Config::watchdog_feed_interval` after the last such report. That is what "progress" means
+//! here: the core's only wait point keeps returning, and every wait in it has a deadline.
 //!
 //! The UART's `read` must be cancel-safe (embedded-io-async's recommendation, true of tokio's
 //! streams and embassy's buffered UARTs): a read that loses the race to a deadline is dropped
 //! and must not lose bytes.
+//!
+//! # Resynchronising after a timeout
+//!
+//! A command that timed out may still be answered, and its late `OK` or `ERROR` must not be
+//! taken for the next command's answer. So after a timeout the client is out of step, and
+//! before its next command it probes with `AT` (each probe waits `Config::at_timeout`) until
+//! one is answered: a modem answers in order, so the old command is over by then. It then
+//! lets the line go quiet for `Config::resync_quiet`, taking what comes as URCs: the old
+//! answer, if the probe took the old answer for its own, or the answers of probes the modem
+//! held while it was busy. Only then is the next command sent ([`Report::AtResync`]). An `AT`
+//! the layers above send is itself the probe (the start-up probing works that way).
+//!
+//! A send whose `> ` prompt did not come in time gets one more step: ESC (0x1B) is written at
+//! once, because a prompt that comes late would make the modem take the next bytes it reads
+//! (the probe, the next command) for the data. ESC cancels a pending data prompt; outside
+//! data mode a modem drops it as line noise before the next `AT`. (The SIM800 manual
+//! documents ESC for the Ctrl-Z form of `AT+CIPSEND`; that it also ends the fixed-length
+//! form is UNCONFIRMED.)
 //!
 //! # A modem that stops answering
 //!
 //! When a command gets no final result, its timeout ends the wait ([`Outcome::Timeout`]). The
 //! client remembers when the oldest unanswered command was sent; a final result to any command
 //! clears that. A timeout at least `Config::at_no_answer_limit` after it (Luat's 120 s AT
-//! watchdog) is [`AtError::Unresponsive`], and the layers above power-cycle the modem.
+//! watchdog) is [`AtError::Unresponsive`], and the layers above power-cycle the modem. The
+//! probes of a resynchronisation count as commands, so a modem that never answers again ends
+//! that way too.
 //!
 //! Nothing the modem sends can make this layer panic: the decoder reports what it refuses
 //! ([`Report::Decode`]) and resynchronises.
 
+use core::future::Future;
 use core::time::Duration;
 
 use embassy_futures::select::{select, Either};
 use embedded_io_async::{Error as _, ErrorKind, Read, Write};
-use protocol::command::Command;
+use protocol::command::{Command, Name};
 use protocol::response::{Decoder, Event, Location, Response};
 use protocol::types::{DateTime, IpState, LinkId, RegStat, SimState};
 
-use crate::config::{Config, COMMAND_BUF, DECODER_BUF, UART_RX_BUF};
+use crate::config::{Config, COMMAND_BUF, DECODER_BUF, UART_RX_BUF, WATCHDOG_REPORT_GAP};
 use crate::report::Report;
 use crate::time::{Clock, Instant};
 
 /// The free text kept from an answer (`ATI`, `AT+CGMR`), in bytes.
 pub const TEXT_LEN: usize = 48;
 
-/// What the layers above do with what the modem says unasked.
+/// Cancels a pending data prompt.
+const ESC: u8 = 0x1B;
+
+/// The shortest wake interval, whatever `Config::watchdog_feed_interval` says.
+const MIN_FEED_INTERVAL: Duration = Duration::from_millis(1);
+
+/// What the layers above do with what the modem says unasked. Used as `&mut dyn Handler`:
+/// the decoding loop is compiled once, whatever the board.
 pub trait Handler {
     /// A URC arrived (or a line that also carries link state, such as `CONNECT OK`). The
     /// answer says whether the current wait should end.
     fn urc(&mut self, now: Instant, urc: &Response<'_>) -> Wake;
 
-    /// The client woke up (bytes or a deadline) and carries on.
+    /// The client woke up (bytes or a deadline) and carries on: feed the watchdog.
     fn alive(&mut self, now: Instant);
 
     fn report(&mut self, report: Report<'_>);
@@ -61,7 +90,7 @@ pub enum Wake {
     No,
     /// Something to do: ends an idle wait ([`At::wait_until`]).
     Yes,
-    /// The link or the modem failed: also ends a data send ([`At::send`]).
+    /// The link or the modem failed: also ends the wait of a send (`AT+CIPSEND`).
     Abort,
 }
 
@@ -83,10 +112,9 @@ pub enum Outcome {
     Aborted,
 }
 
-/// A command's answer: how it ended, and what its information lines said.
+/// What the information lines of the last command's answer said ([`At::answer`]).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Answer {
-    pub outcome: Outcome,
     pub cpin: Option<SimState>,
     pub creg: Option<(RegStat, Option<Location>)>,
     pub cgatt: Option<bool>,
@@ -103,10 +131,6 @@ pub struct Answer {
 }
 
 impl Answer {
-    pub fn is_ok(&self) -> bool {
-        self.outcome == Outcome::Ok
-    }
-
     fn collect(&mut self, r: &Response<'_>) {
         match *r {
             Response::Cpin(s) => self.cpin = Some(s),
@@ -136,242 +160,69 @@ pub enum AtError {
     TooLong,
 }
 
-/// Why [`At::pump`] returned.
-enum Stop {
+/// Why a wait ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// Its deadline came.
     Deadline,
-    Final,
+    /// The pending answer ended; how.
+    Answered(Outcome),
+    /// A URC asked for attention.
     Wake(Wake),
 }
 
-/// The AT client over a UART `U`, timed by a clock `C`.
-pub struct At<'c, U, C> {
-    uart: U,
-    clock: &'c C,
+/// The receive side: the bytes read, the decoder, and what the pending answer said so far.
+/// Nothing here depends on the UART, the clock or the board.
+struct Rx {
     decoder: Decoder<DECODER_BUF>,
-    rx: [u8; UART_RX_BUF],
-    /// `rx[start..end]` is read and not yet decoded.
+    buf: [u8; UART_RX_BUF],
+    /// `buf[start..end]` is read and not yet decoded.
     start: usize,
     end: usize,
+    /// When the last bytes were read.
+    last_read: Instant,
+    answer: Answer,
     /// When the oldest command still without a final result was sent.
     unanswered_since: Option<Instant>,
-    no_answer_limit: Duration,
-    feed_interval: Duration,
-    write_timeout: Duration,
 }
 
-impl<'c, U: Read + Write, C: Clock> At<'c, U, C> {
-    pub fn new(uart: U, clock: &'c C, config: &Config) -> Self {
-        At {
-            uart,
-            clock,
-            decoder: Decoder::new(),
-            rx: [0; UART_RX_BUF],
-            start: 0,
-            end: 0,
-            unanswered_since: None,
-            no_answer_limit: config.at_no_answer_limit,
-            // Never zero: a zero would make every wait a busy loop.
-            feed_interval: config.watchdog_feed_interval.max(Duration::from_millis(1)),
-            write_timeout: config.uart_write_timeout,
-        }
-    }
-
-    pub fn now(&self) -> Instant {
-        self.clock.now()
-    }
-
-    /// The `C:` lines that follow `STATE:` in multi mode (the profile's link count).
-    pub fn set_connection_lines(&mut self, count: u8) {
-        self.decoder.set_connection_lines(count);
-    }
-
-    /// Forgets everything about the modem's output, as after it was restarted.
-    pub fn reset(&mut self) {
-        self.decoder.reset();
-        self.decoder.set_connection_lines(0);
-        self.start = self.end;
-        self.unanswered_since = None;
-    }
-
-    /// Sends `command` and waits up to `timeout` for its answer.
-    pub async fn command<H: Handler>(
+impl Rx {
+    /// Decodes what was read and dispatches it, until the bytes are used up (`None`) or the
+    /// wait ends: at the pending answer's end, or at a URC whose [`Wake`] reaches `stop_on`.
+    fn decode(
         &mut self,
-        command: &Command<'_>,
-        timeout: Duration,
-        handler: &mut H,
-    ) -> Result<Answer, AtError> {
-        let deadline = self.send_command(command).await? + timeout;
-        self.finish(command, deadline, None, handler).await
-    }
-
-    /// Sends `data` on `link` (`AT+CIPSEND=<link>,<len>`, the `> ` prompt, the bytes) and
-    /// waits up to `timeout` in all for `SEND OK`. A [`Wake::Abort`] URC (`CLOSED`,
-    /// `+PDP: DEACT`, which may come instead of the answer) ends the wait at once.
-    pub async fn send<H: Handler>(
-        &mut self,
-        link: LinkId,
-        data: &[u8],
-        timeout: Duration,
-        handler: &mut H,
-    ) -> Result<Answer, AtError> {
-        let len = u16::try_from(data.len()).map_err(|_| AtError::TooLong)?;
-        let command = Command::Cipsend {
-            link: Some(link),
-            len: Some(len),
-        };
-        let deadline = self.send_command(&command).await? + timeout;
-        let answer = self
-            .finish(&command, deadline, Some(Wake::Abort), handler)
-            .await?;
-        if answer.outcome != Outcome::Prompt {
-            return Ok(answer);
-        }
-        write_all(&mut self.uart, self.clock, self.write_timeout, data).await?;
-        self.finish(&command, deadline, Some(Wake::Abort), handler)
-            .await
-    }
-
-    /// Handles URCs until `deadline`, or until one asks for attention ([`Wake::Yes`] or
-    /// more), which is returned.
-    pub async fn wait_until<H: Handler>(&mut self, deadline: Instant, handler: &mut H) -> Wake {
-        match self.pump(deadline, Some(Wake::Yes), None, handler).await {
-            Stop::Wake(wake) => wake,
-            Stop::Deadline | Stop::Final => Wake::No,
-        }
-    }
-
-    /// Handles URCs until `deadline`, whatever they are: a pause that still listens.
-    pub async fn sleep_until<H: Handler>(&mut self, deadline: Instant, handler: &mut H) {
-        self.pump(deadline, None, None, handler).await;
-    }
-
-    /// Encodes and writes `command`; its answer is pending from now on. Returns when it was
-    /// sent.
-    async fn send_command(&mut self, command: &Command<'_>) -> Result<Instant, AtError> {
-        let mut buf = [0u8; COMMAND_BUF];
-        let len = command.encode(&mut buf).map_err(|_| AtError::TooLong)?;
-        let now = self.clock.now();
-        self.decoder.start(command);
-        self.unanswered_since.get_or_insert(now);
-        write_all(&mut self.uart, self.clock, self.write_timeout, &buf[..len]).await?;
-        Ok(now)
-    }
-
-    /// Waits for the pending answer until `deadline`.
-    async fn finish<H: Handler>(
-        &mut self,
-        command: &Command<'_>,
-        deadline: Instant,
+        now: Instant,
         stop_on: Option<Wake>,
-        handler: &mut H,
-    ) -> Result<Answer, AtError> {
-        let mut answer = Answer::default();
-        match self
-            .pump(deadline, stop_on, Some(&mut answer), handler)
-            .await
-        {
-            Stop::Final => {}
-            Stop::Wake(_) => {
-                self.decoder.cancel();
-                answer.outcome = Outcome::Aborted;
-            }
-            Stop::Deadline => {
-                self.decoder.cancel();
-                answer.outcome = Outcome::Timeout;
-                handler.report(Report::AtTimeout(*command));
-                let since = self.unanswered_since.unwrap_or(deadline);
-                if self.clock.now() - since >= self.no_answer_limit {
-                    return Err(AtError::Unresponsive);
+        handler: &mut dyn Handler,
+    ) -> Option<Stop> {
+        while self.start < self.end {
+            let (used, event) = self.decoder.feed(&self.buf[self.start..self.end]);
+            // The decoder always takes bytes; never spin if it did not.
+            self.start = if used == 0 {
+                self.end
+            } else {
+                self.start + used
+            };
+            let event = match event {
+                None => continue,
+                Some(Err(e)) => {
+                    handler.report(Report::Decode(e));
+                    continue;
                 }
-            }
-        }
-        Ok(answer)
-    }
-
-    /// The one wait loop: decodes, dispatches, reads, sleeps. Returns at `deadline`, at the
-    /// pending answer's end (when `answer` is given), or at a URC whose [`Wake`] reaches
-    /// `stop_on`.
-    async fn pump<H: Handler>(
-        &mut self,
-        deadline: Instant,
-        stop_on: Option<Wake>,
-        mut answer: Option<&mut Answer>,
-        handler: &mut H,
-    ) -> Stop {
-        loop {
-            while self.start < self.end {
-                let now = self.clock.now();
-                let (used, event) = self.decoder.feed(&self.rx[self.start..self.end]);
-                self.start += used;
-                let stop = match event {
-                    None if used == 0 => {
-                        // The decoder always takes bytes; never spin if it did not.
-                        self.start = self.end;
-                        None
+                Some(Ok(event)) => event,
+            };
+            let (r, is_final) = match event {
+                Event::Echo(_) => continue,
+                Event::Urc(r) => {
+                    let wake = handler.urc(now, &r);
+                    if stop_on.is_some_and(|s| wake >= s) {
+                        return Some(Stop::Wake(wake));
                     }
-                    None => None,
-                    Some(Err(e)) => {
-                        handler.report(Report::Decode(e));
-                        None
-                    }
-                    Some(Ok(event)) => dispatch(
-                        event,
-                        now,
-                        stop_on,
-                        answer.as_deref_mut(),
-                        &mut self.unanswered_since,
-                        handler,
-                    ),
-                };
-                if let Some(stop) = stop {
-                    return stop;
+                    continue;
                 }
-            }
-            let now = self.clock.now();
-            if now >= deadline {
-                return Stop::Deadline;
-            }
-            let wake_at = deadline.min(now + self.feed_interval);
-            match select(
-                self.uart.read(&mut self.rx),
-                self.clock.sleep_until(wake_at),
-            )
-            .await
-            {
-                Either::First(Ok(n)) if n > 0 => {
-                    self.start = 0;
-                    self.end = n.min(self.rx.len());
-                }
-                Either::First(result) => {
-                    // An error, or end of file: wait out the slice rather than spin on it.
-                    let kind = result.err().map_or(ErrorKind::Other, |e| e.kind());
-                    handler.report(Report::UartError(kind));
-                    self.clock.sleep_until(wake_at).await;
-                }
-                Either::Second(()) => {}
-            }
-            handler.alive(self.clock.now());
-        }
-    }
-}
-
-/// What one decoded event means for the current wait.
-fn dispatch<H: Handler>(
-    event: Event<'_>,
-    now: Instant,
-    stop_on: Option<Wake>,
-    answer: Option<&mut Answer>,
-    unanswered_since: &mut Option<Instant>,
-    handler: &mut H,
-) -> Option<Stop> {
-    match event {
-        Event::Echo(_) => None,
-        Event::Urc(r) => {
-            let wake = handler.urc(now, &r);
-            stop_on.filter(|&s| wake >= s).map(|_| Stop::Wake(wake))
-        }
-        Event::Info(r) | Event::Final(r) => {
-            let is_final = matches!(event, Event::Final(_));
+                Event::Info(r) => (r, false),
+                Event::Final(r) => (r, true),
+            };
             // Lines that carry link state are the handler's too, whoever they answer.
             if matches!(
                 r,
@@ -382,43 +233,279 @@ fn dispatch<H: Handler>(
             ) {
                 handler.urc(now, &r);
             }
+            self.answer.collect(&r);
             if is_final {
-                *unanswered_since = None;
-            }
-            let answer = answer?;
-            answer.collect(&r);
-            if is_final {
-                answer.outcome = match r {
+                self.unanswered_since = None;
+                return Some(Stop::Answered(match r {
                     r if r.is_error() => Outcome::Error,
                     Response::SendFail(_) => Outcome::SendFail,
                     _ => Outcome::Ok,
-                };
-                Some(Stop::Final)
-            } else if r == Response::Prompt {
-                answer.outcome = Outcome::Prompt;
-                Some(Stop::Final)
-            } else {
-                None
+                }));
+            }
+            if r == Response::Prompt {
+                return Some(Stop::Answered(Outcome::Prompt));
             }
         }
+        None
     }
 }
 
-/// Writes all of `bytes` and flushes, within `timeout`.
-async fn write_all<U: Write, C: Clock>(
-    uart: &mut U,
-    clock: &C,
-    timeout: Duration,
-    bytes: &[u8],
-) -> Result<(), AtError> {
-    let deadline = clock.now() + timeout;
-    let write = async {
-        uart.write_all(bytes).await?;
-        uart.flush().await
-    };
-    match select(write, clock.sleep_until(deadline)).await {
-        Either::First(Ok(())) => Ok(()),
-        Either::First(Err(e)) => Err(AtError::Uart(e.kind())),
-        Either::Second(()) => Err(AtError::Uart(ErrorKind::TimedOut)),
+/// The AT client over a UART `U`, timed by a clock `C`.
+pub struct At<'c, U, C> {
+    uart: U,
+    clock: &'c C,
+    rx: Rx,
+    /// A command timed out and the client has not resynchronised since.
+    out_of_step: bool,
+    /// When [`Report::WatchdogFed`] was last reported.
+    fed_reported: Instant,
+    /// The deadline of the pending answer (for a send, from `AT+CIPSEND` to `SEND OK`).
+    deadline: Instant,
+    config: &'c Config,
+}
+
+impl<'c, U: Read + Write, C: Clock> At<'c, U, C> {
+    pub fn new(uart: U, clock: &'c C, config: &'c Config) -> Self {
+        At {
+            uart,
+            clock,
+            rx: Rx {
+                decoder: Decoder::new(),
+                buf: [0; UART_RX_BUF],
+                start: 0,
+                end: 0,
+                last_read: Instant::ZERO,
+                answer: Answer::default(),
+                unanswered_since: None,
+            },
+            out_of_step: false,
+            fed_reported: Instant::ZERO,
+            deadline: Instant::ZERO,
+            config,
+        }
+    }
+
+    pub fn now(&self) -> Instant {
+        self.clock.now()
+    }
+
+    /// What the information lines of the last command's answer said.
+    pub fn answer(&self) -> &Answer {
+        &self.rx.answer
+    }
+
+    /// The `C:` lines that follow `STATE:` in multi mode (the profile's link count).
+    pub fn set_connection_lines(&mut self, count: u8) {
+        self.rx.decoder.set_connection_lines(count);
+    }
+
+    /// Forgets everything about the modem's output, as after it was restarted.
+    pub fn reset(&mut self) {
+        self.rx.decoder.reset();
+        self.rx.decoder.set_connection_lines(0);
+        self.rx.start = self.rx.end;
+        self.rx.unanswered_since = None;
+        self.out_of_step = false;
+    }
+
+    /// How long `command` may take to its final result.
+    pub fn timeout(&self, command: &Command<'_>) -> Duration {
+        let c = self.config;
+        match command {
+            Command::Exec(Name::Ciicr) | Command::Sapbr { cmd: 1, .. } => c.ciicr_timeout,
+            Command::Exec(Name::Cipshut) => c.cipshut_timeout,
+            Command::Cfun { .. } => c.cfun_timeout,
+            Command::Cipsend { .. } => c.send_timeout,
+            // Only start-up sends it: the probe.
+            Command::At => c.probe_interval,
+            _ => c.at_timeout,
+        }
+    }
+
+    /// Sends `command` and waits for its answer, as long as [`At::timeout`] says; what its
+    /// information lines said is in [`At::answer`] afterwards. Out of step, it first probes
+    /// with `AT` until in step again (see the module documentation); an `AT` is its own probe.
+    ///
+    /// `AT+CIPSEND=<link>,<len>` waits for the `> ` prompt ([`Outcome::Prompt`]): then the
+    /// modem waits for exactly `len` bytes; [`At::write`] them at once and wait for the
+    /// `SEND OK` with [`At::send_result`]. `send_timeout` bounds the whole send. A
+    /// [`Wake::Abort`] URC (`CLOSED`, `+PDP: DEACT`, which may come instead of the answer)
+    /// ends a send's wait at once. When the prompt does not come in time, ESC is written: a
+    /// late prompt would take what is written next for the data.
+    pub async fn command(
+        &mut self,
+        command: &Command<'_>,
+        handler: &mut dyn Handler,
+    ) -> Result<Outcome, AtError> {
+        loop {
+            let probe = self.out_of_step && !matches!(command, Command::At);
+            let (this, timeout) = if probe {
+                (&Command::At, self.config.at_timeout)
+            } else {
+                (command, self.timeout(command))
+            };
+            let mut buf = [0u8; COMMAND_BUF];
+            let len = this.encode(&mut buf).map_err(|_| AtError::TooLong)?;
+            let now = self.clock.now();
+            self.rx.decoder.start(this);
+            self.rx.answer = Answer::default();
+            self.rx.unanswered_since.get_or_insert(now);
+            self.deadline = now + timeout;
+            self.write(&buf[..len]).await?;
+            let outcome = self.finish(*this, handler).await?;
+            if probe {
+                continue;
+            }
+            if outcome == Outcome::Timeout && matches!(command, Command::Cipsend { .. }) {
+                self.write(&[ESC]).await?;
+            }
+            return Ok(outcome);
+        }
+    }
+
+    /// Waits for the result of a send whose data was written (`SEND OK`), until the
+    /// deadline its `AT+CIPSEND` set.
+    pub fn send_result<'s>(
+        &'s mut self,
+        link: LinkId,
+        len: usize,
+        handler: &'s mut dyn Handler,
+    ) -> impl Future<Output = Result<Outcome, AtError>> + use<'s, 'c, U, C> {
+        let command = Command::Cipsend {
+            link: Some(link),
+            len: u16::try_from(len).ok(),
+        };
+        self.finish(command, handler)
+    }
+
+    /// Handles URCs until `deadline`, or until one asks for attention ([`Wake::Yes`] or
+    /// more).
+    pub fn wait_until<'s>(
+        &'s mut self,
+        deadline: Instant,
+        handler: &'s mut dyn Handler,
+    ) -> impl Future<Output = Stop> + use<'s, 'c, U, C> {
+        self.pump(deadline, Some(Wake::Yes), handler)
+    }
+
+    /// Handles URCs until `deadline`, whatever they are: a pause that still listens.
+    pub fn sleep_until<'s>(
+        &'s mut self,
+        deadline: Instant,
+        handler: &'s mut dyn Handler,
+    ) -> impl Future<Output = Stop> + use<'s, 'c, U, C> {
+        self.pump(deadline, None, handler)
+    }
+
+    /// Waits for the pending answer until `self.deadline`; a send's also ends at a
+    /// [`Wake::Abort`] URC. Out of step and answered, it then waits for `resync_quiet` of
+    /// silence (at most `at_timeout` in all, for a line that never goes quiet), handling what
+    /// comes as URCs.
+    async fn finish(
+        &mut self,
+        command: Command<'_>,
+        handler: &mut dyn Handler,
+    ) -> Result<Outcome, AtError> {
+        let stop_on = matches!(command, Command::Cipsend { .. }).then_some(Wake::Abort);
+        match self.pump(self.deadline, stop_on, handler).await {
+            Stop::Answered(outcome) => {
+                if self.out_of_step && outcome != Outcome::Prompt {
+                    let limit = self.clock.now() + self.config.at_timeout;
+                    loop {
+                        let quiet = (self.rx.last_read + self.config.resync_quiet).min(limit);
+                        if self.clock.now() >= quiet {
+                            break;
+                        }
+                        self.pump(quiet, None, handler).await;
+                    }
+                    self.out_of_step = false;
+                    handler.report(Report::AtResync);
+                }
+                Ok(outcome)
+            }
+            Stop::Wake(_) => {
+                self.rx.decoder.cancel();
+                Ok(Outcome::Aborted)
+            }
+            Stop::Deadline => {
+                self.rx.decoder.cancel();
+                self.out_of_step = true;
+                handler.report(Report::AtTimeout(command));
+                let since = self.rx.unanswered_since.unwrap_or(self.deadline);
+                if self.clock.now() >= since + self.config.at_no_answer_limit {
+                    return Err(AtError::Unresponsive);
+                }
+                Ok(Outcome::Timeout)
+            }
+        }
+    }
+
+    /// `Config::watchdog_feed_interval`, never zero: a zero would make every wait a busy
+    /// loop.
+    fn feed_interval(&self) -> Duration {
+        self.config.watchdog_feed_interval.max(MIN_FEED_INTERVAL)
+    }
+
+    /// The one wait loop: decodes, dispatches, reads, sleeps. Returns at `deadline`, at the
+    /// pending answer's end, or at a URC whose [`Wake`] reaches `stop_on`.
+    async fn pump(
+        &mut self,
+        deadline: Instant,
+        stop_on: Option<Wake>,
+        handler: &mut dyn Handler,
+    ) -> Stop {
+        loop {
+            if let Some(stop) = self.rx.decode(self.clock.now(), stop_on, handler) {
+                return stop;
+            }
+            let now = self.clock.now();
+            if now >= deadline {
+                return Stop::Deadline;
+            }
+            let feed_by = self.fed_reported + self.feed_interval();
+            match select(
+                self.uart.read(&mut self.rx.buf),
+                self.clock.sleep_until(deadline.min(feed_by)),
+            )
+            .await
+            {
+                Either::First(Ok(n)) if n > 0 => {
+                    self.rx.start = 0;
+                    self.rx.end = n.min(UART_RX_BUF);
+                    self.rx.last_read = self.clock.now();
+                }
+                Either::First(result) => {
+                    // An error, or end of file: wait out the slice rather than spin on it.
+                    let kind = result.err().map_or(ErrorKind::Other, |e| e.kind());
+                    handler.report(Report::UartError(kind));
+                    let slice = now + self.feed_interval();
+                    self.clock.sleep_until(deadline.min(slice)).await;
+                }
+                Either::Second(()) => {}
+            }
+            let now = self.clock.now();
+            handler.alive(now);
+            let gap = WATCHDOG_REPORT_GAP.min(self.feed_interval());
+            if now >= self.fed_reported + gap {
+                self.fed_reported = now;
+                handler.report(Report::WatchdogFed);
+            }
+        }
+    }
+
+    /// Writes all of `bytes` and flushes, within `Config::uart_write_timeout`: a command, or
+    /// the data of a send once its prompt came.
+    pub async fn write(&mut self, bytes: &[u8]) -> Result<(), AtError> {
+        let deadline = self.clock.now() + self.config.uart_write_timeout;
+        let uart = &mut self.uart;
+        let write = async {
+            uart.write_all(bytes).await?;
+            uart.flush().await
+        };
+        match select(write, self.clock.sleep_until(deadline)).await {
+            Either::First(Ok(())) => Ok(()),
+            Either::First(Err(e)) => Err(AtError::Uart(e.kind())),
+            Either::Second(()) => Err(AtError::Uart(ErrorKind::TimedOut)),
+        }
     }
 }

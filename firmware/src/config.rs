@@ -24,11 +24,14 @@ pub const MAX_MESSAGE: usize = 1460;
 /// sets how many bytes one read may hand over.
 pub const UART_RX_BUF: usize = 128;
 
-/// The response decoder's buffer, in bytes: one line or one whole `+RECEIVE` payload (up to
-/// [`MAX_MESSAGE`]), with room to spare for a longer line.
-pub const DECODER_BUF: usize = 1536;
+/// The response decoder's buffer, in bytes: one line or one whole `+RECEIVE` payload. A
+/// SIM800 delivers at most 1460 bytes per `+RECEIVE` (its TCP segment, [`MAX_MESSAGE`]); the
+/// longest line the firmware reads (a `C:` line of `AT+CIPSTATUS`) is about 100 bytes.
+pub const DECODER_BUF: usize = MAX_MESSAGE;
 
-/// The outbox's byte storage: two replies of the largest size.
+/// The outbox's byte storage: the message being sent, which stays at the head until its
+/// `SEND OK` (it is sent from there, not copied), and one more message of the largest size
+/// queued behind it meanwhile. Messages are stored as sent: framing terminator included.
 pub const OUTBOX_BYTES: usize = 2 * MAX_MESSAGE;
 
 /// The outbox's message slots (a heartbeat takes a slot and no bytes).
@@ -46,6 +49,14 @@ pub const HOST_LEN: usize = 64;
 
 /// The APN, user name, password and NTP server name, in bytes each.
 pub const NAME_LEN: usize = 32;
+
+/// The watchdog is fed on every wake of the AT client, but [`Report::WatchdogFed`] is reported
+/// at most this often (device time; never more often than `Config::watchdog_feed_interval`
+/// allows): a report per wake made traces huge. The client wakes at least every
+/// `watchdog_feed_interval` after the last report, so the reports still show that bound.
+///
+/// [`Report::WatchdogFed`]: crate::Report::WatchdogFed
+pub const WATCHDOG_REPORT_GAP: Duration = Duration::from_secs(1);
 
 /// The multi-connection link the firmware uses: 0 exists on every profile (0–5 on SIM800,
 /// 0–7 on Air202).
@@ -118,7 +129,8 @@ pub struct Config {
     // ---- AT commands and modem power ----
     /// How long an ordinary command may take to its final result.
     pub at_timeout: Duration,
-    /// How long `AT+CIICR` may take (85 s in the manual, as attentive cites it).
+    /// How long `AT+CIICR` may take (85 s in the manual, as attentive cites it); also
+    /// `AT+SAPBR=1,1`, the same PDP activation for the clock's bearer (TinyGSM's 85 s).
     pub ciicr_timeout: Duration,
     /// How long `AT+CIPSHUT` may take (65 s; the manual page was not reached, TinyGSM uses 60 s).
     pub cipshut_timeout: Duration,
@@ -134,6 +146,11 @@ pub struct Config {
     pub boot_timeout: Duration,
     /// The pause between two `AT` probes.
     pub probe_interval: Duration,
+    /// After a command timed out, how long the line must stay quiet, once an `AT` probe is
+    /// answered, before the next command is sent: the old command's late answer, or the
+    /// answers of probes the modem held, are taken in that time (see `at`'s
+    /// "Resynchronising"). A modem answers `AT` within milliseconds.
+    pub resync_quiet: Duration,
     /// How long the SIM may take to be ready (TinyGSM's 10 s) before the modem is restarted.
     pub sim_timeout: Duration,
     /// How long the RESET line is held (SIM800: more than 105 ms).
@@ -181,6 +198,7 @@ impl Default for Config {
             at_no_answer_limit: secs(120),
             boot_timeout: secs(10),
             probe_interval: Duration::from_millis(500),
+            resync_quiet: Duration::from_millis(200),
             sim_timeout: secs(10),
             reset_pulse: Duration::from_millis(200),
             power_key_press: Duration::from_millis(1500),
@@ -229,13 +247,7 @@ const fn secs(s: u64) -> Duration {
 
 /// A default that fits by construction.
 fn fixed<const N: usize>(s: &str) -> Text<N> {
-    let mut t = Text::new();
-    for c in s.chars() {
-        if t.push(c).is_err() {
-            break;
-        }
-    }
-    t
+    text(s).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use protocol::types::{IpState, RegStat, SimState};
 
 use crate::at::{At, AtError, Handler, Wake};
 use crate::board::{Board, LedState};
-use crate::config::{Config, LINK, MAX_FRAMED, MAX_MESSAGE};
+use crate::config::{Config, LINK, MAX_FRAMED};
 use crate::link::Fault;
 use crate::outbox::{Kind, Outbox};
 use crate::report::{Phase, Report};
@@ -29,6 +29,9 @@ use embedded_io_async::{Read, Write};
 /// Runs the firmware: brings the modem up, keeps the connection to the server alive, and
 /// never returns. Every wait races UART bytes against `clock.sleep_until`; see the crate
 /// documentation for how to drive it in virtual time.
+///
+/// The core is generic only over the UART and the clock, whose futures it holds; the board
+/// is used as `&mut dyn Board`, and the URC handler as `&mut dyn Handler`.
 pub async fn run<U, C, B>(config: &Config, uart: U, clock: &C, board: &mut B) -> !
 where
     U: Read + Write,
@@ -50,13 +53,10 @@ where
 
 /// The whole device; its methods are spread over `link` (bring-up, connect, restart) and
 /// `session` (the connected loop).
-pub(crate) struct Device<'a, U, C, B> {
+pub(crate) struct Device<'a, U, C> {
     pub(crate) config: &'a Config,
     pub(crate) at: At<'a, U, C>,
-    pub(crate) state: State<'a, B>,
-    /// The message being sent, with its terminator: a copy, so that the outbox can take new
-    /// replies while the send waits for `SEND OK`.
-    pub(crate) tx: [u8; MAX_MESSAGE],
+    pub(crate) state: State<'a>,
     /// Modem restarts in a row without the modem coming up: alternates RESET and power key.
     pub(crate) restarts: u32,
     /// When signal and cell are queried next (B10).
@@ -69,13 +69,12 @@ pub(crate) struct Device<'a, U, C, B> {
     pub(crate) ntp: NtpState,
 }
 
-impl<'a, U: Read + Write, C: Clock, B: Board> Device<'a, U, C, B> {
-    fn new(config: &'a Config, uart: U, clock: &'a C, board: &'a mut B) -> Self {
+impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
+    fn new(config: &'a Config, uart: U, clock: &'a C, board: &'a mut dyn Board) -> Self {
         Device {
             config,
             at: At::new(uart, clock, config),
             state: State::new(board, config.framing),
-            tx: [0; MAX_MESSAGE],
             restarts: 0,
             query_due: Instant::ZERO,
             phase: None,
@@ -97,6 +96,8 @@ impl<'a, U: Read + Write, C: Clock, B: Board> Device<'a, U, C, B> {
     }
 
     /// The modem-level events that end whatever the device is doing.
+    // Out of line: every loop checks it.
+    #[inline(never)]
     pub(crate) fn check_modem(&self) -> Result<(), Fault> {
         let flags = &self.state.flags;
         if flags.powered_down {
@@ -139,8 +140,8 @@ pub(crate) struct Flags {
 }
 
 /// Everything the URC handler touches: the board, the outbox and the receive path.
-pub(crate) struct State<'a, B> {
-    pub board: &'a mut B,
+pub(crate) struct State<'a> {
+    pub board: &'a mut dyn Board,
     pub flags: Flags,
     pub outbox: Outbox,
     pub deframer: Deframer<MAX_FRAMED>,
@@ -149,12 +150,12 @@ pub(crate) struct State<'a, B> {
     unix: Option<(Instant, u64)>,
 }
 
-impl<'a, B: Board> State<'a, B> {
-    fn new(board: &'a mut B, framing: Framing) -> Self {
+impl<'a> State<'a> {
+    fn new(board: &'a mut dyn Board, framing: Framing) -> Self {
         State {
             board,
             flags: Flags::default(),
-            outbox: Outbox::new(),
+            outbox: Outbox::new(framing),
             deframer: Deframer::new(framing),
             led: None,
             unix: None,
@@ -171,8 +172,9 @@ impl<'a, B: Board> State<'a, B> {
 
     /// Unix seconds at `now`, or 0 while the clock has not been set from the network.
     pub fn unix_at(&self, now: Instant) -> u64 {
-        self.unix
-            .map_or(0, |(at, unix)| unix + (now - at).as_secs())
+        self.unix.map_or(0, |(at, unix)| {
+            unix + now.as_micros().saturating_sub(at.as_micros()) / 1_000_000
+        })
     }
 
     pub fn set_unix(&mut self, now: Instant, unix: u64) {
@@ -220,7 +222,7 @@ impl<'a, B: Board> State<'a, B> {
     }
 }
 
-fn queue_reply<B: Board>(board: &mut B, outbox: &mut Outbox, reply: Reply<'_>, unix: u64) {
+fn queue_reply(board: &mut dyn Board, outbox: &mut Outbox, reply: Reply<'_>, unix: u64) {
     let mut small = [0u8; 20]; // `bin`'s 3 bytes, or a u64 in decimal
     let data = match reply {
         Reply::Echo(message) => message,
@@ -252,7 +254,7 @@ fn queue_reply<B: Board>(board: &mut B, outbox: &mut Outbox, reply: Reply<'_>, u
     board.report(Report::Outbox { messages, bytes });
 }
 
-impl<B: Board> Handler for State<'_, B> {
+impl Handler for State<'_> {
     fn urc(&mut self, now: Instant, urc: &Response<'_>) -> Wake {
         let ours = |link: Option<u8>| link.is_none_or(|l| l == LINK);
         match *urc {
@@ -295,7 +297,6 @@ impl<B: Board> Handler for State<'_, B> {
 
     fn alive(&mut self, _now: Instant) {
         self.board.feed_watchdog();
-        self.board.report(Report::WatchdogFed);
     }
 
     fn report(&mut self, report: Report<'_>) {
@@ -326,7 +327,7 @@ mod tests {
     }
 
     /// Feeds `chunks` as received data and returns the queued replies, head first.
-    fn replies(state: &mut State<'_, Log>, now: Instant, chunks: &[&[u8]]) -> Vec<Vec<u8>> {
+    fn replies(state: &mut State<'_>, now: Instant, chunks: &[&[u8]]) -> Vec<Vec<u8>> {
         for chunk in chunks {
             state.urc(
                 now,
@@ -371,7 +372,8 @@ mod tests {
             Instant::ZERO,
             &[b"ba", b"ck 1\nbin\r\nti", b"me\n"],
         );
-        assert_eq!(got, [&b"back 1"[..], &[0x11, 0x22, 0x33], b"0"]);
+        // Queued as sent: with the framing's terminator.
+        assert_eq!(got, [&b"back 1\n"[..], &[0x11, 0x22, 0x33, b'\n'], b"0\n"]);
     }
 
     #[test]

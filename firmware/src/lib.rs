@@ -10,7 +10,8 @@
 //! - [`config`]: every knob with its unit, the seed's values as defaults, the buffer sizes;
 //! - [`at`]: the AT client: one command at a time, answers, URCs, timeouts;
 //! - [`link`]: start-up, registration, data bring-up (B6), connect (B7), modem restarts;
-//! - [`outbox`]: the bounded FIFO of messages to send, and its drop policy (B9);
+//! - [`outbox`]: the bounded FIFO of messages to send, and its drop policy (B9); a message is
+//!   sent straight from it;
 //! - [`session`]: the connected event loop (B1–B4, B8–B10);
 //! - [`run`]: the top loop that ties them together and never returns.
 //!
@@ -22,7 +23,7 @@
 //! |---|---|
 //! | heartbeat (B1) | queued when due, sent as soon as the send before it ends (at most `send_timeout` late, only behind a slow send); the first right after connecting |
 //! | `back…` / `bin` / `time` (B2–B4) | the reply is queued when the data is decoded and sent next (after the send in progress) |
-//! | a silently dead TCP link | the session ends within [`Config::dead_link_bound`] (10 s + 30 s) |
+//! | a silently dead TCP link | the session ends within [`Config::dead_link_bound`] (10 s + 30 s); the close that follows waits for the busy modem to answer an `AT` probe |
 //! | `<n>, CLOSED`, `SEND FAIL` | the session ends at once; the next `AT+CIPSTART` after `connect_pause` (5 s) plus a close and three status commands |
 //! | `+PDP: DEACT` | the session ends at once; `AT+CIPSHUT`, `connect_pause`, then bring-up from `IP INITIAL` |
 //! | IP not ready (B6) | polled every `poll_interval` (2 s); flight mode after `ip_wait` (5 min) for `flight_mode` (20 s) |
@@ -31,7 +32,9 @@
 //! | the modem rebooted (`RDY`, `+CPIN: NOT READY`) | start-up again at once, no power action |
 //! | the modem hung | power-cycled within [`Config::hung_modem_bound`] of the first unanswered command |
 //! | the modem silent from power-up | RESET pulse after `boot_timeout` (10 s), then the power key after another, alternately |
-//! | the watchdog | fed at least every `watchdog_feed_interval` (4 s) while the core runs |
+//! | a command without an answer in time | `AT` probes until one is answered, then `resync_quiet` (200 ms) of silence before the next command: a late answer is not taken for the next command's ([`at`]) |
+//! | a `> ` prompt that did not come in time | ESC written at once, so that a late prompt does not take the next command for data |
+//! | the watchdog | fed on every wake, at least every `watchdog_feed_interval` (4 s) while the core runs; [`Report::WatchdogFed`] at most once a second |
 //!
 //! # Driving it in virtual time
 //!

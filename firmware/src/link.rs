@@ -28,6 +28,9 @@
 //! After an action the state is read again at once. If the IP is not ready within `ip_wait`,
 //! flight mode: `AT+CFUN=0`, `flight_mode`, `AT+CFUN=1`, and the wait starts again.
 //!
+//! When B10's query comes due during bring-up, its `AT+CSQ` goes first and the poll's
+//! `AT+CREG?` is its cell query too: one `AT+CREG?`, not two back to back.
+//!
 //! # Connect (B7)
 //!
 //! `AT+CIPSTART=0,"TCP"|"UDP","<host>",<port>`, then `0, CONNECT OK` within
@@ -50,14 +53,15 @@ use protocol::command::{Command, Name};
 use protocol::response::ConnectResult;
 use protocol::types::{IpState, RegStat, SimState};
 
-use crate::at::{Answer, Outcome};
-use crate::board::{Board, LedState};
+use crate::at::{AtError, Outcome, Stop};
+use crate::board::LedState;
 use crate::config::LINK;
 use crate::device::{Device, Flags};
 use crate::report::{Phase, Report};
 use crate::session::LinkLoss;
 use crate::time::Clock;
 use core::convert::Infallible;
+use core::future::Future;
 use core::time::Duration;
 use embedded_io_async::{Read, Write};
 
@@ -111,48 +115,97 @@ pub struct Profile {
 }
 
 impl Profile {
+    pub const SIM800: Profile = Profile {
+        model: Model::Sim800,
+        links: 6,
+    };
+
+    pub const AIR202: Profile = Profile {
+        model: Model::Air202,
+        links: 8,
+    };
+
     /// Picks the profile from identification texts: Luat's mention `Air` or `Luat`;
     /// anything else is taken for a SIM800.
     pub fn identify(texts: &[&[u8]]) -> Profile {
         let has =
             |t: &[u8], word: &[u8]| t.windows(word.len()).any(|w| w.eq_ignore_ascii_case(word));
         if texts.iter().any(|t| has(t, b"AIR") || has(t, b"LUAT")) {
-            Profile {
-                model: Model::Air202,
-                links: 8,
-            }
+            Profile::AIR202
         } else {
-            Profile {
-                model: Model::Sim800,
-                links: 6,
-            }
+            Profile::SIM800
         }
     }
 }
 
-impl<U: Read + Write, C: Clock, B: Board> Device<'_, U, C, B> {
-    /// Sends a command and waits for its answer; `Err` only when the modem is given up on.
-    pub(crate) async fn cmd(
-        &mut self,
-        command: &Command<'_>,
-        timeout: Duration,
-    ) -> Result<Answer, Fault> {
-        Ok(self.at.command(command, timeout, &mut self.state).await?)
+/// One step of start-up, once the modem answers `AT`.
+#[derive(Debug, Clone, Copy)]
+enum Setup {
+    /// A setting whose `ERROR` is reported; start-up goes on.
+    Wanted(Command<'static>),
+    /// A setting the firmware cannot work without: anything but `OK` restarts the modem.
+    Required(Command<'static>),
+    /// A command whose answer informs (identification) or does not matter.
+    Any(Command<'static>),
+    /// `AT+CPIN?` every `poll_interval` until `READY`, at most `sim_timeout`.
+    Sim,
+}
+
+/// Start-up once the modem answers `AT`: echo off, plain errors, identification (`ATI`,
+/// `AT+CGMR`: Luat's modems name themselves), the SIM; then registration URCs with the
+/// cell, and the data settings, which are only accepted in `IP INITIAL` (hence
+/// `AT+CIPSHUT` first).
+static STARTUP: [Setup; 10] = [
+    Setup::Wanted(Command::Echo(false)),
+    Setup::Wanted(Command::Cmee(0)),
+    Setup::Any(Command::Info),
+    Setup::Any(Command::Exec(Name::Cgmr)),
+    Setup::Sim,
+    Setup::Wanted(Command::Creg(2)),
+    Setup::Any(Command::Exec(Name::Cipshut)),
+    Setup::Required(Command::Cipmux(true)),
+    Setup::Required(Command::Ciphead(true)),
+    Setup::Wanted(Command::Cipqsend(0)),
+];
+
+/// `AT+CIPCLOSE=0,1`: a quick close of the link; an `ERROR` (already closed) is fine.
+const CLOSE: Command<'static> = Command::Cipclose {
+    link: Some(LINK),
+    quick: Some(true),
+};
+
+/// `AT+CIPSHUT`: closes every link and deactivates the PDP context (B7, `+PDP: DEACT`).
+const SHUT: Command<'static> = Command::Exec(Name::Cipshut);
+
+impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
+    /// Sends a command and waits for its answer (in `self.at.answer()` afterwards), as long
+    /// as [`At::timeout`](crate::at::At::timeout) says; `Err` only when the modem is given up
+    /// on. (A plain function returning the client's future: no state machine of its own.)
+    pub(crate) fn cmd<'s>(
+        &'s mut self,
+        command: &'s Command<'s>,
+    ) -> impl Future<Output = Result<Outcome, AtError>> + use<'s, 'a, U, C> {
+        self.at.command(command, &mut self.state)
     }
 
-    /// A command whose failure the firmware can live with: reported, not fatal.
-    async fn setting(&mut self, command: &Command<'_>) -> Result<bool, Fault> {
-        let answer = self.cmd(command, self.config.at_timeout).await?;
-        if answer.outcome == Outcome::Error {
+    /// The answer to a command the firmware wants `OK` to: an `ERROR` is reported. `true` on
+    /// `OK`.
+    // Out of line: called from several places, and `Report::AtRejected` copies the command.
+    #[inline(never)]
+    fn wanted(&mut self, command: &Command<'_>, outcome: Outcome) -> bool {
+        if outcome == Outcome::Error {
             self.state.board.report(Report::AtRejected(*command));
         }
-        Ok(answer.is_ok())
+        outcome == Outcome::Ok
     }
 
-    /// A pause that still handles URCs.
-    pub(crate) async fn pause(&mut self, duration: Duration) {
+    /// A pause that still handles URCs, whatever they say.
+    pub(crate) fn pause(
+        &mut self,
+        duration: Duration,
+    ) -> impl Future<Output = Stop> + use<'_, 'a, U, C> {
         let deadline = self.now() + duration;
-        self.at.sleep_until(deadline, &mut self.state).await;
+        self.at.sleep_until(deadline, &mut self.state)
     }
 
     /// Brings the modem up and keeps the connection alive until the modem must be restarted.
@@ -163,20 +216,35 @@ impl<U: Read + Write, C: Clock, B: Board> Device<'_, U, C, B> {
             if !self.bring_up().await? {
                 failures = 0;
             }
-            if self.connect().await? {
+            // What the attempt leaves to clean up: the connection, or the whole data link.
+            let cleanup = if self.connect().await? {
                 failures = 0;
                 self.state.board.report(Report::Connected);
                 self.state.set_led(LedState::Connected);
                 let loss = self.session().await?;
                 self.state.board.report(Report::LinkLost(loss));
                 self.state.set_led(LedState::Registered);
-                self.close(loss).await?;
+                // A PDP deactivation needs `AT+CIPSHUT` (Luat), a failed send a close; a
+                // closed link needs nothing.
+                match loss {
+                    LinkLoss::Closed => None,
+                    LinkLoss::PdpDeact => Some(SHUT),
+                    LinkLoss::SendFailed | LinkLoss::SendTimeout => Some(CLOSE),
+                }
             } else {
                 failures = failures.saturating_add(1);
                 self.state.board.report(Report::ConnectFailed { failures });
-                if failures >= self.config.connect_failures_before_shut {
-                    self.shut().await?;
+                let shut = failures >= self.config.connect_failures_before_shut;
+                if shut {
                     failures = 0;
+                }
+                shut.then_some(SHUT)
+            };
+            if let Some(command) = cleanup {
+                self.cmd(&command).await?;
+                if matches!(command, Command::Exec(Name::Cipshut)) {
+                    self.state.board.report(Report::DataLinkShut);
+                    self.ip_state = None;
                 }
             }
             self.set_phase(Phase::Pausing);
@@ -202,20 +270,23 @@ impl<U: Read + Write, C: Clock, B: Board> Device<'_, U, C, B> {
             action,
         });
         self.at.reset();
-        match action {
+        let hold = match action {
             PowerAction::None => return,
-            PowerAction::Reset => {
-                self.state.board.set_modem_reset(true);
-                self.pause(self.config.reset_pulse).await;
-                self.state.board.set_modem_reset(false);
-            }
-            PowerAction::PowerKey => {
-                self.state.board.set_power_key(true);
-                self.pause(self.config.power_key_press).await;
-                self.state.board.set_power_key(false);
-            }
-        }
+            PowerAction::Reset => self.config.reset_pulse,
+            PowerAction::PowerKey => self.config.power_key_press,
+        };
+        self.power_line(action, true);
+        self.pause(hold).await;
+        self.power_line(action, false);
         self.restarts = self.restarts.saturating_add(1);
+    }
+
+    /// Drives the line of a power action: RESET or PWRKEY.
+    fn power_line(&mut self, action: PowerAction, on: bool) {
+        match action {
+            PowerAction::Reset => self.state.board.set_modem_reset(on),
+            _ => self.state.board.set_power_key(on),
+        }
     }
 
     /// Probes, configures and identifies the modem.
@@ -223,45 +294,48 @@ impl<U: Read + Write, C: Clock, B: Board> Device<'_, U, C, B> {
         self.set_phase(Phase::Starting);
         let c = self.config;
         let deadline = self.now() + c.boot_timeout;
-        loop {
-            let answer = self.cmd(&Command::At, c.probe_interval).await?;
-            if answer.outcome != Outcome::Timeout {
-                break;
-            }
+        while self.cmd(&Command::At).await? == Outcome::Timeout {
             if self.now() >= deadline {
                 return Err(Fault::NoAnswer);
             }
         }
-        self.setting(&Command::Echo(false)).await?;
-        self.setting(&Command::Cmee(0)).await?;
-        let ati = self.cmd(&Command::Info, c.at_timeout).await?;
-        let cgmr = self.cmd(&Command::Exec(Name::Cgmr), c.at_timeout).await?;
-        let profile = Profile::identify(&[&ati.text, &cgmr.text]);
-
-        let sim_deadline = self.now() + c.sim_timeout;
-        loop {
-            let answer = self.cmd(&Command::Read(Name::Cpin), c.at_timeout).await?;
-            if answer.cpin == Some(SimState::Ready) {
-                break;
+        let mut luat = false;
+        let mut sim_deadline = None;
+        let mut steps = STARTUP.iter();
+        let mut step = steps.next();
+        while let Some(&setup) = step {
+            let command = match setup {
+                Setup::Wanted(command) | Setup::Required(command) | Setup::Any(command) => command,
+                Setup::Sim => {
+                    sim_deadline.get_or_insert(self.now() + c.sim_timeout);
+                    Command::Read(Name::Cpin)
+                }
+            };
+            let outcome = self.cmd(&command).await?;
+            match setup {
+                Setup::Wanted(command) => {
+                    self.wanted(&command, outcome);
+                }
+                Setup::Required(command) if !self.wanted(&command, outcome) => {
+                    return Err(Fault::SetupRefused);
+                }
+                Setup::Sim if self.at.answer().cpin != Some(SimState::Ready) => {
+                    if sim_deadline.is_some_and(|d| self.now() >= d) {
+                        return Err(Fault::SimNotReady);
+                    }
+                    self.pause(c.poll_interval).await;
+                    continue;
+                }
+                _ => luat |= Profile::identify(&[&self.at.answer().text]) == Profile::AIR202,
             }
-            if self.now() >= sim_deadline {
-                return Err(Fault::SimNotReady);
-            }
-            self.pause(c.poll_interval).await;
+            step = steps.next();
         }
-
-        self.setting(&Command::Creg(2)).await?;
-        // The data settings are only accepted in IP INITIAL.
-        self.cmd(&Command::Exec(Name::Cipshut), c.cipshut_timeout)
-            .await?;
-        if !self.setting(&Command::Cipmux(true)).await? {
-            return Err(Fault::SetupRefused);
-        }
+        let profile = if luat {
+            Profile::AIR202
+        } else {
+            Profile::SIM800
+        };
         self.at.set_connection_lines(profile.links);
-        if !self.setting(&Command::Ciphead(true)).await? {
-            return Err(Fault::SetupRefused);
-        }
-        self.setting(&Command::Cipqsend(0)).await?;
 
         // Whatever the modem said while starting is not news.
         self.state.flags = Flags::default();
@@ -270,14 +344,15 @@ impl<U: Read + Write, C: Clock, B: Board> Device<'_, U, C, B> {
         Ok(())
     }
 
-    /// Waits until the IP is ready (B6). `Ok(true)` if it was ready at the first look.
+    /// Waits until the IP is ready (B6). `Ok(true)` if it was ready at the first look. If it
+    /// is not ready within `ip_wait`, flight mode: `AT+CFUN=0`, `flight_mode`, `AT+CFUN=1`,
+    /// and the wait starts again.
     async fn bring_up(&mut self) -> Result<bool, Fault> {
         let c = self.config;
         let mut deadline = self.now() + c.ip_wait;
         let mut at_once = true;
         loop {
             self.check_modem()?;
-            self.query_if_due().await?;
             if self.ip_step().await? {
                 self.state.flags.sim_lost = false;
                 self.state.set_led(LedState::Registered);
@@ -289,86 +364,116 @@ impl<U: Read + Write, C: Clock, B: Board> Device<'_, U, C, B> {
                 self.state.set_led(LedState::Searching);
             }
             let now = self.now();
-            if now >= deadline {
-                self.flight_mode().await?;
-                deadline = self.now() + c.ip_wait;
+            if now < deadline {
+                let next = (now + c.poll_interval).min(deadline);
+                self.at.wait_until(next, &mut self.state).await;
                 continue;
             }
-            let next = (now + c.poll_interval).min(deadline);
-            self.at.wait_until(next, &mut self.state).await;
+            self.set_phase(Phase::FlightMode);
+            self.state.board.report(Report::FlightMode(true));
+            for fun in [0, 1] {
+                if fun == 1 {
+                    self.pause(c.flight_mode).await;
+                }
+                self.cmd(&Command::Cfun { fun, rst: None }).await?;
+            }
+            self.state.board.report(Report::FlightMode(false));
+            // The SIM goes and comes back with the radio; that is not a modem restart.
+            self.state.flags.sim_lost = false;
+            self.registration = None;
+            self.ip_state = None;
+            self.set_phase(Phase::BringingUp);
+            deadline = self.now() + c.ip_wait;
         }
     }
 
-    /// One look at registration, attach and the IP state, acting on it. `Ok(true)` when the
-    /// IP is ready.
+    /// One look at registration, attach and the IP state, acting on it, as Luat's
+    /// `link.lua`: each answer decides the next command. `Ok(true)` when the IP is ready.
+    /// B10's signal query goes first when it is due, and its cell query is the `AT+CREG?`.
     async fn ip_step(&mut self) -> Result<bool, Fault> {
         let c = self.config;
-        let creg = self
-            .cmd(&Command::Read(Name::Creg), c.at_timeout)
-            .await?
-            .creg;
-        let Some((stat, _)) = creg else {
-            return Ok(false);
+        let cell = self.now() >= self.query_due;
+        let mut command = if cell {
+            self.query_due = self.now() + c.query_interval;
+            Command::Exec(Name::Csq)
+        } else {
+            Command::Read(Name::Creg)
         };
-        self.note_registration(stat);
-        if !stat.is_registered() {
-            return Ok(false);
-        }
-        let attached = self
-            .cmd(&Command::Read(Name::Cgatt), c.at_timeout)
-            .await?
-            .cgatt;
-        if attached != Some(true) {
-            return Ok(false);
-        }
         // Each action moves the state on; a few rounds reach IP STATUS from IP INITIAL.
-        for _ in 0..4 {
-            let status = self
-                .cmd(&Command::Exec(Name::Cipstatus), c.at_timeout)
-                .await?;
-            if status.outcome == Outcome::Timeout && status.connections > 0 {
-                // The modem has another link count than its profile: learn it.
-                self.at.set_connection_lines(status.connections);
+        let mut rounds = 0;
+        loop {
+            let outcome = self.cmd(&command).await?;
+            if let Some(ip) = self.at.answer().ip {
+                self.state.board.report(Report::IpAddress(ip));
             }
-            let Some(state) = status.state else {
-                return Ok(false);
-            };
-            self.note_ip_state(state);
-            match state {
-                IpState::IpStatus | IpState::IpProcessing => return Ok(true),
-                IpState::IpConfig => return Ok(false),
-                IpState::IpInitial => {
-                    let cstt = Command::Cstt {
-                        apn: c.apn.as_str(),
-                        user: non_empty(c.user.as_str()),
-                        pwd: non_empty(c.password.as_str()),
+            let answer = self.at.answer();
+            command = match command {
+                Command::Exec(Name::Csq) => {
+                    self.report_signal();
+                    Command::Read(Name::Creg)
+                }
+                Command::Read(Name::Creg) => {
+                    let Some(stat) = self.report_cell(cell) else {
+                        return Ok(false);
                     };
-                    if !self.setting(&cstt).await? {
+                    self.note_registration(stat);
+                    if !stat.is_registered() {
                         return Ok(false);
                     }
-                    self.cmd(&Command::Exec(Name::Ciicr), c.ciicr_timeout)
-                        .await?;
+                    Command::Read(Name::Cgatt)
                 }
-                IpState::IpStart => {
-                    self.cmd(&Command::Exec(Name::Ciicr), c.ciicr_timeout)
-                        .await?;
+                Command::Read(Name::Cgatt) if answer.cgatt == Some(true) => {
+                    Command::Exec(Name::Cipstatus)
                 }
-                IpState::IpGprsact => {
-                    if let Some(ip) = self
-                        .cmd(&Command::Exec(Name::Cifsr), c.at_timeout)
-                        .await?
-                        .ip
-                    {
-                        self.state.board.report(Report::IpAddress(ip));
+                Command::Exec(Name::Cipstatus) => {
+                    let (state, connections) = (answer.state, answer.connections);
+                    if outcome == Outcome::Timeout && connections > 0 {
+                        // The modem has another link count than its profile: learn it.
+                        self.at.set_connection_lines(connections);
+                    }
+                    let Some(state) = state else {
+                        return Ok(false);
+                    };
+                    self.note_ip_state(state);
+                    rounds += 1;
+                    match state {
+                        IpState::IpStatus | IpState::IpProcessing => return Ok(true),
+                        IpState::IpConfig => return Ok(false),
+                        IpState::IpInitial => Command::Cstt {
+                            apn: c.apn.as_str(),
+                            user: non_empty(c.user.as_str()),
+                            pwd: non_empty(c.password.as_str()),
+                        },
+                        IpState::IpStart => Command::Exec(Name::Ciicr),
+                        IpState::IpGprsact => Command::Exec(Name::Cifsr),
+                        _ => Command::Exec(Name::Cipshut),
                     }
                 }
-                _ => {
-                    self.cmd(&Command::Exec(Name::Cipshut), c.cipshut_timeout)
-                        .await?;
+                Command::Cstt { .. } if self.wanted(&command, outcome) => {
+                    Command::Exec(Name::Ciicr)
                 }
-            }
+                // The action after `AT+CIPSTATUS` is done: read the state again.
+                Command::Exec(_) if rounds < 4 => Command::Exec(Name::Cipstatus),
+                _ => return Ok(false),
+            };
         }
-        Ok(false)
+    }
+
+    /// B10's signal, from the answer to `AT+CSQ`.
+    pub(crate) fn report_signal(&mut self) {
+        if let Some((rssi, ber)) = self.at.answer().csq {
+            self.state.board.report(Report::Signal { rssi, ber });
+        }
+    }
+
+    /// The registration status from the answer to `AT+CREG?`, reported as B10's cell when
+    /// `cell`.
+    pub(crate) fn report_cell(&mut self, cell: bool) -> Option<RegStat> {
+        let (stat, location) = self.at.answer().creg?;
+        if cell {
+            self.state.board.report(Report::Cell { stat, location });
+        }
+        Some(stat)
     }
 
     fn note_registration(&mut self, stat: RegStat) {
@@ -383,25 +488,6 @@ impl<U: Read + Write, C: Clock, B: Board> Device<'_, U, C, B> {
             self.ip_state = Some(state);
             self.state.board.report(Report::IpState(state));
         }
-    }
-
-    /// B6: `AT+CFUN=0`, `flight_mode`, `AT+CFUN=1`.
-    async fn flight_mode(&mut self) -> Result<(), Fault> {
-        let c = self.config;
-        self.set_phase(Phase::FlightMode);
-        self.state.board.report(Report::FlightMode(true));
-        self.cmd(&Command::Cfun { fun: 0, rst: None }, c.cfun_timeout)
-            .await?;
-        self.pause(c.flight_mode).await;
-        self.cmd(&Command::Cfun { fun: 1, rst: None }, c.cfun_timeout)
-            .await?;
-        self.state.board.report(Report::FlightMode(false));
-        // The SIM goes and comes back with the radio; that is not a modem restart.
-        self.state.flags.sim_lost = false;
-        self.registration = None;
-        self.ip_state = None;
-        self.set_phase(Phase::BringingUp);
-        Ok(())
     }
 
     /// One connect attempt (B7). `Ok(true)` when connected.
@@ -420,7 +506,8 @@ impl<U: Read + Write, C: Clock, B: Board> Device<'_, U, C, B> {
             host: c.server_host.as_str(),
             port: c.server_port,
         };
-        if !self.setting(&start).await? {
+        let outcome = self.cmd(&start).await?;
+        if !self.wanted(&start, outcome) {
             return Ok(false);
         }
         let deadline = self.now() + c.connect_timeout;
@@ -436,64 +523,15 @@ impl<U: Read + Write, C: Clock, B: Board> Device<'_, U, C, B> {
                 return Ok(false);
             }
             if self.now() >= deadline {
-                self.close_link().await?;
+                self.cmd(&CLOSE).await?;
                 return Ok(false);
             }
             self.at.wait_until(deadline, &mut self.state).await;
         }
     }
-
-    /// Cleans up after a lost connection: a PDP deactivation needs `AT+CIPSHUT` (Luat), a
-    /// failed send a close; a closed link needs nothing.
-    async fn close(&mut self, loss: LinkLoss) -> Result<(), Fault> {
-        match loss {
-            LinkLoss::Closed => Ok(()),
-            LinkLoss::PdpDeact => self.shut().await,
-            LinkLoss::SendFailed | LinkLoss::SendTimeout => self.close_link().await,
-        }
-    }
-
-    /// `AT+CIPCLOSE=0,1`: a quick close; an `ERROR` (already closed) is fine.
-    pub(crate) async fn close_link(&mut self) -> Result<(), Fault> {
-        let close = Command::Cipclose {
-            link: Some(LINK),
-            quick: Some(true),
-        };
-        self.cmd(&close, self.config.at_timeout).await?;
-        Ok(())
-    }
-
-    /// `AT+CIPSHUT`: closes every link and deactivates the PDP context.
-    pub(crate) async fn shut(&mut self) -> Result<(), Fault> {
-        self.cmd(&Command::Exec(Name::Cipshut), self.config.cipshut_timeout)
-            .await?;
-        self.state.board.report(Report::DataLinkShut);
-        self.ip_state = None;
-        Ok(())
-    }
-
-    /// B10: signal and cell, every `query_interval`.
-    pub(crate) async fn query_if_due(&mut self) -> Result<(), Fault> {
-        let c = self.config;
-        if self.now() < self.query_due {
-            return Ok(());
-        }
-        self.query_due = self.now() + c.query_interval;
-        if let Some((rssi, ber)) = self.cmd(&Command::Exec(Name::Csq), c.at_timeout).await?.csq {
-            self.state.board.report(Report::Signal { rssi, ber });
-        }
-        if let Some((stat, location)) = self
-            .cmd(&Command::Read(Name::Creg), c.at_timeout)
-            .await?
-            .creg
-        {
-            self.state.board.report(Report::Cell { stat, location });
-        }
-        Ok(())
-    }
 }
 
-fn non_empty(text: &str) -> Option<&str> {
+pub(crate) fn non_empty(text: &str) -> Option<&str> {
     (!text.is_empty()).then_some(text)
 }
 

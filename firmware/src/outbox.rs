@@ -10,17 +10,32 @@
 //! | a reply arrives, no room, a heartbeat waits (not being sent) | the heartbeat is dropped ([`DropReason::Evicted`]) to make room; replies are worth more |
 //! | a reply arrives, still no room | the new reply is dropped ([`DropReason::Full`]): what was queued first keeps its place |
 //! | a heartbeat is due and no slot is free | dropped ([`DropReason::Full`]) |
-//! | a message longer than [`MAX_MESSAGE`] | dropped ([`DropReason::TooLong`]) |
+//! | a message longer than [`MAX_MESSAGE`], terminator included | dropped ([`DropReason::TooLong`]) |
 //! | the send of the head fails | it stays at the head ([`Outbox::failed`]) and is sent first after the reconnect |
 //!
 //! "Room" is a free slot ([`OUTBOX_ENTRIES`]) and enough bytes ([`OUTBOX_BYTES`]). A
 //! heartbeat takes a slot and no bytes: its payload is the constant [`HEARTBEAT`]. The head
 //! being sent is never evicted.
+//!
+//! Messages are stored as they go on the link, with the framing's terminator, so that the
+//! head is sent straight from here ([`Outbox::head`]): no copy, and replies still queue
+//! behind it while its send waits for `SEND OK`.
 
 use heapless::Vec;
-use protocol::app::HEARTBEAT;
+use protocol::app::{Framing, HEARTBEAT};
 
 use crate::config::{MAX_MESSAGE, OUTBOX_BYTES, OUTBOX_ENTRIES};
+
+/// [`HEARTBEAT`] with the newline framing's `\n`.
+const HEARTBEAT_LINE: [u8; HEARTBEAT.len() + 1] = {
+    let mut line = [b'\n'; HEARTBEAT.len() + 1];
+    let mut i = 0;
+    while i < HEARTBEAT.len() {
+        line[i] = HEARTBEAT[i];
+        i += 1;
+    }
+    line
+};
 
 /// What a queued message is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -54,6 +69,7 @@ struct Entry {
 /// The bounded FIFO. Replies' bytes are stored back to back in entry order.
 #[derive(Debug)]
 pub struct Outbox {
+    framing: Framing,
     entries: Vec<Entry, OUTBOX_ENTRIES>,
     bytes: [u8; OUTBOX_BYTES],
     used: usize,
@@ -63,13 +79,15 @@ pub struct Outbox {
 
 impl Default for Outbox {
     fn default() -> Self {
-        Self::new()
+        Self::new(Framing::Raw)
     }
 }
 
 impl Outbox {
-    pub const fn new() -> Self {
+    /// An empty outbox for messages framed by `framing`.
+    pub const fn new(framing: Framing) -> Self {
         Outbox {
+            framing,
             entries: Vec::new(),
             bytes: [0; OUTBOX_BYTES],
             used: 0,
@@ -86,7 +104,7 @@ impl Outbox {
         self.entries.is_empty()
     }
 
-    /// Bytes of replies queued.
+    /// Bytes of replies queued, terminators included.
     pub fn bytes(&self) -> usize {
         self.used
     }
@@ -104,23 +122,28 @@ impl Outbox {
             .map_err(|_| DropReason::Full)
     }
 
-    /// Queues a reply. `Ok(true)` if a waiting heartbeat was evicted to make room.
+    /// Queues a reply, with the framing's terminator. `Ok(true)` if a waiting heartbeat was
+    /// evicted to make room.
     pub fn push_reply(&mut self, data: &[u8]) -> Result<bool, DropReason> {
-        if data.len() > MAX_MESSAGE {
+        let terminator = self.framing.terminator();
+        let len = data.len() + terminator.len();
+        if len > MAX_MESSAGE {
             return Err(DropReason::TooLong);
         }
-        if data.len() > OUTBOX_BYTES - self.used {
+        if len > OUTBOX_BYTES - self.used {
             return Err(DropReason::Full);
         }
         let evicted = self.entries.is_full() && self.evict_heartbeat();
         self.entries
             .push(Entry {
                 kind: Kind::Reply,
-                len: data.len(),
+                len,
             })
             .map_err(|_| DropReason::Full)?;
-        self.bytes[self.used..self.used + data.len()].copy_from_slice(data);
-        self.used += data.len();
+        let (message, end) = self.bytes[self.used..self.used + len].split_at_mut(data.len());
+        message.copy_from_slice(data);
+        end.copy_from_slice(terminator);
+        self.used += len;
         Ok(evicted)
     }
 
@@ -141,14 +164,27 @@ impl Outbox {
         }
     }
 
-    /// The head, marked as being sent: its kind and payload.
+    /// The head, marked as being sent: its kind and bytes ([`Outbox::head`]).
     pub fn begin_send(&mut self) -> Option<(Kind, &[u8])> {
-        let head = *self.entries.first()?;
+        let kind = self.entries.first()?.kind;
         self.in_flight = true;
-        Some(match head.kind {
-            Kind::Heartbeat => (Kind::Heartbeat, HEARTBEAT),
-            Kind::Reply => (Kind::Reply, &self.bytes[..head.len]),
-        })
+        Some((kind, self.head()))
+    }
+
+    /// The head's bytes as they go on the link, terminator included; empty if there is none.
+    /// They stay in place until [`Outbox::sent`], whatever is queued meanwhile.
+    pub fn head(&self) -> &[u8] {
+        match self.entries.first() {
+            None => &[],
+            Some(Entry {
+                kind: Kind::Heartbeat,
+                ..
+            }) => match self.framing {
+                Framing::Raw => HEARTBEAT,
+                Framing::Newline => &HEARTBEAT_LINE,
+            },
+            Some(&Entry { len, .. }) => &self.bytes[..len],
+        }
     }
 
     /// The head was sent: it leaves the queue.
@@ -190,7 +226,7 @@ mod tests {
 
     #[test]
     fn at_most_one_heartbeat() {
-        let mut o = Outbox::new();
+        let mut o = Outbox::new(Framing::Raw);
         assert_eq!(o.push_heartbeat(), Ok(()));
         assert_eq!(o.push_heartbeat(), Err(DropReason::HeartbeatPending));
         // Also while it is being sent.
@@ -203,7 +239,7 @@ mod tests {
 
     #[test]
     fn fifo_order_and_bytes() {
-        let mut o = Outbox::new();
+        let mut o = Outbox::new(Framing::Raw);
         o.push_reply(b"back1").unwrap();
         o.push_heartbeat().unwrap();
         o.push_reply(b"time-ish").unwrap();
@@ -220,7 +256,7 @@ mod tests {
 
     #[test]
     fn a_failed_send_stays_at_the_head() {
-        let mut o = Outbox::new();
+        let mut o = Outbox::new(Framing::Raw);
         o.push_reply(b"back!").unwrap();
         o.push_reply(b"second").unwrap();
         assert_eq!(o.begin_send(), Some((Kind::Reply, &b"back!"[..])));
@@ -232,7 +268,7 @@ mod tests {
 
     #[test]
     fn full_slots_evict_the_waiting_heartbeat_then_refuse() {
-        let mut o = Outbox::new();
+        let mut o = Outbox::new(Framing::Raw);
         o.push_heartbeat().unwrap();
         for _ in 1..OUTBOX_ENTRIES {
             assert_eq!(o.push_reply(b"r"), Ok(false));
@@ -251,7 +287,7 @@ mod tests {
 
     #[test]
     fn the_heartbeat_being_sent_is_not_evicted() {
-        let mut o = Outbox::new();
+        let mut o = Outbox::new(Framing::Raw);
         o.push_heartbeat().unwrap();
         for _ in 1..OUTBOX_ENTRIES {
             o.push_reply(b"r").unwrap();
@@ -263,8 +299,31 @@ mod tests {
     }
 
     #[test]
+    fn messages_are_stored_framed() {
+        let mut o = Outbox::new(Framing::Newline);
+        assert_eq!(&HEARTBEAT_LINE[..], b"heart beat\n");
+        o.push_heartbeat().unwrap();
+        o.push_reply(b"back 1").unwrap();
+        assert_eq!(o.bytes(), 7);
+        assert_eq!(
+            o.begin_send(),
+            Some((Kind::Heartbeat, &b"heart beat\n"[..]))
+        );
+        // A reply queued while the head is in flight goes behind it; the head stays put.
+        o.push_reply(b"bin!").unwrap();
+        assert_eq!(o.head(), b"heart beat\n");
+        o.sent();
+        assert_eq!(o.begin_send(), Some((Kind::Reply, &b"back 1\n"[..])));
+        o.sent();
+        assert_eq!(o.head(), b"bin!\n");
+        let most = [b'b'; MAX_MESSAGE - 1];
+        assert_eq!(o.push_reply(&most), Ok(false));
+        assert_eq!(o.push_reply(&[b'b'; MAX_MESSAGE]), Err(DropReason::TooLong));
+    }
+
+    #[test]
     fn byte_capacity_and_message_size() {
-        let mut o = Outbox::new();
+        let mut o = Outbox::new(Framing::Raw);
         let big = [7u8; MAX_MESSAGE];
         assert_eq!(
             o.push_reply(&[0; MAX_MESSAGE + 1]),

@@ -38,7 +38,10 @@ pub enum Report<'a> {
     Phase(Phase),
     /// The LED changed (B10).
     Led(LedState),
-    /// The watchdog was fed (B10): the core's loop woke up and carried on.
+    /// The watchdog was fed (B10): the core's loop woke up and carried on. The watchdog is
+    /// fed on every wake; this is reported at most every
+    /// [`WATCHDOG_REPORT_GAP`](crate::config::WATCHDOG_REPORT_GAP) (1 s), and at least every
+    /// `Config::watchdog_feed_interval` while the core runs.
     WatchdogFed,
     /// The modem is restarted, and why.
     ModemRestart { reason: Fault, action: PowerAction },
@@ -87,6 +90,9 @@ pub enum Report<'a> {
     AtTimeout(Command<'a>),
     /// A command was answered with an error where the firmware needed `OK`.
     AtRejected(Command<'a>),
+    /// After a timeout, the AT client is in step with the modem again: an `AT` probe was
+    /// answered and the line went quiet (late answers taken as URCs). See `at`.
+    AtResync,
     /// The modem sent bytes the decoder refused.
     Decode(DecodeError),
     /// The UART failed to read; the core waits and carries on.

@@ -21,16 +21,20 @@
 //! `AT+CIPSEND=0,<len>`, `> `, the bytes (message and framing terminator), `SEND OK` (or
 //! `DATA ACCEPT`) within `send_timeout`. `SEND FAIL`, `ERROR`, no answer in time, `CLOSED`
 //! or `+PDP: DEACT` end the session; the message stays at the outbox head and is the first
-//! sent after the reconnect.
+//! sent after the reconnect. The bytes are written straight from the outbox head, which
+//! stays in place while replies decoded during the send queue behind it.
 //!
 //! # The network clock (B4)
 //!
-//! After connecting, then every `ntp_resync` (every `ntp_retry` after a failure):
-//! `AT+CNTPCID=1`, `AT+CNTP="<ntp_server>",0`, `AT+CNTP`, then, on the URC `+CNTP: 1`
-//! within `ntp_timeout`, `AT+CCLK?`. The clock is kept as Unix seconds at an [`Instant`] and
-//! advanced by [`Clock::now`]. Until the first success, `time` is answered with `0`, so a
-//! server can tell "no clock yet" from a time. (A real SIM800 also needs bearer 1 opened with
-//! `AT+SAPBR` for `AT+CNTP`; the firmware does not do that yet.)
+//! After connecting, then every `ntp_resync` (every `ntp_retry` after a failure): bearer 1,
+//! which a real SIM800's `AT+CNTP` needs (as TinyGSM opens it): `AT+SAPBR=3,1,"Contype","GPRS"`,
+//! `AT+SAPBR=3,1,"APN","<apn>"` (and `"USER"`, `"PWD"` when set), `AT+SAPBR=1,1` (its
+//! `ERROR` when the bearer is open already is fine; up to `ciicr_timeout`, as it is a PDP
+//! activation); then `AT+CNTPCID=1`, `AT+CNTP="<ntp_server>",0`, `AT+CNTP`, and, on the URC
+//! `+CNTP: 1` within `ntp_timeout`, `AT+CCLK?`. All but the last `AT+CNTP` are best effort.
+//! The clock is kept as Unix seconds at an [`Instant`] and advanced by [`Clock::now`]. Until
+//! the first success, `time` is answered with `0`, so a server can tell "no clock yet" from a
+//! time.
 //!
 //! # Bounds
 //!
@@ -45,11 +49,10 @@ use protocol::command::{Command, Name};
 use protocol::types::DateTime;
 
 use crate::at::Outcome;
-use crate::board::Board;
-use crate::config::{LINK, MAX_MESSAGE};
+use crate::config::LINK;
 use crate::device::Device;
-use crate::link::Fault;
-use crate::outbox::DropReason;
+use crate::link::{non_empty, Fault};
+use crate::outbox::Kind;
 use crate::report::{Phase, Report};
 use crate::time::{Clock, Instant};
 use embedded_io_async::{Read, Write};
@@ -76,7 +79,29 @@ pub(crate) enum NtpState {
     Waiting(Instant),
 }
 
-impl<U: Read + Write, C: Clock, B: Board> Device<'_, U, C, B> {
+/// A few commands a turn of the loop sends back to back, besides sending data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Job {
+    /// B10: `AT+CSQ`, `AT+CREG?`.
+    Query,
+    /// B4: the bearer, the NTP settings, `AT+CNTP` (see the module documentation).
+    ClockSync,
+    /// B4: `AT+CCLK?`, once `+CNTP: 1` came.
+    ClockRead,
+}
+
+impl Job {
+    /// How many steps the job has (some may be skipped, see [`Device::job_command`]).
+    const fn steps(self) -> usize {
+        match self {
+            Job::Query => 2,
+            Job::ClockSync => 8,
+            Job::ClockRead => 1,
+        }
+    }
+}
+
+impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
     /// Runs the connected session until the link is lost (`Ok`) or the modem fails (`Err`).
     pub(crate) async fn session(&mut self) -> Result<LinkLoss, Fault> {
         self.set_phase(Phase::Connected);
@@ -97,17 +122,38 @@ impl<U: Read + Write, C: Clock, B: Board> Device<'_, U, C, B> {
                 heartbeat_due = (heartbeat_due + interval).max(now + interval);
                 continue;
             }
-            if !self.state.outbox.is_empty() {
-                if let Err(loss) = self.send_head().await? {
+            if let Some((kind, head)) = self.state.outbox.begin_send() {
+                // The head is sent straight from the outbox, and stays there until its
+                // `SEND OK`: replies decoded meanwhile queue behind it.
+                let len = head.len();
+                let cipsend = Command::Cipsend {
+                    link: Some(LINK),
+                    len: u16::try_from(len).ok(),
+                };
+                let mut outcome = self.cmd(&cipsend).await?;
+                if outcome == Outcome::Prompt {
+                    self.at.write(self.state.outbox.head()).await?;
+                    outcome = self.at.send_result(LINK, len, &mut self.state).await?;
+                }
+                if let Err(loss) = self.sent(kind, outcome) {
                     return Ok(loss);
                 }
                 continue;
             }
-            if now >= self.query_due {
-                self.query_if_due().await?;
-                continue;
-            }
-            if self.clock_sync_step().await? {
+            let job = if now >= self.query_due {
+                self.query_due = now + self.config.query_interval;
+                Some(Job::Query)
+            } else {
+                self.clock_job(now)
+            };
+            if let Some(job) = job {
+                for step in 0..job.steps() {
+                    let Some(command) = self.job_command(job, step) else {
+                        continue;
+                    };
+                    let outcome = self.cmd(&command).await?;
+                    self.job_answered(job, step, outcome);
+                }
                 continue;
             }
             let ntp_deadline = match self.ntp {
@@ -118,95 +164,95 @@ impl<U: Read + Write, C: Clock, B: Board> Device<'_, U, C, B> {
         }
     }
 
-    /// Sends the outbox head. `Err` with the loss when the link failed; the message stays.
-    async fn send_head(&mut self) -> Result<Result<(), LinkLoss>, Fault> {
-        let terminator = self.config.framing.terminator();
-        let Some((kind, data)) = self.state.outbox.begin_send() else {
-            return Ok(Ok(()));
-        };
-        let len = data.len() + terminator.len();
-        if len > MAX_MESSAGE {
-            self.state.outbox.sent();
-            let reason = DropReason::TooLong;
-            self.state.board.report(Report::Dropped { kind, reason });
-            return Ok(Ok(()));
+    /// The outbox head's send ended with `outcome`. `Err` with the loss when the link
+    /// failed; the message then stays at the head.
+    fn sent(&mut self, kind: Kind, outcome: Outcome) -> Result<(), LinkLoss> {
+        let state = &mut self.state;
+        if outcome == Outcome::Ok {
+            let data = state.outbox.head();
+            state.board.report(Report::Sent { kind, data });
+            state.outbox.sent();
+            state.report_outbox();
+            return Ok(());
         }
-        self.tx[..data.len()].copy_from_slice(data);
-        self.tx[data.len()..len].copy_from_slice(terminator);
-
-        let answer = self
-            .at
-            .send(
-                LINK,
-                &self.tx[..len],
-                self.config.send_timeout,
-                &mut self.state,
-            )
-            .await?;
-        if answer.is_ok() {
-            self.state.outbox.sent();
-            self.state.board.report(Report::Sent {
-                kind,
-                data: &self.tx[..len],
-            });
-            self.state.report_outbox();
-            return Ok(Ok(()));
-        }
-        self.state.outbox.failed();
-        let flags = &self.state.flags;
-        Ok(Err(match answer.outcome {
+        state.outbox.failed();
+        let flags = &state.flags;
+        Err(match outcome {
             Outcome::Timeout => LinkLoss::SendTimeout,
             _ if flags.pdp_deact => LinkLoss::PdpDeact,
             _ if flags.closed => LinkLoss::Closed,
             _ => LinkLoss::SendFailed,
-        }))
+        })
     }
 
-    /// Moves the clock sync on if it is due or answered. `Ok(true)` if it did something.
-    async fn clock_sync_step(&mut self) -> Result<bool, Fault> {
-        let c = self.config;
-        let now = self.now();
+    /// The clock sync's job now, if any; a `+CNTP:` failure or no answer in time schedules
+    /// the next try.
+    fn clock_job(&mut self, now: Instant) -> Option<Job> {
         match self.ntp {
-            NtpState::Due(at) if now >= at => {
-                // Best effort: a modem that has them set already may refuse these.
-                self.cmd(&Command::Cntpcid(1), c.at_timeout).await?;
-                let server = c.ntp_server.as_str();
-                self.cmd(&Command::Cntp { server, tz: 0 }, c.at_timeout)
-                    .await?;
-                self.state.flags.ntp = None;
-                self.ntp = match self
-                    .cmd(&Command::Exec(Name::Cntp), c.at_timeout)
-                    .await?
-                    .outcome
-                {
-                    Outcome::Ok => NtpState::Waiting(self.now() + c.ntp_timeout),
-                    _ => self.clock_sync_failed(None),
-                };
-                Ok(true)
-            }
+            NtpState::Due(at) if now >= at => return Some(Job::ClockSync),
             NtpState::Waiting(until) => match self.state.flags.ntp.take() {
-                Some(1) => {
-                    let time = self
-                        .cmd(&Command::Read(Name::Cclk), c.at_timeout)
-                        .await?
-                        .cclk;
-                    self.ntp = match time {
-                        Some(time) => self.clock_set(time),
-                        None => self.clock_sync_failed(Some(1)),
-                    };
-                    Ok(true)
-                }
-                Some(code) => {
-                    self.ntp = self.clock_sync_failed(Some(code));
-                    Ok(true)
-                }
-                None if now >= until => {
-                    self.ntp = self.clock_sync_failed(None);
-                    Ok(true)
-                }
-                None => Ok(false),
+                Some(1) => return Some(Job::ClockRead),
+                Some(code) => self.ntp = self.clock_sync_failed(Some(code)),
+                None if now >= until => self.ntp = self.clock_sync_failed(None),
+                None => {}
             },
-            NtpState::Due(_) => Ok(false),
+            NtpState::Due(_) => {}
+        }
+        None
+    }
+
+    /// The command of a job's step; `None` to skip it.
+    fn job_command(&self, job: Job, step: usize) -> Option<Command<'a>> {
+        let c = self.config;
+        let bearer = |tag, value| Command::Sapbr {
+            cmd: 3,
+            cid: 1,
+            param: Some((tag, value)),
+        };
+        Some(match (job, step) {
+            (Job::Query, 0) => Command::Exec(Name::Csq),
+            (Job::Query, _) => Command::Read(Name::Creg),
+            (Job::ClockSync, 0) => bearer("Contype", "GPRS"),
+            (Job::ClockSync, 1) => bearer("APN", c.apn.as_str()),
+            (Job::ClockSync, 2) => bearer("USER", non_empty(c.user.as_str())?),
+            (Job::ClockSync, 3) => bearer("PWD", non_empty(c.password.as_str())?),
+            // `ERROR` when the bearer is open already: fine.
+            (Job::ClockSync, 4) => Command::Sapbr {
+                cmd: 1,
+                cid: 1,
+                param: None,
+            },
+            (Job::ClockSync, 5) => Command::Cntpcid(1),
+            (Job::ClockSync, 6) => Command::Cntp {
+                server: c.ntp_server.as_str(),
+                tz: 0,
+            },
+            (Job::ClockSync, _) => Command::Exec(Name::Cntp),
+            (Job::ClockRead, _) => Command::Read(Name::Cclk),
+        })
+    }
+
+    /// What a job's step answered. The clock sync's settings are best effort: a modem that
+    /// has them already may refuse them; only `AT+CNTP` must be accepted.
+    fn job_answered(&mut self, job: Job, step: usize, outcome: Outcome) {
+        match (job, step) {
+            (Job::Query, 0) => self.report_signal(),
+            (Job::Query, _) => {
+                self.report_cell(true);
+            }
+            // What `+CNTP:` said before `AT+CNTP` is stale.
+            (Job::ClockSync, 6) => self.state.flags.ntp = None,
+            (Job::ClockSync, 7) if outcome == Outcome::Ok => {
+                self.ntp = NtpState::Waiting(self.now() + self.config.ntp_timeout);
+            }
+            (Job::ClockSync, 7) => self.ntp = self.clock_sync_failed(None),
+            (Job::ClockSync, _) => {}
+            (Job::ClockRead, _) => {
+                self.ntp = match self.at.answer().cclk {
+                    Some(time) => self.clock_set(time),
+                    None => self.clock_sync_failed(Some(1)),
+                }
+            }
         }
     }
 

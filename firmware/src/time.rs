@@ -40,8 +40,14 @@ impl Instant {
 
 impl Add<Duration> for Instant {
     type Output = Instant;
+    /// Saturating. Out of line and in 64-bit arithmetic: every deadline is computed this way,
+    /// and `Duration::as_micros` (128-bit) inlined at each one costs a Cortex-M0+ dearly.
+    #[inline(never)]
     fn add(self, d: Duration) -> Instant {
-        let micros = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+        let micros = d
+            .as_secs()
+            .saturating_mul(1_000_000)
+            .saturating_add(u64::from(d.subsec_micros()));
         Instant {
             micros: self.micros.saturating_add(micros),
         }

@@ -1,6 +1,9 @@
 //! The firmware core runs in virtual time: a tiny deterministic executor, a virtual clock, an
-//! in-memory UART and a hand-scripted modem that knows only the start-up sequence. The real
-//! modem is sim-modem's, in `scenarios`; this only proves the core is drivable and progresses.
+//! in-memory UART and a hand-scripted modem that knows start-up, bring-up, connect and send,
+//! and can be told to answer late. The real modem is sim-modem's, in `scenarios`; this proves
+//! the core is drivable and progresses, and pins the AT client's robustness (late answers, a
+//! late data prompt), the outbox taking replies during a send, the clock sync's bearer and
+//! the watchdog reports.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -82,6 +85,8 @@ struct TestBoard<'c> {
     clock: Option<&'c VirtualClock>,
     reports: Vec<(Instant, String)>,
     feeds: Vec<Instant>,
+    /// When `Report::WatchdogFed` was reported (kept out of `reports`).
+    fed_reports: Vec<Instant>,
     reset_line: Vec<(Instant, bool)>,
     power_key: Vec<(Instant, bool)>,
 }
@@ -89,6 +94,19 @@ struct TestBoard<'c> {
 impl TestBoard<'_> {
     fn now(&self) -> Instant {
         self.clock.map_or(Instant::ZERO, |c| c.now())
+    }
+
+    /// When the first report containing `text` came.
+    fn first(&self, text: &str) -> Option<Instant> {
+        self.first_after(text, Instant::ZERO)
+    }
+
+    /// When the first report containing `text` came at or after `t`.
+    fn first_after(&self, text: &str, t: Instant) -> Option<Instant> {
+        self.reports
+            .iter()
+            .find(|(at, r)| *at >= t && r.contains(text))
+            .map(|(at, _)| *at)
     }
 }
 
@@ -104,35 +122,74 @@ impl Board for TestBoard<'_> {
         self.reset_line.push((self.now(), asserted));
     }
     fn report(&mut self, report: Report<'_>) {
-        if report != Report::WatchdogFed {
+        if report == Report::WatchdogFed {
+            self.fed_reports.push(self.now());
+        } else {
             self.reports.push((self.now(), format!("{report:?}")));
         }
     }
 }
 
-/// A modem that knows the start-up commands, says `OK` to the rest and is never registered.
-/// `boots_at: None` is a modem that never answers.
+const ESC: u8 = 0x1B;
+
+/// A hand-scripted modem: it knows the start-up commands, `OK`s the rest, and can be told to
+/// register, connect, answer slowly, and to carry data. It holds the host's bytes while it is
+/// busy with a slow command, as a real modem's UART buffer does. `boots_at: None` is a modem
+/// that never answers.
+#[derive(Default)]
 struct ScriptedModem {
     boots_at: Option<Instant>,
     booted: bool,
     echo: bool,
+    /// `+CREG: 2,1` (home) rather than `+CREG: 2,2` (searching).
+    registered: bool,
+    /// Commands answered late: the command, the delay, the answer.
+    slow: Vec<(&'static str, Duration, &'static str)>,
+    /// How long the `> ` prompt of `AT+CIPSEND` takes.
+    prompt_delay: Duration,
+    /// Data the server sends: `+RECEIVE`d once the next send's data is in, while the modem
+    /// waits `send_ok_delay` for the server's acknowledgement (its `SEND OK`).
+    incoming: Vec<&'static [u8]>,
+    send_ok_delay: Duration,
+    /// Busy until then; then writes the bytes, and takes `n` bytes of data if `Some(n)`.
+    busy: Option<(Instant, Vec<u8>, Option<usize>)>,
+    /// Host bytes not yet taken.
+    held: VecDeque<u8>,
+    /// Reading the data of a send: how many bytes are still due.
+    data_due: Option<usize>,
+    data: Vec<u8>,
     line: Vec<u8>,
+    /// The command lines received, in order, and when.
     commands: Vec<String>,
+    times: Vec<Instant>,
+    /// Every byte the firmware wrote, in order.
+    raw: Vec<u8>,
+    /// What went to the server.
+    sent: Vec<Vec<u8>>,
 }
 
 impl ScriptedModem {
     fn new(boots_at: Option<Instant>) -> Self {
         ScriptedModem {
             boots_at,
-            booted: false,
             echo: true,
-            line: Vec::new(),
-            commands: Vec::new(),
+            ..ScriptedModem::default()
+        }
+    }
+
+    /// A modem that boots at 1.5 s, registers, attaches and connects.
+    fn connecting() -> Self {
+        ScriptedModem {
+            registered: true,
+            ..ScriptedModem::new(Some(secs(1.5)))
         }
     }
 
     fn next_event(&self) -> Option<Instant> {
-        self.boots_at.filter(|_| !self.booted)
+        match &self.busy {
+            Some((until, ..)) => Some(*until),
+            None => self.boots_at.filter(|_| !self.booted),
+        }
     }
 
     fn step(&mut self, now: Instant, input: &[u8], out: &mut VecDeque<u8>) {
@@ -143,31 +200,116 @@ impl ScriptedModem {
         if !self.booted {
             return;
         }
-        for &b in input {
+        self.raw.extend_from_slice(input);
+        self.held.extend(input);
+        loop {
+            if let Some((until, _, _)) = &self.busy {
+                if now < *until {
+                    return;
+                }
+                let (_, answer, data) = self.busy.take().unwrap();
+                out.extend(answer);
+                self.data_due = data;
+            }
+            let Some(b) = self.held.pop_front() else {
+                return;
+            };
+            if let Some(due) = self.data_due {
+                if b == ESC {
+                    // ESC cancels the data; what follows is commands again.
+                    self.data_due = None;
+                    self.data.clear();
+                    out.extend(b"\r\nOK\r\n");
+                    continue;
+                }
+                self.data.push(b);
+                if self.data.len() == due {
+                    self.data_due = None;
+                    self.sent.push(std::mem::take(&mut self.data));
+                    for data in self.incoming.drain(..) {
+                        let head = format!("\r\n+RECEIVE,0,{}:\r\n", data.len());
+                        out.extend(head.as_bytes());
+                        out.extend(data);
+                    }
+                    self.busy = Some((
+                        now + self.send_ok_delay,
+                        b"\r\n0, SEND OK\r\n".to_vec(),
+                        None,
+                    ));
+                }
+                continue;
+            }
             if b != b'\r' {
-                self.line.push(b);
+                // Line noise before a command (an ESC outside data mode) is dropped.
+                if b.is_ascii_graphic() || b == b' ' {
+                    self.line.push(b);
+                }
                 continue;
             }
             let line = String::from_utf8_lossy(&std::mem::take(&mut self.line)).into_owned();
+            if line.is_empty() {
+                continue;
+            }
             if self.echo {
                 out.extend(line.as_bytes());
                 out.push_back(b'\r');
             }
-            let answer: &str = match line.as_str() {
-                "ATE0" => {
-                    self.echo = false;
-                    "OK"
-                }
-                "ATI" => "SIM800 R14.18\r\n\r\nOK",
-                "AT+CGMR" => "Revision:1418B04SIM800L24\r\n\r\nOK",
-                "AT+CPIN?" => "+CPIN: READY\r\n\r\nOK",
-                "AT+CREG?" => "+CREG: 2,2\r\n\r\nOK",
-                "AT+CIPSHUT" => "SHUT OK",
-                _ => "OK",
-            };
-            out.extend(format!("\r\n{answer}\r\n").as_bytes());
+            self.answer(now, &line, out);
             self.commands.push(line);
+            self.times.push(now);
         }
+    }
+
+    fn answer(&mut self, now: Instant, line: &str, out: &mut VecDeque<u8>) {
+        if let Some(&(_, delay, answer)) = self.slow.iter().find(|(c, ..)| *c == line) {
+            let answer = format!("\r\n{answer}\r\n").into_bytes();
+            self.busy = Some((now + delay, answer, None));
+            return;
+        }
+        if let Some(len) = line.strip_prefix("AT+CIPSEND=0,") {
+            let len = len.parse().unwrap();
+            self.busy = Some((now + self.prompt_delay, b"\r\n> ".to_vec(), Some(len)));
+            return;
+        }
+        let status;
+        let answer: &str = match line {
+            "ATE0" => {
+                self.echo = false;
+                "OK"
+            }
+            "ATI" => "SIM800 R14.18\r\n\r\nOK",
+            "AT+CGMR" => "Revision:1418B04SIM800L24\r\n\r\nOK",
+            "AT+CPIN?" => "+CPIN: READY\r\n\r\nOK",
+            "AT+CREG?" if self.registered => "+CREG: 2,1\r\n\r\nOK",
+            "AT+CREG?" => "+CREG: 2,2\r\n\r\nOK",
+            "AT+CGATT?" => "+CGATT: 1\r\n\r\nOK",
+            "AT+CIPSTATUS" => {
+                let mut lines = String::from("OK\r\n\r\nSTATE: IP STATUS");
+                for n in 0..6 {
+                    lines += &format!("\r\n\r\nC: {n},,\"\",\"\",\"\",\"INITIAL\"");
+                }
+                status = lines;
+                &status
+            }
+            "AT+CIPSHUT" => "SHUT OK",
+            "AT+CSQ" => "+CSQ: 20,0\r\n\r\nOK",
+            // Open already (TinyGSM's experience with a SIM800 whose bearer is up).
+            "AT+SAPBR=1,1" => "ERROR",
+            "AT+CNTP" => "OK\r\n\r\n+CNTP: 1",
+            "AT+CCLK?" => "+CCLK: \"24/01/01,00:00:00+00\"\r\n\r\nOK",
+            l if l.starts_with("AT+CIPSTART=") => "OK\r\n\r\n0, CONNECT OK",
+            _ => "OK",
+        };
+        out.extend(format!("\r\n{answer}\r\n").as_bytes());
+    }
+
+    /// The commands after the start-up probes.
+    fn after_probes(&self) -> Vec<&str> {
+        self.commands
+            .iter()
+            .map(String::as_str)
+            .skip_while(|c| *c == "AT")
+            .collect()
     }
 }
 
@@ -211,6 +353,7 @@ fn simulate(modem: &mut ScriptedModem, until: Duration) -> TestBoard<'static> {
     let TestBoard {
         reports,
         feeds,
+        fed_reports,
         reset_line,
         power_key,
         ..
@@ -219,6 +362,7 @@ fn simulate(modem: &mut ScriptedModem, until: Duration) -> TestBoard<'static> {
         clock: None,
         reports,
         feeds,
+        fed_reports,
         reset_line,
         power_key,
     }
@@ -268,6 +412,149 @@ fn starts_up_and_keeps_going_in_virtual_time() {
     let gaps = board.feeds.windows(2).map(|w| w[1] - w[0]);
     assert!(gaps.max().unwrap() <= Duration::from_secs(4));
     assert!(*board.feeds.last().unwrap() >= secs(396.0));
+
+    // Every minute B10's query comes due during bring-up: its `AT+CREG?` is bring-up's too,
+    // so `AT+CREG?` goes out once per 2 s poll, never twice back to back.
+    let commands = modem.after_probes();
+    assert!(commands.windows(2).any(|w| w == ["AT+CSQ", "AT+CREG?"]));
+    let cregs: Vec<_> = (modem.times.iter().zip(&modem.commands))
+        .filter(|(_, c)| *c == "AT+CREG?")
+        .map(|(t, _)| *t)
+        .collect();
+    let gaps = cregs.windows(2).map(|w| w[1] - w[0]);
+    assert!(gaps.min().unwrap() >= Duration::from_secs(1), "{cregs:?}");
+}
+
+#[test]
+fn the_watchdog_is_fed_on_every_wake_and_reported_at_most_once_a_second() {
+    let mut modem = ScriptedModem::connecting();
+    let board = simulate(&mut modem, Duration::from_secs(300));
+    assert!(board.first("Phase(Connected)").is_some());
+    let reported = &board.fed_reports;
+    let gaps: Vec<_> = reported.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(
+        gaps.iter().all(|&g| g >= Duration::from_secs(1)),
+        "{gaps:?}"
+    );
+    // ... and still at least every `watchdog_feed_interval` (4 s).
+    assert!(
+        gaps.iter().all(|&g| g <= Duration::from_secs(4)),
+        "{gaps:?}"
+    );
+    assert!(*reported.last().unwrap() >= secs(296.0));
+    // Fed far more often: on every wake (every answer, every received byte run).
+    assert!(board.feeds.len() > 2 * reported.len());
+    let feed_gaps = board.feeds.windows(2).map(|w| w[1] - w[0]);
+    assert!(feed_gaps.max().unwrap() <= Duration::from_secs(4));
+}
+
+#[test]
+fn a_late_answer_is_not_taken_for_the_next_commands() {
+    // `AT+CIPSHUT` answers `ERROR` after 66 s, past its 65 s timeout; the busy modem holds
+    // what comes meanwhile. Taken for the answer to `AT+CIPMUX=1`, that `ERROR` would make
+    // start-up fail (`SetupRefused`) and restart the modem.
+    let mut modem = ScriptedModem {
+        slow: vec![("AT+CIPSHUT", Duration::from_secs(66), "ERROR")],
+        ..ScriptedModem::new(Some(secs(1.5)))
+    };
+    let board = simulate(&mut modem, Duration::from_secs(90));
+    assert_eq!(board.first("ModemRestart"), None, "{:#?}", board.reports);
+    let shut = board.first("AtTimeout(Exec(Cipshut))").expect("timed out");
+    let resync = board.first_after("AtResync", shut).expect("resynchronised");
+    let ready = board.first("ModemReady").expect("started");
+    // The late answer came 1 s after the timeout; the line was then quiet for 200 ms.
+    assert_eq!(resync - shut, Duration::from_millis(1200));
+    assert!(resync <= ready);
+    // The probe comes between the command that timed out and the next one, and the next
+    // one is sent once the line has been quiet for `resync_quiet` after the late answer.
+    let commands = modem.after_probes();
+    let at = commands.iter().position(|c| *c == "AT+CIPSHUT").unwrap();
+    assert_eq!(commands[at..at + 3], ["AT+CIPSHUT", "AT", "AT+CIPMUX=1"]);
+    assert_eq!(board.first("AtRejected"), None);
+}
+
+#[test]
+fn a_late_prompt_is_cancelled_with_esc() {
+    // The `> ` of the first send (the heartbeat) comes after 31 s, past `send_timeout` (30 s).
+    // Without ESC the modem would take the next bytes written (the probe, `AT+CIPCLOSE`) for
+    // the 10 bytes of data and send them to the server.
+    let mut modem = ScriptedModem {
+        prompt_delay: Duration::from_secs(31),
+        ..ScriptedModem::connecting()
+    };
+    let board = simulate(&mut modem, Duration::from_secs(60));
+    let lost = board
+        .first("LinkLost(SendTimeout)")
+        .expect("send timed out");
+    assert!(board.first_after("AtResync", lost).is_some());
+    let send = b"AT+CIPSEND=0,10\r";
+    let at = modem
+        .raw
+        .windows(send.len())
+        .position(|w| w == send)
+        .unwrap();
+    assert_eq!(
+        modem.raw[at + send.len()],
+        ESC,
+        "ESC right after the timed-out send"
+    );
+    assert!(modem.sent.is_empty(), "sent {:?}", modem.sent);
+    let commands = modem.after_probes();
+    let at = commands
+        .iter()
+        .position(|c| *c == "AT+CIPSEND=0,10")
+        .unwrap();
+    assert_eq!(
+        commands[at..at + 3],
+        ["AT+CIPSEND=0,10", "AT", "AT+CIPCLOSE=0,1"]
+    );
+}
+
+#[test]
+fn replies_queue_behind_a_send_in_flight() {
+    // While the heartbeat waits 2 s for its `SEND OK`, the server asks for two replies: they
+    // are queued at once, and sent after it, in order, from the outbox.
+    let mut modem = ScriptedModem {
+        incoming: vec![b"back 1", b"bin"],
+        send_ok_delay: Duration::from_secs(2),
+        ..ScriptedModem::connecting()
+    };
+    let board = simulate(&mut modem, Duration::from_secs(20));
+    let queued = board.first("Queued { kind: Reply").expect("queued");
+    let heartbeat = board
+        .first("Sent { kind: Heartbeat")
+        .expect("heartbeat sent");
+    assert!(queued + Duration::from_secs(2) <= heartbeat);
+    assert_eq!(
+        modem.sent[..3],
+        [&b"heart beat"[..], b"back 1", &[0x11, 0x22, 0x33]]
+    );
+}
+
+#[test]
+fn the_clock_sync_opens_the_bearer_first() {
+    let mut modem = ScriptedModem::connecting();
+    let board = simulate(&mut modem, Duration::from_secs(30));
+    let commands = modem.after_probes();
+    let at = commands
+        .iter()
+        .position(|c| c.starts_with("AT+SAPBR"))
+        .expect("bearer");
+    assert_eq!(
+        commands[at..at + 7],
+        [
+            "AT+SAPBR=3,1,\"Contype\",\"GPRS\"",
+            "AT+SAPBR=3,1,\"APN\",\"CMIOT\"",
+            "AT+SAPBR=1,1",
+            "AT+CNTPCID=1",
+            "AT+CNTP=\"pool.ntp.org\",0",
+            "AT+CNTP",
+            "AT+CCLK?",
+        ]
+    );
+    // `ERROR` to `AT+SAPBR=1,1` (the bearer is open already) does not stop the sync.
+    assert!(board.first("ClockSet { unix: 1704067200 }").is_some());
+    assert_eq!(board.first("ClockSyncFailed"), None);
 }
 
 #[test]
