@@ -52,27 +52,38 @@ impl Board for QemuBoard {
         log!("modem reset {}", if asserted { "on" } else { "off" });
     }
 
+    /// Every report, written as the scenario trace writes it (`Sent(Heartbeat, "heart beat")`),
+    /// so that a scenario run against this board (`cargo xtask flash --board qemu`) checks
+    /// its expectations on reports against these lines.
     fn report(&mut self, report: Report<'_>) {
         match report {
-            // Every few seconds and on every answer: too much for a log.
-            Report::WatchdogFed => {}
-            Report::Led(state) => log!("led {:?}", state),
-            Report::Sent { kind, data } => log!("sent {:?} \"{}\"", kind, Escaped(data)),
-            Report::Received(data) => log!("received \"{}\"", Escaped(data)),
+            Report::Sent { kind, data } => log!("Sent({:?}, {})", kind, Quoted(data)),
+            Report::Received(data) => log!("Received({})", Quoted(data)),
             other => log!("{:?}", other),
         }
     }
 }
 
-/// Bytes as text, with anything but printable ASCII escaped (`\r`, `\n`, `\x00`).
-struct Escaped<'a>(&'a [u8]);
+/// Bytes as quoted text, as the trace writes them (sim-modem's `lab::escape`): `\r`, `\n`,
+/// `\t`, `\"`, `\\`, printable ASCII as it is, anything else as `\xNN`.
+struct Quoted<'a>(&'a [u8]);
 
-impl core::fmt::Display for Escaped<'_> {
+impl core::fmt::Display for Quoted<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        use core::fmt::Write;
+        f.write_char('"')?;
         for &byte in self.0 {
-            write!(f, "{}", core::ascii::escape_default(byte))?;
+            match byte {
+                b'\r' => f.write_str("\\r")?,
+                b'\n' => f.write_str("\\n")?,
+                b'\t' => f.write_str("\\t")?,
+                b'"' => f.write_str("\\\"")?,
+                b'\\' => f.write_str("\\\\")?,
+                0x20..=0x7e => f.write_char(byte as char)?,
+                _ => write!(f, "\\x{byte:02x}")?,
+            }
         }
-        Ok(())
+        f.write_char('"')
     }
 }
 
