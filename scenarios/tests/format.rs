@@ -73,9 +73,15 @@ fn every_scenario_file_names_the_schema() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     for path in scenarios::scenario_files(dir).unwrap() {
         let scenario = scenarios::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        // Relative to the file, so that editors find it from subdirectories too.
+        let depth = path.strip_prefix(dir).unwrap().components().count() - 1;
+        let schema = match depth {
+            0 => "./scenario.schema.json".to_string(),
+            _ => format!("{}scenario.schema.json", "../".repeat(depth)),
+        };
         assert_eq!(
             scenario.schema.as_deref(),
-            Some("./scenario.schema.json"),
+            Some(schema.as_str()),
             "{}",
             path.display()
         );
