@@ -4,6 +4,10 @@
 //! to (`after`) come first; one that fails leaves those anchored to it failed too. A failure
 //! carries what was expected and what happened, as lines to diff, and the virtual time to
 //! show the trace around.
+//!
+//! A run on a device outside the process ([`crate::realtime`]) may not see everything a
+//! replay sees, and its times hold only to the wall clock's jitter: [`Observation`] says so,
+//! and the checks skip (never pass) what cannot be seen, and loosen time bounds by its slack.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -23,11 +27,45 @@ pub struct CheckResult {
     /// When it matched (its first occurrence), if that means something.
     pub matched_at: Option<Duration>,
     pub failure: Option<Failure>,
+    /// Not checked, and why: the run could not see what it looks at (see [`Observation`]).
+    pub skipped: Option<String>,
 }
 
 impl CheckResult {
+    /// Whether it did not fail (a skipped expectation did not fail either).
     pub fn passed(&self) -> bool {
         self.failure.is_none()
+    }
+
+    /// Whether it was checked at all.
+    pub fn checked(&self) -> bool {
+        self.skipped.is_none()
+    }
+}
+
+/// What a run could see, and how exactly its times hold. A replay sees everything, exactly
+/// ([`Observation::REPLAY`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Observation {
+    /// The records hold the firmware's reports. A device outside the process shows them
+    /// only through its log, if at all; without them, expectations on `report` are skipped.
+    pub reports: bool,
+    /// Real time only: how much every time bound is loosened, for the wall clock's jitter.
+    /// `happens` and `periodic` windows grow by it at both ends, `never` windows shrink by
+    /// it, and `periodic` tolerances and `answered` bounds grow by it. Counts are unchanged.
+    pub slack: Duration,
+}
+
+impl Observation {
+    pub const REPLAY: Observation = Observation {
+        reports: true,
+        slack: Duration::ZERO,
+    };
+}
+
+impl Default for Observation {
+    fn default() -> Self {
+        Observation::REPLAY
     }
 }
 
@@ -56,13 +94,22 @@ pub struct Run<'a> {
     /// Every timeline step applied, random ones included: (id, at, end of its fault).
     pub steps: &'a [(Option<String>, Duration, Option<Duration>)],
     pub records: &'a [Record],
+    pub observation: Observation,
+}
+
+/// How an expectation another one is anchored to fared.
+#[derive(Debug, Clone, Copy)]
+enum Anchor {
+    Matched(Duration),
+    Failed,
+    Skipped,
 }
 
 /// Checks every expectation of the scenario.
 pub fn check(run: &Run<'_>) -> Vec<CheckResult> {
     let expectations = &run.scenario.expect;
     let mut results: Vec<Option<CheckResult>> = vec![None; expectations.len()];
-    let mut matched: BTreeMap<&str, Result<Duration, ()>> = BTreeMap::new();
+    let mut matched: BTreeMap<&str, Anchor> = BTreeMap::new();
     // Anchors come first: repeat until every expectation is done (format forbids cycles).
     while results.iter().any(Option::is_none) {
         let before = results.iter().filter(|r| r.is_some()).count();
@@ -82,24 +129,37 @@ pub fn check(run: &Run<'_>) -> Vec<CheckResult> {
             ) else {
                 continue;
             };
-            let result = match (after, until) {
-                (Ok(after), Ok(until)) => {
-                    check_one(run, index, e, after.unwrap_or_default(), until)
+            let mut result = CheckResult {
+                index,
+                summary: e.summary(),
+                matched_at: None,
+                failure: None,
+                skipped: None,
+            };
+            match (after, until) {
+                _ if unseen(run, e) => result.skipped = Some(UNSEEN_REPORTS.into()),
+                (Err(Missing::Skipped(name)), _) | (_, Err(Missing::Skipped(name))) => {
+                    result.skipped = Some(format!("its anchor {name:?} was not checked"));
                 }
-                (Err(why), _) | (_, Err(why)) => CheckResult {
-                    index,
-                    summary: e.summary(),
-                    matched_at: None,
-                    failure: Some(Failure {
+                (Err(Missing::Failed(why)), _) | (_, Err(Missing::Failed(why))) => {
+                    result.failure = Some(Failure {
                         message: why,
                         expected: vec![],
                         actual: vec![],
                         around: None,
-                    }),
-                },
-            };
+                    });
+                }
+                (Ok(after), Ok(until)) => {
+                    result = check_one(run, index, e, after.unwrap_or_default(), until)
+                }
+            }
             if let Some(id) = e.id() {
-                matched.insert(id, result.matched_at.filter(|_| result.passed()).ok_or(()));
+                let anchor = match (&result.skipped, result.matched_at) {
+                    (Some(_), _) => Anchor::Skipped,
+                    (None, Some(at)) if result.passed() => Anchor::Matched(at),
+                    _ => Anchor::Failed,
+                };
+                matched.insert(id, anchor);
             }
             results[index] = Some(result);
         }
@@ -109,13 +169,35 @@ pub fn check(run: &Run<'_>) -> Vec<CheckResult> {
     results.into_iter().map(Option::unwrap).collect()
 }
 
-/// The time an `after` names: `Some(Err)` if it never happened, `None` if it is an
-/// expectation not checked yet.
+const UNSEEN_REPORTS: &str = "not checkable here: the firmware's reports are not visible \
+     (a device outside the process shows them only through its log)";
+
+/// Whether the run could not see what `e` looks at.
+fn unseen(run: &Run<'_>, e: &Expectation) -> bool {
+    let what = match e {
+        Expectation::Happens { what, .. }
+        | Expectation::Never { what, .. }
+        | Expectation::Periodic { what, .. } => what,
+        Expectation::Answered { .. } => return false,
+    };
+    matches!(what, What::Report(_)) && !run.observation.reports
+}
+
+/// Why an anchor has no time.
+enum Missing {
+    /// It never happened: the expectation fails, with this message.
+    Failed(String),
+    /// It is an expectation that was skipped (named here): so is this one.
+    Skipped(String),
+}
+
+/// The time an `after` names: `Some(Err)` if it has none, `None` if it is an expectation not
+/// checked yet.
 fn anchor(
     run: &Run<'_>,
     after: &str,
-    matched: &BTreeMap<&str, Result<Duration, ()>>,
-) -> Option<Result<Duration, String>> {
+    matched: &BTreeMap<&str, Anchor>,
+) -> Option<Result<Duration, Missing>> {
     if let Some((_, at, _)) = run
         .steps
         .iter()
@@ -126,17 +208,21 @@ fn anchor(
     if let Some(id) = after.strip_suffix(".end") {
         let step = run.steps.iter().find(|(s, ..)| s.as_deref() == Some(id));
         if let Some((_, _, end)) = step {
-            return Some(end.ok_or(format!("step {id:?} has no end")));
+            return Some(end.ok_or(Missing::Failed(format!("step {id:?} has no end"))));
         }
     }
     if run.scenario.expect.iter().any(|e| e.id() == Some(after)) {
-        return matched
-            .get(after)
-            .map(|m| m.map_err(|()| format!("not checked: `after` {after:?} did not match")));
+        return matched.get(after).map(|m| match m {
+            Anchor::Matched(at) => Ok(*at),
+            Anchor::Failed => Err(Missing::Failed(format!(
+                "not checked: `after` {after:?} did not match"
+            ))),
+            Anchor::Skipped => Err(Missing::Skipped(after.to_string())),
+        });
     }
-    Some(Err(format!(
+    Some(Err(Missing::Failed(format!(
         "`after` {after:?} names nothing that happened"
-    )))
+    ))))
 }
 
 fn check_one(
@@ -147,18 +233,31 @@ fn check_one(
     until: Option<Duration>,
 ) -> CheckResult {
     let window = e.window();
-    let start = anchor + window.from;
-    let end = window
+    let mut start = anchor + window.from;
+    let mut end = window
         .to
         .map_or(run.end, |to| anchor + to)
-        .min(until.unwrap_or(Duration::MAX))
-        .min(run.end);
+        .min(until.unwrap_or(Duration::MAX));
+    // Loosened for the wall clock's jitter (nothing, in a replay).
+    let slack = run.observation.slack;
+    match e {
+        Expectation::Never { .. } => {
+            start += slack;
+            end = end.saturating_sub(slack);
+        }
+        _ => {
+            start = start.saturating_sub(slack);
+            end += slack;
+        }
+    }
+    let end = end.min(run.end);
     let span = format!("[{}, {}]", secs(start), secs(end));
     let mut result = CheckResult {
         index,
         summary: e.summary(),
         matched_at: None,
         failure: None,
+        skipped: None,
     };
     let inside = |hits: &[Hit]| -> Vec<Hit> {
         hits.iter()
@@ -215,7 +314,8 @@ fn check_one(
         } => {
             let found = inside(&hits(run, what));
             result.matched_at = found.first().map(|h| h.at);
-            if let Some(failure) = periodic(&found, start, end, *every, *tolerance) {
+            let tolerance = *tolerance + slack;
+            if let Some(failure) = periodic(&found, start, end, *every, tolerance) {
                 result.failure = Some(Failure {
                     message: format!("{what}: {} in {span}", failure.message),
                     ..failure
@@ -223,7 +323,7 @@ fn check_one(
             }
         }
         Expectation::Answered { within, .. } => {
-            result.failure = answered(run, start, end, *within);
+            result.failure = answered(run, start, end, within.map(|w| w + slack));
         }
     }
     result
@@ -554,4 +654,85 @@ pub fn step_times(scenario: &Scenario) -> Vec<(Option<String>, Duration, Option<
             (s.id.clone(), s.at, end)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::replay::{conclude_observed, replay};
+    use crate::trace::Bytes;
+
+    fn scenario(text: &str) -> Scenario {
+        crate::parse("t.json", text).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn what_a_run_cannot_see_is_skipped_not_passed() {
+        let scenario = scenario(
+            r#"{ "name": "t", "duration": "40s", "expect": [
+              { "expect": "happens", "id": "up", "what": { "report": { "text": "Connected" } } },
+              { "expect": "happens", "what": { "received": { "text": "heart beat" } }, "after": "up", "to": "1s" },
+              { "expect": "happens", "what": "accepted", "count": 1 },
+              { "expect": "never", "what": { "report": { "prefix": "ModemRestart" } } }
+            ] }"#,
+        );
+        let seen = replay(&scenario, "t.json", None);
+        assert!(seen.passed() && seen.results.iter().all(CheckResult::checked));
+        let blind = Observation {
+            reports: false,
+            slack: Duration::ZERO,
+        };
+        let unseen = conclude_observed(&scenario, "t.json", 0, &[], seen.end, seen.records, blind);
+        let skipped: Vec<usize> = unseen
+            .results
+            .iter()
+            .filter(|r| !r.checked())
+            .map(|r| r.index)
+            .collect();
+        // The reports, and what is anchored to one.
+        assert_eq!(skipped, [0, 1, 3]);
+        assert!(unseen.verdict().is_ok());
+    }
+
+    #[test]
+    fn slack_loosens_time_bounds() {
+        let scenario = scenario(
+            r#"{ "name": "t", "duration": "30s", "expect": [
+              { "expect": "periodic", "what": { "received": { "text": "hb" } }, "every": "10s", "from": "1s", "to": "21s" },
+              { "expect": "happens", "what": { "received": { "text": "hb" } }, "count": 1, "to": "1s" },
+              { "expect": "never", "what": { "received": { "text": "hb" } }, "from": "21002ms" }
+            ] }"#,
+        );
+        // Jittered by a few milliseconds, as on a wall clock.
+        let records: Vec<Record> = [1_003, 11_001, 21_004]
+            .into_iter()
+            .map(|ms| Record {
+                at: Duration::from_millis(ms),
+                event: Event::LabReceived {
+                    client: 1,
+                    data: Bytes(b"hb".to_vec()),
+                },
+            })
+            .collect();
+        let failed = |slack_ms| {
+            let run = Run {
+                scenario: &scenario,
+                end: scenario.duration,
+                steps: &[],
+                records: &records,
+                observation: Observation {
+                    reports: true,
+                    slack: Duration::from_millis(slack_ms),
+                },
+            };
+            let results = check(&run);
+            results
+                .iter()
+                .filter(|r| !r.passed())
+                .map(|r| r.index)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(failed(0), [0, 1, 2]);
+        assert_eq!(failed(5), [] as [usize; 0]);
+    }
 }

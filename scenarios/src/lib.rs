@@ -6,13 +6,16 @@
 //! in virtual time that jumps from one wake-up to the next, writing a JSON Lines
 //! [`trace`]; [`check`] holds the run against the expectations and [`report`] shows the
 //! results (a diff, the trace around a failure, the command that reproduces it, JUnit XML).
-//! [`view`] renders a run for people, as `cargo xtask sim` shows it.
+//! [`view`] renders a run for people, as `cargo xtask sim` shows it. [`realtime`] runs the
+//! same world against the wall clock, with the firmware in the process or outside it (a
+//! board in QEMU, a host runner on a pty), and checks the same expectations.
 //!
-//! Same scenario and seed, same trace, byte for byte: nothing here reads a clock (the wall
-//! time of a replay is measured, never used) or iterates a hash map.
+//! Same scenario and seed, same trace, byte for byte: nothing but [`realtime`] reads a clock
+//! (the wall time of a replay is measured, never used), and nothing iterates a hash map.
 
 pub mod check;
 pub mod format;
+pub mod realtime;
 pub mod replay;
 pub mod report;
 pub mod trace;

@@ -14,7 +14,7 @@ use rand_chacha::ChaCha8Rng;
 use sim_modem::fault::Fault;
 use sim_modem::sim::SimConfig;
 
-use crate::check::{self, CheckResult, Run};
+use crate::check::{self, CheckResult, Observation, Run};
 use crate::format::{FramingName, LabAction, RandomFaults, Scenario, StepKind, TransportName};
 use crate::trace::{self, Record};
 use crate::world::{Action, Step, World, WorldConfig};
@@ -183,12 +183,23 @@ pub fn world(s: &Scenario, seed: u64, trace: bool) -> Result<(World, Vec<Planned
         sim: sim_config(s, seed),
         trace,
     };
-    let mut world = World::new(config).map_err(|e| e.to_string())?;
+    let world = World::new(config).map_err(|e| e.to_string())?;
+    Ok(scheduled(s, seed, world))
+}
+
+/// The same for a device outside the process ([`World::external`]), traced. The file's
+/// `device` section cannot reach such a device: it runs with the configuration built into it.
+pub fn external_world(s: &Scenario, seed: u64) -> Result<(World, Vec<Planned>), String> {
+    let world = World::external(sim_config(s, seed), true).map_err(|e| e.to_string())?;
+    Ok(scheduled(s, seed, world))
+}
+
+fn scheduled(s: &Scenario, seed: u64, mut world: World) -> (World, Vec<Planned>) {
     let planned = plan(s, seed);
     for p in &planned {
         world.schedule(p.at, p.step.clone());
     }
-    Ok((world, planned))
+    (world, planned)
 }
 
 /// A finished replay.
@@ -206,6 +217,8 @@ pub struct Replay {
     pub wall: std::time::Duration,
     /// The replay could not run or crashed (a panic in the firmware or the simulation).
     pub error: Option<String>,
+    /// The command that runs this again when it is not a replay (a real-time run sets it).
+    pub rerun: Option<String>,
 }
 
 /// What a replay means for CI.
@@ -255,9 +268,11 @@ impl Replay {
         trace::to_jsonl(&self.records)
     }
 
-    /// The command that replays this run again.
+    /// The command that runs this again: a replay, unless [`Replay::rerun`] says otherwise.
     pub fn command(&self) -> String {
-        format!("cargo xtask replay {} --seed {}", self.path, self.seed)
+        self.rerun
+            .clone()
+            .unwrap_or_else(|| format!("cargo xtask replay {} --seed {}", self.path, self.seed))
     }
 }
 
@@ -301,6 +316,20 @@ pub fn conclude(
     end: Duration,
     records: Vec<Record>,
 ) -> Replay {
+    let observation = Observation::REPLAY;
+    conclude_observed(scenario, path, seed, planned, end, records, observation)
+}
+
+/// The same for a run that saw less, or less exactly, than a replay (see [`Observation`]).
+pub fn conclude_observed(
+    scenario: &Scenario,
+    path: &str,
+    seed: u64,
+    planned: &[Planned],
+    end: Duration,
+    records: Vec<Record>,
+    observation: Observation,
+) -> Replay {
     let steps: Vec<_> = planned
         .iter()
         .map(|p| (p.step.id.clone(), p.at, p.end))
@@ -310,6 +339,7 @@ pub fn conclude(
         end,
         steps: &steps,
         records: &records,
+        observation,
     });
     Replay {
         scenario: scenario.clone(),
@@ -320,6 +350,7 @@ pub fn conclude(
         end,
         wall: Default::default(),
         error: None,
+        rerun: None,
     }
 }
 

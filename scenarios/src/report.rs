@@ -20,14 +20,21 @@ pub fn table(replays: &[Replay]) -> String {
         "{:<28} {:<6} {:>7} {:>12} {:>10}\n",
         "scenario", "result", "checks", "virtual", "wall"
     );
+    let mut unchecked = 0;
     for r in replays {
-        let met = r.results.iter().filter(|c| c.passed()).count();
+        let checked = r.results.iter().filter(|c| c.checked()).count();
+        unchecked += r.results.len() - checked;
+        let met = r
+            .results
+            .iter()
+            .filter(|c| c.checked() && c.passed())
+            .count();
         let _ = writeln!(
             text,
             "{:<28} {:<6} {:>7} {:>12} {:>9.3}s",
             r.scenario.name,
             r.verdict().as_str(),
-            format!("{met}/{}", r.results.len()),
+            format!("{met}/{checked}"),
             secs(r.end),
             r.wall.as_secs_f64(),
         );
@@ -45,7 +52,24 @@ pub fn table(replays: &[Replay]) -> String {
     if known > 0 {
         let _ = write!(text, ", {known} skipped (known failures)");
     }
+    if unchecked > 0 {
+        let _ = write!(text, "; {unchecked} expectation(s) not checkable here");
+    }
     text.push('\n');
+    text
+}
+
+/// One line per expectation: `ok`, `FAIL` or `skip` (with why), and its summary.
+pub fn results(replay: &Replay) -> String {
+    let mut text = String::new();
+    for result in &replay.results {
+        let (mark, why) = match (&result.skipped, result.passed()) {
+            (Some(why), _) => ("skip", format!(" ({why})")),
+            (None, true) => ("ok  ", String::new()),
+            (None, false) => ("FAIL", String::new()),
+        };
+        let _ = writeln!(text, "  {mark} {}{why}", result.summary);
+    }
     text
 }
 

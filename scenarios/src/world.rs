@@ -9,6 +9,11 @@
 //! timeout and the next timeline step. Nothing is stepped per tick and nothing waits on the
 //! wall clock, so a quiet simulated hour costs nothing, and the same inputs always give the
 //! same trace.
+//!
+//! A world can also leave the firmware out ([`World::external`]): the device is then outside
+//! the process (a board in QEMU, `longlink-host` on a pty), its bytes come in through
+//! [`World::device_wrote`] and the modem's go out through [`World::take_device_bound`]. The
+//! caller owns time then ([`crate::realtime`] drives it from the wall clock).
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, VecDeque};
@@ -197,12 +202,15 @@ const MAX_ROUNDS: usize = 1_000_000;
 pub struct World {
     sim: Sim,
     shared: Rc<Shared>,
-    device: Pin<Box<dyn Future<Output = ()>>>,
+    /// The firmware core, or `None` when the device is outside the process.
+    device: Option<Pin<Box<dyn Future<Output = ()>>>>,
     now: Duration,
     timeline: BTreeMap<(Duration, u64), Step>,
     seq: u64,
     records: Vec<Record>,
     scratch: Vec<u8>,
+    /// An external device's line to the modem so far: its bytes come in arbitrary pieces.
+    partial: Vec<u8>,
 }
 
 impl World {
@@ -223,6 +231,26 @@ impl World {
             let mut board = board;
             firmware::run(&device_config, uart, &clock, &mut board).await;
         });
+        Ok(World::with_device(sim, shared, Some(device)))
+    }
+
+    /// The simulation alone, for a device outside the process: what it writes goes in with
+    /// [`World::device_wrote`], what the modem writes comes out of
+    /// [`World::take_device_bound`]. It drives no modem pins: the modem is on from the start.
+    pub fn external(sim: SimConfig, trace: bool) -> Result<World, SimError> {
+        let sim = Sim::new(sim)?;
+        let shared = Rc::new(Shared {
+            trace,
+            ..Shared::default()
+        });
+        Ok(World::with_device(sim, shared, None))
+    }
+
+    fn with_device(
+        sim: Sim,
+        shared: Rc<Shared>,
+        device: Option<Pin<Box<dyn Future<Output = ()>>>>,
+    ) -> World {
         let mut world = World {
             sim,
             shared,
@@ -232,9 +260,33 @@ impl World {
             seq: 0,
             records: Vec::new(),
             scratch: Vec::new(),
+            partial: Vec::new(),
         };
         world.collect_sim_events();
-        Ok(world)
+        world
+    }
+
+    /// An external device wrote `bytes` to the modem, now.
+    pub fn device_wrote(&mut self, bytes: &[u8]) {
+        self.shared
+            .out
+            .borrow_mut()
+            .push(Output::Uart(bytes.to_vec()));
+        self.settle();
+    }
+
+    /// What the modem wrote for an external device since last time. (With the firmware in
+    /// the process, it reads these itself.)
+    pub fn take_device_bound(&mut self) -> Vec<u8> {
+        if self.device.is_some() {
+            return Vec::new();
+        }
+        self.shared.rx.borrow_mut().drain(..).collect()
+    }
+
+    /// Records what an external device said about itself (its log), now.
+    pub fn note(&mut self, event: Event) {
+        self.record(event);
     }
 
     /// Virtual time since the start.
@@ -403,9 +455,12 @@ impl World {
 
     fn poll_device(&mut self) {
         self.shared.wake.set(None);
+        let Some(device) = &mut self.device else {
+            return;
+        };
         let mut cx = Context::from_waker(Waker::noop());
         // `run` never returns; a pending poll means it waits for bytes or a deadline.
-        let _ = self.device.as_mut().poll(&mut cx);
+        let _ = device.as_mut().poll(&mut cx);
         if self.shared.trace {
             let events = std::mem::take(&mut *self.shared.events.borrow_mut());
             for event in events {
@@ -423,6 +478,35 @@ impl World {
             dir,
             data: Bytes(bytes.to_vec()),
         });
+        if self.device.is_some() {
+            // The firmware writes a command (or a payload) in one go: one run, whole lines.
+            self.lines(dir, bytes);
+        } else if dir == Dir::ToModem {
+            // An external device's bytes come in pieces: keep the unfinished line.
+            self.partial.extend_from_slice(bytes);
+            if let Some(end) = self.partial.iter().rposition(|&b| b == b'\r' || b == b'\n') {
+                let rest = self.partial.split_off(end + 1);
+                let done = std::mem::replace(&mut self.partial, rest);
+                self.lines(dir, &done);
+            }
+        } else {
+            // The modem answers with a line: what the device wrote before is whole (a
+            // payload in data mode has no line end). An echo of a piece is not an answer.
+            if bytes.iter().any(|&b| b == b'\r' || b == b'\n') {
+                self.flush_device_line();
+            }
+            self.lines(dir, bytes);
+        }
+    }
+
+    /// Records an external device's unfinished line as a line, now: at the end of a run, or
+    /// when the modem answers it (so a payload's line is stamped with the answer's time).
+    pub fn flush_device_line(&mut self) {
+        let line = std::mem::take(&mut self.partial);
+        self.lines(Dir::ToModem, &line);
+    }
+
+    fn lines(&mut self, dir: Dir, bytes: &[u8]) {
         for line in bytes.split(|&b| b == b'\r' || b == b'\n') {
             if !line.is_empty() {
                 self.record(Event::At {

@@ -1,8 +1,15 @@
 //! The board images: `cargo xtask size` and `cargo xtask flash --board pico|qemu`.
 
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use scenarios::realtime::{self, External, Start};
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpListener;
+
+use crate::sim;
 use crate::toolchain::{self, run_in, CortexM, Result};
-use std::path::PathBuf;
-use std::process::Command;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
 pub enum Board {
@@ -49,6 +56,9 @@ pub fn build(board: Board) -> Result<PathBuf> {
     // Run in the board's directory: its .cargo/config.toml (target, runner) is found from
     // the current directory, not from --manifest-path.
     cargo.args(["build", "--release", "--target", board.target()]);
+    // Its own target directory, whatever the caller's environment says: the image is
+    // looked for there.
+    cargo.env("CARGO_TARGET_DIR", board.dir().join("target"));
     if matches!(toolchain, CortexM::DebianBuildStd) {
         cargo.arg("-Zbuild-std=core");
     }
@@ -114,6 +124,12 @@ pub fn size() -> Result {
         let elf = build(board)?;
         rows.push((board, ImageSize::of(&elf)?));
     }
+    print_sizes(&rows);
+    Ok(())
+}
+
+/// The size table of built images.
+pub fn print_sizes(rows: &[(Board, ImageSize)]) {
     println!(
         "{:<6} {:>12} {:>10} {:>10} {:>12} {:>12}",
         "board", "text+rodata", "data", "bss", "flash", "static RAM"
@@ -129,7 +145,6 @@ pub fn size() -> Result {
             s.ram()
         );
     }
-    Ok(())
 }
 
 /// `probe-rs run` flashes the Pico through a debug probe and shows its defmt log.
@@ -150,9 +165,135 @@ pub fn flash_pico() -> Result {
     )
 }
 
-pub fn flash(board: Board) -> Result {
-    match board {
-        Board::Pico => flash_pico(),
-        Board::Qemu => Err("flash --board qemu: not yet wired to the scenario runner".into()),
+/// A scenario run against the QEMU image.
+pub struct QemuRun {
+    /// Default: [`QEMU_SMOKE`].
+    pub scenario: Option<PathBuf>,
+    pub seed: Option<u64>,
+    /// See `scenarios::realtime::Options::slack`.
+    pub slack: Duration,
+    /// Read a console on stdin (off in CI).
+    pub console: bool,
+    /// Write the run's trace (JSON Lines) here.
+    pub trace: Option<PathBuf>,
+}
+
+/// The board smoke scenario, from the workspace root.
+pub const QEMU_SMOKE: &str = "scenarios/board/qemu_smoke.json";
+
+/// How long QEMU may take to start and connect to the modem.
+const QEMU_CONNECT: Duration = Duration::from_secs(20);
+
+/// How long a run may take beyond its scenario's duration before it is cut off: the runner
+/// ends it on time, this bounds anything that would not.
+const QEMU_MARGIN: Duration = Duration::from_secs(30);
+
+/// `cargo xtask flash --board qemu`: builds the image, boots it in QEMU with its modem UART
+/// connected to the scenario's simulated modem (listening on a free loopback port) and its
+/// log on QEMU's stdout, shows the run live, stops QEMU at the scenario's end and checks the
+/// expectations.
+pub fn run_qemu(args: &QemuRun) -> Result {
+    let path = args
+        .scenario
+        .clone()
+        .unwrap_or_else(|| toolchain::root().join(QEMU_SMOKE));
+    let scenario = scenarios::load(&path).map_err(|e| e.to_string())?;
+    let shown = path
+        .strip_prefix(toolchain::root())
+        .unwrap_or(&path)
+        .display()
+        .to_string();
+    let seed = args.seed.unwrap_or(scenario.seed);
+    let elf = build(Board::Qemu)?;
+    toolchain::ensure_qemu()?;
+    sim::introduce(&scenario, &shown, seed);
+    println!(
+        "  real time, the firmware in QEMU (mps2-an385); the time bounds loosened by {}\n",
+        sim_modem::fault::duration::format(args.slack)
+    );
+    let runtime = sim::runtime()?;
+    let replay = runtime.block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| format!("cannot listen on loopback: {e}"))?;
+        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        let mut qemu = qemu_command(&elf, port);
+        eprintln!("$ {}", toolchain::show(qemu.as_std()));
+        let mut qemu = qemu
+            .spawn()
+            .map_err(|e| format!("cannot start qemu-system-arm: {e}"))?;
+        // Kept for when QEMU fails.
+        let mut stderr = qemu.stderr.take().expect("piped");
+        let errors = tokio::spawn(async move {
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text).await;
+            text
+        });
+        let connected = tokio::select! {
+            accepted = tokio::time::timeout(QEMU_CONNECT, listener.accept()) => match accepted {
+                Ok(Ok((stream, _))) => Ok(stream),
+                Ok(Err(e)) => Err(format!("accepting QEMU's connection: {e}")),
+                Err(_) => Err(format!("QEMU did not connect within {}s", QEMU_CONNECT.as_secs())),
+            },
+            status = qemu.wait() => Err(format!("QEMU exited before it connected ({})", status.map_or_else(|e| e.to_string(), |s| s.to_string()))),
+        };
+        let stream = match connected {
+            Ok(stream) => stream,
+            Err(e) => {
+                let _ = qemu.kill().await;
+                return Err(format!("{e}\n{}", errors.await.unwrap_or_default()));
+            }
+        };
+        // The UART writes a byte at a time: without this, Nagle delays every command.
+        let _ = stream.set_nodelay(true);
+        let log = qemu.stdout.take().expect("piped");
+        let options = realtime::Options {
+            device: Some(External {
+                line: Box::new(stream),
+                log: Some(Box::new(log)),
+                start: Start::Now,
+            }),
+            console: args.console.then(sim::console),
+            slack: args.slack,
+        };
+        let run = realtime::run(&scenario, &shown, seed, options, sim::print);
+        let replay = tokio::time::timeout(scenario.duration + QEMU_MARGIN, run).await;
+        let _ = qemu.kill().await;
+        replay.map_err(|_| {
+            format!(
+                "the run did not end within {}s of the scenario's end",
+                QEMU_MARGIN.as_secs()
+            )
+        })
+    });
+    // A console's blocking stdin read would hold a normal shutdown up.
+    runtime.shutdown_background();
+    let mut replay = replay?;
+    replay.rerun = Some(format!(
+        "cargo xtask flash --board qemu --scenario {shown} --seed {seed}; in virtual time: cargo xtask replay {shown} --seed {seed}"
+    ));
+    if let Some(trace) = &args.trace {
+        std::fs::write(trace, replay.trace())
+            .map_err(|e| format!("cannot write {}: {e}", trace.display()))?;
+        eprintln!("wrote {}", trace.display());
     }
+    sim::finish(&replay)
+}
+
+/// QEMU with the image, its UART0 (the modem) connected to 127.0.0.1:`port`, its UART1 (the
+/// log) on stdout.
+fn qemu_command(elf: &Path, port: u16) -> tokio::process::Command {
+    let mut qemu = tokio::process::Command::new("qemu-system-arm");
+    qemu.args(["-M", "mps2-an385", "-nographic", "-monitor", "none"])
+        .arg("-chardev")
+        .arg(format!(
+            "socket,id=modem,host=127.0.0.1,port={port},nodelay=on"
+        ))
+        .args(["-serial", "chardev:modem", "-serial", "stdio", "-kernel"])
+        .arg(elf)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    qemu
 }

@@ -1,7 +1,9 @@
 //! `cargo xtask ci` and the checks it is made of.
 
+use crate::board::{self, Board, ImageSize, QemuRun};
 use crate::toolchain::{self, run, Result};
 use std::process::Command;
+use std::time::Instant;
 
 /// The crates that must build without std for a Cortex-M0+.
 const NO_STD_CRATES: &[&str] = &["protocol", "firmware"];
@@ -21,6 +23,7 @@ pub fn ci(fuzz_seconds: u32) -> Result {
     ]))?;
     run(Command::new("cargo").args(["test", "--workspace"]))?;
     embedded()?;
+    boards()?;
     if fuzz_seconds > 0 {
         fuzz(fuzz_seconds, None)?;
     }
@@ -33,6 +36,37 @@ pub fn embedded() -> Result {
     for krate in NO_STD_CRATES {
         run(toolchain::cortex_m_cargo(&toolchain, CORTEX_M0).args(["--release", "-p", krate]))?;
     }
+    Ok(())
+}
+
+/// Builds both board images, prints their sizes, and runs the board smoke scenario against
+/// the QEMU image: bounded by the scenario's duration (95 s) and a margin, failing if an
+/// expectation fails.
+pub fn boards() -> Result {
+    let mut rows = Vec::new();
+    for board in Board::ALL {
+        let started = Instant::now();
+        let elf = board::build(board)?;
+        eprintln!(
+            "xtask: {} image built in {:.1}s",
+            board.name(),
+            started.elapsed().as_secs_f64()
+        );
+        rows.push((board, ImageSize::of(&elf)?));
+    }
+    board::print_sizes(&rows);
+    let started = Instant::now();
+    board::run_qemu(&QemuRun {
+        scenario: None,
+        seed: None,
+        slack: scenarios::realtime::EXTERNAL_SLACK,
+        console: false,
+        trace: None,
+    })?;
+    eprintln!(
+        "xtask: QEMU smoke scenario passed in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 

@@ -9,6 +9,8 @@ mod sim;
 mod toolchain;
 
 use clap::{Parser, Subcommand};
+use scenarios::realtime::EXTERNAL_SLACK;
+use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -22,8 +24,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Task {
-    /// Everything CI checks: formatting, clippy, every test, the no_std Cortex-M build, and a
-    /// short bounded fuzz run of each parser. Installs what a fresh machine lacks.
+    /// Everything CI checks: formatting, clippy, every test, the no_std Cortex-M build, both
+    /// board images (with their sizes) and the board smoke scenario in QEMU, and a short
+    /// bounded fuzz run of each parser. Installs what a fresh machine lacks.
     Ci {
         /// Seconds of fuzzing per parser (0 skips fuzzing).
         #[arg(long, default_value_t = 20)]
@@ -31,6 +34,9 @@ enum Task {
     },
     /// Builds the no_std crates for thumbv6m-none-eabi (Cortex-M0+, as on a Raspberry Pi Pico).
     Embedded,
+    /// CI's board part: builds both board images, prints their sizes, and runs the board
+    /// smoke scenario against the QEMU image (about 2 minutes of real time).
+    Boards,
     /// Runs each parser's fuzz target (cargo-fuzz, nightly) for a bounded time.
     Fuzz {
         /// Seconds per target.
@@ -76,9 +82,14 @@ enum Task {
         /// Run in real time, with a console: type text to send it to the device.
         #[arg(long, conflicts_with = "pty")]
         realtime: bool,
-        /// Serve only the simulated modem on a pty, for a firmware outside this process.
+        /// Run in real time with the firmware outside this process, on the other end of a
+        /// pty (`longlink-host <pty>`); the scenario starts when it first writes.
         #[arg(long)]
         pty: bool,
+        /// With --pty: how much the expectations' time bounds are loosened for the wall
+        /// clock's jitter (default: 100ms).
+        #[arg(long, value_parser = sim_modem::fault::duration::parse)]
+        slack: Option<Duration>,
         /// Run this long instead of the scenario's duration (e.g. 1h).
         #[arg(long, value_parser = sim_modem::fault::duration::parse)]
         duration: Option<Duration>,
@@ -95,10 +106,26 @@ enum Task {
     /// (data + bss).
     Size,
     /// Builds a board image and runs it: on a Pico through probe-rs, showing its defmt log;
-    /// in QEMU against the simulated modem and lab server.
+    /// in QEMU against the simulated modem and lab server, running a scenario in real time
+    /// (the board smoke scenario by default) with the same live view as `cargo xtask sim`,
+    /// and checking its expectations.
     Flash {
         #[arg(long, value_enum)]
         board: board::Board,
+        /// QEMU: the scenario to run (default: scenarios/board/qemu_smoke.json).
+        #[arg(long)]
+        scenario: Option<PathBuf>,
+        /// QEMU: run with this seed instead of the file's.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// QEMU: how much the expectations' time bounds are loosened for the wall clock's
+        /// jitter: the board's bytes and log lines are stamped when they arrive (default:
+        /// 100ms).
+        #[arg(long, value_parser = sim_modem::fault::duration::parse)]
+        slack: Option<Duration>,
+        /// QEMU: also write the run's trace (JSON Lines) to FILE.
+        #[arg(long, value_name = "FILE")]
+        trace: Option<PathBuf>,
     },
 }
 
@@ -107,6 +134,7 @@ fn main() -> ExitCode {
     let result = match cli.task {
         Task::Ci { fuzz_seconds } => ci::ci(fuzz_seconds),
         Task::Embedded => ci::embedded(),
+        Task::Boards => ci::boards(),
         Task::Fuzz { seconds, target } => ci::fuzz(seconds, target.as_deref()),
         Task::Replay {
             paths,
@@ -129,6 +157,7 @@ fn main() -> ExitCode {
             realtime,
             pty,
             duration,
+            slack,
         } => sim::sim(sim::Args {
             scenario,
             seed,
@@ -137,11 +166,30 @@ fn main() -> ExitCode {
             realtime,
             pty,
             duration,
+            slack: slack.unwrap_or(EXTERNAL_SLACK),
         }),
         Task::Bench { devices } => bench::bench(devices),
         Task::Schema => replay::schema(),
         Task::Size => board::size(),
-        Task::Flash { board } => board::flash(board),
+        Task::Flash {
+            board,
+            scenario,
+            seed,
+            slack,
+            trace,
+        } => match board {
+            board::Board::Pico if scenario.is_some() || seed.is_some() || trace.is_some() => {
+                Err("--scenario, --seed and --trace are for --board qemu".into())
+            }
+            board::Board::Pico => board::flash_pico(),
+            board::Board::Qemu => board::run_qemu(&board::QemuRun {
+                scenario,
+                seed,
+                slack: slack.unwrap_or(EXTERNAL_SLACK),
+                console: std::io::stdin().is_terminal(),
+                trace,
+            }),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

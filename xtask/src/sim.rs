@@ -5,19 +5,22 @@
 //!   seconds per wall second; `--fast` does not wait at all), and ends with its expectations;
 //! - `--realtime` runs the same world against the wall clock, with a console: what a person
 //!   types is sent to the device by the lab server;
-//! - `--pty` runs only the simulated modem (sim-modem's live mode) on a pty, for a firmware
-//!   outside this process (`longlink-host <pty>`, or a board through a serial bridge).
+//! - `--pty` runs the same scenario in real time with the firmware outside this process, on
+//!   the other end of a pty (`longlink-host <pty>`, or a board through a serial bridge):
+//!   `scenarios::realtime` with an external device, as `cargo xtask flash --board qemu`.
+//!
+//! Every way ends with the scenario's expectations.
 
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use scenarios::realtime::{self, External, Start};
 use scenarios::replay::{conclude, world, Planned};
-use scenarios::view::{self, Console};
-use scenarios::{report, Scenario, World};
-use sim_modem::fault::ScheduledFault;
-use sim_modem::live::{Endpoint, LiveConfig};
+use scenarios::{report, view, Replay, Scenario, World};
+use sim_modem::live::Pty;
 use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::mpsc;
 
 use crate::toolchain::Result;
 
@@ -29,7 +32,11 @@ pub struct Args {
     pub realtime: bool,
     pub pty: bool,
     pub duration: Option<Duration>,
+    pub slack: Duration,
 }
+
+/// How long `--pty` waits for a firmware to open the pty and say something.
+const PTY_WAIT: Duration = Duration::from_secs(600);
 
 pub fn sim(args: Args) -> Result {
     let (mut scenario, shown) = match &args.scenario {
@@ -46,19 +53,42 @@ pub fn sim(args: Args) -> Result {
         scenario.duration = duration;
     }
     let seed = args.seed.unwrap_or(scenario.seed);
+    introduce(&scenario, &shown, seed);
+    if args.pty {
+        return pty(&scenario, &shown, seed, args.slack);
+    }
+    if args.realtime {
+        println!(
+            "  real time; {}\n",
+            view::CONSOLE_HELP.replace('\n', "\n  ")
+        );
+        let runtime = runtime()?;
+        let replay = runtime.block_on(async {
+            let options = realtime::Options {
+                device: None,
+                console: Some(console()),
+                // The firmware runs in this process, on the world's clock: times are exact.
+                slack: Duration::ZERO,
+            };
+            realtime::run(&scenario, &shown, seed, options, print).await
+        });
+        // The console's blocking stdin read would hold a normal shutdown up.
+        runtime.shutdown_background();
+        return finish(&Replay {
+            rerun: Some(format!("cargo xtask sim {shown} --seed {seed} --realtime")),
+            ..replay
+        });
+    }
+    let (world, planned) = world(&scenario, seed, true)?;
+    let speed = (!args.fast).then_some(args.speed);
+    paced(&scenario, &shown, seed, world, &planned, speed)
+}
+
+/// The scenario's name, file, seed and description.
+pub fn introduce(scenario: &Scenario, shown: &str, seed: u64) {
     println!("scenario {} ({shown}, seed {seed})", scenario.name);
     if !scenario.description.is_empty() {
         println!("  {}", scenario.description);
-    }
-    if args.pty {
-        return pty(&scenario, seed);
-    }
-    let (world, planned) = world(&scenario, seed, true)?;
-    if args.realtime {
-        realtime(&scenario, world)
-    } else {
-        let speed = (!args.fast).then_some(args.speed);
-        paced(&scenario, &shown, seed, world, &planned, speed)
     }
 }
 
@@ -82,7 +112,13 @@ fn paced(
     let mut at = Duration::ZERO;
     loop {
         world.run_until(at);
-        show(&mut world, &mut records);
+        let new = world.take_records();
+        let mut out = std::io::stdout().lock();
+        for line in new.iter().filter_map(view::line) {
+            let _ = writeln!(out, "{line}");
+        }
+        let _ = out.flush();
+        records.extend(new);
         if at >= end {
             break;
         }
@@ -94,14 +130,17 @@ fn paced(
     }
     let mut replay = conclude(scenario, shown, seed, planned, world.now(), records);
     replay.wall = started.elapsed();
+    finish(&replay)
+}
+
+/// Prints how a run fared (each expectation, the table, the failures) and fails if it
+/// failed.
+pub fn finish(replay: &Replay) -> Result {
     println!("\nexpectations:");
-    for result in &replay.results {
-        let mark = if result.passed() { "ok  " } else { "FAIL" };
-        println!("  {mark} {}", result.summary);
-    }
+    print!("{}", report::results(replay));
     println!();
-    print!("{}", report::table(std::slice::from_ref(&replay)));
-    let failures = report::failures(&replay);
+    print!("{}", report::table(std::slice::from_ref(replay)));
+    let failures = report::failures(replay);
     if !failures.is_empty() {
         println!("\n{failures}");
     }
@@ -112,93 +151,79 @@ fn paced(
     }
 }
 
-/// Prints the records the world made since last time, and keeps them.
-fn show(world: &mut World, kept: &mut Vec<scenarios::trace::Record>) {
-    let records = world.take_records();
-    let mut out = std::io::stdout().lock();
-    for line in records.iter().filter_map(view::line) {
-        let _ = writeln!(out, "{line}");
-    }
-    let _ = out.flush();
-    kept.extend(records);
-}
-
-/// Runs the world against the wall clock until its duration, Ctrl-C or `quit`; lines typed
-/// on stdin go to the console.
-fn realtime(scenario: &Scenario, mut world: World) -> Result {
-    println!(
-        "  real time; {}\n",
-        view::CONSOLE_HELP.replace('\n', "\n  ")
-    );
-    let terminator: &[u8] = match scenario.device.framing {
-        Some(scenarios::format::FramingName::Newline) => b"\n",
-        _ => b"",
-    };
-    let end = scenario.duration;
-    let runtime = tokio::runtime::Builder::new_current_thread()
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start tokio: {e}"))?;
-    runtime.block_on(async {
-        let start = tokio::time::Instant::now();
+        .map_err(|e| format!("cannot start tokio: {e}"))
+}
+
+/// A live view line, on stdout at once.
+pub fn print(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+/// The console: lines typed on stdin, and `quit` on Ctrl-C. Call it inside a runtime.
+pub fn console() -> mpsc::UnboundedReceiver<String> {
+    let (lines, console) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
         let mut stdin = BufReader::new(tokio::io::stdin()).lines();
         let mut reading = true;
-        let mut records = Vec::new();
         loop {
-            world.run_until(start.elapsed().min(end));
-            show(&mut world, &mut records);
-            if world.now() >= end {
-                break;
-            }
-            let next = world.next_wakeup().unwrap_or(end).min(end);
-            tokio::select! {
-                // Polled in order: a person's input and Ctrl-C before the clock.
+            let line = tokio::select! {
                 biased;
-                _ = tokio::signal::ctrl_c() => break,
+                _ = tokio::signal::ctrl_c() => Some("quit".to_string()),
                 line = stdin.next_line(), if reading => match line {
-                    Ok(Some(line)) => {
-                        world.run_until(start.elapsed().min(end));
-                        match view::console(&mut world, &line, terminator) {
-                            Console::Quit => break,
-                            Console::Answer(text) if !text.is_empty() => println!("{text}"),
-                            Console::Answer(_) => {}
-                        }
+                    Ok(Some(line)) => Some(line),
+                    // End of input: Ctrl-C still stops.
+                    _ => {
+                        reading = false;
+                        None
                     }
-                    // End of input: the world runs on without a console.
-                    _ => reading = false,
                 },
-                _ = tokio::time::sleep_until(start + next) => {}
+            };
+            if let Some(line) = line {
+                if lines.send(line).is_err() {
+                    return;
+                }
             }
         }
     });
-    Ok(())
+    console
 }
 
-/// Serves the scenario's modem and network on a pty for a firmware outside this process.
-/// The timeline's faults are applied at their times; its lab actions are left to the lab
-/// server's console.
-fn pty(scenario: &Scenario, seed: u64) -> Result {
-    let mut sim = scenarios::replay::sim_config(scenario, seed);
-    for p in scenarios::replay::plan(scenario, seed) {
-        match p.step.action {
-            scenarios::Action::Fault(fault) => sim.faults.push(ScheduledFault { at: p.at, fault }),
-            other => println!(
-                "  note: {} at {:?} is left to the lab console",
-                scenarios::world::describe(&other),
-                p.at
-            ),
-        }
-    }
-    println!(
-        "  the simulated modem on a pty; connect a firmware to the device path printed below,\n  \
-         e.g. `cargo run -p firmware-host -- <pty> --server {}:{}`; Ctrl-C or `quit` stops\n",
-        scenario.lab.name, scenario.lab.port
-    );
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start tokio: {e}"))?;
-    runtime
-        .block_on(sim_modem::live::run(LiveConfig::new(Endpoint::Pty, sim)))
-        .map_err(|e| format!("sim-modem: {e}"))
+/// Runs the scenario in real time against a firmware outside this process, on the other
+/// end of a pty; the run starts when it first writes.
+fn pty(scenario: &Scenario, shown: &str, seed: u64, slack: Duration) -> Result {
+    let runtime = runtime()?;
+    let replay = runtime.block_on(async {
+        let pty = Pty::open().map_err(|e| format!("cannot open a pty: {e}"))?;
+        println!(
+            "  the simulated modem on {}: connect a firmware to it, e.g.\n  \
+             `cargo run -p firmware-host -- {} --server {}:{}`;\n  \
+             the scenario starts when it first writes. {}\n",
+            pty.path.display(),
+            pty.path.display(),
+            scenario.lab.name,
+            scenario.lab.port,
+            view::CONSOLE_HELP.replace('\n', "\n  ")
+        );
+        let options = realtime::Options {
+            device: Some(External {
+                line: Box::new(pty),
+                log: None,
+                start: Start::FirstByte(PTY_WAIT),
+            }),
+            console: Some(console()),
+            slack,
+        };
+        Ok::<_, String>(realtime::run(scenario, shown, seed, options, print).await)
+    });
+    runtime.shutdown_background();
+    finish(&Replay {
+        rerun: Some(format!("cargo xtask sim {shown} --seed {seed} --pty")),
+        ..replay?
+    })
 }

@@ -32,7 +32,8 @@ pub fn run_in(dir: &Path, cmd: &mut Command) -> Result {
     }
 }
 
-fn show(cmd: &Command) -> String {
+/// A command as a shell would show it.
+pub fn show(cmd: &Command) -> String {
     let mut text = cmd.get_program().to_string_lossy().into_owned();
     for arg in cmd.get_args() {
         text.push(' ');
@@ -84,6 +85,24 @@ pub fn ensure_debian_packages(packages: &[&str]) -> Result {
         .args(["install", "-y", "-qq", "--no-install-recommends"])
         .args(&missing)
         .env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+/// Finds `qemu-system-arm`, installing Debian's when root; otherwise says how to install it.
+pub fn ensure_qemu() -> Result {
+    if succeeds("qemu-system-arm", &["--version"]) {
+        return Ok(());
+    }
+    ensure_debian_packages(&["qemu-system-arm"])
+        .map_err(|e| format!("QEMU (qemu-system-arm, 7.2 or newer) is missing: {e}"))?;
+    if succeeds("qemu-system-arm", &["--version"]) {
+        Ok(())
+    } else {
+        Err(
+            "qemu-system-arm does not run: install it with your system's package manager \
+             (Debian and Ubuntu: sudo apt-get install qemu-system-arm)"
+                .into(),
+        )
+    }
 }
 
 /// Installs a cargo subcommand from the crate registry if it is missing.
