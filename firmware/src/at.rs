@@ -92,6 +92,10 @@ pub enum Wake {
     Yes,
     /// The link or the modem failed: also ends the wait of a send (`AT+CIPSEND`).
     Abort,
+    /// The modem restarted or switched off (`RDY`, `+CPIN: NOT READY`, a power-down): ends
+    /// every wait, a pending command's too, and [`At::sleep_until`]'s. (While the modem is
+    /// being started, these URCs are expected, and the handler answers [`Wake::Abort`].)
+    Restart,
 }
 
 /// How a command's answer ended.
@@ -378,6 +382,12 @@ impl<'c, U: Read + Write, C: Clock> At<'c, U, C> {
         self.finish(command, handler)
     }
 
+    /// Dispatches what was read and not yet decoded, without waiting: the URCs that came in
+    /// the same read as the one that ended a wait (`0, CLOSED` then `+PDP: DEACT`).
+    pub fn drain(&mut self, handler: &mut dyn Handler) {
+        self.rx.decode(self.clock.now(), None, handler);
+    }
+
     /// Handles URCs until `deadline`, or until one asks for attention ([`Wake::Yes`] or
     /// more).
     pub fn wait_until<'s>(
@@ -388,17 +398,18 @@ impl<'c, U: Read + Write, C: Clock> At<'c, U, C> {
         self.pump(deadline, Some(Wake::Yes), handler)
     }
 
-    /// Handles URCs until `deadline`, whatever they are: a pause that still listens.
+    /// Handles URCs until `deadline`, whatever they are, unless one says the modem restarted
+    /// ([`Wake::Restart`]): a pause that still listens.
     pub fn sleep_until<'s>(
         &'s mut self,
         deadline: Instant,
         handler: &'s mut dyn Handler,
     ) -> impl Future<Output = Stop> + use<'s, 'c, U, C> {
-        self.pump(deadline, None, handler)
+        self.pump(deadline, Some(Wake::Restart), handler)
     }
 
     /// Waits for the pending answer until `self.deadline`; a send's also ends at a
-    /// [`Wake::Abort`] URC. Out of step and answered, it then waits for `resync_quiet` of
+    /// [`Wake::Abort`] URC, any command's at a [`Wake::Restart`] one ([`Outcome::Aborted`]). Out of step and answered, it then waits for `resync_quiet` of
     /// silence (at most `at_timeout` in all, for a line that never goes quiet), handling what
     /// comes as URCs.
     async fn finish(
@@ -406,7 +417,12 @@ impl<'c, U: Read + Write, C: Clock> At<'c, U, C> {
         command: Command<'_>,
         handler: &mut dyn Handler,
     ) -> Result<Outcome, AtError> {
-        let stop_on = matches!(command, Command::Cipsend { .. }).then_some(Wake::Abort);
+        let stop_on = if matches!(command, Command::Cipsend { .. }) {
+            Wake::Abort
+        } else {
+            Wake::Restart
+        };
+        let stop_on = Some(stop_on);
         match self.pump(self.deadline, stop_on, handler).await {
             Stop::Answered(outcome) => {
                 if self.out_of_step && outcome != Outcome::Prompt {
@@ -448,7 +464,7 @@ impl<'c, U: Read + Write, C: Clock> At<'c, U, C> {
 
     /// The one wait loop: decodes, dispatches, reads, sleeps. Returns at `deadline`, at the
     /// pending answer's end, or at a URC whose [`Wake`] reaches `stop_on`.
-    async fn pump(
+    pub(crate) async fn pump(
         &mut self,
         deadline: Instant,
         stop_on: Option<Wake>,

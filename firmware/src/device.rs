@@ -9,7 +9,7 @@
 //! | `+PDP: DEACT` | the session, any wait | `AT+CIPSHUT`, bring-up again, reconnect |
 //! | the IP is not ready | bring-up | poll every `poll_interval`; after `ip_wait`, flight mode (B6) |
 //! | connects keep failing | connect | `AT+CIPSHUT` after the 5th (B7) |
-//! | the modem rebooted (`RDY`, `+CPIN: NOT READY`) | every loop | start-up again, no power action |
+//! | the modem rebooted (`RDY`, `+CPIN: NOT READY`) | the URC handler, at once: it ends any wait, a pending command or send included | start-up again, no power action, no close, no pause |
 //! | the modem stopped answering, or is off (`NORMAL POWER DOWN`) | the AT client, start-up | RESET pulse, then the power key, alternately, until it answers |
 
 use protocol::app::{reply_to, Deframer, Framing, MessageTooLong, Reply};
@@ -61,6 +61,9 @@ pub(crate) struct Device<'a, U, C> {
     pub(crate) restarts: u32,
     /// When signal and cell are queried next (B10).
     pub(crate) query_due: Instant,
+    /// B10's signal was queried between bring-up polls: the next poll's `AT+CREG?` reports
+    /// the cell.
+    pub(crate) cell_pending: bool,
     pub(crate) phase: Option<Phase>,
     /// The last registration and IP state reported, to report changes only.
     pub(crate) registration: Option<RegStat>,
@@ -77,6 +80,7 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
             state: State::new(board, config.framing),
             restarts: 0,
             query_due: Instant::ZERO,
+            cell_pending: false,
             phase: None,
             registration: None,
             ip_state: None,
@@ -145,7 +149,14 @@ pub(crate) struct State<'a> {
     pub flags: Flags,
     pub outbox: Outbox,
     pub deframer: Deframer<MAX_FRAMED>,
+    /// The modem is being (re)started: its `RDY` and `+CPIN: NOT READY` are expected, and
+    /// end no wait ([`Wake::Abort`] rather than [`Wake::Restart`]).
+    pub starting: bool,
+    /// Flight mode (B6): the SIM goes with the radio, its `+CPIN: NOT READY` is no restart.
+    pub radio_off: bool,
     led: Option<LedState>,
+    /// The LED the loops last set; the URC handler may show `Searching` over it for a while.
+    wanted_led: Option<LedState>,
     /// The network clock: Unix seconds at an instant, once set (B4).
     unix: Option<(Instant, u64)>,
 }
@@ -157,12 +168,26 @@ impl<'a> State<'a> {
             flags: Flags::default(),
             outbox: Outbox::new(framing),
             deframer: Deframer::new(framing),
+            starting: true,
+            radio_off: false,
             led: None,
+            wanted_led: None,
             unix: None,
         }
     }
 
+    /// The LED now; `None` before it was first set.
+    pub fn led(&self) -> Option<LedState> {
+        self.led
+    }
+
+    /// Sets the LED, as the loops see the state.
     pub fn set_led(&mut self, led: LedState) {
+        self.wanted_led = Some(led);
+        self.show_led(led);
+    }
+
+    fn show_led(&mut self, led: LedState) {
         if self.led != Some(led) {
             self.led = Some(led);
             self.board.set_led(led);
@@ -254,6 +279,26 @@ fn queue_reply(board: &mut dyn Board, outbox: &mut Outbox, reply: Reply<'_>, uni
     board.report(Report::Outbox { messages, bytes });
 }
 
+impl State<'_> {
+    /// Registration or the data link is gone (`+CREG: <not registered>`, `+PDP: DEACT`): the
+    /// LED says `Searching` at once (B10), unless the modem is being started (`Off`).
+    fn lost_network(&mut self) {
+        if !self.starting {
+            self.show_led(LedState::Searching);
+        }
+    }
+
+    /// How a URC saying the modem restarted or went off ends waits: every wait
+    /// ([`Wake::Restart`]), except while the modem is being started, when it is expected.
+    fn restart_wake(&self) -> Wake {
+        if self.starting {
+            Wake::Abort
+        } else {
+            Wake::Restart
+        }
+    }
+}
+
 impl Handler for State<'_> {
     fn urc(&mut self, now: Instant, urc: &Response<'_>) -> Wake {
         let ours = |link: Option<u8>| link.is_none_or(|l| l == LINK);
@@ -272,20 +317,36 @@ impl Handler for State<'_> {
             }
             Response::PdpDeact => {
                 self.flags.pdp_deact = true;
+                // B10: no data link, whatever the loops are doing.
+                self.lost_network();
                 Wake::Abort
+            }
+            Response::Creg {
+                mode: None, stat, ..
+            } => {
+                if !stat.is_registered() {
+                    self.lost_network();
+                } else if let (Some(led), false) = (self.wanted_led, self.flags.pdp_deact) {
+                    // Back before the data link went: what the loops last said holds again.
+                    self.show_led(led);
+                }
+                Wake::No
+            }
+            Response::Cpin(SimState::NotReady | SimState::NotInserted) if self.radio_off => {
+                Wake::No
             }
             Response::Ready => {
                 self.flags.rebooted = true;
-                Wake::Abort
+                self.restart_wake()
             }
             Response::Cpin(SimState::NotReady | SimState::NotInserted) => {
                 self.flags.sim_lost = true;
-                Wake::Abort
+                self.restart_wake()
             }
             Response::NormalPowerDown
             | Response::Voltage(VoltageAlarm::UnderPowerDown | VoltageAlarm::OverPowerDown) => {
                 self.flags.powered_down = true;
-                Wake::Abort
+                self.restart_wake()
             }
             Response::Cntp(code) => {
                 self.flags.ntp = Some(code);

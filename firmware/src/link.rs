@@ -28,8 +28,22 @@
 //! After an action the state is read again at once. If the IP is not ready within `ip_wait`,
 //! flight mode: `AT+CFUN=0`, `flight_mode`, `AT+CFUN=1`, and the wait starts again.
 //!
-//! When B10's query comes due during bring-up, its `AT+CSQ` goes first and the poll's
-//! `AT+CREG?` is its cell query too: one `AT+CREG?`, not two back to back.
+//! # B10's signal and cell query
+//!
+//! `AT+CSQ`, `AT+CREG?` every `query_interval`, on time (the next is due one interval after
+//! the last was due, see `Device::query_now`), in every phase where the modem answers:
+//! connected, bring-up, flight mode (between `AT+CFUN=0` and `AT+CFUN=1`), the connect wait
+//! and the pause after a lost connection. Skipped only while the modem is restarted and
+//! started (from `Phase::Restarting` to `Report::ModemReady`), and held back while another
+//! command waits for its answer (`AT+CIICR`, `AT+CFUN`, ...): then it goes right after.
+//! During bring-up, `AT+CSQ` goes when due, and the next poll's `AT+CREG?` (at most
+//! `poll_interval` later) is its cell query: the polls keep their pace.
+//!
+//! # The LED (B10)
+//!
+//! `Searching` the moment the URC handler sees the cell or the data link go (`+CREG:` not
+//! registered, `+PDP: DEACT`), and while bring-up waits; `Registered` once the IP is ready
+//! and while not connected; `Connected` while connected; `Off` while the modem restarts.
 //!
 //! # Connect (B7)
 //!
@@ -53,13 +67,13 @@ use protocol::command::{Command, Name};
 use protocol::response::ConnectResult;
 use protocol::types::{IpState, RegStat, SimState};
 
-use crate::at::{AtError, Outcome, Stop};
+use crate::at::{Outcome, Stop, Wake};
 use crate::board::LedState;
 use crate::config::LINK;
 use crate::device::{Device, Flags};
 use crate::report::{Phase, Report};
 use crate::session::LinkLoss;
-use crate::time::Clock;
+use crate::time::{Clock, Instant};
 use core::convert::Infallible;
 use core::future::Future;
 use core::time::Duration;
@@ -179,13 +193,19 @@ const SHUT: Command<'static> = Command::Exec(Name::Cipshut);
 
 impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
     /// Sends a command and waits for its answer (in `self.at.answer()` afterwards), as long
-    /// as [`At::timeout`](crate::at::At::timeout) says; `Err` only when the modem is given up
-    /// on. (A plain function returning the client's future: no state machine of its own.)
-    pub(crate) fn cmd<'s>(
-        &'s mut self,
-        command: &'s Command<'s>,
-    ) -> impl Future<Output = Result<Outcome, AtError>> + use<'s, 'a, U, C> {
-        self.at.command(command, &mut self.state)
+    /// as [`At::timeout`](crate::at::At::timeout) says; `Err` when the modem is given up on,
+    /// or restarted: once the modem is started, a restart URC (`RDY`, `+CPIN: NOT READY`, a
+    /// power-down) seen before the command or while it is pending ends it with the
+    /// [`Device::check_modem`] fault, and nothing is sent to the fresh modem.
+    pub(crate) async fn cmd(&mut self, command: &Command<'_>) -> Result<Outcome, Fault> {
+        if !self.state.starting {
+            self.check_modem()?;
+        }
+        let outcome = self.at.command(command, &mut self.state).await?;
+        if outcome == Outcome::Aborted {
+            self.check_modem()?;
+        }
+        Ok(outcome)
     }
 
     /// The answer to a command the firmware wants `OK` to: an `ERROR` is reported. `true` on
@@ -208,6 +228,50 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
         self.at.sleep_until(deadline, &mut self.state)
     }
 
+    /// B10: whether signal and cell are due now. If so, the next query is due one
+    /// `query_interval` after this one was due (on time, without drift), or, when this one
+    /// is more than `poll_interval` late (the first, or the modem was being started, or a
+    /// long command such as `AT+CIICR` held it back), one `query_interval` from now.
+    pub(crate) fn query_now(&mut self) -> bool {
+        let now = self.now();
+        if now < self.query_due {
+            return false;
+        }
+        let c = self.config;
+        let base = if now > self.query_due + c.poll_interval {
+            now
+        } else {
+            self.query_due
+        };
+        self.query_due = base + c.query_interval;
+        true
+    }
+
+    /// B10: `AT+CSQ` and `AT+CREG?` when due. `Ok(true)` if they were sent.
+    pub(crate) async fn query_if_due(&mut self) -> Result<bool, Fault> {
+        if !self.query_now() {
+            return Ok(false);
+        }
+        self.cmd(&Command::Exec(Name::Csq)).await?;
+        self.report_signal();
+        self.cmd(&Command::Read(Name::Creg)).await?;
+        self.report_cell(true);
+        Ok(true)
+    }
+
+    /// Handles URCs until `deadline`, or until one reaches `stop_on`, querying signal and
+    /// cell when they come due (B10).
+    async fn idle(&mut self, deadline: Instant, stop_on: Wake) -> Result<Stop, Fault> {
+        loop {
+            self.query_if_due().await?;
+            let until = deadline.min(self.query_due);
+            let stop = self.at.pump(until, Some(stop_on), &mut self.state).await;
+            if stop != Stop::Deadline || self.now() >= deadline {
+                return Ok(stop);
+            }
+        }
+    }
+
     /// Brings the modem up and keeps the connection alive until the modem must be restarted.
     pub(crate) async fn serve(&mut self) -> Result<Infallible, Fault> {
         self.start_modem().await?;
@@ -223,7 +287,17 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
                 self.state.set_led(LedState::Connected);
                 let loss = self.session().await?;
                 self.state.board.report(Report::LinkLost(loss));
-                self.state.set_led(LedState::Registered);
+                // B10: `Registered` while the IP is up; the URC handler may have seen the
+                // cell or the data link go already (`Searching`), maybe in the same read.
+                self.at.drain(&mut self.state);
+                let led = if loss == LinkLoss::PdpDeact
+                    || self.state.led() == Some(LedState::Searching)
+                {
+                    LedState::Searching
+                } else {
+                    LedState::Registered
+                };
+                self.state.set_led(led);
                 // A PDP deactivation needs `AT+CIPSHUT` (Luat), a failed send a close; a
                 // closed link needs nothing.
                 match loss {
@@ -248,7 +322,8 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
                 }
             }
             self.set_phase(Phase::Pausing);
-            self.pause(self.config.connect_pause).await;
+            let end = self.now() + self.config.connect_pause;
+            self.idle(end, Wake::Restart).await?;
             self.check_modem()?;
         }
     }
@@ -264,6 +339,8 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
             _ => PowerAction::PowerKey,
         };
         self.set_phase(Phase::Restarting);
+        self.state.starting = true;
+        self.state.radio_off = false;
         self.state.set_led(LedState::Off);
         self.state.board.report(Report::ModemRestart {
             reason: fault,
@@ -339,6 +416,7 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
 
         // Whatever the modem said while starting is not news.
         self.state.flags = Flags::default();
+        self.state.starting = false;
         self.restarts = 0;
         self.state.board.report(Report::ModemReady(profile));
         Ok(())
@@ -365,18 +443,35 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
             }
             let now = self.now();
             if now < deadline {
-                let next = (now + c.poll_interval).min(deadline);
-                self.at.wait_until(next, &mut self.state).await;
+                let poll = (now + c.poll_interval).min(deadline);
+                // B10 on time between polls: `AT+CSQ` when due, and the next poll's
+                // `AT+CREG?` is its cell query (the polls keep their pace).
+                loop {
+                    if self.query_now() {
+                        self.cmd(&Command::Exec(Name::Csq)).await?;
+                        self.report_signal();
+                        self.cell_pending = true;
+                    }
+                    let until = poll.min(self.query_due);
+                    let stop = self.at.wait_until(until, &mut self.state).await;
+                    if stop != Stop::Deadline || self.now() >= poll {
+                        break;
+                    }
+                }
                 continue;
             }
             self.set_phase(Phase::FlightMode);
             self.state.board.report(Report::FlightMode(true));
+            self.state.radio_off = true;
             for fun in [0, 1] {
                 if fun == 1 {
-                    self.pause(c.flight_mode).await;
+                    // The modem still answers: B10's query goes on.
+                    let end = self.now() + c.flight_mode;
+                    self.idle(end, Wake::Restart).await?;
                 }
                 self.cmd(&Command::Cfun { fun, rst: None }).await?;
             }
+            self.state.radio_off = false;
             self.state.board.report(Report::FlightMode(false));
             // The SIM goes and comes back with the radio; that is not a modem restart.
             self.state.flags.sim_lost = false;
@@ -392,9 +487,9 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
     /// B10's signal query goes first when it is due, and its cell query is the `AT+CREG?`.
     async fn ip_step(&mut self) -> Result<bool, Fault> {
         let c = self.config;
-        let cell = self.now() >= self.query_due;
-        let mut command = if cell {
-            self.query_due = self.now() + c.query_interval;
+        let signal = self.query_now();
+        let cell = signal || core::mem::take(&mut self.cell_pending);
+        let mut command = if signal {
             Command::Exec(Name::Csq)
         } else {
             Command::Read(Name::Creg)
@@ -526,7 +621,7 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
                 self.cmd(&CLOSE).await?;
                 return Ok(false);
             }
-            self.at.wait_until(deadline, &mut self.state).await;
+            self.idle(deadline, Wake::Yes).await?;
         }
     }
 }

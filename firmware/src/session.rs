@@ -8,7 +8,7 @@
 //!    `NORMAL POWER DOWN`, as URCs set them): the session ends;
 //! 2. a heartbeat is due: it is queued (B1), the next one is due one interval later;
 //! 3. the outbox is not empty: its head is sent (B9);
-//! 4. signal and cell are due (B10): `AT+CSQ`, `AT+CREG?`;
+//! 4. signal and cell are due (B10): `AT+CSQ`, `AT+CREG?` (on the minute: see `link.rs`);
 //! 5. the network clock is due, or its sync answered (B4);
 //! 6. otherwise: wait for the earliest of UART bytes and the deadlines of 2, 4 and 5.
 //!
@@ -32,6 +32,9 @@
 //! `ERROR` when the bearer is open already is fine; up to `ciicr_timeout`, as it is a PDP
 //! activation); then `AT+CNTPCID=1`, `AT+CNTP="<ntp_server>",0`, `AT+CNTP`, and, on the URC
 //! `+CNTP: 1` within `ntp_timeout`, `AT+CCLK?`. All but the last `AT+CNTP` are best effort.
+//! However the sync ends (the time read, `+CNTP:` failed or never came, `AT+CNTP` refused),
+//! the bearer is then closed, `AT+SAPBR=0,1` (its `ERROR` is fine): an open bearer holds the
+//! PDP context that B7's `AT+CIPSHUT` must be able to deactivate.
 //! The clock is kept as Unix seconds at an [`Instant`] and advanced by [`Clock::now`]. Until
 //! the first success, `time` is answered with `0`, so a server can tell "no clock yet" from a
 //! time.
@@ -82,21 +85,19 @@ pub(crate) enum NtpState {
 /// A few commands a turn of the loop sends back to back, besides sending data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Job {
-    /// B10: `AT+CSQ`, `AT+CREG?`.
-    Query,
     /// B4: the bearer, the NTP settings, `AT+CNTP` (see the module documentation).
     ClockSync,
-    /// B4: `AT+CCLK?`, once `+CNTP: 1` came.
-    ClockRead,
+    /// B4: the sync ended: `AT+CCLK?` if `+CNTP: 1` came (`read`), then the bearer is
+    /// closed, `AT+SAPBR=0,1`.
+    ClockEnd { read: bool },
 }
 
 impl Job {
     /// How many steps the job has (some may be skipped, see [`Device::job_command`]).
     const fn steps(self) -> usize {
         match self {
-            Job::Query => 2,
-            Job::ClockSync => 8,
-            Job::ClockRead => 1,
+            Job::ClockSync => 9,
+            Job::ClockEnd { .. } => 2,
         }
     }
 }
@@ -135,18 +136,22 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
                     self.at.write(self.state.outbox.head()).await?;
                     outcome = self.at.send_result(LINK, len, &mut self.state).await?;
                 }
+                if outcome == Outcome::Aborted {
+                    // A restart URC, not a failed send: straight to start-up.
+                    if let Err(fault) = self.check_modem() {
+                        self.state.outbox.failed();
+                        return Err(fault);
+                    }
+                }
                 if let Err(loss) = self.sent(kind, outcome) {
                     return Ok(loss);
                 }
                 continue;
             }
-            let job = if now >= self.query_due {
-                self.query_due = now + self.config.query_interval;
-                Some(Job::Query)
-            } else {
-                self.clock_job(now)
-            };
-            if let Some(job) = job {
+            if self.query_if_due().await? {
+                continue;
+            }
+            if let Some(job) = self.clock_job(now) {
                 for step in 0..job.steps() {
                     let Some(command) = self.job_command(job, step) else {
                         continue;
@@ -186,16 +191,21 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
     }
 
     /// The clock sync's job now, if any; a `+CNTP:` failure or no answer in time schedules
-    /// the next try.
+    /// the next try. Whatever the result, the bearer is closed after it.
     fn clock_job(&mut self, now: Instant) -> Option<Job> {
         match self.ntp {
             NtpState::Due(at) if now >= at => return Some(Job::ClockSync),
-            NtpState::Waiting(until) => match self.state.flags.ntp.take() {
-                Some(1) => return Some(Job::ClockRead),
-                Some(code) => self.ntp = self.clock_sync_failed(Some(code)),
-                None if now >= until => self.ntp = self.clock_sync_failed(None),
-                None => {}
-            },
+            NtpState::Waiting(until) => {
+                let code = self.state.flags.ntp.take();
+                if code == Some(1) {
+                    return Some(Job::ClockEnd { read: true });
+                }
+                if code.is_none() && now < until {
+                    return None;
+                }
+                self.ntp = self.clock_sync_failed(code);
+                return Some(Job::ClockEnd { read: false });
+            }
             NtpState::Due(_) => {}
         }
         None
@@ -210,8 +220,6 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
             param: Some((tag, value)),
         };
         Some(match (job, step) {
-            (Job::Query, 0) => Command::Exec(Name::Csq),
-            (Job::Query, _) => Command::Read(Name::Creg),
             (Job::ClockSync, 0) => bearer("Contype", "GPRS"),
             (Job::ClockSync, 1) => bearer("APN", c.apn.as_str()),
             (Job::ClockSync, 2) => bearer("USER", non_empty(c.user.as_str())?),
@@ -227,8 +235,17 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
                 server: c.ntp_server.as_str(),
                 tz: 0,
             },
-            (Job::ClockSync, _) => Command::Exec(Name::Cntp),
-            (Job::ClockRead, _) => Command::Read(Name::Cclk),
+            (Job::ClockSync, 7) => Command::Exec(Name::Cntp),
+            // `AT+CNTP` refused: the bearer is closed at once.
+            (Job::ClockSync, _) if matches!(self.ntp, NtpState::Waiting(_)) => return None,
+            (Job::ClockEnd { read: false }, 0) => return None,
+            (Job::ClockEnd { .. }, 0) => Command::Read(Name::Cclk),
+            // Closing what step 4 opened; `ERROR` (closed already) is fine.
+            (_, _) => Command::Sapbr {
+                cmd: 0,
+                cid: 1,
+                param: None,
+            },
         })
     }
 
@@ -236,23 +253,19 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
     /// has them already may refuse them; only `AT+CNTP` must be accepted.
     fn job_answered(&mut self, job: Job, step: usize, outcome: Outcome) {
         match (job, step) {
-            (Job::Query, 0) => self.report_signal(),
-            (Job::Query, _) => {
-                self.report_cell(true);
-            }
             // What `+CNTP:` said before `AT+CNTP` is stale.
             (Job::ClockSync, 6) => self.state.flags.ntp = None,
             (Job::ClockSync, 7) if outcome == Outcome::Ok => {
                 self.ntp = NtpState::Waiting(self.now() + self.config.ntp_timeout);
             }
             (Job::ClockSync, 7) => self.ntp = self.clock_sync_failed(None),
-            (Job::ClockSync, _) => {}
-            (Job::ClockRead, _) => {
+            (Job::ClockEnd { read: true }, 0) => {
                 self.ntp = match self.at.answer().cclk {
                     Some(time) => self.clock_set(time),
                     None => self.clock_sync_failed(Some(1)),
                 }
             }
+            _ => {}
         }
     }
 

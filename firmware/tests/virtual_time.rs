@@ -541,7 +541,7 @@ fn the_clock_sync_opens_the_bearer_first() {
         .position(|c| c.starts_with("AT+SAPBR"))
         .expect("bearer");
     assert_eq!(
-        commands[at..at + 7],
+        commands[at..at + 8],
         [
             "AT+SAPBR=3,1,\"Contype\",\"GPRS\"",
             "AT+SAPBR=3,1,\"APN\",\"CMIOT\"",
@@ -550,6 +550,8 @@ fn the_clock_sync_opens_the_bearer_first() {
             "AT+CNTP=\"pool.ntp.org\",0",
             "AT+CNTP",
             "AT+CCLK?",
+            // Closed after the sync: an open bearer holds the PDP context (B7).
+            "AT+SAPBR=0,1",
         ]
     );
     // `ERROR` to `AT+SAPBR=1,1` (the bearer is open already) does not stop the sync.
@@ -575,4 +577,28 @@ fn a_silent_modem_is_reset_then_powered_on() {
         "key at {k0}"
     );
     assert_eq!(k1 - k0, Duration::from_millis(1500));
+}
+
+#[test]
+fn a_reboot_during_a_pending_command_goes_straight_to_start_up() {
+    // The modem reboots while `AT+CSQ` (B10's first query) waits for its answer: its `RDY`
+    // ends the command at once, and start-up begins with no close and no pause.
+    let mut modem = ScriptedModem {
+        slow: vec![("AT+CSQ", Duration::from_secs(1), "RDY")],
+        ..ScriptedModem::connecting()
+    };
+    let board = simulate(&mut modem, Duration::from_secs(8));
+    let csq = modem
+        .commands
+        .iter()
+        .position(|c| c == "AT+CSQ")
+        .expect("AT+CSQ");
+    let rdy = modem.times[csq] + Duration::from_secs(1);
+    let restart = board
+        .first("ModemRestart { reason: Rebooted, action: None }")
+        .expect("restart");
+    assert_eq!(restart, rdy);
+    // The next command is start-up's probe.
+    assert_eq!(modem.commands[csq + 1], "AT");
+    assert!(!modem.commands.iter().any(|c| c.starts_with("AT+CIPCLOSE")));
 }
