@@ -9,6 +9,12 @@
 //! until bytes, a log line or a console line arrive; `select!` is `biased` so that the
 //! device's bytes are served first, in order.
 //!
+//! With [`Options::lab`] the lab server is real too, as in `sim-modem`'s live mode: it
+//! listens on real TCP and UDP sockets (loopback), the modem's connections to it go through
+//! real sockets ([`sim_modem::live::NetBridge`]), and anyone can connect to it with ordinary
+//! tools. It is still the simulation's lab server, so its records, the console and the
+//! timeline's lab steps work as in a replay.
+//!
 //! What an external run cannot see, it does not pretend to check ([`Observation`]): the
 //! firmware's reports are only known from the device's log (a QEMU board writes them on its
 //! UART1 as the trace writes them), so without a log every expectation on `report` is
@@ -17,6 +23,7 @@
 
 use std::future::pending;
 use std::io;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
@@ -24,9 +31,11 @@ use tokio::io::{Lines, ReadHalf, WriteHalf};
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::Instant;
 
+use sim_modem::live::{LabListen, NetBridge, NetInput};
+
 use crate::check::{secs, Observation};
 use crate::format::{DeviceConfig, FramingName};
-use crate::replay::{conclude_observed, external_world, world, Planned};
+use crate::replay::{conclude_observed, external_world, sim_config, world, Planned};
 use crate::trace::{Event, Pin};
 use crate::view::{self, Console};
 use crate::{Replay, Scenario};
@@ -35,6 +44,12 @@ use crate::{Replay, Scenario};
 /// Its bytes and log lines are stamped when they arrive, a few milliseconds after the device
 /// acted (QEMU's chardev, the log pipe, the scheduler), where a replay stamps them exactly.
 pub const EXTERNAL_SLACK: Duration = Duration::from_millis(100);
+
+/// The least slack a run with a real lab server ([`Options::lab`]) gets: the lab's records
+/// are stamped when the bytes come out of its real sockets, a fraction of a millisecond after
+/// the simulated network delivered them (more on a loaded machine), where a replay stamps
+/// them exactly.
+pub const REAL_LAB_SLACK: Duration = Duration::from_millis(20);
 
 /// A byte stream both ways: the modem's UART as an external device sees it.
 pub trait Line: AsyncRead + AsyncWrite + Unpin {}
@@ -70,6 +85,11 @@ pub struct Options {
     pub console: Option<UnboundedReceiver<String>>,
     /// How much every time bound of the expectations is loosened ([`Observation::slack`]).
     pub slack: Duration,
+    /// Where a real lab server listens (TCP and UDP as the scenario's lab allows; port 0
+    /// picks a free one): the modem's connections to the lab's name or address go to it
+    /// through real sockets, and other programs may connect to it too. `None`: the lab
+    /// server is simulated inside the process, as in a replay.
+    pub lab: Option<SocketAddr>,
 }
 
 /// Runs `scenario` (from `path`, for messages) with `seed` until its duration, handing every
@@ -91,7 +111,10 @@ pub async fn run(
     };
     let observation = Observation {
         reports: options.device.as_ref().is_none_or(|d| d.log.is_some()),
-        slack: options.slack,
+        slack: match options.lab {
+            Some(_) => options.slack.max(REAL_LAB_SLACK),
+            None => options.slack,
+        },
     };
     let conclude = |planned: &[Planned], end, records, error: Option<String>| {
         let mut replay =
@@ -106,6 +129,37 @@ pub async fn run(
     };
     if external && scenario.device != DeviceConfig::default() {
         show("note: the file's `device` section cannot reach an external device: it runs with the configuration built into it");
+    }
+    let mut bridge = None;
+    if let Some(address) = options.lab {
+        let config = sim_config(scenario, seed);
+        let listen = LabListen {
+            address,
+            tcp: config.lab.tcp,
+            udp: config.lab.udp,
+        };
+        let timeout = config.network.connect_timeout;
+        match NetBridge::new(&config.lab, Some(listen), None, false, timeout).await {
+            Ok(real) => {
+                world.with_sim(|sim, _| sim.set_external_internet());
+                if let Some(local) = real.lab_address() {
+                    let transports = match (config.lab.tcp, config.lab.udp) {
+                        (true, true) => "TCP and UDP",
+                        (true, false) => "TCP",
+                        _ => "UDP",
+                    };
+                    show(&format!(
+                        "lab server on {local} ({transports}); the modem reaches it as {}:{}",
+                        config.lab.name, config.lab.port
+                    ));
+                }
+                bridge = Some(real);
+            }
+            Err(e) => {
+                let error = format!("the lab server cannot listen on {address}: {e}");
+                return conclude(&planned, Duration::ZERO, Vec::new(), Some(error));
+            }
+        }
     }
     let (mut rx, mut tx, mut log, first) = match options.device.take() {
         None => (None, None, None, Vec::new()),
@@ -137,6 +191,9 @@ pub async fn run(
     let mut stopped = None;
     loop {
         world.run_until(start.elapsed().min(end));
+        if let Some(bridge) = &mut bridge {
+            world.with_sim(|sim, now| bridge.flush(sim, now));
+        }
         to_device.extend(world.take_device_bound());
         let new = world.take_records();
         for line in new.iter().filter_map(view::line) {
@@ -161,6 +218,12 @@ pub async fn run(
                 Ok(n) => drop(to_device.drain(..n)),
                 Err(e) => stopped = Some(format!("the device's line failed: {e}")),
             },
+            input = net_input(&mut bridge) => {
+                world.run_until(start.elapsed().min(end));
+                if let Some(bridge) = &mut bridge {
+                    world.with_sim(|sim, now| bridge.handle(sim, now, input));
+                }
+            }
             line = next_line(&mut log) => {
                 world.run_until(start.elapsed().min(end));
                 match line {
@@ -232,6 +295,13 @@ async fn read_from(rx: &mut Option<ReadHalf<Box<dyn Line>>>, buf: &mut [u8]) -> 
 async fn write_to(tx: &mut Option<WriteHalf<Box<dyn Line>>>, bytes: &[u8]) -> io::Result<usize> {
     match tx {
         Some(tx) => tx.write(bytes).await,
+        None => pending().await,
+    }
+}
+
+async fn net_input(bridge: &mut Option<NetBridge>) -> NetInput {
+    match bridge {
+        Some(bridge) => bridge.recv().await,
         None => pending().await,
     }
 }

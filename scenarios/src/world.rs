@@ -298,6 +298,15 @@ impl World {
         &self.sim
     }
 
+    /// Lets `f` work on the simulation at the current time (a real-time run feeds it from
+    /// real sockets this way), then records what happened and lets the firmware answer.
+    pub fn with_sim<R>(&mut self, f: impl FnOnce(&mut Sim, Duration) -> R) -> R {
+        let result = f(&mut self.sim, self.now);
+        self.collect_sim_events();
+        self.settle();
+        result
+    }
+
     /// Whether records are kept.
     pub fn tracing(&self) -> bool {
         self.shared.trace

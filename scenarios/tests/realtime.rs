@@ -145,6 +145,7 @@ fn an_external_device_over_tcp_with_its_log() {
             }),
             console: None,
             slack: realtime::EXTERNAL_SLACK,
+            lab: None,
         };
         let run = realtime::run(&scenario, "realtime_short.json", 1, options, |_| {});
         tokio::time::timeout(BOUND, run)
@@ -175,10 +176,123 @@ fn the_firmware_in_the_world_in_real_time() {
         device: None,
         console: None,
         slack: Duration::ZERO,
+        lab: None,
     };
     let run = realtime::run(&scenario, "realtime_short.json", 1, options, |_| {});
     let replay = runtime
         .block_on(async { tokio::time::timeout(BOUND, run).await })
         .expect("the run ends");
     check(&replay);
+}
+
+/// The device's side of [`the_lab_server_on_real_loopback_sockets`]: connected by 15 s, its
+/// heartbeat at the lab within a second.
+const REAL_LAB: &str = r#"{
+  "name": "realtime_real_lab",
+  "duration": "18s",
+  "network": { "pdp_activation": "500ms" },
+  "expect": [
+    { "expect": "happens", "id": "connected", "what": "accepted", "to": "15s" },
+    { "expect": "happens", "what": { "received": { "text": "heart beat" } }, "after": "connected", "to": "1s" },
+    { "expect": "happens", "what": { "report": { "text": "Connected" } }, "count": 1 },
+    { "expect": "never", "what": { "report": { "prefix": "ModemRestart" } } }
+  ]
+}"#;
+
+/// How long one step of the talk may take.
+const STEP: Duration = Duration::from_secs(16);
+
+/// Waits for a live view line containing `text`.
+async fn line_with(
+    lines: &mut tokio::sync::mpsc::UnboundedReceiver<String>,
+    text: &str,
+) -> Result<String, String> {
+    let wait = async {
+        while let Some(line) = lines.recv().await {
+            if line.contains(text) {
+                return Ok(line);
+            }
+        }
+        Err(format!("the run ended before {text:?}"))
+    };
+    tokio::time::timeout(STEP, wait)
+        .await
+        .unwrap_or_else(|_| Err(format!("no {text:?} within {STEP:?}")))
+}
+
+#[test]
+fn the_lab_server_on_real_loopback_sockets() {
+    use scenarios::trace::Event;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::sync::mpsc;
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let scenario = scenarios::parse("realtime_real_lab.json", REAL_LAB).unwrap();
+    let (shown, mut lines) = mpsc::unbounded_channel::<String>();
+    let (console, console_rx) = mpsc::unbounded_channel::<String>();
+    let options = Options {
+        device: None,
+        console: Some(console_rx),
+        slack: Duration::ZERO,
+        // Any free port, on loopback.
+        lab: Some("127.0.0.1:0".parse().unwrap()),
+    };
+    let run = realtime::run(
+        &scenario,
+        "realtime_real_lab.json",
+        1,
+        options,
+        move |line| {
+            let _ = shown.send(line.to_string());
+        },
+    );
+    // A person at the console, and a plain TCP client on the lab's port.
+    let talk = async move {
+        let line = line_with(&mut lines, "lab server on ").await?;
+        let address: std::net::SocketAddr = line
+            .split_whitespace()
+            .nth(3)
+            .and_then(|a| a.parse().ok())
+            .ok_or_else(|| format!("no address in {line:?}"))?;
+        assert!(address.ip().is_loopback(), "{line}");
+        // The device's heartbeat came through a real socket.
+        line_with(&mut lines, "SERVER <- device  client 1: \"heart beat\"").await?;
+        console.send("hello from the console".into()).unwrap();
+        line_with(&mut lines, "Received(\"hello from the console\")").await?;
+        let mut plain = tokio::time::timeout(STEP, TcpStream::connect(address))
+            .await
+            .map_err(|_| "connect timed out".to_string())?
+            .map_err(|e| format!("connect to {address}: {e}"))?;
+        plain.write_all(b"ping\n").await.unwrap();
+        line_with(&mut lines, "client 2: \"ping\\n\"").await?;
+        console.send("send 2 pong".into()).unwrap();
+        let mut got = [0u8; 4];
+        tokio::time::timeout(STEP, plain.read_exact(&mut got))
+            .await
+            .map_err(|_| "no answer on the plain client".to_string())?
+            .map_err(|e| e.to_string())?;
+        assert_eq!(&got, b"pong");
+        Ok::<_, String>(())
+    };
+    let (replay, talked) = runtime
+        .block_on(async { tokio::time::timeout(BOUND, async { tokio::join!(run, talk) }).await })
+        .expect("the run ends");
+    talked.unwrap_or_else(|e| panic!("{e}\n{}", scenarios::report::failures(&replay)));
+    check(&replay);
+    let has = |f: &dyn Fn(&Event) -> bool| replay.records.iter().any(|r| f(&r.event));
+    assert!(has(
+        &|e| matches!(e, Event::LabAccepted { client: 1, peer, .. } if peer.starts_with("127.0.0.1:"))
+    ));
+    assert!(has(
+        &|e| matches!(e, Event::LabReceived { client: 2, data } if data.0 == b"ping\n")
+    ));
+    assert!(has(
+        &|e| matches!(e, Event::LabSent { client: 2, data } if data.0 == b"pong")
+    ));
+    assert!(has(
+        &|e| matches!(e, Event::Fw { report } if report == "Received(\"hello from the console\")")
+    ));
 }

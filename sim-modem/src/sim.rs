@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
-use std::net::SocketAddrV4;
+use std::net::{SocketAddr, SocketAddrV4};
 use std::time::Duration;
 
 use rand::{Rng, SeedableRng};
@@ -163,6 +163,8 @@ pub struct Sim {
     /// Live mode: the internet side is real, and the caller carries [`HostEvent`]s.
     external: bool,
     host_out: VecDeque<HostEvent>,
+    /// Live mode: what the lab server asks to be done on its real sockets.
+    lab_out: VecDeque<LabAction>,
 }
 
 /// More rounds than this in one call means two components keep waking each other.
@@ -198,6 +200,7 @@ impl Sim {
             seq: 0,
             external: false,
             host_out: VecDeque::new(),
+            lab_out: VecDeque::new(),
         };
         for scheduled in config.faults {
             sim.timer(scheduled.at, Timer::Apply(scheduled.fault));
@@ -222,6 +225,8 @@ impl Sim {
     /// lab server is bypassed, [`Sim::poll_host_event`] gives what the network sends to
     /// internet hosts, and [`Sim::handle_host`] takes their answers. Peer close and reset
     /// faults come out as [`HostEvent::Close`] / [`HostEvent::Reset`] for the real socket.
+    /// The lab server itself stays here, fed from real listeners ([`Sim::lab_accept`] and
+    /// the like; [`crate::live::NetBridge`] does all of it).
     pub fn set_external_internet(&mut self) {
         self.external = true;
     }
@@ -236,6 +241,49 @@ impl Sim {
         self.handle_timeout(now);
         self.network.handle_host(now, conn, input);
         self.pump(now);
+    }
+
+    /// Live mode with a real lab server: a client connected to its real listener. The lab
+    /// server is the simulation's own ([`Sim::lab`], [`Sim::lab_send`], [`Sim::lab_console`]
+    /// and its events work as in replay); its real sockets are the caller's, which carries
+    /// out [`Sim::poll_lab_action`].
+    pub fn lab_accept(
+        &mut self,
+        now: Duration,
+        transport: Transport,
+        peer: SocketAddr,
+    ) -> ClientId {
+        self.handle_timeout(now);
+        let client = self.lab.accept(now, transport, peer);
+        self.pump(now);
+        client
+    }
+
+    /// Live mode: a lab client's real socket received bytes.
+    pub fn lab_received(&mut self, now: Duration, client: ClientId, data: &[u8]) {
+        self.handle_timeout(now);
+        self.lab.handle_receive(now, client, data);
+        self.pump(now);
+    }
+
+    /// Live mode: the lab's real UDP socket received a datagram.
+    pub fn lab_datagram(&mut self, now: Duration, peer: SocketAddr, data: &[u8]) -> ClientId {
+        self.handle_timeout(now);
+        let client = self.lab.handle_datagram(now, peer, data);
+        self.pump(now);
+        client
+    }
+
+    /// Live mode: a lab client's real connection ended.
+    pub fn lab_closed(&mut self, now: Duration, client: ClientId, reason: CloseReason) {
+        self.handle_timeout(now);
+        self.lab.handle_closed(now, client, reason);
+        self.pump(now);
+    }
+
+    /// Live mode: the next thing the lab server wants done on its real sockets.
+    pub fn poll_lab_action(&mut self) -> Option<LabAction> {
+        self.lab_out.pop_front()
     }
 
     /// The host writes bytes to the modem's UART.
@@ -546,6 +594,11 @@ impl Sim {
     }
 
     fn lab_action(&mut self, now: Duration, action: LabAction) {
+        if self.external {
+            // The lab's clients are real sockets: the caller carries the action out.
+            self.lab_out.push_back(action);
+            return;
+        }
         let (client, input) = match action {
             LabAction::Send { client, data } => (client, HostInput::Data(data)),
             LabAction::Close { client } => (client, HostInput::Close),

@@ -255,6 +255,8 @@ pub fn run_qemu(args: &QemuRun) -> Result {
             }),
             console: args.console.then(sim::console),
             slack: args.slack,
+            // The lab stays simulated: a CI run needs no free port.
+            lab: None,
         };
         let run = realtime::run(&scenario, &shown, seed, options, sim::print);
         let replay = tokio::time::timeout(scenario.duration + QEMU_MARGIN, run).await;

@@ -93,6 +93,10 @@ enum Task {
         /// Run this long instead of the scenario's duration (e.g. 1h).
         #[arg(long, value_parser = sim_modem::fault::duration::parse)]
         duration: Option<Duration>,
+        /// With --realtime or --pty: the loopback port the real lab server listens on
+        /// (default: the scenario's lab port, 6500 unless it says otherwise; 0: any free one).
+        #[arg(long, value_name = "PORT")]
+        lab_port: Option<u16>,
     },
     /// Measures replay speed in release: the 24-hour scenario, and many devices at once.
     Bench {
@@ -158,6 +162,7 @@ fn main() -> ExitCode {
             pty,
             duration,
             slack,
+            lab_port,
         } => sim::sim(sim::Args {
             scenario,
             seed,
@@ -167,6 +172,7 @@ fn main() -> ExitCode {
             pty,
             duration,
             slack: slack.unwrap_or(EXTERNAL_SLACK),
+            lab_port,
         }),
         Task::Bench { devices } => bench::bench(devices),
         Task::Schema => replay::schema(),

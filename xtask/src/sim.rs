@@ -3,8 +3,9 @@
 //!
 //! - by default the scenario runs in virtual time, paced for reading (`--speed` virtual
 //!   seconds per wall second; `--fast` does not wait at all), and ends with its expectations;
-//! - `--realtime` runs the same world against the wall clock, with a console: what a person
-//!   types is sent to the device by the lab server;
+//! - `--realtime` runs the same world against the wall clock, with the lab server on real
+//!   sockets on loopback (the scenario's lab port, or `--lab-port`; `nc 127.0.0.1 6500` talks
+//!   to it) and a console: what a person types is sent to the device by the lab server;
 //! - `--pty` runs the same scenario in real time with the firmware outside this process, on
 //!   the other end of a pty (`longlink-host <pty>`, or a board through a serial bridge):
 //!   `scenarios::realtime` with an external device, as `cargo xtask flash --board qemu`.
@@ -12,6 +13,7 @@
 //! Every way ends with the scenario's expectations.
 
 use std::io::Write as _;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -33,6 +35,9 @@ pub struct Args {
     pub pty: bool,
     pub duration: Option<Duration>,
     pub slack: Duration,
+    /// Where the real lab server listens on loopback (`--realtime`, `--pty`): the
+    /// scenario's lab port unless told.
+    pub lab_port: Option<u16>,
 }
 
 /// How long `--pty` waits for a firmware to open the pty and say something.
@@ -54,8 +59,12 @@ pub fn sim(args: Args) -> Result {
     }
     let seed = args.seed.unwrap_or(scenario.seed);
     introduce(&scenario, &shown, seed);
+    let lab = SocketAddr::from((
+        Ipv4Addr::LOCALHOST,
+        args.lab_port.unwrap_or(scenario.lab.port),
+    ));
     if args.pty {
-        return pty(&scenario, &shown, seed, args.slack);
+        return pty(&scenario, &shown, seed, args.slack, lab);
     }
     if args.realtime {
         println!(
@@ -69,6 +78,7 @@ pub fn sim(args: Args) -> Result {
                 console: Some(console()),
                 // The firmware runs in this process, on the world's clock: times are exact.
                 slack: Duration::ZERO,
+                lab: Some(lab),
             };
             realtime::run(&scenario, &shown, seed, options, print).await
         });
@@ -196,7 +206,7 @@ pub fn console() -> mpsc::UnboundedReceiver<String> {
 
 /// Runs the scenario in real time against a firmware outside this process, on the other
 /// end of a pty; the run starts when it first writes.
-fn pty(scenario: &Scenario, shown: &str, seed: u64, slack: Duration) -> Result {
+fn pty(scenario: &Scenario, shown: &str, seed: u64, slack: Duration, lab: SocketAddr) -> Result {
     let runtime = runtime()?;
     let replay = runtime.block_on(async {
         let pty = Pty::open().map_err(|e| format!("cannot open a pty: {e}"))?;
@@ -218,6 +228,7 @@ fn pty(scenario: &Scenario, shown: &str, seed: u64, slack: Duration) -> Result {
             }),
             console: Some(console()),
             slack,
+            lab: Some(lab),
         };
         Ok::<_, String>(realtime::run(scenario, shown, seed, options, print).await)
     });

@@ -15,27 +15,24 @@
 //!
 //! Every AT line in each direction and every lab event is logged through `tracing`.
 
+mod bridge;
 mod pty;
 
-use std::collections::BTreeMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::Arc;
 use std::time::Duration;
 
-use protocol::types::Transport;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream, UdpSocket};
-use tokio::sync::{mpsc, oneshot};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
+pub use bridge::{LabListen, NetBridge, NetInput};
 pub use pty::Pty;
 
 use crate::fault::Fault;
-use crate::lab::{self, ClientId, CloseReason, LabAction, LabServer, CONSOLE_HELP};
-use crate::net::ConnectError;
-use crate::network::{ConnId, HostEvent, HostInput};
+use crate::lab::{self, CONSOLE_HELP};
 use crate::sim::{Sim, SimConfig, SimEvent, SimEventKind};
 
 /// Where the modem's UART is.
@@ -79,30 +76,9 @@ impl LiveConfig {
     }
 }
 
-/// An instruction for a real socket's task.
-#[derive(Debug)]
-enum SocketCmd {
-    Data(Vec<u8>),
-    /// Close gracefully (FIN).
-    Close,
-    /// Abort (RST).
-    Reset,
-}
-
-/// Everything that can wake the loop.
+/// Everything that can wake the loop, besides the sockets ([`NetBridge::recv`]).
 enum Input {
     Uart(Vec<u8>),
-    /// A real internet host (through the network's internet side) did something.
-    Host(ConnId, HostInput),
-    /// The lab server's listeners.
-    LabAccept {
-        peer: SocketAddr,
-        socket: mpsc::UnboundedSender<SocketCmd>,
-        id: oneshot::Sender<ClientId>,
-    },
-    LabData(ClientId, Vec<u8>),
-    LabClosed(ClientId, CloseReason),
-    LabDatagram(SocketAddr, Vec<u8>),
     Console(String),
 }
 
@@ -121,28 +97,24 @@ pub async fn run(mut config: LiveConfig) -> io::Result<()> {
     let (uart_tx, uart_rx) = mpsc::unbounded_channel::<Vec<u8>>();
 
     // The lab server first, so that its address is known.
-    let mut lab = None;
-    let mut lab_udp = None;
-    let mut lab_target = config.server.clone();
-    if config.builtin_lab {
-        let address = SocketAddr::new(config.bind, lab_config.port);
-        let listener = TcpListener::bind(address).await?;
-        let udp = Arc::new(UdpSocket::bind(address).await?);
-        let local = listener.local_addr()?;
-        tokio::spawn(lab_listener(listener, inputs.clone()));
-        tokio::spawn(lab_udp_receiver(udp.clone(), inputs.clone()));
+    let listen = config.builtin_lab.then_some(LabListen {
+        address: SocketAddr::new(config.bind, lab_config.port),
+        tcp: true,
+        udp: true,
+    });
+    let bridge = NetBridge::new(
+        &lab_config,
+        listen,
+        config.server.clone(),
+        true,
+        config.sim.network.connect_timeout,
+    )
+    .await?;
+    if let Some(local) = bridge.lab_address() {
         println!(
             "sim-modem: lab server on {local} (TCP and UDP); the modem reaches it as {}:{}",
             lab_config.name, lab_config.port
         );
-        let loopback = if local.ip().is_unspecified() {
-            IpAddr::V4(Ipv4Addr::LOCALHOST)
-        } else {
-            local.ip()
-        };
-        lab_target.get_or_insert_with(|| SocketAddr::new(loopback, local.port()).to_string());
-        lab = Some(LabServer::new(lab_config.clone()));
-        lab_udp = Some(udp);
     }
     if let Some(server) = &config.server {
         println!("sim-modem: {} leads to {server}", lab_config.name);
@@ -177,20 +149,13 @@ pub async fn run(mut config: LiveConfig) -> io::Result<()> {
 
     let mut live = Live {
         sim,
-        lab,
-        lab_udp,
-        lab_name: lab_config.name.clone(),
-        lab_ip: lab_config.ip,
-        lab_target,
+        bridge,
+        builtin_lab: config.builtin_lab,
         start: Instant::now(),
-        inputs,
         uart: uart_tx,
-        sockets: BTreeMap::new(),
-        lab_clients: BTreeMap::new(),
         from_host: LineLog::new("host -> modem"),
         from_modem: LineLog::new("modem -> host"),
         payload_expected: false,
-        connect_timeout: config.sim.network.connect_timeout,
     };
     live.flush();
     loop {
@@ -202,6 +167,10 @@ pub async fn run(mut config: LiveConfig) -> io::Result<()> {
                 if !live.input(input) {
                     return Ok(());
                 }
+            }
+            input = live.bridge.recv() => {
+                let now = live.now();
+                live.bridge.handle(&mut live.sim, now, input);
             }
             _ = sleep_until(deadline) => {
                 let now = live.now();
@@ -223,24 +192,15 @@ async fn sleep_until(deadline: Option<Instant>) {
 /// The loop's state: the simulation and the real sockets around it.
 struct Live {
     sim: Sim,
-    lab: Option<LabServer>,
-    lab_udp: Option<Arc<UdpSocket>>,
-    lab_name: String,
-    lab_ip: Ipv4Addr,
-    /// Where connections to the lab go (`host:port`).
-    lab_target: Option<String>,
+    /// The real internet and the lab server's real sockets.
+    bridge: NetBridge,
+    builtin_lab: bool,
     start: Instant,
-    inputs: Inputs,
     uart: mpsc::UnboundedSender<Vec<u8>>,
-    /// The network's connections to real hosts.
-    sockets: BTreeMap<ConnId, mpsc::UnboundedSender<SocketCmd>>,
-    /// The built-in lab's TCP clients.
-    lab_clients: BTreeMap<ClientId, mpsc::UnboundedSender<SocketCmd>>,
     from_host: LineLog,
     from_modem: LineLog,
     /// The modem's last words were the data prompt.
     payload_expected: bool,
-    connect_timeout: Duration,
 }
 
 impl Live {
@@ -256,38 +216,6 @@ impl Live {
                 // After the data prompt the host writes a payload with no line end.
                 self.from_host.log(&bytes, self.payload_expected);
                 self.sim.handle_uart(now, &bytes);
-            }
-            Input::Host(conn, input) => {
-                if matches!(
-                    input,
-                    HostInput::Close | HostInput::Reset | HostInput::Refused(_)
-                ) {
-                    self.sockets.remove(&conn);
-                }
-                self.sim.handle_host(now, conn, input);
-            }
-            Input::LabAccept { peer, socket, id } => {
-                if let Some(lab) = &mut self.lab {
-                    let client = lab.accept(now, Transport::Tcp, peer);
-                    self.lab_clients.insert(client, socket);
-                    let _ = id.send(client);
-                }
-            }
-            Input::LabData(client, data) => {
-                if let Some(lab) = &mut self.lab {
-                    lab.handle_receive(now, client, &data);
-                }
-            }
-            Input::LabClosed(client, reason) => {
-                self.lab_clients.remove(&client);
-                if let Some(lab) = &mut self.lab {
-                    lab.handle_closed(now, client, reason);
-                }
-            }
-            Input::LabDatagram(peer, data) => {
-                if let Some(lab) = &mut self.lab {
-                    lab.handle_datagram(now, peer, &data);
-                }
             }
             Input::Console(line) => return self.console(now, &line),
         }
@@ -318,10 +246,8 @@ impl Live {
                     "inactive"
                 },
             ),
-            _ => match &mut self.lab {
-                Some(lab) => lab.console(now, line),
-                None => "no built-in lab server (see --server)".to_string(),
-            },
+            _ if self.builtin_lab => self.sim.lab_console(now, line),
+            _ => "no built-in lab server (see --server)".to_string(),
         };
         if !answer.is_empty() {
             println!("{answer}");
@@ -337,77 +263,10 @@ impl Live {
             self.payload_expected = self.from_modem.log(&out, true);
             let _ = self.uart.send(out);
         }
-        while let Some(event) = self.sim.poll_host_event() {
-            self.host_event(event);
-        }
+        let now = self.now();
+        self.bridge.flush(&mut self.sim, now);
         while let Some(event) = self.sim.poll_event() {
             log_sim_event(&event);
-        }
-        let Some(lab) = &mut self.lab else { return };
-        while let Some(action) = lab.poll_action() {
-            let (client, cmd) = match action {
-                LabAction::Send { client, data } => (client, SocketCmd::Data(data)),
-                LabAction::Close { client } => (client, SocketCmd::Close),
-                LabAction::Reset { client } => (client, SocketCmd::Reset),
-            };
-            if let Some(socket) = self.lab_clients.get(&client) {
-                let _ = socket.send(cmd);
-            } else if let (SocketCmd::Data(data), Some(udp), Some(c)) =
-                (&cmd, &self.lab_udp, lab.client(client))
-            {
-                if let Err(error) = udp.try_send_to(data, c.peer) {
-                    warn!(target: "lab", "UDP send to client {client} failed: {error}");
-                }
-            }
-        }
-        while let Some(event) = lab.poll_event() {
-            info!(target: "lab", "{event}");
-        }
-    }
-
-    /// The network sends something to a real internet host.
-    fn host_event(&mut self, event: HostEvent) {
-        match event {
-            HostEvent::Connect {
-                conn,
-                transport,
-                host,
-                ip,
-                port,
-                ..
-            } => {
-                let to_lab = host.eq_ignore_ascii_case(&self.lab_name) || ip == Some(self.lab_ip);
-                let target = match (&self.lab_target, ip) {
-                    (Some(lab), _) if to_lab => lab.clone(),
-                    (_, Some(ip)) => format!("{ip}:{port}"),
-                    (_, None) => format!("{host}:{port}"),
-                };
-                info!(target: "net", "link to {host}:{port} ({}) goes to {target}", transport.as_str());
-                let (socket, commands) = mpsc::unbounded_channel();
-                self.sockets.insert(conn, socket);
-                let inputs = self.inputs.clone();
-                tokio::spawn(host_socket(
-                    conn,
-                    transport,
-                    target,
-                    self.connect_timeout,
-                    inputs,
-                    commands,
-                ));
-            }
-            HostEvent::Data { conn, data } => self.send_socket(conn, SocketCmd::Data(data)),
-            HostEvent::Close { conn } => self.send_socket(conn, SocketCmd::Close),
-            HostEvent::Reset { conn } => self.send_socket(conn, SocketCmd::Reset),
-        }
-    }
-
-    fn send_socket(&mut self, conn: ConnId, cmd: SocketCmd) {
-        let last = !matches!(cmd, SocketCmd::Data(_));
-        if let Some(socket) = self.sockets.get(&conn) {
-            let _ = socket.send(cmd);
-        }
-        if last {
-            self.sockets.remove(&conn);
         }
     }
 }
@@ -421,7 +280,7 @@ const LIVE_HELP: &str = concat!(
 fn log_sim_event(event: &SimEvent) {
     match &event.kind {
         SimEventKind::Request(_) | SimEventKind::Net(_) => debug!(target: "net", "{event}"),
-        SimEventKind::Lab(_) => {}
+        SimEventKind::Lab(event) => info!(target: "lab", "{event}"),
         _ => info!(target: "sim", "{event}"),
     }
 }
@@ -530,169 +389,6 @@ async fn serve_stream<S: AsyncRead + AsyncWrite + Unpin>(
                     Err(_) => warn!(target: "uart", "dropped {} bytes: nobody reads the UART", bytes.len()),
                 }
             }
-        }
-    }
-}
-
-/// One of the network's connections to a real host.
-async fn host_socket(
-    conn: ConnId,
-    transport: Transport,
-    target: String,
-    connect_timeout: Duration,
-    inputs: Inputs,
-    mut commands: mpsc::UnboundedReceiver<SocketCmd>,
-) {
-    let send = |input| drop(inputs.send(Input::Host(conn, input)));
-    let addresses: Vec<SocketAddr> = match tokio::net::lookup_host(&target).await {
-        Ok(addresses) => addresses.filter(SocketAddr::is_ipv4).collect(),
-        Err(error) => {
-            info!(target: "net", "{target}: {error}");
-            return send(HostInput::Refused(ConnectError::Dns));
-        }
-    };
-    let Some(&address) = addresses.first() else {
-        return send(HostInput::Refused(ConnectError::Dns));
-    };
-    let mut buf = vec![0u8; 4096];
-    match transport {
-        Transport::Tcp => {
-            let stream =
-                match tokio::time::timeout(connect_timeout, TcpStream::connect(address)).await {
-                    Ok(Ok(stream)) => stream,
-                    Ok(Err(error)) => {
-                        info!(target: "net", "connect to {address}: {error}");
-                        return send(HostInput::Refused(ConnectError::Refused));
-                    }
-                    Err(_) => return, // the network's own connect timeout reports it
-                };
-            send(HostInput::Accepted);
-            let (mut reader, mut writer) = stream.into_split();
-            loop {
-                tokio::select! {
-                    biased;
-                    command = commands.recv() => match command {
-                        Some(SocketCmd::Data(data)) => {
-                            if writer.write_all(&data).await.is_err() {
-                                return send(HostInput::Reset);
-                            }
-                        }
-                        Some(SocketCmd::Close) | None => {
-                            let _ = writer.shutdown().await;
-                            return;
-                        }
-                        Some(SocketCmd::Reset) => {
-                            if let Ok(stream) = reader.reunite(writer) {
-                                let _ = stream.set_zero_linger();
-                            }
-                            return;
-                        }
-                    },
-                    read = reader.read(&mut buf) => match read {
-                        Ok(0) => return send(HostInput::Close),
-                        Ok(n) => send(HostInput::Data(buf[..n].to_vec())),
-                        Err(_) => return send(HostInput::Reset),
-                    },
-                }
-            }
-        }
-        Transport::Udp => {
-            let local: SocketAddr = if address.ip().is_loopback() {
-                (Ipv4Addr::LOCALHOST, 0).into()
-            } else {
-                (Ipv4Addr::UNSPECIFIED, 0).into()
-            };
-            let socket = match UdpSocket::bind(local).await {
-                Ok(socket) if socket.connect(address).await.is_ok() => socket,
-                _ => return send(HostInput::Refused(ConnectError::Refused)),
-            };
-            send(HostInput::Accepted);
-            loop {
-                tokio::select! {
-                    biased;
-                    command = commands.recv() => match command {
-                        Some(SocketCmd::Data(data)) => drop(socket.send(&data).await),
-                        _ => return,
-                    },
-                    read = socket.recv(&mut buf) => {
-                        if let Ok(n) = read {
-                            send(HostInput::Data(buf[..n].to_vec()));
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// The built-in lab server's TCP side: one task per client.
-async fn lab_listener(listener: TcpListener, inputs: Inputs) {
-    loop {
-        let Ok((stream, peer)) = listener.accept().await else {
-            continue;
-        };
-        let (socket, commands) = mpsc::unbounded_channel();
-        let (id_tx, id_rx) = oneshot::channel();
-        let _ = inputs.send(Input::LabAccept {
-            peer,
-            socket,
-            id: id_tx,
-        });
-        let Ok(client) = id_rx.await else { continue };
-        tokio::spawn(lab_client(client, stream, inputs.clone(), commands));
-    }
-}
-
-async fn lab_client(
-    client: ClientId,
-    stream: TcpStream,
-    inputs: Inputs,
-    mut commands: mpsc::UnboundedReceiver<SocketCmd>,
-) {
-    let (mut reader, mut writer) = stream.into_split();
-    let mut buf = vec![0u8; 4096];
-    loop {
-        tokio::select! {
-            biased;
-            command = commands.recv() => match command {
-                Some(SocketCmd::Data(data)) => {
-                    if writer.write_all(&data).await.is_err() {
-                        let _ = inputs.send(Input::LabClosed(client, CloseReason::ResetByClient));
-                        return;
-                    }
-                }
-                Some(SocketCmd::Close) | None => {
-                    let _ = writer.shutdown().await;
-                    return;
-                }
-                Some(SocketCmd::Reset) => {
-                    if let Ok(stream) = reader.reunite(writer) {
-                        let _ = stream.set_zero_linger();
-                    }
-                    return;
-                }
-            },
-            read = reader.read(&mut buf) => {
-                let input = match read {
-                    Ok(0) => Input::LabClosed(client, CloseReason::ByClient),
-                    Ok(n) => Input::LabData(client, buf[..n].to_vec()),
-                    Err(_) => Input::LabClosed(client, CloseReason::ResetByClient),
-                };
-                let done = matches!(input, Input::LabClosed(..));
-                let _ = inputs.send(input);
-                if done {
-                    return;
-                }
-            }
-        }
-    }
-}
-
-async fn lab_udp_receiver(socket: Arc<UdpSocket>, inputs: Inputs) {
-    let mut buf = vec![0u8; 65_536];
-    loop {
-        if let Ok((n, peer)) = socket.recv_from(&mut buf).await {
-            let _ = inputs.send(Input::LabDatagram(peer, buf[..n].to_vec()));
         }
     }
 }
