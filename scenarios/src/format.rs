@@ -43,6 +43,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sim_modem::fault::{duration, Fault};
 use sim_modem::lab::{ClientId, LabConfig};
 use sim_modem::network::NetworkConfig;
+use sim_modem::profile::Profile;
 
 /// One scenario file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -65,9 +66,10 @@ pub struct Scenario {
     #[serde(with = "duration")]
     #[schemars(schema_with = "duration::schema")]
     pub duration: Duration,
-    /// The modem personality.
+    /// The modem personality: a profile's name, or an object naming the `profile` with some
+    /// of its knobs changed.
     #[serde(default)]
-    pub modem: ModemProfile,
+    pub modem: Modem,
     /// Changes to the firmware's default configuration (`firmware::Config`).
     #[serde(default)]
     pub device: DeviceConfig,
@@ -109,6 +111,162 @@ impl ModemProfile {
             ModemProfile::Sim800 => "sim800",
             ModemProfile::Air202 => "air202",
         }
+    }
+
+    /// sim-modem's profile of that name.
+    pub fn profile(self) -> Profile {
+        Profile::by_name(self.name()).expect("every ModemProfile is a built-in profile")
+    }
+}
+
+/// The modem a scenario runs: a built-in profile, maybe with some knobs changed. Written as
+/// the profile's name (`"sim800"`), or as an object naming it with any of sim-modem's
+/// `Profile` fields, which replace the profile's values:
+/// `{ "profile": "sim800", "closed_on_pdp_deact": false }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Modem {
+    /// The built-in profile the knobs start from.
+    pub base: ModemProfile,
+    /// The profile as the file makes it.
+    pub profile: Profile,
+}
+
+impl Modem {
+    /// A built-in profile, unchanged.
+    pub fn named(base: ModemProfile) -> Modem {
+        Modem {
+            base,
+            profile: base.profile(),
+        }
+    }
+
+    /// The fields the file changes, as JSON (empty for a built-in profile unchanged).
+    pub fn overrides(&self) -> serde_json::Map<String, serde_json::Value> {
+        let base = profile_json(&self.base.profile());
+        profile_json(&self.profile)
+            .into_iter()
+            .filter(|(key, value)| base.get(key) != Some(value))
+            .collect()
+    }
+}
+
+impl Default for Modem {
+    fn default() -> Modem {
+        Modem::named(ModemProfile::default())
+    }
+}
+
+fn profile_json(profile: &Profile) -> serde_json::Map<String, serde_json::Value> {
+    match serde_json::to_value(profile) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => unreachable!("a profile serializes as an object"),
+    }
+}
+
+impl Serialize for Modem {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let overrides = self.overrides();
+        if overrides.is_empty() {
+            return self.base.serialize(s);
+        }
+        let mut map = serde_json::Map::new();
+        map.insert("profile".into(), self.base.name().into());
+        map.extend(overrides);
+        map.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Modem {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Modem, D::Error> {
+        use serde::de::{self, IntoDeserializer, MapAccess, Visitor};
+
+        struct ModemVisitor;
+
+        impl<'de> Visitor<'de> for ModemVisitor {
+            type Value = Modem;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a modem profile's name or an object with `profile` and profile fields")
+            }
+
+            fn visit_str<E: de::Error>(self, name: &str) -> Result<Modem, E> {
+                ModemProfile::deserialize(name.into_deserializer()).map(Modem::named)
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Modem, A::Error> {
+                let mut base = None;
+                let mut fields = serde_json::Map::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    if key == "profile" {
+                        if base.is_some() {
+                            return Err(de::Error::duplicate_field("profile"));
+                        }
+                        base = Some(map.next_value::<ModemProfile>()?);
+                        continue;
+                    }
+                    if key == "name" {
+                        return Err(de::Error::custom(
+                            "unknown field `name`: `profile` names the profile",
+                        ));
+                    }
+                    if fields.contains_key(&key) {
+                        return Err(de::Error::custom(format_args!("duplicate field `{key}`")));
+                    }
+                    let value: serde_json::Value = map.next_value()?;
+                    // Each field is checked as it is read, by the profile's own rules (unknown
+                    // fields, bad durations), so that the error points at it.
+                    let single = serde_json::Map::from_iter([(key.clone(), value.clone())]);
+                    Profile::deserialize(serde_json::Value::Object(single)).map_err(|e| {
+                        // Here the profile is named by `profile`, not `name`.
+                        de::Error::custom(e.to_string().replace("`name`, ", "`profile`, "))
+                    })?;
+                    fields.insert(key, value);
+                }
+                let base = base.ok_or_else(|| de::Error::missing_field("profile"))?;
+                let mut merged = profile_json(&base.profile());
+                merged.extend(fields);
+                let profile = Profile::deserialize(serde_json::Value::Object(merged))
+                    .map_err(de::Error::custom)?;
+                Ok(Modem { base, profile })
+            }
+        }
+
+        d.deserialize_any(ModemVisitor)
+    }
+}
+
+impl JsonSchema for Modem {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Modem".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let named = generator.subschema_for::<ModemProfile>();
+        // The object: `profile`, then any of the profile's fields but its name.
+        let mut object = Profile::json_schema(generator);
+        if let Some(map) = object.as_object_mut() {
+            map.remove("title");
+            map.remove("required");
+            map.insert(
+                "description".into(),
+                "A built-in profile (`profile`) with some of its fields changed.".into(),
+            );
+            if let Some(serde_json::Value::Object(properties)) = map.get_mut("properties") {
+                properties.remove("name");
+                // The defaults are the named profile's, not the SIM800's the schema shows.
+                for property in properties.values_mut() {
+                    if let Some(property) = property.as_object_mut() {
+                        property.remove("default");
+                    }
+                }
+                properties.insert("profile".into(), named.clone().into());
+            }
+            map.insert("required".into(), serde_json::json!(["profile"]));
+        }
+        schemars::json_schema!({
+            "description": "The modem personality: a built-in profile's name, or an object naming the `profile` with some of its fields changed.",
+            "anyOf": [named, object],
+        })
     }
 }
 

@@ -81,7 +81,7 @@ pub fn device_config(s: &Scenario) -> Result<Config, String> {
 /// applies them, so that they appear in the trace with their step ids.
 pub fn sim_config(s: &Scenario, seed: u64) -> SimConfig {
     SimConfig {
-        profile: s.modem.name().to_string(),
+        profile: s.modem.base.name().to_string(),
         seed,
         network: s.network.clone(),
         lab: s.lab.clone(),
@@ -181,6 +181,7 @@ pub fn world(s: &Scenario, seed: u64, trace: bool) -> Result<(World, Vec<Planned
     let config = WorldConfig {
         device: device_config(s)?,
         sim: sim_config(s, seed),
+        profile: Some(s.modem.profile.clone()),
         trace,
     };
     let world = World::new(config).map_err(|e| e.to_string())?;
@@ -190,7 +191,8 @@ pub fn world(s: &Scenario, seed: u64, trace: bool) -> Result<(World, Vec<Planned
 /// The same for a device outside the process ([`World::external`]), traced. The file's
 /// `device` section cannot reach such a device: it runs with the configuration built into it.
 pub fn external_world(s: &Scenario, seed: u64) -> Result<(World, Vec<Planned>), String> {
-    let world = World::external(sim_config(s, seed), true).map_err(|e| e.to_string())?;
+    let profile = Some(s.modem.profile.clone());
+    let world = World::external(sim_config(s, seed), profile, true).map_err(|e| e.to_string())?;
     Ok(scheduled(s, seed, world))
 }
 

@@ -125,6 +125,7 @@ mod tests {
         let mut world = World::new(WorldConfig {
             device: firmware::Config::seed("lab.longlink.test", 6500).unwrap(),
             sim: Default::default(),
+            profile: None,
             trace: true,
         })
         .unwrap();

@@ -29,6 +29,7 @@ use firmware::{Board, Clock, Config, Instant, LedState};
 use sim_modem::fault::Fault;
 use sim_modem::lab::{self, ClientId, LabEventKind};
 use sim_modem::net::{NetEvent, NetRequest};
+use sim_modem::profile::Profile;
 use sim_modem::sim::{Sim, SimConfig, SimError, SimEvent, SimEventKind};
 
 use crate::trace::{Bytes, Dir, Event, NetDir, Pin as PinName, Record};
@@ -38,6 +39,8 @@ use crate::trace::{Bytes, Dir, Event, NetDir, Pin as PinName, Record};
 pub struct WorldConfig {
     pub device: Config,
     pub sim: SimConfig,
+    /// The modem's profile; `None` takes the built-in one `sim.profile` names.
+    pub profile: Option<Profile>,
     /// Keep a [`Record`] of every event. Off, the world only simulates (for benchmarks).
     pub trace: bool,
 }
@@ -213,9 +216,17 @@ pub struct World {
     partial: Vec<u8>,
 }
 
+/// The simulation, with `profile` or else the built-in profile the configuration names.
+fn build_sim(config: SimConfig, profile: Option<Profile>) -> Result<Sim, SimError> {
+    match profile {
+        Some(profile) => Ok(Sim::with_profile(config, profile)),
+        None => Sim::new(config),
+    }
+}
+
 impl World {
     pub fn new(config: WorldConfig) -> Result<World, SimError> {
-        let sim = Sim::new(config.sim)?;
+        let sim = build_sim(config.sim, config.profile)?;
         let shared = Rc::new(Shared {
             trace: config.trace,
             ..Shared::default()
@@ -237,8 +248,12 @@ impl World {
     /// The simulation alone, for a device outside the process: what it writes goes in with
     /// [`World::device_wrote`], what the modem writes comes out of
     /// [`World::take_device_bound`]. It drives no modem pins: the modem is on from the start.
-    pub fn external(sim: SimConfig, trace: bool) -> Result<World, SimError> {
-        let sim = Sim::new(sim)?;
+    pub fn external(
+        sim: SimConfig,
+        profile: Option<Profile>,
+        trace: bool,
+    ) -> Result<World, SimError> {
+        let sim = build_sim(sim, profile)?;
         let shared = Rc::new(Shared {
             trace,
             ..Shared::default()

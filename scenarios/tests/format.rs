@@ -32,6 +32,7 @@ fn bad_files_are_refused_with_where_and_what() {
         ("missing duration", "{ \"name\": \"t\" }".into(), "1:15", "missing field `duration`"),
         ("duration without unit", "{ \"name\": \"t\", \"duration\": \"60\" }".into(), "1:28", "invalid duration \"60\": missing unit"),
         ("unknown profile", file(",\n  \"modem\": \"sim900\""), "4:12", "unknown variant `sim900`, expected `sim800` or `air202`"),
+        ("unknown profile field", file(",\n  \"modem\": { \"profile\": \"sim800\", \"closed_on_deact\": false }"), "4:35", "unknown field `closed_on_deact`, expected one of `profile`, `manufacturer`"),
         ("unknown network knob", file(",\n  \"network\": { \"latncy\": \"1s\" }"), "4:16", "unknown field `latncy`"),
         ("unknown device knob", file(",\n  \"device\": { \"heartbeat\": \"1s\" }"), "4:15", "unknown field `heartbeat`"),
         ("bad framing", file(",\n  \"device\": { \"framing\": \"lines\" }"), "4:26", "unknown variant `lines`"),
@@ -96,4 +97,25 @@ fn the_readme_example_parses() {
     // The description is elided there.
     let example = example.replace("...", "");
     parse("README.md", &example).unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn modem_is_a_name_or_a_profile_with_changes() {
+    let named = parse("t.json", &file(",\n  \"modem\": \"air202\"")).unwrap();
+    assert_eq!(named.modem.profile, sim_modem::profile::Profile::air202());
+    assert!(named.modem.overrides().is_empty());
+    let text = file(",\n  \"modem\": { \"profile\": \"air202\", \"closed_on_pdp_deact\": false, \"cipshut\": \"2s\" }");
+    let changed = parse("t.json", &text).unwrap();
+    let mut want = sim_modem::profile::Profile::air202();
+    want.closed_on_pdp_deact = false;
+    want.cipshut = std::time::Duration::from_secs(2);
+    assert_eq!(changed.modem.profile, want);
+    // Written back, only the changes are kept.
+    let written = serde_json::to_value(&changed.modem).unwrap();
+    assert_eq!(
+        written,
+        serde_json::json!({ "profile": "air202", "closed_on_pdp_deact": false, "cipshut": "2s" })
+    );
+    let again = parse("t.json", &serde_json::to_string(&changed).unwrap()).unwrap();
+    assert_eq!(again, changed);
 }
