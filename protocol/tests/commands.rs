@@ -8,48 +8,16 @@
 //!
 //! The properties run 256 cases each; `PROPTEST_CASES=100000` runs more.
 
+mod support;
+
 use pretty_assertions::assert_eq;
 use proptest::prelude::*;
 use protocol::command::{Command, CommandParser, Name, ParseError, ParserEvent, RxGet};
 use protocol::types::{DateTime, Transport};
+use support::{check_golden, escape, unescape};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-/// Bytes as readable text: printable ASCII as is, `\r`, `\n`, `\\` and `\xNN` otherwise.
-fn escape(bytes: &[u8]) -> String {
-    let mut text = String::new();
-    for &b in bytes {
-        match b {
-            b'\r' => text.push_str("\\r"),
-            b'\n' => text.push_str("\\n"),
-            b'\\' => text.push_str("\\\\"),
-            b' '..=b'~' => text.push(b as char),
-            _ => text.push_str(&format!("\\x{b:02X}")),
-        }
-    }
-    text
-}
-
-/// The inverse of `escape`.
-fn unescape(text: &str) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    let mut rest = text;
-    while let Some((before, after)) = rest.split_once('\\') {
-        bytes.extend_from_slice(before.as_bytes());
-        let (byte, len) = match after.as_bytes() {
-            [b'r', ..] => (b'\r', 1),
-            [b'n', ..] => (b'\n', 1),
-            [b'\\', ..] => (b'\\', 1),
-            [b'x', ..] => (u8::from_str_radix(&after[1..3], 16).unwrap(), 3),
-            _ => panic!("bad escape in {text:?}"),
-        };
-        bytes.push(byte);
-        rest = &after[len..];
-    }
-    bytes.extend_from_slice(rest.as_bytes());
-    bytes
-}
 
 fn encode(command: &Command) -> Vec<u8> {
     let mut buf = [0; 512];
@@ -275,16 +243,7 @@ fn golden_transcript() {
             escape(&encode(&command))
         ));
     }
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(GOLDEN);
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(&path, &text).unwrap();
-    }
-    let golden =
-        std::fs::read_to_string(&path).expect("golden file; set UPDATE_GOLDEN=1 to write it");
-    assert_eq!(
-        golden, text,
-        "{GOLDEN} is out of date; regenerate it with UPDATE_GOLDEN=1"
-    );
+    check_golden(GOLDEN, &text);
 }
 
 /// Each golden line's bytes, parsed as a modem would, give back the command.

@@ -18,6 +18,8 @@
 //! - **Properties.** encode → decode is the identity for every variant; any stream in any
 //!   chunks decodes as it does all at once; no input panics.
 
+mod support;
+
 use pretty_assertions::assert_eq;
 use proptest::prelude::*;
 use protocol::command::{Name, RxGet};
@@ -27,6 +29,7 @@ use protocol::response::{
 };
 use protocol::types::{ClientState, DateTime, IpState, RegStat, SimState, Transport};
 use protocol::Command;
+use support::{check_golden, escape};
 
 type Expected = Result<Event<'static>, DecodeError>;
 
@@ -342,22 +345,6 @@ fn samples() -> Vec<Response<'static>> {
     all
 }
 
-/// Bytes as a Rust byte-string literal would show them.
-fn escape(bytes: &[u8]) -> String {
-    let mut s = String::new();
-    for &b in bytes {
-        match b {
-            b'\r' => s.push_str("\\r"),
-            b'\n' => s.push_str("\\n"),
-            b'\\' => s.push_str("\\\\"),
-            b'"' => s.push_str("\\\""),
-            0x20..=0x7e => s.push(b as char),
-            _ => s.push_str(&format!("\\x{b:02x}")),
-        }
-    }
-    s
-}
-
 #[test]
 fn golden() {
     let mut transcript = String::from(
@@ -365,17 +352,9 @@ fn golden() {
          # Regenerate: UPDATE_GOLDEN=1 cargo test -p protocol --test responses golden\n",
     );
     for r in samples() {
-        transcript.push_str(&format!("{r:?}\n    b\"{}\"\n", escape(&encode(&r))));
+        transcript.push_str(&format!("{r:?}\n    {}\n", escape(&encode(&r))));
     }
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/responses.txt");
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(path, &transcript).unwrap();
-    }
-    let golden = std::fs::read_to_string(path).expect("run with UPDATE_GOLDEN=1 to create it");
-    assert_eq!(
-        golden, transcript,
-        "encoding changed: see the top of tests/responses.rs"
-    );
+    check_golden("tests/golden/responses.txt", &transcript);
 }
 
 #[test]
