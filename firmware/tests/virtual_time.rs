@@ -375,13 +375,9 @@ fn secs(s: f64) -> Instant {
 #[test]
 fn starts_up_and_keeps_going_in_virtual_time() {
     let mut modem = ScriptedModem::new(Some(secs(1.5)));
-    let wall = std::time::Instant::now();
+    // Speed is `cargo xtask bench`'s to measure: a wall-clock bound here fails on a loaded
+    // machine without a bug.
     let board = simulate(&mut modem, Duration::from_secs(400));
-    assert!(
-        wall.elapsed() < Duration::from_secs(2),
-        "400 virtual seconds took {:?}",
-        wall.elapsed()
-    );
 
     // Probes until the modem is up, then the start-up sequence.
     let mut commands = modem

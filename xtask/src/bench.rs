@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use crate::toolchain::{run, Result};
+use crate::process::{run, Result};
 
 pub fn bench(devices: usize) -> Result {
     run(Command::new("cargo")

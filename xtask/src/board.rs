@@ -8,8 +8,9 @@ use scenarios::realtime::{self, External, Start};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpListener;
 
+use crate::process::{self, run_in, Result};
 use crate::sim;
-use crate::toolchain::{self, run_in, CortexM, Result};
+use crate::toolchain;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
 pub enum Board {
@@ -23,7 +24,7 @@ impl Board {
     pub const ALL: [Board; 2] = [Board::Pico, Board::Qemu];
 
     pub fn dir(self) -> PathBuf {
-        toolchain::root().join("firmware/boards").join(self.name())
+        process::root().join("firmware/boards").join(self.name())
     }
 
     pub fn name(self) -> &'static str {
@@ -52,16 +53,13 @@ impl Board {
 /// the ELF's path.
 pub fn build(board: Board) -> Result<PathBuf> {
     let toolchain = toolchain::cortex_m(board.target())?;
-    let mut cargo = toolchain::cortex_m_command(&toolchain);
-    // Run in the board's directory: its .cargo/config.toml (target, runner) is found from
-    // the current directory, not from --manifest-path.
-    cargo.args(["build", "--release", "--target", board.target()]);
     // Its own target directory, whatever the caller's environment says: the image is
     // looked for there.
-    cargo.env("CARGO_TARGET_DIR", board.dir().join("target"));
-    if matches!(toolchain, CortexM::DebianBuildStd) {
-        cargo.arg("-Zbuild-std=core");
-    }
+    let mut cargo =
+        toolchain::cortex_m_build(&toolchain, board.target(), &board.dir().join("target"));
+    cargo.arg("--release");
+    // Run in the board's directory: its .cargo/config.toml (target, runner) is found from
+    // the current directory, not from --manifest-path.
     run_in(&board.dir(), &mut cargo)?;
     Ok(board
         .dir()
@@ -150,7 +148,7 @@ pub fn print_sizes(rows: &[(Board, ImageSize)]) {
 /// `probe-rs run` flashes the Pico through a debug probe and shows its defmt log.
 pub fn flash_pico() -> Result {
     let elf = build(Board::Pico)?;
-    if !toolchain::succeeds("probe-rs", &["--version"]) {
+    if !process::succeeds("probe-rs", &["--version"]) {
         return Err(format!(
             "built {}; flashing needs probe-rs: `sudo apt-get install libudev-dev libusb-1.0-0-dev pkg-config` \
              then `cargo install probe-rs-tools --locked` (about 9 minutes), and a debug probe on the Pico's SWD pins",
@@ -196,10 +194,10 @@ pub fn run_qemu(args: &QemuRun) -> Result {
     let path = args
         .scenario
         .clone()
-        .unwrap_or_else(|| toolchain::root().join(QEMU_SMOKE));
+        .unwrap_or_else(|| process::root().join(QEMU_SMOKE));
     let scenario = scenarios::load(&path).map_err(|e| e.to_string())?;
     let shown = path
-        .strip_prefix(toolchain::root())
+        .strip_prefix(process::root())
         .unwrap_or(&path)
         .display()
         .to_string();
@@ -218,7 +216,7 @@ pub fn run_qemu(args: &QemuRun) -> Result {
             .map_err(|e| format!("cannot listen on loopback: {e}"))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
         let mut qemu = qemu_command(&elf, port);
-        eprintln!("$ {}", toolchain::show(qemu.as_std()));
+        eprintln!("$ {}", process::show(qemu.as_std()));
         let mut qemu = qemu
             .spawn()
             .map_err(|e| format!("cannot start qemu-system-arm: {e}"))?;

@@ -1,9 +1,10 @@
 //! `cargo xtask ci` and the checks it is made of.
 
 use crate::board::{self, Board, ImageSize, QemuRun};
-use crate::toolchain::{self, run, Result};
+use crate::process::{run, succeeds, Result};
+use crate::toolchain;
 use std::process::Command;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// The crates that must build without std for a Cortex-M0+.
 const NO_STD_CRATES: &[&str] = &["protocol", "firmware"];
@@ -11,23 +12,75 @@ const CORTEX_M0: &str = "thumbv6m-none-eabi";
 
 const FUZZ_TARGETS: &[&str] = &["command_parser", "response_decoder"];
 
-pub fn ci(fuzz_seconds: u32) -> Result {
-    run(Command::new("cargo").args(["fmt", "--all", "--", "--check"]))?;
-    run(Command::new("cargo").args([
-        "clippy",
-        "--workspace",
-        "--all-targets",
-        "--",
-        "-D",
-        "warnings",
-    ]))?;
-    run(Command::new("cargo").args(["test", "--workspace"]))?;
-    embedded()?;
-    boards()?;
-    if fuzz_seconds > 0 {
-        fuzz(fuzz_seconds, None)?;
+/// The steps run so far, and how long each took: printed at the end, so that a slow or a
+/// newly installing step shows.
+#[derive(Default)]
+struct Steps(Vec<(&'static str, Duration, bool)>);
+
+impl Steps {
+    fn run(&mut self, name: &'static str, step: impl FnOnce() -> Result) -> Result {
+        eprintln!("xtask ci: {name}");
+        let started = Instant::now();
+        let result = step();
+        self.0.push((name, started.elapsed(), result.is_ok()));
+        result
     }
+
+    fn table(&self) -> String {
+        let width = self.0.iter().map(|(n, ..)| n.len()).max().unwrap_or(0);
+        let mut text = format!("\n{:<width$}  {:>8}  result\n", "step", "seconds");
+        let mut total = Duration::ZERO;
+        for (name, took, ok) in &self.0 {
+            total += *took;
+            let result = if *ok { "ok" } else { "FAILED" };
+            text += &format!("{name:<width$}  {:>8.1}  {result}\n", took.as_secs_f64());
+        }
+        text += &format!("{:<width$}  {:>8.1}\n", "total", total.as_secs_f64());
+        text
+    }
+}
+
+pub fn ci(fuzz_seconds: u32) -> Result {
+    let mut steps = Steps::default();
+    let result = all(&mut steps, fuzz_seconds);
+    eprint!("{}", steps.table());
+    result?;
     eprintln!("xtask ci: all checks passed");
+    Ok(())
+}
+
+fn all(steps: &mut Steps, fuzz_seconds: u32) -> Result {
+    steps.run("fmt", || {
+        run(Command::new("cargo").args(["fmt", "--all", "--", "--check"]))
+    })?;
+    steps.run("clippy", || {
+        run(Command::new("cargo").args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]))
+    })?;
+    steps.run("test", || {
+        run(Command::new("cargo").args(["test", "--workspace"]))
+    })?;
+    // From here on, nothing may find a `rust-lld` by luck on the PATH: the Cortex-M builds
+    // must link with what the xtask found or installed (a fresh machine has none there).
+    if let Some(path) = toolchain::path_without_rust_lld() {
+        eprintln!("xtask ci: PATH without rust-lld: {path}");
+        std::env::set_var("PATH", path);
+    }
+    steps.run("Cortex-M toolchain", || {
+        toolchain::cortex_m(CORTEX_M0).map(|t| eprintln!("xtask ci: {t:?}"))
+    })?;
+    steps.run("no_std crates for thumbv6m", embedded)?;
+    steps.run("board images", images)?;
+    steps.run("QEMU smoke scenario", qemu_smoke)?;
+    if fuzz_seconds > 0 {
+        steps.run("fuzz", || fuzz(fuzz_seconds, None))?;
+    }
     Ok(())
 }
 
@@ -39,39 +92,36 @@ pub fn embedded() -> Result {
     Ok(())
 }
 
-/// Builds both board images, prints their sizes, and runs the board smoke scenario against
-/// the QEMU image: bounded by the scenario's duration (95 s) and a margin, failing if an
-/// expectation fails.
-pub fn boards() -> Result {
+/// Builds both board images and prints their sizes.
+fn images() -> Result {
     let mut rows = Vec::new();
     for board in Board::ALL {
-        let started = Instant::now();
-        let elf = board::build(board)?;
-        eprintln!(
-            "xtask: {} image built in {:.1}s",
-            board.name(),
-            started.elapsed().as_secs_f64()
-        );
-        rows.push((board, ImageSize::of(&elf)?));
+        rows.push((board, ImageSize::of(&board::build(board)?)?));
     }
     board::print_sizes(&rows);
-    let started = Instant::now();
+    Ok(())
+}
+
+/// Runs the board smoke scenario against the QEMU image: bounded by the scenario's
+/// duration (95 s) and a margin, failing if an expectation fails.
+fn qemu_smoke() -> Result {
     board::run_qemu(&QemuRun {
         scenario: None,
         seed: None,
         slack: scenarios::realtime::EXTERNAL_SLACK,
         console: false,
         trace: None,
-    })?;
-    eprintln!(
-        "xtask: QEMU smoke scenario passed in {:.1}s",
-        started.elapsed().as_secs_f64()
-    );
-    Ok(())
+    })
+}
+
+/// CI's board part: both images with their sizes, then the QEMU smoke scenario.
+pub fn boards() -> Result {
+    images()?;
+    qemu_smoke()
 }
 
 pub fn fuzz(seconds: u32, only: Option<&str>) -> Result {
-    if !toolchain::succeeds("rustup", &["run", "nightly", "rustc", "--version"]) {
+    if !succeeds("rustup", &["run", "nightly", "rustc", "--version"]) {
         return Err("fuzzing needs the nightly toolchain: rustup toolchain install nightly".into());
     }
     toolchain::ensure_cargo_tool("fuzz", "cargo-fuzz")?;

@@ -4,6 +4,7 @@
 mod bench;
 mod board;
 mod ci;
+mod process;
 mod replay;
 mod sim;
 mod toolchain;

@@ -7,7 +7,7 @@ use scenarios::format::LoadError;
 use scenarios::replay::Verdict;
 use scenarios::{report, Replay};
 
-use crate::toolchain::{root, Result};
+use crate::process::{root, Result};
 
 pub struct Args {
     pub paths: Vec<PathBuf>,

@@ -24,7 +24,7 @@ use sim_modem::live::Pty;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::mpsc;
 
-use crate::toolchain::Result;
+use crate::process::Result;
 
 pub struct Args {
     pub scenario: Option<PathBuf>,

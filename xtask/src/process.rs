@@ -1,0 +1,67 @@
+//! Running programs: the workspace root, echoed commands, and quiet probes.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub type Result<T = ()> = std::result::Result<T, String>;
+
+/// The workspace root (xtask lives one level below it).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask is inside the workspace")
+        .to_path_buf()
+}
+
+/// Runs a command in the workspace root, echoing it, and fails if it fails.
+pub fn run(cmd: &mut Command) -> Result {
+    run_in(&root(), cmd)
+}
+
+/// Runs a command in `dir`, echoing it, and fails if it fails.
+pub fn run_in(dir: &Path, cmd: &mut Command) -> Result {
+    eprintln!("$ {}", show(cmd));
+    let status = cmd
+        .current_dir(dir)
+        .status()
+        .map_err(|e| format!("cannot start `{}`: {e}", show(cmd)))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`{}` failed ({status})", show(cmd)))
+    }
+}
+
+/// A command as a shell would show it, with the environment it sets that matters here.
+pub fn show(cmd: &Command) -> String {
+    let mut text = String::new();
+    for (key, value) in cmd.get_envs() {
+        let key = key.to_string_lossy();
+        if let (Some(value), true) = (value, key.ends_with("_LINKER")) {
+            text.push_str(&format!("{key}={} ", value.to_string_lossy()));
+        }
+    }
+    text.push_str(&cmd.get_program().to_string_lossy());
+    for arg in cmd.get_args() {
+        text.push(' ');
+        text.push_str(&arg.to_string_lossy());
+    }
+    text
+}
+
+/// Whether `program args...` runs and succeeds.
+pub fn succeeds(program: &str, args: &[&str]) -> bool {
+    Command::new(program)
+        .args(args)
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+/// Output of `program args...`, if it succeeded.
+pub fn output(program: &str, args: &[&str]) -> Option<String> {
+    let out = Command::new(program).args(args).output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
