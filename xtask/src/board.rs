@@ -207,7 +207,7 @@ pub fn run_qemu(args: &QemuRun) -> Result {
     sim::introduce(&scenario, &shown, seed);
     println!(
         "  real time, the firmware in QEMU (mps2-an385); the time bounds loosened by {}\n",
-        sim_modem::fault::duration::format(args.slack)
+        units::format_duration(args.slack)
     );
     let runtime = sim::runtime()?;
     let replay = runtime.block_on(async {

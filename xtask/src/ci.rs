@@ -1,7 +1,7 @@
 //! `cargo xtask ci` and the checks it is made of.
 
 use crate::board::{self, Board, ImageSize, QemuRun};
-use crate::process::{run, succeeds, Result};
+use crate::process::{cargo, run, succeeds, Result};
 use crate::toolchain;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -51,10 +51,10 @@ pub fn ci(fuzz_seconds: u32) -> Result {
 
 fn all(steps: &mut Steps, fuzz_seconds: u32) -> Result {
     steps.run("fmt", || {
-        run(Command::new("cargo").args(["fmt", "--all", "--", "--check"]))
+        run(cargo().args(["fmt", "--all", "--", "--check"]))
     })?;
     steps.run("clippy", || {
-        run(Command::new("cargo").args([
+        run(cargo().args([
             "clippy",
             "--workspace",
             "--all-targets",
@@ -63,9 +63,7 @@ fn all(steps: &mut Steps, fuzz_seconds: u32) -> Result {
             "warnings",
         ]))
     })?;
-    steps.run("test", || {
-        run(Command::new("cargo").args(["test", "--workspace"]))
-    })?;
+    steps.run("test", || run(cargo().args(["test", "--workspace"])))?;
     // From here on, nothing may find a `rust-lld` by luck on the PATH: the Cortex-M builds
     // must link with what the xtask found or installed (a fresh machine has none there).
     if let Some(path) = toolchain::path_without_rust_lld() {
@@ -135,9 +133,12 @@ pub fn fuzz(seconds: u32, only: Option<&str>) -> Result {
         None => FUZZ_TARGETS.to_vec(),
     };
     for target in targets {
-        run(Command::new("cargo")
+        // rustup's proxy picks the toolchain: `cargo +nightly` needs the proxy, not `cargo()`.
+        run(Command::new("rustup")
             .args([
-                "+nightly",
+                "run",
+                "nightly",
+                "cargo",
                 "fuzz",
                 "run",
                 "--fuzz-dir",

@@ -89,10 +89,10 @@ enum Task {
         pty: bool,
         /// With --pty: how much the expectations' time bounds are loosened for the wall
         /// clock's jitter (default: 100ms).
-        #[arg(long, value_parser = sim_modem::fault::duration::parse)]
+        #[arg(long, value_parser = units::parse_duration)]
         slack: Option<Duration>,
         /// Run this long instead of the scenario's duration (e.g. 1h).
-        #[arg(long, value_parser = sim_modem::fault::duration::parse)]
+        #[arg(long, value_parser = units::parse_duration)]
         duration: Option<Duration>,
         /// With --realtime or --pty: the loopback port the real lab server listens on
         /// (default: the scenario's lab port, 6500 unless it says otherwise; 0: any free one).
@@ -126,7 +126,7 @@ enum Task {
         /// QEMU: how much the expectations' time bounds are loosened for the wall clock's
         /// jitter: the board's bytes and log lines are stamped when they arrive (default:
         /// 100ms).
-        #[arg(long, value_parser = sim_modem::fault::duration::parse)]
+        #[arg(long, value_parser = units::parse_duration)]
         slack: Option<Duration>,
         /// QEMU: also write the run's trace (JSON Lines) to FILE.
         #[arg(long, value_name = "FILE")]

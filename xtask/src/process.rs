@@ -49,6 +49,13 @@ pub fn show(cmd: &Command) -> String {
     text
 }
 
+/// The cargo that runs this xtask (cargo sets `CARGO` for what it runs): another one found
+/// first on the PATH, such as Debian's `/usr/bin/cargo` the Cortex-M build installs, would
+/// build with another compiler.
+pub fn cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
 /// Whether `program args...` runs and succeeds.
 pub fn succeeds(program: &str, args: &[&str]) -> bool {
     Command::new(program)

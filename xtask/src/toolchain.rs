@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 pub use crate::process::Result;
-use crate::process::{output, root, run, succeeds};
+use crate::process::{cargo, output, root, run, succeeds};
 
 fn is_root() -> bool {
     output("id", &["-u"]).is_some_and(|id| id.trim() == "0")
@@ -73,7 +73,7 @@ pub fn ensure_cargo_tool(subcommand: &str, krate: &str) -> Result {
     if succeeds("cargo", &[subcommand, "--version"]) {
         return Ok(());
     }
-    run(Command::new("cargo").args(["install", "--locked", krate]))
+    run(cargo().args(["install", "--locked", krate]))
 }
 
 /// How to build for a bare-metal Cortex-M target on this machine.
@@ -198,7 +198,7 @@ pub fn cortex_m(target: &str) -> Result<CortexM> {
 /// target directory `target_dir` so the two compilers never share artifacts.
 pub fn cortex_m_build(toolchain: &CortexM, target: &str, target_dir: &Path) -> Command {
     let mut cmd = match toolchain {
-        CortexM::Rustup => Command::new("cargo"),
+        CortexM::Rustup => cargo(),
         CortexM::DebianBuildStd { linker } => {
             let mut cmd = Command::new("/usr/bin/cargo");
             let path = std::env::var("PATH").unwrap_or_default();
