@@ -13,7 +13,6 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use protocol::app::{Deframer, Framing};
-use sim_modem::fault::duration;
 
 use crate::format::{Expectation, FramingName, Scenario, StepKind, What};
 use crate::trace::{time, Dir, Event, Record};
@@ -342,7 +341,7 @@ fn periodic(
     let Some(first) = found.first() else {
         return Some(Failure {
             message: "never happened".into(),
-            expected: vec![format!("every {}", duration::format(every))],
+            expected: vec![format!("every {}", units::format_duration(every))],
             actual: vec![],
             around: Some(start),
         });
@@ -442,7 +441,7 @@ fn answered(
                     "{label}: not answered{}",
                     within.map_or(String::new(), |w| format!(
                         " within {}",
-                        duration::format(w)
+                        units::format_duration(w)
                     ))
                 ));
             }

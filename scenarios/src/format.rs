@@ -2,7 +2,7 @@
 //! (`scenarios/scenario.schema.json`, checked in; `cargo xtask schema` writes it).
 //!
 //! Every object refuses unknown keys. Durations are strings with a unit: `"250ms"`, `"10s"`,
-//! `"5m"`, `"1h"` (sim-modem's [`duration`] syntax). A file that does not parse is refused
+//! `"5m"`, `"1h"` ([`units`]' syntax). A file that does not parse is refused
 //! with `path:line:column: what was expected`.
 //!
 //! ```json
@@ -40,7 +40,7 @@ use std::time::Duration;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use sim_modem::fault::{duration, Fault};
+use sim_modem::fault::Fault;
 use sim_modem::lab::{ClientId, LabConfig};
 use sim_modem::network::NetworkConfig;
 use sim_modem::profile::Profile;
@@ -63,8 +63,7 @@ pub struct Scenario {
     #[serde(default)]
     pub seed: u64,
     /// How much virtual time the scenario runs.
-    #[serde(with = "duration")]
-    #[schemars(schema_with = "duration::schema")]
+    #[serde(with = "units::HumanDuration")]
     pub duration: Duration,
     /// The modem personality: a profile's name, or an object naming the `profile` with some
     /// of its knobs changed.
@@ -310,56 +309,82 @@ pub struct DeviceConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connect_failures_before_shut: Option<u8>,
     /// B1: how often a heartbeat is sent while connected.
-    #[serde(with = "duration::option", skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "duration::option::schema")]
+    #[serde(
+        with = "units::OptionHumanDuration",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub heartbeat_interval: Option<Duration>,
     /// How often registration and the IP state are polled while the IP is not ready.
-    #[serde(with = "duration::option", skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "duration::option::schema")]
+    #[serde(
+        with = "units::OptionHumanDuration",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub poll_interval: Option<Duration>,
     /// B6: how long to wait for the IP before flight mode.
-    #[serde(with = "duration::option", skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "duration::option::schema")]
+    #[serde(
+        with = "units::OptionHumanDuration",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub ip_wait: Option<Duration>,
     /// B6: how long flight mode lasts.
-    #[serde(with = "duration::option", skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "duration::option::schema")]
+    #[serde(
+        with = "units::OptionHumanDuration",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub flight_mode: Option<Duration>,
     /// B7: the pause after a failed or lost connection.
-    #[serde(with = "duration::option", skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "duration::option::schema")]
+    #[serde(
+        with = "units::OptionHumanDuration",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub connect_pause: Option<Duration>,
     /// How long a connect may take.
-    #[serde(with = "duration::option", skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "duration::option::schema")]
+    #[serde(
+        with = "units::OptionHumanDuration",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub connect_timeout: Option<Duration>,
     /// How long a send may take to `SEND OK`.
-    #[serde(with = "duration::option", skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "duration::option::schema")]
+    #[serde(
+        with = "units::OptionHumanDuration",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub send_timeout: Option<Duration>,
     /// B10: how often signal and cell are queried.
-    #[serde(with = "duration::option", skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "duration::option::schema")]
+    #[serde(
+        with = "units::OptionHumanDuration",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub query_interval: Option<Duration>,
     /// How often, at least, the watchdog is fed.
-    #[serde(with = "duration::option", skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "duration::option::schema")]
+    #[serde(
+        with = "units::OptionHumanDuration",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub watchdog_feed_interval: Option<Duration>,
     /// How long an ordinary AT command may take.
-    #[serde(with = "duration::option", skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "duration::option::schema")]
+    #[serde(
+        with = "units::OptionHumanDuration",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub at_timeout: Option<Duration>,
     /// How long the modem may leave commands unanswered before it is power-cycled.
-    #[serde(with = "duration::option", skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "duration::option::schema")]
+    #[serde(
+        with = "units::OptionHumanDuration",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub at_no_answer_limit: Option<Duration>,
     /// How long the modem is probed with `AT` after power-up before it is restarted.
-    #[serde(with = "duration::option", skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "duration::option::schema")]
+    #[serde(
+        with = "units::OptionHumanDuration",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub boot_timeout: Option<Duration>,
     /// How often the network clock is synced again after a success.
-    #[serde(with = "duration::option", skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "duration::option::schema")]
+    #[serde(
+        with = "units::OptionHumanDuration",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub ntp_resync: Option<Duration>,
 }
 
@@ -387,8 +412,7 @@ pub enum StepKind {
 #[schemars(extend("oneOf" = [{ "required": ["fault"] }, { "required": ["lab"] }]))]
 pub struct RawStep {
     /// When, from the start of the run.
-    #[serde(with = "duration")]
-    #[schemars(schema_with = "duration::schema")]
+    #[serde(with = "units::HumanDuration")]
     pub at: Duration,
     /// A name that expectations use as `after` (`<id>.end` for the end of a fault).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -556,20 +580,17 @@ impl JsonSchema for Hex {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RandomFaults {
-    #[serde(with = "duration")]
-    #[schemars(schema_with = "duration::schema")]
+    #[serde(with = "units::HumanDuration")]
     pub mean_interval: Duration,
     /// No random fault before this.
-    #[serde(default, with = "duration")]
-    #[schemars(schema_with = "duration::schema")]
+    #[serde(default, with = "units::HumanDuration")]
     pub from: Duration,
     /// No random fault after this (default: the end of the run).
     #[serde(
         default,
-        with = "duration::option",
+        with = "units::OptionHumanDuration",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schemars(schema_with = "duration::option::schema")]
     pub to: Option<Duration>,
     /// The faults to draw from.
     pub faults: Vec<RandomFault>,
@@ -583,17 +604,15 @@ pub struct RandomFault {
     pub fault: Fault,
     #[serde(
         default,
-        with = "duration::option",
+        with = "units::OptionHumanDuration",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schemars(schema_with = "duration::option::schema")]
     pub min: Option<Duration>,
     #[serde(
         default,
-        with = "duration::option",
+        with = "units::OptionHumanDuration",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schemars(schema_with = "duration::option::schema")]
     pub max: Option<Duration>,
     /// How often this one is picked, relative to the others.
     #[serde(default = "one")]
@@ -705,15 +724,13 @@ pub enum Expectation {
         after: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         until: Option<String>,
-        #[serde(default, with = "duration")]
-        #[schemars(schema_with = "duration::schema")]
+        #[serde(default, with = "units::HumanDuration")]
         from: Duration,
         #[serde(
             default,
-            with = "duration::option",
+            with = "units::OptionHumanDuration",
             skip_serializing_if = "Option::is_none"
         )]
-        #[schemars(schema_with = "duration::option::schema")]
         to: Option<Duration>,
     },
     /// `what` never happens in the window.
@@ -725,15 +742,13 @@ pub enum Expectation {
         after: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         until: Option<String>,
-        #[serde(default, with = "duration")]
-        #[schemars(schema_with = "duration::schema")]
+        #[serde(default, with = "units::HumanDuration")]
         from: Duration,
         #[serde(
             default,
-            with = "duration::option",
+            with = "units::OptionHumanDuration",
             skip_serializing_if = "Option::is_none"
         )]
-        #[schemars(schema_with = "duration::option::schema")]
         to: Option<Duration>,
     },
     /// `what` happens every `every` (± `tolerance`) throughout the window: between two
@@ -743,25 +758,21 @@ pub enum Expectation {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
         what: What,
-        #[serde(with = "duration")]
-        #[schemars(schema_with = "duration::schema")]
+        #[serde(with = "units::HumanDuration")]
         every: Duration,
-        #[serde(default, with = "duration")]
-        #[schemars(schema_with = "duration::schema")]
+        #[serde(default, with = "units::HumanDuration")]
         tolerance: Duration,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         after: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         until: Option<String>,
-        #[serde(default, with = "duration")]
-        #[schemars(schema_with = "duration::schema")]
+        #[serde(default, with = "units::HumanDuration")]
         from: Duration,
         #[serde(
             default,
-            with = "duration::option",
+            with = "units::OptionHumanDuration",
             skip_serializing_if = "Option::is_none"
         )]
-        #[schemars(schema_with = "duration::option::schema")]
         to: Option<Duration>,
     },
     /// Every message the lab server sends in the window that asks for a reply (`back…`,
@@ -773,24 +784,21 @@ pub enum Expectation {
         id: Option<String>,
         #[serde(
             default,
-            with = "duration::option",
+            with = "units::OptionHumanDuration",
             skip_serializing_if = "Option::is_none"
         )]
-        #[schemars(schema_with = "duration::option::schema")]
         within: Option<Duration>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         after: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         until: Option<String>,
-        #[serde(default, with = "duration")]
-        #[schemars(schema_with = "duration::schema")]
+        #[serde(default, with = "units::HumanDuration")]
         from: Duration,
         #[serde(
             default,
-            with = "duration::option",
+            with = "units::OptionHumanDuration",
             skip_serializing_if = "Option::is_none"
         )]
-        #[schemars(schema_with = "duration::option::schema")]
         to: Option<Duration>,
     },
 }
@@ -883,22 +891,22 @@ impl Expectation {
                 ..
             } => format!(
                 "{what} every {} ± {}",
-                duration::format(*every),
-                duration::format(*tolerance)
+                units::format_duration(*every),
+                units::format_duration(*tolerance)
             ),
             Expectation::Answered { within, .. } => format!(
                 "every back/bin/time answered once{}",
                 within.map_or(String::new(), |w| format!(
                     " within {}",
-                    duration::format(w)
+                    units::format_duration(w)
                 ))
             ),
         };
         text.push_str(&format!(
             " [{}{}..{}{}]",
             window.after.map_or(String::new(), |a| format!("{a} + ")),
-            duration::format(window.from),
-            window.to.map_or("end".to_string(), duration::format),
+            units::format_duration(window.from),
+            window.to.map_or("end".to_string(), units::format_duration),
             window
                 .until
                 .map_or(String::new(), |u| format!(" until {u}")),
@@ -984,12 +992,12 @@ fn validate(s: &Scenario) -> Result<(), (String, String)> {
     let mut steps = BTreeSet::new();
     for step in &s.timeline {
         if step.at > s.duration {
-            let at = duration::format(step.at);
+            let at = units::format_duration(step.at);
             return Err((
                 quoted(&at),
                 format!(
                     "step at {at} is after the end of the run ({})",
-                    duration::format(s.duration)
+                    units::format_duration(s.duration)
                 ),
             ));
         }

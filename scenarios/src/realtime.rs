@@ -277,7 +277,7 @@ async fn first_bytes(rx: &mut ReadHalf<Box<dyn Line>>, wait: Duration) -> Result
         Ok(Err(e)) => Err(format!("the device's line failed: {e}")),
         Err(_) => Err(format!(
             "the device wrote nothing within {}",
-            sim_modem::fault::duration::format(wait)
+            units::format_duration(wait)
         )),
     }
 }

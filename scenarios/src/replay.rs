@@ -172,7 +172,7 @@ fn random_faults(r: &RandomFaults, run: Duration, seed: u64) -> Vec<Planned> {
 /// The same fault with another duration (through its JSON form, so every kind works).
 fn with_duration(fault: &Fault, d: Duration) -> Fault {
     let mut json = serde_json::to_value(fault).expect("faults serialize");
-    json["duration"] = serde_json::Value::String(sim_modem::fault::duration::format(d));
+    json["duration"] = serde_json::Value::String(units::format_duration(d));
     serde_json::from_value(json).expect("a fault with a duration takes another")
 }
 

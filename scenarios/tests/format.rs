@@ -45,7 +45,7 @@ fn bad_files_are_refused_with_where_and_what() {
         ("unknown expectation", expect("{ \"expect\": \"sometimes\" }"), "4:26", "unknown variant `sometimes`"),
         ("misspelt window key", expect("{ \"expect\": \"never\", \"what\": \"closed\", \"form\": \"1s\" }"), "4:53", "unknown field `form`"),
         ("unknown pattern", expect("{ \"expect\": \"never\", \"what\": { \"at\": { \"regex\": \"x\" } } }"), "4:53", "unknown variant `regex`"),
-        ("bad duration, another expectation after", expect("{ \"expect\": \"never\", \"what\": \"closed\", \"to\": \"5m10s\" },\n    { \"expect\": \"never\", \"what\": \"closed\" }"), "4:59", "invalid duration \"5m10s\": unknown unit"),
+        ("bad duration, another expectation after", expect("{ \"expect\": \"never\", \"what\": \"closed\", \"to\": \"5 mins 10 secz\" },\n    { \"expect\": \"never\", \"what\": \"closed\" }"), "4:59", "invalid duration \"5 mins 10 secz\": unknown unit \"secz\""),
         ("periodic without every", expect("{ \"expect\": \"periodic\", \"what\": \"closed\" }"), "4:56", "missing field `every`"),
         ("unknown anchor", expect("{ \"expect\": \"never\", \"what\": \"closed\", \"after\": \"outage\" }"), "4:62", "\"outage\" is neither a step id"),
         ("id used twice", expect("{ \"expect\": \"never\", \"what\": \"closed\", \"id\": \"a\" }, { \"expect\": \"never\", \"what\": \"closed\", \"id\": \"a\" }"), "4:111", "the id \"a\" is used twice"),

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use sim_modem::fault::{duration, Fault, ScheduledFault};
+use sim_modem::fault::{Fault, ScheduledFault};
 use sim_modem::live::{self, Endpoint, LiveConfig};
 use sim_modem::network::NetworkConfig;
 use sim_modem::profile::Profile;
@@ -57,7 +57,7 @@ struct Cli {
     #[arg(long, value_name = "FILE", help_heading = "Network")]
     network: Option<PathBuf>,
     /// One-way latency the simulated network adds, e.g. 0ms or 300ms.
-    #[arg(long, value_name = "DURATION", value_parser = duration::parse, help_heading = "Network")]
+    #[arg(long, value_name = "DURATION", value_parser = units::parse_duration, help_heading = "Network")]
     latency: Option<Duration>,
 
     /// The built-in lab server's port (TCP and UDP).
@@ -87,7 +87,7 @@ fn parse_fault(text: &str) -> Result<ScheduledFault, String> {
         true => (Duration::ZERO, text),
         false => {
             let (at, json) = text.split_once('=').ok_or("expected JSON or AT=JSON")?;
-            (duration::parse(at).map_err(|e| e.to_string())?, json)
+            (units::parse_duration(at).map_err(|e| e.to_string())?, json)
         }
     };
     let fault: Fault = serde_json::from_str(json).map_err(|e| e.to_string())?;

@@ -94,94 +94,74 @@ pub struct Profile {
 
     // --- Timing, from power-up. ---
     /// Power-up (power key or reset release) to `RDY`; before it the UART ignores input.
-    #[serde(with = "crate::fault::duration")]
-    #[schemars(schema_with = "crate::fault::duration::schema")]
+    #[serde(with = "units::HumanDuration")]
     pub rdy_after: Duration,
     /// Power-up to `+CPIN: READY` (the SIM is read). Also: `AT+CFUN=1` from `AT+CFUN=0`
     /// to `+CPIN: READY` is `sim_ready_after - rdy_after`.
-    #[serde(with = "crate::fault::duration")]
-    #[schemars(schema_with = "crate::fault::duration::schema")]
+    #[serde(with = "units::HumanDuration")]
     pub sim_ready_after: Duration,
     /// Power-up to `Call Ready`.
-    #[serde(with = "crate::fault::duration")]
-    #[schemars(schema_with = "crate::fault::duration::schema")]
+    #[serde(with = "units::HumanDuration")]
     pub call_ready_after: Duration,
     /// Power-up to `SMS Ready`.
-    #[serde(with = "crate::fault::duration")]
-    #[schemars(schema_with = "crate::fault::duration::schema")]
+    #[serde(with = "units::HumanDuration")]
     pub sms_ready_after: Duration,
 
     // --- Timing: pins and power. ---
     /// How long PWRKEY must be held to switch the modem on (SIM800: ≥ 1 s).
-    #[serde(with = "crate::fault::duration")]
-    #[schemars(schema_with = "crate::fault::duration::schema")]
+    #[serde(with = "units::HumanDuration")]
     pub power_key_on: Duration,
     /// How long PWRKEY must be held to switch the modem off (SIM800: ≥ 1 s; UNCONFIRMED).
-    #[serde(with = "crate::fault::duration")]
-    #[schemars(schema_with = "crate::fault::duration::schema")]
+    #[serde(with = "units::HumanDuration")]
     pub power_key_off: Duration,
     /// `NORMAL POWER DOWN` to off, ms: the modem ignores the host meanwhile. UNCONFIRMED.
-    #[serde(with = "crate::fault::duration")]
-    #[schemars(schema_with = "crate::fault::duration::schema")]
+    #[serde(with = "units::HumanDuration")]
     pub power_down: Duration,
     /// `UNDER-VOLTAGE WARNNING` to `UNDER-VOLTAGE POWER DOWN` in a brown-out. UNCONFIRMED.
-    #[serde(with = "crate::fault::duration")]
-    #[schemars(schema_with = "crate::fault::duration::schema")]
+    #[serde(with = "units::HumanDuration")]
     pub brown_out: Duration,
     /// `AT+CFUN=1,1`'s `OK` to the reboot. UNCONFIRMED.
-    #[serde(with = "crate::fault::duration")]
-    #[schemars(schema_with = "crate::fault::duration::schema")]
+    #[serde(with = "units::HumanDuration")]
     pub reset: Duration,
 
     // --- Timing: commands. ---
     /// A simple command's line end to its final result.
-    #[serde(with = "crate::fault::duration")]
-    #[schemars(schema_with = "crate::fault::duration::schema")]
+    #[serde(with = "units::HumanDuration")]
     pub command: Duration,
     /// `AT+CFUN=<n>` to its `OK`. UNCONFIRMED (TinyGSM allows 10 s).
-    #[serde(with = "crate::fault::duration")]
-    #[schemars(schema_with = "crate::fault::duration::schema")]
+    #[serde(with = "units::HumanDuration")]
     pub cfun: Duration,
     /// The least time `AT+CIICR` takes, even when the network answers at once.
-    #[serde(with = "crate::fault::duration")]
-    #[schemars(schema_with = "crate::fault::duration::schema")]
+    #[serde(with = "units::HumanDuration")]
     pub ciicr: Duration,
     /// PDP activation (`AT+CIICR`, `AT+CGACT`, `AT+SAPBR=1`) gives up after this when the
     /// network never answers (85 s: attentive, citing the manual).
-    #[serde(with = "crate::fault::duration")]
-    #[schemars(schema_with = "crate::fault::duration::schema")]
+    #[serde(with = "units::HumanDuration")]
     pub ciicr_max: Duration,
     /// `AT+CIPSTART` in multi mode: `CONNECT FAIL` after this without an answer (75 s,
     /// manual p.223).
-    #[serde(with = "crate::fault::duration")]
-    #[schemars(schema_with = "crate::fault::duration::schema")]
+    #[serde(with = "units::HumanDuration")]
     pub cipstart_max_multi: Duration,
     /// `AT+CIPSTART` in single mode (160 s from IP INITIAL, manual p.223; used for every
     /// single-mode start).
-    #[serde(with = "crate::fault::duration")]
-    #[schemars(schema_with = "crate::fault::duration::schema")]
+    #[serde(with = "units::HumanDuration")]
     pub cipstart_max_single: Duration,
     /// `AT+CIPSHUT` to `SHUT OK`. UNCONFIRMED (the manual's 65 s is a maximum).
-    #[serde(with = "crate::fault::duration")]
-    #[schemars(schema_with = "crate::fault::duration::schema")]
+    #[serde(with = "units::HumanDuration")]
     pub cipshut: Duration,
     /// With `AT+CIPQSEND=0`: without the peer's acknowledgement the link is reported
     /// `CLOSED` after this (645 s, manual).
-    #[serde(with = "crate::fault::duration")]
-    #[schemars(schema_with = "crate::fault::duration::schema")]
+    #[serde(with = "units::HumanDuration")]
     pub send_ack_max: Duration,
     /// Registration: usable coverage (or `AT+CFUN=1`, or the SIM becoming ready) to
     /// `+CREG: 1`.
-    #[serde(with = "crate::fault::duration")]
-    #[schemars(schema_with = "crate::fault::duration::schema")]
+    #[serde(with = "units::HumanDuration")]
     pub registration: Duration,
     /// Registration to packet-domain attach (`+CGATT: 1`).
-    #[serde(with = "crate::fault::duration")]
-    #[schemars(schema_with = "crate::fault::duration::schema")]
+    #[serde(with = "units::HumanDuration")]
     pub attach: Duration,
     /// `AT+CNTP`: `+CNTP: 65` (timeout) when the network never answers. UNCONFIRMED.
-    #[serde(with = "crate::fault::duration")]
-    #[schemars(schema_with = "crate::fault::duration::schema")]
+    #[serde(with = "units::HumanDuration")]
     pub cntp_max: Duration,
 }
 

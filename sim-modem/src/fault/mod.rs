@@ -11,7 +11,6 @@
 //! { "kind": "line_noise", "direction": "both", "duration": "10s", "bit_flip_ppm": 1000 }
 //! ```
 
-pub mod duration;
 mod noise;
 
 use std::time::Duration;
@@ -30,29 +29,25 @@ pub enum Fault {
     /// the PDP context (`+PDP: DEACT`) and every connection with it. Afterwards the cell is
     /// back (`+CREG: 1`), but the PDP context must be activated again (`AT+CIICR`).
     RegistrationLost {
-        #[serde(with = "duration")]
-        #[schemars(schema_with = "duration::schema")]
+        #[serde(with = "units::HumanDuration")]
         duration: Duration,
     },
     /// The network rejects the modem for `duration` (`+CREG: 3`); PDP and connections are lost
     /// as with [`Fault::RegistrationLost`].
     RegistrationDenied {
-        #[serde(with = "duration")]
-        #[schemars(schema_with = "duration::schema")]
+        #[serde(with = "units::HumanDuration")]
         duration: Duration,
     },
     /// The modem is registered on a visited network for `duration` (`+CREG: 5`). Data keeps
     /// working; only the registration status changes.
     Roaming {
-        #[serde(with = "duration")]
-        #[schemars(schema_with = "duration::schema")]
+        #[serde(with = "units::HumanDuration")]
         duration: Duration,
     },
     /// Registered, but the packet domain gives no service for `duration`: the PDP context is
     /// released (`+PDP: DEACT`), attach and `AT+CIICR` fail until it ends.
     DataServiceLost {
-        #[serde(with = "duration")]
-        #[schemars(schema_with = "duration::schema")]
+        #[serde(with = "units::HumanDuration")]
         duration: Duration,
     },
     /// The signal quality changes to `rssi` (as `+CSQ` reports it: 0..=31, 99 = unknown) and
@@ -78,25 +73,21 @@ pub enum Fault {
     /// longer than the TCP give-up time, in which case the connection is closed; UDP
     /// datagrams are lost; new connections wait or time out.
     Blackhole {
-        #[serde(with = "duration")]
-        #[schemars(schema_with = "duration::schema")]
+        #[serde(with = "units::HumanDuration")]
         duration: Duration,
     },
     /// `extra` one-way latency is added to everything that departs during `duration`.
     LatencySpike {
-        #[serde(with = "duration")]
-        #[schemars(schema_with = "duration::schema")]
+        #[serde(with = "units::HumanDuration")]
         extra: Duration,
-        #[serde(with = "duration")]
-        #[schemars(schema_with = "duration::schema")]
+        #[serde(with = "units::HumanDuration")]
         duration: Duration,
     },
     /// For `duration`, each UDP datagram (either direction) is lost with probability
     /// `permille` / 1000, instead of the configured loss.
     UdpLoss {
         permille: u16,
-        #[serde(with = "duration")]
-        #[schemars(schema_with = "duration::schema")]
+        #[serde(with = "units::HumanDuration")]
         duration: Duration,
     },
     /// The next `count` `AT+CIPSEND`s are answered `SEND FAIL`.
@@ -115,8 +106,7 @@ pub enum Fault {
     /// bit flipped.
     LineNoise {
         direction: Direction,
-        #[serde(with = "duration")]
-        #[schemars(schema_with = "duration::schema")]
+        #[serde(with = "units::HumanDuration")]
         duration: Duration,
         #[serde(default)]
         bit_flip_ppm: u32,
@@ -179,8 +169,7 @@ pub struct NoiseRates {
 #[serde(deny_unknown_fields)]
 pub struct ScheduledFault {
     /// When, in virtual time since the start.
-    #[serde(with = "duration")]
-    #[schemars(schema_with = "duration::schema")]
+    #[serde(with = "units::HumanDuration")]
     pub at: Duration,
     pub fault: Fault,
 }

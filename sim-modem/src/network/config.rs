@@ -8,7 +8,6 @@ use protocol::types::RegStat;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::fault::duration;
 use crate::net::Coverage;
 
 /// What registration the network grants.
@@ -52,8 +51,7 @@ pub struct NetworkConfig {
     pub data: bool,
 
     /// Time for the network to answer a PDP activation (`AT+CIICR`).
-    #[serde(with = "duration")]
-    #[schemars(schema_with = "duration::schema")]
+    #[serde(with = "units::HumanDuration")]
     pub pdp_activation: Duration,
     /// APNs the network accepts; empty accepts any APN.
     pub apns: Vec<String>,
@@ -61,8 +59,7 @@ pub struct NetworkConfig {
     pub device_ip: Ipv4Addr,
 
     /// One-way latency between the device and any internet host.
-    #[serde(with = "duration")]
-    #[schemars(schema_with = "duration::schema")]
+    #[serde(with = "units::HumanDuration")]
     pub latency: Duration,
     /// Radio uplink bandwidth in bytes per second, shared by all connections; 0 = unlimited.
     pub uplink_bytes_per_s: u32,
@@ -75,22 +72,18 @@ pub struct NetworkConfig {
     /// a closed connection when retransmissions exceed `tcp_give_up`.
     pub tcp_loss_permille: u16,
     /// First TCP retransmission timeout; it doubles on each further loss.
-    #[serde(with = "duration")]
-    #[schemars(schema_with = "duration::schema")]
+    #[serde(with = "units::HumanDuration")]
     pub tcp_rto: Duration,
     /// How long TCP keeps retransmitting unacknowledged data before it gives up and the
     /// connection closes (SIM800 manual: `CLOSED` 645 s after an unacknowledged send).
-    #[serde(with = "duration")]
-    #[schemars(schema_with = "duration::schema")]
+    #[serde(with = "units::HumanDuration")]
     pub tcp_give_up: Duration,
     /// How long a TCP connect waits for an answer before `CONNECT FAIL` (SIM800: 75 s).
-    #[serde(with = "duration")]
-    #[schemars(schema_with = "duration::schema")]
+    #[serde(with = "units::HumanDuration")]
     pub connect_timeout: Duration,
 
     /// Time for a DNS lookup (dotted addresses need none).
-    #[serde(with = "duration")]
-    #[schemars(schema_with = "duration::schema")]
+    #[serde(with = "units::HumanDuration")]
     pub dns_delay: Duration,
     /// Names the network's DNS resolves (case-insensitive). The lab server's name is added by
     /// the simulation; other names fail with a DNS error.
