@@ -6,6 +6,7 @@
 //!   URCs), its encoder, and the firmware side's incremental [`Decoder`].
 //! - [`app`]: the long-link application protocol on top of the TCP/UDP link: heartbeat, the
 //!   replies to `back…`, `bin` and `time`, and message framing.
+//! - [`text`]: bytes as readable text, the one escaping every trace, log and transcript uses.
 //!
 //! Everything here is `no_std`: bytes in, values out; values in, bytes out.
 #![no_std]
@@ -15,6 +16,7 @@ pub mod app;
 pub mod command;
 mod encode;
 pub mod response;
+pub mod text;
 pub mod types;
 
 pub use command::{Command, CommandParser};

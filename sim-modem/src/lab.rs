@@ -12,6 +12,7 @@ use std::fmt::{self, Write as _};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
+use protocol::text::Quoted;
 use protocol::types::Transport;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -423,54 +424,15 @@ fn secs(d: Duration) -> String {
     format!("{:.3}s", d.as_secs_f64())
 }
 
-/// Bytes as a quoted string, with non-printable bytes escaped.
+/// Bytes as a quoted string, with non-printable bytes escaped ([`Quoted`]).
 pub fn escape(data: &[u8]) -> String {
-    let mut text = String::with_capacity(data.len() + 2);
-    text.push('"');
-    for &b in data {
-        match b {
-            b'\r' => text.push_str("\\r"),
-            b'\n' => text.push_str("\\n"),
-            b'\t' => text.push_str("\\t"),
-            b'"' => text.push_str("\\\""),
-            b'\\' => text.push_str("\\\\"),
-            0x20..=0x7e => text.push(b as char),
-            _ => {
-                let _ = write!(text, "\\x{b:02x}");
-            }
-        }
-    }
-    text.push('"');
-    text
+    Quoted(data).to_string()
 }
 
 fn unescape(text: &str) -> Result<Vec<u8>, String> {
-    let mut out = Vec::with_capacity(text.len());
-    let mut bytes = text.bytes();
-    while let Some(b) = bytes.next() {
-        if b != b'\\' {
-            out.push(b);
-            continue;
-        }
-        match bytes.next() {
-            Some(b'r') => out.push(b'\r'),
-            Some(b'n') => out.push(b'\n'),
-            Some(b't') => out.push(b'\t'),
-            Some(b'\\') => out.push(b'\\'),
-            Some(b'x') => {
-                let hex: Vec<u8> = bytes.by_ref().take(2).collect();
-                let hex = std::str::from_utf8(&hex).unwrap_or("");
-                out.push(u8::from_str_radix(hex, 16).map_err(|_| format!("bad escape \\x{hex}"))?);
-            }
-            other => {
-                return Err(format!(
-                    "bad escape \\{}",
-                    other.map_or(String::new(), |b| (b as char).to_string())
-                ))
-            }
-        }
-    }
-    Ok(out)
+    protocol::text::unescape(text)
+        .collect::<Result<_, _>>()
+        .map_err(|e| e.to_string())
 }
 
 fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
