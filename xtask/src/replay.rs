@@ -58,7 +58,7 @@ pub fn replay(args: Args) -> Result {
         }
     }
     if let Some(junit) = &args.junit {
-        let xml = report::junit(&replays, &refused);
+        let xml = report::junit(&replays, &refused).map_err(|e| format!("JUnit XML: {e}"))?;
         std::fs::write(junit, xml).map_err(|e| format!("cannot write {}: {e}", junit.display()))?;
         eprintln!("wrote {}", junit.display());
     }
