@@ -9,11 +9,21 @@ use scenarios::{report, Replay};
 
 use crate::process::{root, Result};
 
+#[derive(clap::Args)]
 pub struct Args {
+    /// Scenario files or directories (default: every file under scenarios/).
     pub paths: Vec<PathBuf>,
+    /// Replay with this seed instead of each file's.
+    #[arg(long)]
     pub seed: Option<u64>,
+    /// Also write the results as JUnit XML to this file.
+    #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Write each replay's trace (JSON Lines) to DIR/<name>.jsonl.
+    #[arg(long, value_name = "DIR")]
     pub trace_dir: Option<PathBuf>,
+    /// Only the files whose path contains PATTERN.
+    #[arg(long, value_name = "PATTERN")]
     pub filter: Option<String>,
 }
 
