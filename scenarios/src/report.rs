@@ -77,18 +77,25 @@ pub fn results(replay: &Replay) -> String {
 /// Everything about a failed replay; empty if it passed.
 pub fn failures(replay: &Replay) -> String {
     let mut text = String::new();
-    match (replay.verdict(), &replay.scenario.known_failure) {
-        (Verdict::UnexpectedPass, Some(why)) => {
+    if let Some(known) = &replay.scenario.known_failure {
+        let stale: Vec<&str> = replay.stale().collect();
+        if !stale.is_empty() {
             let _ = writeln!(
                 text,
-                "{}: passes, but is marked as a known failure ({why}); remove `known_failure` from the file",
-                replay.path
+                "{}: {} passed, but `known_failure` says it fails ({}); take it out of `fails` (or remove `known_failure` when none is left)",
+                replay.path,
+                quoted(&stale),
+                known.why
+            );
+        } else if replay.verdict() == Verdict::KnownFailure {
+            let _ = writeln!(
+                text,
+                "{}: known failure (fails: {}): {}",
+                replay.path,
+                quoted(&known.fails),
+                known.why
             );
         }
-        (Verdict::KnownFailure, Some(why)) => {
-            let _ = writeln!(text, "{}: known failure: {why}", replay.path);
-        }
-        _ => {}
     }
     if let Some(error) = &replay.error {
         let _ = writeln!(text, "{}: {error}", replay.path);
@@ -103,13 +110,24 @@ pub fn failures(replay: &Replay) -> String {
     text
 }
 
+/// `a`, `b`: ids as a list in a sentence.
+fn quoted(ids: &[impl AsRef<str>]) -> String {
+    let ids: Vec<String> = ids.iter().map(|id| format!("`{}`", id.as_ref())).collect();
+    ids.join(", ")
+}
+
 /// One failed expectation: what, the diff, the trace around it.
 pub fn failure(replay: &Replay, result: &CheckResult) -> String {
     let Some(f) = &result.failure else {
         return String::new();
     };
+    let mark = if replay.known(result) {
+        " (as `known_failure` says)"
+    } else {
+        ""
+    };
     let mut text = format!(
-        "{}: expectation #{} failed: {}\n  {}\n",
+        "{}: expectation #{} failed{mark}: {}\n  {}\n",
         replay.path,
         result.index + 1,
         result.summary,
@@ -177,9 +195,9 @@ pub fn junit(
         let status = match r.verdict() {
             Verdict::Passed => TestCaseStatus::success(),
             Verdict::KnownFailure => {
-                let why = r.scenario.known_failure.clone().unwrap_or_default();
+                let why = r.scenario.known_failure.as_ref().map(|k| k.why.as_str());
                 let mut status = TestCaseStatus::skipped();
-                status.set_message(format!("known failure: {why}"));
+                status.set_message(format!("known failure: {}", why.unwrap_or_default()));
                 status
             }
             Verdict::Failed | Verdict::UnexpectedPass => {
@@ -189,10 +207,16 @@ pub fn junit(
                     .or_else(|| {
                         r.results
                             .iter()
-                            .find(|c| !c.passed())
+                            .find(|c| r.unexpected(c))
                             .map(|c| c.summary.clone())
                     })
-                    .unwrap_or_else(|| "passes, but is marked as a known failure".into());
+                    .unwrap_or_else(|| {
+                        let stale: Vec<&str> = r.stale().collect();
+                        format!(
+                            "{} passed, but is marked as a known failure",
+                            quoted(&stale)
+                        )
+                    });
                 let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
                 status.set_message(first).set_description(failures(r));
                 status

@@ -59,6 +59,9 @@ fn bad_files_are_refused_with_where_and_what() {
         ("unknown fault key", step("{ \"at\": \"1s\", \"fault\": { \"kind\": \"roaming\", \"duration\": \"1s\", \"extra\": 1 } }"), "4:78", "unknown field `extra`"),
         ("bad profile knob", file(",\n  \"modem\": { \"profile\": \"sim800\", \"cipshut\": \"2 parsecs\" }"), "4:46", "invalid duration \"2 parsecs\""),
         ("profile named by name", file(",\n  \"modem\": { \"name\": \"sim800\" }"), "4:14", "`profile` names the profile"),
+        ("known failure as plain text", file(",\n  \"known_failure\": \"a bug\""), "4:20", "invalid type: string \"a bug\", expected struct KnownFailure"),
+        ("known failure naming nothing", file(",\n  \"known_failure\": { \"fails\": [], \"why\": \"a bug\" }"), "4:31", "`fails` names the expectations the bug makes fail"),
+        ("known failure naming a step", step("{ \"at\": \"1s\", \"id\": \"go\", \"lab\": \"close\" }],\n  \"known_failure\": { \"fails\": [\"go\"], \"why\": \"a bug\" }, \"expect\": [{ \"expect\": \"never\", \"what\": \"closed\", \"id\": \"a\" }"), "5:32", "`fails`: \"go\" is not an expectation id; known: a"),
         ("random faults without faults", file(",\n  \"random_faults\": { \"mean_interval\": \"1h\", \"faults\": [] }"), "4:55", "at least one fault"),
     ];
     let failed: Vec<String> = cases

@@ -4,8 +4,8 @@
 //! finds, as `cargo xtask replay` does: a new file is a new test. A failure prints the diff,
 //! the trace around it and the command that reproduces it.
 //!
-//! A file marked `known_failure` passes while it fails as it says, and fails once it passes:
-//! the mark is stale then.
+//! A file marked `known_failure` passes while exactly the expectations it names fail; any
+//! other failure fails it, and so does a named expectation that passes (the mark is stale).
 
 use std::path::{Path, PathBuf};
 
@@ -36,8 +36,7 @@ fn trial(dir: &Path, path: PathBuf) -> Trial {
     }
 }
 
-/// Replays a file; fails with its report if it does not load, if an expectation fails (or
-/// if a scenario marked `known_failure` passes).
+/// Replays a file; fails with its report if it does not load or its verdict is not ok.
 fn replay_file(path: &Path, shown: &str) -> Result<(), Failed> {
     let scenario = scenarios::load(path).map_err(|e| e.to_string())?;
     let replay = scenarios::replay(&scenario, shown, None);

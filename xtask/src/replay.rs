@@ -55,7 +55,8 @@ pub fn replay(args: Args) -> Result {
     for replay in &replays {
         if many && replay.verdict() == Verdict::KnownFailure {
             // Details on demand: the file alone shows them.
-            let why = replay.scenario.known_failure.as_deref().unwrap_or_default();
+            let known = replay.scenario.known_failure.as_ref();
+            let why = known.map(|k| k.why.as_str()).unwrap_or_default();
             println!(
                 "\n{}: known failure: {why}\n  details: cargo xtask replay {}",
                 replay.path, replay.path

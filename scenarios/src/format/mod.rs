@@ -55,7 +55,7 @@ use std::path::Path;
 pub use expect::{Check, Expectation, Kind, Pattern, RawExpectation, Times, What, Window};
 pub use hex::Hex;
 pub use modem::{Modem, ModemProfile};
-pub use scenario::{DeviceConfig, FramingName, Scenario, TransportName};
+pub use scenario::{DeviceConfig, FramingName, KnownFailure, Scenario, TransportName};
 pub use timeline::{LabAction, RandomFault, RandomFaults, RawStep, Step, StepKind};
 
 /// Why a scenario file was refused.

@@ -53,10 +53,28 @@ pub struct Scenario {
     /// What must (and must not) happen.
     #[serde(default)]
     pub expect: Vec<Expectation>,
-    /// This scenario shows a known bug, explained here: its replay is expected to fail.
-    /// It is reported as a known failure, and as an error once it passes (remove this then).
+    /// This scenario shows a known bug: the expectations it names fail, and only those.
+    /// It is reported as a known failure; any other failure is an error, and so is a named
+    /// expectation that passes (the mark is stale then).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub known_failure: Option<String>,
+    pub known_failure: Option<KnownFailure>,
+}
+
+/// A known bug a scenario shows, pinned to the expectations it makes fail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KnownFailure {
+    /// The ids of the expectations that fail because of it (give each an `id`).
+    pub fails: Vec<String>,
+    /// The bug, explained: what happens, and where in the code it could be fixed.
+    pub why: String,
+}
+
+impl KnownFailure {
+    /// Whether it says the expectation with this id fails.
+    pub fn names(&self, id: Option<&str>) -> bool {
+        id.is_some_and(|id| self.fails.iter().any(|f| f == id))
+    }
 }
 
 /// TCP or UDP (B5).

@@ -1,6 +1,6 @@
 //! What the types cannot check: ids are unique, anchors exist and do not go round in
-//! circles, times fit the run, random faults can be drawn. Each error names the JSON path
-//! of the offending value, for `path:line:column`.
+//! circles, a known failure names expectations, times fit the run, random faults can be
+//! drawn. Each error names the JSON path of the offending value, for `path:line:column`.
 
 use std::collections::BTreeSet;
 
@@ -90,6 +90,33 @@ pub fn validate(s: &Scenario) -> Result<(), Invalid> {
                 &["expect".into(), i.into(), key.into()],
                 format!("`after` / `until` go round in a circle through {anchor:?}"),
             );
+        }
+    }
+    if let Some(known) = &s.known_failure {
+        let fails =
+            |i: usize| -> Vec<Segment> { vec!["known_failure".into(), "fails".into(), i.into()] };
+        if known.fails.is_empty() {
+            return invalid(
+                &["known_failure".into(), "fails".into()],
+                "`fails` names the expectations the bug makes fail (by `id`): at least one".into(),
+            );
+        }
+        for (i, id) in known.fails.iter().enumerate() {
+            if !expectations.contains(id.as_str()) {
+                let names: Vec<&str> = expectations.iter().copied().collect();
+                let names = if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                };
+                return invalid(
+                    &fails(i),
+                    format!("`fails`: {id:?} is not an expectation id; known: {names}"),
+                );
+            }
+            if known.fails[..i].contains(id) {
+                return invalid(&fails(i), format!("`fails` names {id:?} twice"));
+            }
         }
     }
     if let Some(random) = &s.random_faults {
