@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use protocol::app::{Deframer, Framing};
 
-use crate::format::{Expectation, FramingName, Scenario, StepKind, What};
+use crate::format::{Check, Expectation, FramingName, Scenario, What};
 use crate::trace::{time, Dir, Event, Record};
 
 /// How one expectation fared.
@@ -116,15 +116,15 @@ pub fn check(run: &Run<'_>) -> Vec<CheckResult> {
             if results[index].is_some() {
                 continue;
             }
-            let window = e.window();
+            let window = &e.window;
             let resolve = |name: Option<&str>, default: Option<Duration>| match name {
                 None => Some(Ok(default)),
                 Some(name) => anchor(run, name, &matched).map(|a| a.map(Some)),
             };
             // `None`: an anchor not checked yet; come back to this one.
             let (Some(after), Some(until)) = (
-                resolve(window.after, Some(Duration::ZERO)),
-                resolve(window.until, None),
+                resolve(window.after.as_deref(), Some(Duration::ZERO)),
+                resolve(window.until.as_deref(), None),
             ) else {
                 continue;
             };
@@ -152,7 +152,7 @@ pub fn check(run: &Run<'_>) -> Vec<CheckResult> {
                     result = check_one(run, index, e, after.unwrap_or_default(), until)
                 }
             }
-            if let Some(id) = e.id() {
+            if let Some(id) = e.id.as_deref() {
                 let anchor = match (&result.skipped, result.matched_at) {
                     (Some(_), _) => Anchor::Skipped,
                     (None, Some(at)) if result.passed() => Anchor::Matched(at),
@@ -173,13 +173,7 @@ const UNSEEN_REPORTS: &str = "not checkable here: the firmware's reports are not
 
 /// Whether the run could not see what `e` looks at.
 fn unseen(run: &Run<'_>, e: &Expectation) -> bool {
-    let what = match e {
-        Expectation::Happens { what, .. }
-        | Expectation::Never { what, .. }
-        | Expectation::Periodic { what, .. } => what,
-        Expectation::Answered { .. } => return false,
-    };
-    matches!(what, What::Report(_)) && !run.observation.reports
+    matches!(e.check.what(), Some(What::Report(_))) && !run.observation.reports
 }
 
 /// Why an anchor has no time.
@@ -210,7 +204,12 @@ fn anchor(
             return Some(end.ok_or(Missing::Failed(format!("step {id:?} has no end"))));
         }
     }
-    if run.scenario.expect.iter().any(|e| e.id() == Some(after)) {
+    if run
+        .scenario
+        .expect
+        .iter()
+        .any(|e| e.id.as_deref() == Some(after))
+    {
         return matched.get(after).map(|m| match m {
             Anchor::Matched(at) => Ok(*at),
             Anchor::Failed => Err(Missing::Failed(format!(
@@ -231,7 +230,7 @@ fn check_one(
     anchor: Duration,
     until: Option<Duration>,
 ) -> CheckResult {
-    let window = e.window();
+    let window = &e.window;
     let mut start = anchor + window.from;
     let mut end = window
         .to
@@ -239,8 +238,8 @@ fn check_one(
         .min(until.unwrap_or(Duration::MAX));
     // Loosened for the wall clock's jitter (nothing, in a replay).
     let slack = run.observation.slack;
-    match e {
-        Expectation::Never { .. } => {
+    match e.check {
+        Check::Never { .. } => {
             start += slack;
             end = end.saturating_sub(slack);
         }
@@ -264,24 +263,14 @@ fn check_one(
             .cloned()
             .collect()
     };
-    match e {
-        Expectation::Happens {
-            what,
-            count,
-            min,
-            max,
-            ..
-        } => {
+    match &e.check {
+        Check::Happens { what, times } => {
             let all = hits(run, what);
             let found = inside(&all);
             result.matched_at = found.first().map(|h| h.at);
             let n = found.len() as u32;
-            let (lo, hi) = match count {
-                Some(c) => (*c, Some(*c)),
-                None => (min.unwrap_or(1), *max),
-            };
-            if n < lo || hi.is_some_and(|hi| n > hi) {
-                let wanted = match (lo, hi) {
+            if !times.allows(n) {
+                let wanted = match (times.min, times.max) {
                     (lo, Some(hi)) if lo == hi => format!("{lo}x"),
                     (lo, Some(hi)) => format!("{lo} to {hi}x"),
                     (lo, None) => format!("at least {lo}x"),
@@ -294,7 +283,7 @@ fn check_one(
                 });
             }
         }
-        Expectation::Never { what, .. } => {
+        Check::Never { what } => {
             let found = inside(&hits(run, what));
             if let Some(first) = found.first() {
                 result.failure = Some(Failure {
@@ -305,11 +294,10 @@ fn check_one(
                 });
             }
         }
-        Expectation::Periodic {
+        Check::Periodic {
             what,
             every,
             tolerance,
-            ..
         } => {
             let found = inside(&hits(run, what));
             result.matched_at = found.first().map(|h| h.at);
@@ -321,7 +309,7 @@ fn check_one(
                 });
             }
         }
-        Expectation::Answered { within, .. } => {
+        Check::Answered { within } => {
             result.failure = answered(run, start, end, within.map(|w| w + slack));
         }
     }
@@ -645,13 +633,7 @@ pub fn step_times(scenario: &Scenario) -> Vec<(Option<String>, Duration, Option<
     scenario
         .timeline
         .iter()
-        .map(|s| {
-            let end = match &s.what {
-                StepKind::Fault(f) => f.duration().map(|d| s.at + d),
-                StepKind::Lab { .. } => None,
-            };
-            (s.id.clone(), s.at, end)
-        })
+        .map(|s| (s.id.clone(), s.at, s.end()))
         .collect()
 }
 

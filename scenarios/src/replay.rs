@@ -228,9 +228,9 @@ pub struct Replay {
 pub enum Verdict {
     Passed,
     Failed,
-    /// It failed, and the file says it shows a known bug (`known_failure`).
+    /// The expectations the file's `known_failure` names failed, and no other.
     KnownFailure,
-    /// It passed, yet the file says it shows a known bug: the mark is stale.
+    /// No other expectation failed, but one `known_failure` names passed: the mark is stale.
     UnexpectedPass,
 }
 
@@ -256,13 +256,44 @@ impl Replay {
         self.error.is_none() && self.results.iter().all(CheckResult::passed)
     }
 
+    /// Failed if it did not run or an expectation failed that `known_failure` does not
+    /// name; else, with a `known_failure`, known while every expectation it names that
+    /// was checked failed.
     pub fn verdict(&self) -> Verdict {
-        match (self.passed(), self.scenario.known_failure.is_some()) {
-            (true, false) => Verdict::Passed,
-            (true, true) => Verdict::UnexpectedPass,
-            (false, true) if self.error.is_none() => Verdict::KnownFailure,
-            (false, _) => Verdict::Failed,
+        if self.error.is_some() || self.results.iter().any(|r| self.unexpected(r)) {
+            return Verdict::Failed;
         }
+        match &self.scenario.known_failure {
+            None => Verdict::Passed,
+            Some(_) if self.stale().next().is_some() => Verdict::UnexpectedPass,
+            Some(_) => Verdict::KnownFailure,
+        }
+    }
+
+    /// Whether the file's `known_failure` names this result's expectation.
+    pub fn known(&self, result: &CheckResult) -> bool {
+        let id = self
+            .scenario
+            .expect
+            .get(result.index)
+            .and_then(|e| e.id.as_deref());
+        self.scenario
+            .known_failure
+            .as_ref()
+            .is_some_and(|known| known.names(id))
+    }
+
+    /// A failure `known_failure` does not name.
+    pub fn unexpected(&self, result: &CheckResult) -> bool {
+        !result.passed() && !self.known(result)
+    }
+
+    /// The ids `known_failure` names whose expectations were checked and passed.
+    pub fn stale(&self) -> impl Iterator<Item = &str> {
+        self.results
+            .iter()
+            .filter(|r| r.passed() && r.checked() && self.known(r))
+            .filter_map(|r| self.scenario.expect.get(r.index)?.id.as_deref())
     }
 
     /// The trace as JSON Lines.
@@ -360,4 +391,76 @@ pub fn conclude_observed(
 pub fn replay_file(path: &Path, seed: Option<u64>) -> Result<Replay, crate::format::LoadError> {
     let scenario = crate::format::load(path)?;
     Ok(replay(&scenario, &path.display().to_string(), seed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The verdict of a 20 s run (one lab connection) with expectations `a`, `b`, ... that
+    /// pass or fail as `outcomes` says, and a `known_failure` naming `named` (if any).
+    fn verdict(outcomes: &[bool], named: &[&str]) -> Verdict {
+        let expect: Vec<String> = outcomes
+            .iter()
+            .zip('a'..)
+            .map(|(passes, id)| {
+                let count = if *passes { 1 } else { 2 };
+                format!(r#"{{ "expect": "happens", "id": "{id}", "what": "accepted", "count": {count} }}"#)
+            })
+            .collect();
+        let known = match named {
+            [] => String::new(),
+            ids => format!(r#", "known_failure": {{ "fails": {ids:?}, "why": "a bug" }}"#),
+        };
+        let text = format!(
+            r#"{{ "name": "t", "duration": "20s", "expect": [{}]{known} }}"#,
+            expect.join(", ")
+        );
+        let scenario = crate::parse("t.json", &text).unwrap_or_else(|e| panic!("{e}"));
+        replay(&scenario, "t.json", None).verdict()
+    }
+
+    #[test]
+    fn a_known_failure_is_pinned_to_the_expectations_it_names() {
+        const PASS: bool = true;
+        const FAIL: bool = false;
+        let cases: [(&str, &[bool], &[&str], Verdict); 8] = [
+            ("all pass", &[PASS, PASS], &[], Verdict::Passed),
+            ("one fails, unmarked", &[PASS, FAIL], &[], Verdict::Failed),
+            (
+                "the named one fails",
+                &[PASS, FAIL],
+                &["b"],
+                Verdict::KnownFailure,
+            ),
+            (
+                "both named fail",
+                &[FAIL, FAIL],
+                &["a", "b"],
+                Verdict::KnownFailure,
+            ),
+            ("another fails too", &[FAIL, FAIL], &["b"], Verdict::Failed),
+            (
+                "the named one passes",
+                &[PASS, PASS],
+                &["b"],
+                Verdict::UnexpectedPass,
+            ),
+            (
+                "one of two named passes",
+                &[PASS, FAIL],
+                &["a", "b"],
+                Verdict::UnexpectedPass,
+            ),
+            (
+                "a named one passes, another fails",
+                &[FAIL, PASS],
+                &["b"],
+                Verdict::Failed,
+            ),
+        ];
+        for (name, outcomes, named, want) in cases {
+            assert_eq!(verdict(outcomes, named), want, "{name}");
+        }
+    }
 }

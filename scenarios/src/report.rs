@@ -5,7 +5,8 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use pretty_assertions::Comparison;
+use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
+use similar::{ChangeTag, TextDiff};
 
 use crate::check::{secs, CheckResult};
 use crate::format::LoadError;
@@ -76,18 +77,25 @@ pub fn results(replay: &Replay) -> String {
 /// Everything about a failed replay; empty if it passed.
 pub fn failures(replay: &Replay) -> String {
     let mut text = String::new();
-    match (replay.verdict(), &replay.scenario.known_failure) {
-        (Verdict::UnexpectedPass, Some(why)) => {
+    if let Some(known) = &replay.scenario.known_failure {
+        let stale: Vec<&str> = replay.stale().collect();
+        if !stale.is_empty() {
             let _ = writeln!(
                 text,
-                "{}: passes, but is marked as a known failure ({why}); remove `known_failure` from the file",
-                replay.path
+                "{}: {} passed, but `known_failure` says it fails ({}); take it out of `fails` (or remove `known_failure` when none is left)",
+                replay.path,
+                quoted(&stale),
+                known.why
+            );
+        } else if replay.verdict() == Verdict::KnownFailure {
+            let _ = writeln!(
+                text,
+                "{}: known failure (fails: {}): {}",
+                replay.path,
+                quoted(&known.fails),
+                known.why
             );
         }
-        (Verdict::KnownFailure, Some(why)) => {
-            let _ = writeln!(text, "{}: known failure: {why}", replay.path);
-        }
-        _ => {}
     }
     if let Some(error) = &replay.error {
         let _ = writeln!(text, "{}: {error}", replay.path);
@@ -102,23 +110,51 @@ pub fn failures(replay: &Replay) -> String {
     text
 }
 
+/// `a`, `b`: ids as a list in a sentence.
+fn quoted(ids: &[impl AsRef<str>]) -> String {
+    let ids: Vec<String> = ids.iter().map(|id| format!("`{}`", id.as_ref())).collect();
+    ids.join(", ")
+}
+
 /// One failed expectation: what, the diff, the trace around it.
 pub fn failure(replay: &Replay, result: &CheckResult) -> String {
     let Some(f) = &result.failure else {
         return String::new();
     };
+    let mark = if replay.known(result) {
+        " (as `known_failure` says)"
+    } else {
+        ""
+    };
     let mut text = format!(
-        "{}: expectation #{} failed: {}\n  {}\n",
+        "{}: expectation #{} failed{mark}: {}\n  {}\n",
         replay.path,
         result.index + 1,
         result.summary,
         f.message
     );
     if !f.expected.is_empty() || !f.actual.is_empty() {
-        let _ = writeln!(text, "{}", Comparison::new(&f.expected, &f.actual));
+        text.push_str(&diff(&f.expected, &f.actual));
     }
     if let Some(around) = f.around {
         text.push_str(&context(replay, around));
+    }
+    text
+}
+
+/// Expected against actual, line by line: `-` only expected, `+` only actual (plain text:
+/// reports go to terminals, files and JUnit alike).
+pub fn diff(expected: &[String], actual: &[String]) -> String {
+    let expected: Vec<&str> = expected.iter().map(String::as_str).collect();
+    let actual: Vec<&str> = actual.iter().map(String::as_str).collect();
+    let mut text = String::from("  expected (-) against actual (+):\n");
+    for change in TextDiff::from_slices(&expected, &actual).iter_all_changes() {
+        let sign = match change.tag() {
+            ChangeTag::Delete => '-',
+            ChangeTag::Insert => '+',
+            ChangeTag::Equal => ' ',
+        };
+        let _ = writeln!(text, "  {sign} {}", change.value());
     }
     text
 }
@@ -143,44 +179,26 @@ pub fn context(replay: &Replay, at: Duration) -> String {
 
 /// JUnit XML: one test suite, one test case per replay, failures with their report, and
 /// one failed test case per file that did not load (`refused`: its error).
-pub fn junit(replays: &[Replay], refused: &[LoadError]) -> String {
-    let failed = replays.iter().filter(|r| !r.verdict().is_ok()).count() + refused.len();
-    let skipped = replays
-        .iter()
-        .filter(|r| r.verdict() == Verdict::KnownFailure)
-        .count();
-    let total: f64 = replays.iter().map(|r| r.wall.as_secs_f64()).sum();
-    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(
-        xml,
-        "<testsuites><testsuite name=\"scenarios\" tests=\"{}\" failures=\"{failed}\" skipped=\"{skipped}\" time=\"{total:.3}\">",
-        replays.len() + refused.len()
-    );
+pub fn junit(
+    replays: &[Replay],
+    refused: &[LoadError],
+) -> Result<String, quick_junit::SerializeError> {
+    let mut suite = TestSuite::new("scenarios");
     for error in refused {
-        let _ = writeln!(
-            xml,
-            "  <testcase classname=\"scenarios\" name=\"{0}\" file=\"{0}\"><failure message=\"{1}\">{1}</failure></testcase>",
-            escape_xml(&error.path),
-            escape_xml(&error.to_string())
-        );
+        let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+        status
+            .set_message(error.to_string())
+            .set_description(error.to_string());
+        suite.add_test_case(test_case(&error.path, &error.path, status));
     }
     for r in replays {
-        let _ = write!(
-            xml,
-            "  <testcase classname=\"scenarios\" name=\"{}\" file=\"{}\" time=\"{:.3}\"",
-            escape_xml(&r.scenario.name),
-            escape_xml(&r.path),
-            r.wall.as_secs_f64()
-        );
-        match r.verdict() {
-            Verdict::Passed => xml.push_str("/>\n"),
+        let status = match r.verdict() {
+            Verdict::Passed => TestCaseStatus::success(),
             Verdict::KnownFailure => {
-                let why = r.scenario.known_failure.clone().unwrap_or_default();
-                let _ = writeln!(
-                    xml,
-                    "><skipped message=\"known failure: {}\"/></testcase>",
-                    escape_xml(&why)
-                );
+                let why = r.scenario.known_failure.as_ref().map(|k| k.why.as_str());
+                let mut status = TestCaseStatus::skipped();
+                status.set_message(format!("known failure: {}", why.unwrap_or_default()));
+                status
             }
             Verdict::Failed | Verdict::UnexpectedPass => {
                 let first = r
@@ -189,47 +207,74 @@ pub fn junit(replays: &[Replay], refused: &[LoadError]) -> String {
                     .or_else(|| {
                         r.results
                             .iter()
-                            .find(|c| !c.passed())
+                            .find(|c| r.unexpected(c))
                             .map(|c| c.summary.clone())
                     })
-                    .unwrap_or_else(|| "passes, but is marked as a known failure".into());
-                let _ = writeln!(
-                    xml,
-                    "><failure message=\"{}\">{}</failure></testcase>",
-                    escape_xml(&first),
-                    escape_xml(&failures(r))
-                );
+                    .unwrap_or_else(|| {
+                        let stale: Vec<&str> = r.stale().collect();
+                        format!(
+                            "{} passed, but is marked as a known failure",
+                            quoted(&stale)
+                        )
+                    });
+                let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                status.set_message(first).set_description(failures(r));
+                status
             }
-        }
+        };
+        let mut case = test_case(&r.scenario.name, &r.path, status);
+        case.set_time(r.wall);
+        suite.add_test_case(case);
     }
-    xml.push_str("</testsuite></testsuites>\n");
-    xml
+    suite.set_time(replays.iter().map(|r| r.wall).sum());
+    let mut report = quick_junit::Report::new("scenarios");
+    report.add_test_suite(suite);
+    report.to_string()
 }
 
-fn escape_xml(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            // ANSI colours (the diff's) mean nothing in XML: drop `ESC [ ... m`.
-            '\x1b' => {
-                for c in chars.by_ref() {
-                    if c.is_ascii_alphabetic() {
-                        break;
-                    }
-                }
-            }
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            // XML 1.0 has no place for most control characters.
-            '\n' | '\t' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            }
-            c => out.push(c),
-        }
+fn test_case(name: &str, file: &str, status: TestCaseStatus) -> TestCase {
+    let mut case = TestCase::new(name, status);
+    case.set_classname("scenarios");
+    case.extra.insert("file".into(), file.into());
+    case
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn replay(expect: &str) -> Replay {
+        let text = format!(r#"{{ "name": "t", "duration": "20s", "expect": [{expect}] }}"#);
+        let scenario = crate::parse("t.json", &text).unwrap_or_else(|e| panic!("{e}"));
+        crate::replay(&scenario, "t.json", None)
     }
-    out
+
+    #[test]
+    fn failures_diff_in_plain_text_and_junit_counts_them() {
+        let passed = replay(r#"{ "expect": "happens", "what": "accepted", "count": 1 }"#);
+        let failed = replay(r#"{ "expect": "happens", "what": "accepted", "count": 2 }"#);
+        let text = failures(&failed);
+        assert!(
+            text.contains("  - 2x server accepted a connection in [0.000000s, 20.000000s]\n"),
+            "{text}"
+        );
+        assert!(text.contains("\n  + 12.170000s \"client 1 from "), "{text}");
+        let refused = crate::parse("bad.json", "{}").unwrap_err();
+        let xml = junit(&[passed, failed], &[refused]).unwrap();
+        assert!(
+            !xml.contains('\x1b') && !text.contains('\x1b'),
+            "no colours"
+        );
+        assert!(
+            xml.contains(
+                r#"<testsuite name="scenarios" tests="3" skipped="0" errors="0" failures="2""#
+            ),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(r#"<failure message="bad.json:1:1: missing field `name`">"#),
+            "{xml}"
+        );
+        assert!(xml.contains(r#"file="t.json"/>"#), "{xml}");
+    }
 }

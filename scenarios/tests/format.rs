@@ -9,17 +9,20 @@ fn file(extra: &str) -> String {
     format!("{{\n  \"name\": \"t\",\n  \"duration\": \"1m\"{extra}\n}}\n")
 }
 
-/// Parses `text` and checks the error starts with `bad.json:<where>: ` and contains `what`.
-fn check(text: &str, place: &str, what: &str) {
+/// Parses `text` and checks the error starts with `bad.json:<where>: ` and contains `what`;
+/// what went wrong otherwise.
+fn check(text: &str, place: &str, what: &str) -> Result<(), String> {
     let error = match parse("bad.json", text) {
-        Ok(_) => panic!("accepted:\n{text}"),
+        Ok(_) => return Err(format!("accepted:\n{text}")),
         Err(e) => e.to_string(),
     };
     let prefix = format!("bad.json:{place}: ");
-    assert!(
-        error.starts_with(&prefix) && error.contains(what),
+    if error.starts_with(&prefix) && error.contains(what) {
+        return Ok(());
+    }
+    Err(format!(
         "for\n{text}\nwanted `{prefix}...{what}...`, got\n{error}"
-    );
+    ))
 }
 
 #[test]
@@ -29,7 +32,7 @@ fn bad_files_are_refused_with_where_and_what() {
     let cases: &[(&str, String, &str, &str)] = &[
         ("not json", "{ \"name\": ".into(), "1:10", "EOF while parsing"),
         ("unknown key", file(",\n  \"nmae\": 1"), "4:3", "unknown field `nmae`, expected one of"),
-        ("missing duration", "{ \"name\": \"t\" }".into(), "1:15", "missing field `duration`"),
+        ("missing duration", "{ \"name\": \"t\" }".into(), "1:1", "missing field `duration`"),
         ("duration without unit", "{ \"name\": \"t\", \"duration\": \"60\" }".into(), "1:28", "invalid duration \"60\": missing unit"),
         ("unknown profile", file(",\n  \"modem\": \"sim900\""), "4:12", "unknown variant `sim900`, expected `sim800` or `air202`"),
         ("unknown profile field", file(",\n  \"modem\": { \"profile\": \"sim800\", \"closed_on_deact\": false }"), "4:35", "unknown field `closed_on_deact`, expected one of `profile`, `manufacturer`"),
@@ -37,8 +40,8 @@ fn bad_files_are_refused_with_where_and_what() {
         ("unknown device knob", file(",\n  \"device\": { \"heartbeat\": \"1s\" }"), "4:15", "unknown field `heartbeat`"),
         ("bad framing", file(",\n  \"device\": { \"framing\": \"lines\" }"), "4:26", "unknown variant `lines`"),
         ("unknown fault", step("{ \"at\": \"1s\", \"fault\": { \"kind\": \"meteor\" } }"), "4:49", "unknown variant `meteor`"),
-        ("fault and lab", step("{ \"at\": \"1s\", \"fault\": { \"kind\": \"reboot\" }, \"lab\": \"close\" }"), "4:77", "exactly one of `fault` and `lab`"),
-        ("neither fault nor lab", step("{ \"at\": \"1s\" }"), "4:30", "exactly one of `fault` and `lab`"),
+        ("fault and lab", step("{ \"at\": \"1s\", \"fault\": { \"kind\": \"reboot\" }, \"lab\": \"close\" }"), "4:30", "exactly one of `fault` and `lab`"),
+        ("neither fault nor lab", step("{ \"at\": \"1s\" }"), "4:16", "exactly one of `fault` and `lab`"),
         ("bad hex", step("{ \"at\": \"1s\", \"lab\": { \"send_hex\": \"11 2\" } }"), "4:51", "odd number of digits"),
         ("unknown lab action", step("{ \"at\": \"1s\", \"lab\": { \"shout\": \"x\" } }"), "4:39", "unknown variant `shout`"),
         ("step after the end", step("{ \"at\": \"2m\", \"lab\": \"close\" }"), "4:24", "after the end of the run"),
@@ -46,16 +49,30 @@ fn bad_files_are_refused_with_where_and_what() {
         ("misspelt window key", expect("{ \"expect\": \"never\", \"what\": \"closed\", \"form\": \"1s\" }"), "4:53", "unknown field `form`"),
         ("unknown pattern", expect("{ \"expect\": \"never\", \"what\": { \"at\": { \"regex\": \"x\" } } }"), "4:53", "unknown variant `regex`"),
         ("bad duration, another expectation after", expect("{ \"expect\": \"never\", \"what\": \"closed\", \"to\": \"5 mins 10 secz\" },\n    { \"expect\": \"never\", \"what\": \"closed\" }"), "4:59", "invalid duration \"5 mins 10 secz\": unknown unit \"secz\""),
-        ("periodic without every", expect("{ \"expect\": \"periodic\", \"what\": \"closed\" }"), "4:56", "missing field `every`"),
+        ("periodic without every", expect("{ \"expect\": \"periodic\", \"what\": \"closed\" }"), "4:14", "missing field `every`"),
         ("unknown anchor", expect("{ \"expect\": \"never\", \"what\": \"closed\", \"after\": \"outage\" }"), "4:62", "\"outage\" is neither a step id"),
         ("id used twice", expect("{ \"expect\": \"never\", \"what\": \"closed\", \"id\": \"a\" }, { \"expect\": \"never\", \"what\": \"closed\", \"id\": \"a\" }"), "4:111", "the id \"a\" is used twice"),
         ("anchors in a circle", expect("{ \"expect\": \"happens\", \"what\": \"closed\", \"id\": \"a\", \"after\": \"b\" }, { \"expect\": \"happens\", \"what\": \"closed\", \"id\": \"b\", \"after\": \"a\" }"), "4:75", "circle"),
-        ("random faults without faults", file(",\n  \"random_faults\": { \"mean_interval\": \"1h\", \"faults\": [] }"), "4:3", "at least one fault"),
+        ("a key of another kind", expect("{ \"expect\": \"happens\", \"what\": \"closed\", \"every\": \"1s\" }"), "4:55", "`every` does not go with `happens`"),
+        ("count with min", expect("{ \"expect\": \"happens\", \"what\": \"closed\", \"count\": 1, \"min\": 1 }"), "4:55", "`count` goes with neither `min` nor `max`"),
+        ("min above max", expect("{ \"expect\": \"happens\", \"what\": \"closed\", \"min\": 3, \"max\": 2 }"), "4:55", "`min` (3) is more than `max` (2)"),
+        ("unknown fault key", step("{ \"at\": \"1s\", \"fault\": { \"kind\": \"roaming\", \"duration\": \"1s\", \"extra\": 1 } }"), "4:78", "unknown field `extra`"),
+        ("bad profile knob", file(",\n  \"modem\": { \"profile\": \"sim800\", \"cipshut\": \"2 parsecs\" }"), "4:46", "invalid duration \"2 parsecs\""),
+        ("profile named by name", file(",\n  \"modem\": { \"name\": \"sim800\" }"), "4:14", "`profile` names the profile"),
+        ("known failure as plain text", file(",\n  \"known_failure\": \"a bug\""), "4:20", "invalid type: string \"a bug\", expected struct KnownFailure"),
+        ("known failure naming nothing", file(",\n  \"known_failure\": { \"fails\": [], \"why\": \"a bug\" }"), "4:31", "`fails` names the expectations the bug makes fail"),
+        ("known failure naming a step", step("{ \"at\": \"1s\", \"id\": \"go\", \"lab\": \"close\" }],\n  \"known_failure\": { \"fails\": [\"go\"], \"why\": \"a bug\" }, \"expect\": [{ \"expect\": \"never\", \"what\": \"closed\", \"id\": \"a\" }"), "5:32", "`fails`: \"go\" is not an expectation id; known: a"),
+        ("random faults without faults", file(",\n  \"random_faults\": { \"mean_interval\": \"1h\", \"faults\": [] }"), "4:55", "at least one fault"),
     ];
-    for (name, text, place, what) in cases {
-        eprintln!("case: {name}");
-        check(text, place, what);
-    }
+    let failed: Vec<String> = cases
+        .iter()
+        .filter_map(|(name, text, place, what)| {
+            check(text, place, what)
+                .err()
+                .map(|e| format!("case {name:?}: {e}"))
+        })
+        .collect();
+    assert!(failed.is_empty(), "\n{}", failed.join("\n\n"));
 }
 
 #[test]
@@ -118,4 +135,35 @@ fn modem_is_a_name_or_a_profile_with_changes() {
     );
     let again = parse("t.json", &serde_json::to_string(&changed).unwrap()).unwrap();
     assert_eq!(again, changed);
+}
+
+#[test]
+fn expectations_written_back_read_the_same() {
+    let text = file(
+        r#",
+  "timeline": [{ "at": "1s", "id": "go", "lab": "close" }],
+  "expect": [
+    { "expect": "happens", "id": "a", "what": "closed", "count": 2, "after": "go", "to": "5s" },
+    { "expect": "happens", "what": "accepted", "min": 2, "max": 4, "until": "a" },
+    { "expect": "happens", "what": { "at": { "prefix": "AT" } }, "min": 1 },
+    { "expect": "never", "what": { "report": { "contains": "x" } }, "from": "2s" },
+    { "expect": "periodic", "what": { "received": { "hex": "01 02" } }, "every": "10s", "tolerance": "1s" },
+    { "expect": "answered", "within": "3s" }
+  ]"#,
+    );
+    let scenario = parse("t.json", &text).unwrap_or_else(|e| panic!("{e}"));
+    let written = serde_json::to_string(&scenario).unwrap();
+    assert_eq!(parse("again.json", &written).unwrap(), scenario);
+    let summaries: Vec<String> = scenario.expect.iter().map(|e| e.summary()).collect();
+    assert_eq!(
+        summaries,
+        [
+            "a server connection closed exactly 2x [go + 0s..5s]",
+            "server accepted a connection 2..4x [0s..end until a]",
+            "modem got \"AT\"... [0s..end]",
+            "never: firmware reported ...\"x\"... [2s..end]",
+            "server received hex 01 02 every 10s ± 1s [0s..end]",
+            "every back/bin/time answered once within 3s [0s..end]",
+        ]
+    );
 }

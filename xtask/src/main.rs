@@ -49,56 +49,11 @@ enum Task {
     /// Replays scenario files in virtual time and checks their expectations: a table of
     /// results, and for each failure a diff, the trace around it and the command that
     /// reproduces it. Fails if any scenario fails.
-    Replay {
-        /// Scenario files or directories (default: every file under scenarios/).
-        paths: Vec<PathBuf>,
-        /// Replay with this seed instead of each file's.
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Also write the results as JUnit XML to this file.
-        #[arg(long, value_name = "FILE")]
-        junit: Option<PathBuf>,
-        /// Write each replay's trace (JSON Lines) to DIR/<name>.jsonl.
-        #[arg(long, value_name = "DIR")]
-        trace_dir: Option<PathBuf>,
-        /// Only the files whose path contains PATTERN.
-        #[arg(long, value_name = "PATTERN")]
-        filter: Option<String>,
-    },
+    Replay(replay::Args),
     /// Runs the firmware against the simulated modem, network and lab server and shows what
     /// happens: AT traffic, modem and link state, what the server and the device said. No
     /// board, SIM card or server needed. Without a scenario, the built-in default.
-    Sim {
-        /// A scenario file (default: the built-in scenarios/default.json).
-        scenario: Option<PathBuf>,
-        /// Replay with this seed instead of the file's.
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Do not pace the output: run as fast as the replay goes.
-        #[arg(long, conflicts_with_all = ["realtime", "pty"])]
-        fast: bool,
-        /// Virtual seconds shown per wall second.
-        #[arg(long, default_value_t = 20.0)]
-        speed: f64,
-        /// Run in real time, with a console: type text to send it to the device.
-        #[arg(long, conflicts_with = "pty")]
-        realtime: bool,
-        /// Run in real time with the firmware outside this process, on the other end of a
-        /// pty (`longlink-host <pty>`); the scenario starts when it first writes.
-        #[arg(long)]
-        pty: bool,
-        /// With --pty: how much the expectations' time bounds are loosened for the wall
-        /// clock's jitter (default: 100ms).
-        #[arg(long, value_parser = units::parse_duration)]
-        slack: Option<Duration>,
-        /// Run this long instead of the scenario's duration (e.g. 1h).
-        #[arg(long, value_parser = units::parse_duration)]
-        duration: Option<Duration>,
-        /// With --realtime or --pty: the loopback port the real lab server listens on
-        /// (default: the scenario's lab port, 6500 unless it says otherwise; 0: any free one).
-        #[arg(long, value_name = "PORT")]
-        lab_port: Option<u16>,
-    },
+    Sim(sim::Args),
     /// Measures replay speed in release: the 24-hour scenario, and many devices at once.
     Bench {
         /// How many devices to replay at once.
@@ -141,40 +96,8 @@ fn main() -> ExitCode {
         Task::Embedded => ci::embedded(),
         Task::Boards => ci::boards(),
         Task::Fuzz { seconds, target } => ci::fuzz(seconds, target.as_deref()),
-        Task::Replay {
-            paths,
-            seed,
-            junit,
-            trace_dir,
-            filter,
-        } => replay::replay(replay::Args {
-            paths,
-            seed,
-            junit,
-            trace_dir,
-            filter,
-        }),
-        Task::Sim {
-            scenario,
-            seed,
-            fast,
-            speed,
-            realtime,
-            pty,
-            duration,
-            slack,
-            lab_port,
-        } => sim::sim(sim::Args {
-            scenario,
-            seed,
-            fast,
-            speed,
-            realtime,
-            pty,
-            duration,
-            slack: slack.unwrap_or(EXTERNAL_SLACK),
-            lab_port,
-        }),
+        Task::Replay(args) => replay::replay(args),
+        Task::Sim(args) => sim::sim(args),
         Task::Bench { devices } => bench::bench(devices),
         Task::Schema => replay::schema(),
         Task::Size => board::size(),

@@ -9,11 +9,21 @@ use scenarios::{report, Replay};
 
 use crate::process::{root, Result};
 
+#[derive(clap::Args)]
 pub struct Args {
+    /// Scenario files or directories (default: every file under scenarios/).
     pub paths: Vec<PathBuf>,
+    /// Replay with this seed instead of each file's.
+    #[arg(long)]
     pub seed: Option<u64>,
+    /// Also write the results as JUnit XML to this file.
+    #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Write each replay's trace (JSON Lines) to DIR/<name>.jsonl.
+    #[arg(long, value_name = "DIR")]
     pub trace_dir: Option<PathBuf>,
+    /// Only the files whose path contains PATTERN.
+    #[arg(long, value_name = "PATTERN")]
     pub filter: Option<String>,
 }
 
@@ -45,7 +55,8 @@ pub fn replay(args: Args) -> Result {
     for replay in &replays {
         if many && replay.verdict() == Verdict::KnownFailure {
             // Details on demand: the file alone shows them.
-            let why = replay.scenario.known_failure.as_deref().unwrap_or_default();
+            let known = replay.scenario.known_failure.as_ref();
+            let why = known.map(|k| k.why.as_str()).unwrap_or_default();
             println!(
                 "\n{}: known failure: {why}\n  details: cargo xtask replay {}",
                 replay.path, replay.path
@@ -58,7 +69,7 @@ pub fn replay(args: Args) -> Result {
         }
     }
     if let Some(junit) = &args.junit {
-        let xml = report::junit(&replays, &refused);
+        let xml = report::junit(&replays, &refused).map_err(|e| format!("JUnit XML: {e}"))?;
         std::fs::write(junit, xml).map_err(|e| format!("cannot write {}: {e}", junit.display()))?;
         eprintln!("wrote {}", junit.display());
     }

@@ -26,17 +26,36 @@ use tokio::sync::mpsc;
 
 use crate::process::Result;
 
+#[derive(clap::Args)]
 pub struct Args {
+    /// A scenario file (default: the built-in scenarios/default.json).
     pub scenario: Option<PathBuf>,
+    /// Replay with this seed instead of the file's.
+    #[arg(long)]
     pub seed: Option<u64>,
+    /// Do not pace the output: run as fast as the replay goes.
+    #[arg(long, conflicts_with_all = ["realtime", "pty"])]
     pub fast: bool,
+    /// Virtual seconds shown per wall second.
+    #[arg(long, default_value_t = 20.0)]
     pub speed: f64,
+    /// Run in real time, with a console: type text to send it to the device.
+    #[arg(long, conflicts_with = "pty")]
     pub realtime: bool,
+    /// Run in real time with the firmware outside this process, on the other end of a
+    /// pty (`longlink-host <pty>`); the scenario starts when it first writes.
+    #[arg(long)]
     pub pty: bool,
+    /// With --pty: how much the expectations' time bounds are loosened for the wall
+    /// clock's jitter (default: 100ms).
+    #[arg(long, value_parser = units::parse_duration)]
+    pub slack: Option<Duration>,
+    /// Run this long instead of the scenario's duration (e.g. 1h).
+    #[arg(long, value_parser = units::parse_duration)]
     pub duration: Option<Duration>,
-    pub slack: Duration,
-    /// Where the real lab server listens on loopback (`--realtime`, `--pty`): the
-    /// scenario's lab port unless told.
+    /// With --realtime or --pty: the loopback port the real lab server listens on
+    /// (default: the scenario's lab port, 6500 unless it says otherwise; 0: any free one).
+    #[arg(long, value_name = "PORT")]
     pub lab_port: Option<u16>,
 }
 
@@ -64,7 +83,8 @@ pub fn sim(args: Args) -> Result {
         args.lab_port.unwrap_or(scenario.lab.port),
     ));
     if args.pty {
-        return pty(&scenario, &shown, seed, args.slack, lab);
+        let slack = args.slack.unwrap_or(realtime::EXTERNAL_SLACK);
+        return pty(&scenario, &shown, seed, slack, lab);
     }
     if args.realtime {
         println!(

@@ -1,0 +1,182 @@
+//! What the types cannot check: ids are unique, anchors exist and do not go round in
+//! circles, a known failure names expectations, times fit the run, random faults can be
+//! drawn. Each error names the JSON path of the offending value, for `path:line:column`.
+
+use std::collections::BTreeSet;
+
+use super::expect::Expectation;
+use super::location::Segment;
+use super::scenario::Scenario;
+
+/// A scenario that reads well but makes no sense: where, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    pub path: Vec<Segment>,
+    pub message: String,
+}
+
+fn invalid(path: &[Segment], message: String) -> Result<(), Invalid> {
+    Err(Invalid {
+        path: path.to_vec(),
+        message,
+    })
+}
+
+pub fn validate(s: &Scenario) -> Result<(), Invalid> {
+    let mut steps = BTreeSet::new();
+    for (i, step) in s.timeline.iter().enumerate() {
+        if step.at > s.duration {
+            return invalid(
+                &["timeline".into(), i.into(), "at".into()],
+                format!(
+                    "step at {} is after the end of the run ({})",
+                    units::format_duration(step.at),
+                    units::format_duration(s.duration)
+                ),
+            );
+        }
+        if let Some(id) = &step.id {
+            if !steps.insert(id.as_str()) {
+                return invalid(
+                    &["timeline".into(), i.into(), "id".into()],
+                    format!("two timeline steps have the id {id:?}"),
+                );
+            }
+        }
+    }
+    let ends: BTreeSet<String> = s
+        .timeline
+        .iter()
+        .filter(|step| step.end().is_some())
+        .filter_map(|step| step.id.as_ref().map(|id| format!("{id}.end")))
+        .collect();
+    let mut expectations = BTreeSet::new();
+    for (i, e) in s.expect.iter().enumerate() {
+        if let Some(id) = &e.id {
+            if steps.contains(id.as_str()) || !expectations.insert(id.as_str()) {
+                return invalid(
+                    &["expect".into(), i.into(), "id".into()],
+                    format!("the id {id:?} is used twice"),
+                );
+            }
+        }
+    }
+    for (i, e) in s.expect.iter().enumerate() {
+        for (key, anchor) in anchors(e) {
+            let known =
+                steps.contains(anchor) || ends.contains(anchor) || expectations.contains(anchor);
+            if !known {
+                let mut names: Vec<&str> = steps.iter().copied().collect();
+                names.extend(ends.iter().map(String::as_str));
+                names.extend(expectations.iter().copied());
+                let names = if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                };
+                return invalid(
+                    &["expect".into(), i.into(), key.into()],
+                    format!(
+                        "`{key}`: {anchor:?} is neither a step id, a fault's `<id>.end`, nor an expectation id; known: {names}"
+                    ),
+                );
+            }
+        }
+    }
+    // Anchors between expectations must not loop.
+    for e in &s.expect {
+        if let Some((i, key, anchor)) = circle(s, e, &mut Vec::new()) {
+            return invalid(
+                &["expect".into(), i.into(), key.into()],
+                format!("`after` / `until` go round in a circle through {anchor:?}"),
+            );
+        }
+    }
+    if let Some(known) = &s.known_failure {
+        let fails =
+            |i: usize| -> Vec<Segment> { vec!["known_failure".into(), "fails".into(), i.into()] };
+        if known.fails.is_empty() {
+            return invalid(
+                &["known_failure".into(), "fails".into()],
+                "`fails` names the expectations the bug makes fail (by `id`): at least one".into(),
+            );
+        }
+        for (i, id) in known.fails.iter().enumerate() {
+            if !expectations.contains(id.as_str()) {
+                let names: Vec<&str> = expectations.iter().copied().collect();
+                let names = if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                };
+                return invalid(
+                    &fails(i),
+                    format!("`fails`: {id:?} is not an expectation id; known: {names}"),
+                );
+            }
+            if known.fails[..i].contains(id) {
+                return invalid(&fails(i), format!("`fails` names {id:?} twice"));
+            }
+        }
+    }
+    if let Some(random) = &s.random_faults {
+        let at = |key: &str| -> Vec<Segment> { vec!["random_faults".into(), key.into()] };
+        if random.mean_interval.is_zero() {
+            return invalid(
+                &at("mean_interval"),
+                "`mean_interval` must be more than 0s".into(),
+            );
+        }
+        if random.faults.iter().all(|f| f.weight == 0) {
+            return invalid(
+                &at("faults"),
+                "`random_faults` needs at least one fault with a weight".into(),
+            );
+        }
+        for (i, f) in random.faults.iter().enumerate() {
+            if let (Some(min), Some(max)) = (f.min, f.max) {
+                if min > max {
+                    let path = [
+                        "random_faults".into(),
+                        "faults".into(),
+                        i.into(),
+                        "min".into(),
+                    ];
+                    return invalid(&path, "`min` is more than `max`".into());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The anchors an expectation names, with their keys.
+fn anchors(e: &Expectation) -> impl Iterator<Item = (&'static str, &str)> {
+    let window = &e.window;
+    let after = window.after.as_deref().map(|a| ("after", a));
+    let until = window.until.as_deref().map(|u| ("until", u));
+    after.into_iter().chain(until)
+}
+
+/// Where a circle of expectations anchored to each other closes, if one does: the index of
+/// the expectation, the key, and the anchor.
+fn circle<'a>(
+    s: &'a Scenario,
+    e: &'a Expectation,
+    path: &mut Vec<&'a str>,
+) -> Option<(usize, &'static str, &'a str)> {
+    for (key, anchor) in anchors(e) {
+        if path.contains(&anchor) {
+            let index = s.expect.iter().position(|x| std::ptr::eq(x, e))?;
+            return Some((index, key, anchor));
+        }
+        if let Some(next) = s.expect.iter().find(|x| x.id.as_deref() == Some(anchor)) {
+            path.push(anchor);
+            if let Some(found) = circle(s, next, path) {
+                return Some(found);
+            }
+            path.pop();
+        }
+    }
+    None
+}
