@@ -226,7 +226,7 @@ impl Sim {
     /// internet hosts, and [`Sim::handle_host`] takes their answers. Peer close and reset
     /// faults come out as [`HostEvent::Close`] / [`HostEvent::Reset`] for the real socket.
     /// The lab server itself stays here, fed from real listeners ([`Sim::lab_accept`] and
-    /// the like; [`crate::live::NetBridge`] does all of it).
+    /// the like; `live::NetBridge` does all of it, with the feature `live`).
     pub fn set_external_internet(&mut self) {
         self.external = true;
     }
