@@ -245,7 +245,7 @@ const IDENTIFY: &[Op] = &[
 
 #[test]
 fn overlong_line_gets_error_and_the_modem_goes_on() {
-    let mut bench = Bench::new("sim800");
+    let mut bench = ModemBench::new("sim800");
     bench.run(BOOT);
     bench.run(ECHO_OFF);
     bench.take_output();

@@ -104,7 +104,9 @@ pub struct Case {
     pub ops: &'static [&'static [Op]],
 }
 
-pub struct Bench {
+/// The modem alone, its network scripted by [`ScriptNet`], in virtual time: the bench of
+/// the `modem_*` tests (`sim_support::SimBench` is the whole `Sim`).
+pub struct ModemBench {
     pub modem: Modem,
     pub now: Duration,
     pub net: ScriptNet,
@@ -120,15 +122,15 @@ pub struct Bench {
     pub log_events: bool,
 }
 
-impl Bench {
+impl ModemBench {
     /// A modem of this profile powered on at 0 in good coverage.
-    pub fn new(profile: &str) -> Bench {
+    pub fn new(profile: &str) -> ModemBench {
         let profile = Profile::by_name(profile).expect("a built-in profile");
-        Bench::with(profile, ScriptNet::default())
+        ModemBench::with(profile, ScriptNet::default())
     }
 
-    pub fn with(profile: Profile, net: ScriptNet) -> Bench {
-        let mut bench = Bench {
+    pub fn with(profile: Profile, net: ScriptNet) -> ModemBench {
+        let mut bench = ModemBench {
             modem: Modem::new(profile, Duration::ZERO),
             now: Duration::ZERO,
             net,
@@ -353,7 +355,7 @@ impl Bench {
     }
 
     /// Lets time pass until the host has received `needle` (since the last
-    /// [`Bench::take_output`]) and returns what it received; panics after `timeout_ms`.
+    /// [`ModemBench::take_output`]) and returns what it received; panics after `timeout_ms`.
     pub fn wait_for(&mut self, needle: &str, timeout_ms: u64) -> String {
         for _ in 0..timeout_ms.div_ceil(10) {
             let seen = String::from_utf8_lossy(&self.host_rx[self.unread..]).into_owned();
@@ -391,7 +393,7 @@ impl Bench {
 
 /// Runs a case from power-on and returns its transcript.
 pub fn run_case(case: &Case) -> String {
-    let mut bench = Bench::new(case.profile);
+    let mut bench = ModemBench::new(case.profile);
     for ops in case.ops {
         bench.run(ops);
     }
