@@ -4,7 +4,7 @@
 //! reaches a connected socket, moves data both ways, and keeps a golden transcript.
 //!
 //! Regenerate after an intended change with
-//! `UPDATE_GOLDEN=1 cargo test -p sim-modem --test modem_clients` and review the diff of
+//! `UPDATE_EXPECT=1 cargo test -p sim-modem --test modem_clients` and review the diff of
 //! `tests/golden/modem/clients/`.
 
 mod modem_harness;

@@ -3,7 +3,7 @@
 //! stays bounded, and afterwards `AT` still gets `OK`.
 //!
 //! Randomness comes from a seeded generator; a failure names its seed. Regenerate the golden
-//! file with `UPDATE_GOLDEN=1 cargo test -p sim-modem --test modem_robustness`.
+//! file with `UPDATE_EXPECT=1 cargo test -p sim-modem --test modem_robustness`.
 
 mod modem_harness;
 
