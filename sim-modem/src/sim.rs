@@ -26,6 +26,7 @@ use crate::modem::{Modem, ModemEvent};
 use crate::net::{ConnectError, NetEvent, NetRequest};
 use crate::network::{ConnId, HostEvent, HostInput, NetOutput, Network, NetworkConfig};
 use crate::profile::Profile;
+use protocol::text::Quoted;
 use protocol::types::Transport;
 
 /// Everything a simulation is made of. Every field has a default.
@@ -124,14 +125,14 @@ impl fmt::Display for SimEvent {
 
 fn net_request(request: &NetRequest) -> String {
     match request {
-        NetRequest::Send { link, data } => format!("Send link {link}: {}", lab::escape(data)),
+        NetRequest::Send { link, data } => format!("Send link {link}: {}", Quoted(data)),
         other => format!("{other:?}"),
     }
 }
 
 fn net_event(event: &NetEvent) -> String {
     match event {
-        NetEvent::Received { link, data } => format!("Received link {link}: {}", lab::escape(data)),
+        NetEvent::Received { link, data } => format!("Received link {link}: {}", Quoted(data)),
         other => format!("{other:?}"),
     }
 }
