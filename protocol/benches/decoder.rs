@@ -1,4 +1,4 @@
-//! The response decoder on a recorded day of a long-link session.
+//! The response decoder on a generated day of a long-link session.
 //!
 //! `benches/data/modem-stream.bin` is what a SIM800 in multi-link mode (`AT+CIPMUX=1`,
 //! `AT+CIPHEAD=1`) sends its host over one simulated day: boot URCs, the Luat-style bring-up,
@@ -16,7 +16,10 @@
 //! passes: nothing pending (every line a URC) fed all at once, the same in 64-byte chunks (a
 //! UART DMA buffer), and with the sidecar's commands started at their offsets.
 //!
-//! Regenerate both files (deterministic, seeded):
+//! Both files are made by [`generate`], a hand-written model of such a session with its own
+//! seeded random numbers, not recorded from a modem. They are the benchmark's input, not a
+//! golden file (nothing is compared with them), so they are not rewritten by `UPDATE_EXPECT`;
+//! after a change to `generate`, regenerate both (deterministic, seeded):
 //! `LONGLINK_REGEN_STREAM=1 cargo bench -p protocol --bench decoder`.
 
 use std::hint::black_box;

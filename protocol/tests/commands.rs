@@ -4,7 +4,7 @@
 //! `tests/golden/commands.txt` lists every command form with its exact bytes. After a
 //! deliberate change to the encoder, regenerate it and review the diff:
 //!
-//!     UPDATE_GOLDEN=1 cargo test -p protocol --test commands
+//!     UPDATE_EXPECT=1 cargo test -p protocol --test commands
 //!
 //! The properties run 256 cases each; `PROPTEST_CASES=100000` runs more.
 
@@ -14,7 +14,7 @@ use pretty_assertions::assert_eq;
 use proptest::prelude::*;
 use protocol::command::{Command, CommandParser, Name, ParseError, ParserEvent, RxGet};
 use protocol::types::{DateTime, Transport};
-use support::{check_golden, escape, unescape};
+use support::{check_golden, unescaped, Escaped};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -39,7 +39,7 @@ enum Out {
 
 fn line(raw: &[u8], commands: &[Result<Command, ParseError>]) -> Out {
     Out::Line {
-        raw: escape(raw),
+        raw: Escaped(raw).to_string(),
         commands: commands
             .iter()
             .map(|c| c.map(|c| format!("{c:?}")))
@@ -48,7 +48,7 @@ fn line(raw: &[u8], commands: &[Result<Command, ParseError>]) -> Out {
 }
 
 fn data(bytes: &[u8]) -> Out {
-    Out::Data(escape(bytes))
+    Out::Data(Escaped(bytes).to_string())
 }
 
 /// The modem's side of the parser: parses each line's commands in the current `AT+CIPMUX`
@@ -96,7 +96,7 @@ impl<const N: usize> Modem<N> {
                         commands.push(command.map(|c| format!("{c:?}")));
                     }
                     Out::Line {
-                        raw: escape(line.raw()),
+                        raw: Escaped(line.raw()).to_string(),
                         commands,
                     }
                 }
@@ -240,7 +240,7 @@ fn golden_transcript() {
     for command in golden_commands() {
         text.push_str(&format!(
             "{command:?}{SEPARATOR}{}\n",
-            escape(&encode(&command))
+            Escaped(&encode(&command))
         ));
     }
     check_golden(GOLDEN, &text);
@@ -253,7 +253,7 @@ fn golden_bytes_parse_back() {
     let golden = std::fs::read_to_string(path).unwrap();
     for record in golden.lines().filter(|l| !l.starts_with('#')) {
         let (value, bytes) = record.rsplit_once(SEPARATOR).unwrap();
-        let bytes = unescape(bytes);
+        let bytes = unescaped(bytes);
         // The bytes themselves say the mode: only multi-mode spellings carry `Some(<link>)`.
         let multi = value.contains("link: Some") || value.starts_with("CipstatusLink");
         let parsed = parse_line(&bytes, multi);
@@ -265,13 +265,13 @@ fn golden_bytes_parse_back() {
 fn parse_line(bytes: &[u8], multi: bool) -> Vec<Result<String, ParseError>> {
     let mut parser = CommandParser::<512>::new();
     let (used, event) = parser.feed(bytes);
-    assert_eq!(used, bytes.len(), "{}", escape(bytes));
+    assert_eq!(used, bytes.len(), "{}", Escaped(bytes));
     match event {
         Some(Ok(ParserEvent::Line(line))) => line
             .segments()
             .map(|s| s.parse(multi).map(|c| format!("{c:?}")))
             .collect(),
-        other => panic!("{}: {other:?}", escape(bytes)),
+        other => panic!("{}: {other:?}", Escaped(bytes)),
     }
 }
 
@@ -291,7 +291,7 @@ fn encoder_reports_a_small_buffer() {
     let mut body = [0; 64];
     let n = command.encode_body(&mut body).unwrap();
     assert_eq!(
-        escape(&body[..n]),
+        Escaped(&body[..n]).to_string(),
         r#"+CIPSTART=0,"TCP","example.com",8000"#
     );
 }

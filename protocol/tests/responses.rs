@@ -6,7 +6,7 @@
 //!   encoding, regenerate it and review the diff:
 //!
 //!   ```text
-//!   UPDATE_GOLDEN=1 cargo test -p protocol --test responses golden
+//!   UPDATE_EXPECT=1 cargo test -p protocol --test responses golden
 //!   ```
 //!
 //!   Each sample is also decoded back.
@@ -29,7 +29,7 @@ use protocol::response::{
 };
 use protocol::types::{ClientState, DateTime, IpState, RegStat, SimState, Transport};
 use protocol::Command;
-use support::{check_golden, escape};
+use support::{check_golden, Escaped};
 
 type Expected = Result<Event<'static>, DecodeError>;
 
@@ -349,10 +349,10 @@ fn samples() -> Vec<Response<'static>> {
 fn golden() {
     let mut transcript = String::from(
         "# Response::encode: each sample response and its exact bytes.\n\
-         # Regenerate: UPDATE_GOLDEN=1 cargo test -p protocol --test responses golden\n",
+         # Regenerate: UPDATE_EXPECT=1 cargo test -p protocol --test responses golden\n",
     );
     for r in samples() {
-        transcript.push_str(&format!("{r:?}\n    {}\n", escape(&encode(&r))));
+        transcript.push_str(&format!("{r:?}\n    {}\n", Escaped(&encode(&r))));
     }
     check_golden("tests/golden/responses.txt", &transcript);
 }

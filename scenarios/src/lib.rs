@@ -6,15 +6,20 @@
 //! in virtual time that jumps from one wake-up to the next, writing a JSON Lines
 //! [`trace`]; [`check`] holds the run against the expectations and [`report`] shows the
 //! results (a diff, the trace around a failure, the command that reproduces it, JUnit XML).
-//! [`view`] renders a run for people, as `cargo xtask sim` shows it. [`realtime`] runs the
+//! [`view`] renders a run for people, as `cargo xtask sim` shows it. `realtime` runs the
 //! same world against the wall clock, with the firmware in the process or outside it (a
 //! board in QEMU, a host runner on a pty), and checks the same expectations.
 //!
-//! Same scenario and seed, same trace, byte for byte: nothing but [`realtime`] reads a clock
+//! `realtime` is the cargo feature `realtime` (on by default): it alone brings tokio and
+//! sim-modem's `live` edges. Without it (`default-features = false`) the crate is the replay
+//! library, and builds without tokio.
+//!
+//! Same scenario and seed, same trace, byte for byte: nothing but `realtime` reads a clock
 //! (the wall time of a replay is measured, never used), and nothing iterates a hash map.
 
 pub mod check;
 pub mod format;
+#[cfg(feature = "realtime")]
 pub mod realtime;
 pub mod replay;
 pub mod report;

@@ -3,8 +3,8 @@
 //! watchdog feeds and outbox depths stay in the trace. And the console a person types into
 //! when the world runs in real time.
 
+use protocol::text::Quoted;
 use sim_modem::fault::Fault;
-use sim_modem::lab::escape;
 
 use crate::check::secs;
 use crate::trace::{Dir, Event, NetDir, Record};
@@ -19,7 +19,7 @@ pub fn line(record: &Record) -> Option<String> {
                 Dir::ToModem => "device -> modem ",
                 Dir::FromModem => "modem  -> device",
             };
-            format!("{arrow}  {}", escape(&line.0))
+            format!("{arrow}  {}", Quoted(&line.0))
         }
         Event::Fw { report } => {
             if report == "WatchdogFed" || report.starts_with("Outbox") || report.starts_with("Queued") {
@@ -40,10 +40,10 @@ pub fn line(record: &Record) -> Option<String> {
             peer,
         } => format!("SERVER            client {client} connected ({transport} from {peer})"),
         Event::LabReceived { client, data } => {
-            format!("SERVER <- device  client {client}: {}", escape(&data.0))
+            format!("SERVER <- device  client {client}: {}", Quoted(&data.0))
         }
         Event::LabSent { client, data } => {
-            format!("SERVER -> device  client {client}: {}", escape(&data.0))
+            format!("SERVER -> device  client {client}: {}", Quoted(&data.0))
         }
         Event::LabClosed { client, reason } => {
             format!("SERVER            client {client} closed ({reason})")

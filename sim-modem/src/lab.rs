@@ -132,9 +132,9 @@ impl fmt::Display for LabEvent {
                 write!(f, "accepted {} from {peer}", transport.as_str())
             }
             LabEventKind::Received(data) => {
-                write!(f, "received {} bytes: {}", data.len(), escape(data))
+                write!(f, "received {} bytes: {}", data.len(), Quoted(data))
             }
-            LabEventKind::Sent(data) => write!(f, "sent {} bytes: {}", data.len(), escape(data)),
+            LabEventKind::Sent(data) => write!(f, "sent {} bytes: {}", data.len(), Quoted(data)),
             LabEventKind::Closed(reason) => write!(f, "closed ({reason:?})"),
         }
     }
@@ -379,7 +379,7 @@ impl LabServer {
         let mut text = format!("client {id} ({} {})", c.transport.as_str(), c.peer);
         // The last 20 exchanges are what a person wants to see.
         for (at, arrow, data) in chunks.iter().skip(chunks.len().saturating_sub(20)) {
-            let _ = write!(text, "\n  {} {arrow} {}", secs(*at), escape(data));
+            let _ = write!(text, "\n  {} {arrow} {}", secs(*at), Quoted(data));
         }
         Ok(text)
     }
@@ -424,7 +424,8 @@ fn secs(d: Duration) -> String {
     format!("{:.3}s", d.as_secs_f64())
 }
 
-/// Bytes as a quoted string, with non-printable bytes escaped ([`Quoted`]).
+/// Bytes as a quoted string, with non-printable bytes escaped: [`Quoted`] as a `String`, a
+/// thin wrapper for callers that want one. New code formats [`Quoted`] directly.
 pub fn escape(data: &[u8]) -> String {
     Quoted(data).to_string()
 }

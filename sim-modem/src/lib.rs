@@ -3,8 +3,13 @@
 //! The core is sans-IO: no real socket, no real clock. Time is an input (`now: Duration`,
 //! virtual time since the simulation started) and every component has the same shape:
 //! `handle_*(now, input)`, `poll_*()` for what it wants to emit, `poll_timeout()` for when it
-//! next needs to run, `handle_timeout(now)`. Replay drives it in virtual time; the [`live`]
+//! next needs to run, `handle_timeout(now)`. Replay drives it in virtual time; the `live`
 //! module drives the same modem with real time, a pty / TCP / serial port and real sockets.
+//!
+//! The line between the two is the cargo feature `live` (on by default): it brings `live`,
+//! the `sim-modem` binary and their IO dependencies (tokio, a pty, a serial port, logging).
+//! A crate that only replays depends on this one with `default-features = false` and gets
+//! the core alone, without them.
 //!
 //! - [`modem`]: the AT modem: line discipline, the TCP/IP state machine, timing from the
 //!   [`profile`].
@@ -17,6 +22,7 @@
 
 pub mod fault;
 pub mod lab;
+#[cfg(feature = "live")]
 pub mod live;
 pub mod modem;
 pub mod net;

@@ -26,6 +26,7 @@ use crate::modem::{Modem, ModemEvent};
 use crate::net::{ConnectError, NetEvent, NetRequest};
 use crate::network::{ConnId, HostEvent, HostInput, NetOutput, Network, NetworkConfig};
 use crate::profile::Profile;
+use protocol::text::Quoted;
 use protocol::types::Transport;
 
 /// Everything a simulation is made of. Every field has a default.
@@ -124,14 +125,14 @@ impl fmt::Display for SimEvent {
 
 fn net_request(request: &NetRequest) -> String {
     match request {
-        NetRequest::Send { link, data } => format!("Send link {link}: {}", lab::escape(data)),
+        NetRequest::Send { link, data } => format!("Send link {link}: {}", Quoted(data)),
         other => format!("{other:?}"),
     }
 }
 
 fn net_event(event: &NetEvent) -> String {
     match event {
-        NetEvent::Received { link, data } => format!("Received link {link}: {}", lab::escape(data)),
+        NetEvent::Received { link, data } => format!("Received link {link}: {}", Quoted(data)),
         other => format!("{other:?}"),
     }
 }
@@ -226,7 +227,7 @@ impl Sim {
     /// internet hosts, and [`Sim::handle_host`] takes their answers. Peer close and reset
     /// faults come out as [`HostEvent::Close`] / [`HostEvent::Reset`] for the real socket.
     /// The lab server itself stays here, fed from real listeners ([`Sim::lab_accept`] and
-    /// the like; [`crate::live::NetBridge`] does all of it).
+    /// the like; `live::NetBridge` does all of it, with the feature `live`).
     pub fn set_external_internet(&mut self) {
         self.external = true;
     }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use sim_modem::fault::{Direction, Fault};
 use sim_modem::sim::{SimConfig, SimEventKind};
-use sim_support::{ms, secs, Bench};
+use sim_support::{ms, secs, SimBench};
 
 /// A fault case: inject `fault` on a connected modem (with `AT+CREG=2` on), expect these
 /// texts in this order within `within`, then run `after` commands and expect their answers.
@@ -31,7 +31,7 @@ fn assert_in_order(text: &str, expected: &[&str], context: &str) {
 
 fn run(case: &Case) {
     let context = case.fault.to_json();
-    let mut bench = Bench::connected(SimConfig::default());
+    let mut bench = SimBench::connected(SimConfig::default());
     bench.cmd("AT+CREG=2", "OK");
     bench.mark();
     bench.sim.inject(bench.now, case.fault.clone());
@@ -126,7 +126,7 @@ fn faults_show_as_a_real_modem_shows_them() {
 
 #[test]
 fn send_fail() {
-    let mut bench = Bench::connected(SimConfig::default());
+    let mut bench = SimBench::connected(SimConfig::default());
     bench.sim.inject(bench.now, Fault::SendFail { count: 1 });
     bench.send_data(0, b"heart beat", "0, SEND FAIL");
     bench.send_data(0, b"heart beat", "0, SEND OK");
@@ -134,7 +134,7 @@ fn send_fail() {
 
 #[test]
 fn hang_answers_nothing() {
-    let mut bench = Bench::connected(SimConfig::default());
+    let mut bench = SimBench::connected(SimConfig::default());
     bench.sim.inject(bench.now, Fault::Hang);
     bench.write("AT\r");
     assert_eq!(bench.try_wait_for("OK", secs(60)), None);
@@ -143,7 +143,7 @@ fn hang_answers_nothing() {
 
 #[test]
 fn pdp_deact_answers_a_send() {
-    let mut bench = Bench::connected(SimConfig::default());
+    let mut bench = SimBench::connected(SimConfig::default());
     bench.sim.inject(bench.now, Fault::PdpDeact);
     bench.run_for(secs(1));
     bench.write("AT+CIPSEND=0,4\r");
@@ -152,7 +152,7 @@ fn pdp_deact_answers_a_send() {
 
 #[test]
 fn blackhole_withholds_send_ok() {
-    let mut bench = Bench::connected(SimConfig::default());
+    let mut bench = SimBench::connected(SimConfig::default());
     bench.cmd("AT+CIPQSEND=0", "OK");
     bench.sim.inject(
         bench.now,
@@ -180,7 +180,7 @@ fn blackhole_withholds_send_ok() {
 
 #[test]
 fn latency_spike_delays_delivery() {
-    let mut bench = Bench::connected(SimConfig::default());
+    let mut bench = SimBench::connected(SimConfig::default());
     bench.sim.inject(
         bench.now,
         Fault::LatencySpike {
@@ -196,7 +196,7 @@ fn latency_spike_delays_delivery() {
 
 #[test]
 fn udp_loss_drops_datagrams() {
-    let mut bench = Bench::booted(SimConfig::default());
+    let mut bench = SimBench::booted(SimConfig::default());
     bench.bring_up();
     bench.cmd(
         "AT+CIPSTART=0,\"UDP\",\"lab.longlink.test\",6500",
@@ -220,7 +220,7 @@ fn udp_loss_drops_datagrams() {
 #[test]
 fn line_noise_corrupts_at_the_rate_deterministically() {
     let noisy = |seed| {
-        let mut bench = Bench::booted(SimConfig {
+        let mut bench = SimBench::booted(SimConfig {
             seed,
             ..SimConfig::default()
         });
@@ -263,7 +263,7 @@ fn line_noise_corrupts_at_the_rate_deterministically() {
 
 #[test]
 fn line_noise_to_the_modem_garbles_commands() {
-    let mut bench = Bench::booted(SimConfig::default());
+    let mut bench = SimBench::booted(SimConfig::default());
     let noise = Fault::LineNoise {
         direction: Direction::ToModem,
         duration: secs(10),

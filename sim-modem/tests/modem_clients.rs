@@ -4,7 +4,7 @@
 //! reaches a connected socket, moves data both ways, and keeps a golden transcript.
 //!
 //! Regenerate after an intended change with
-//! `UPDATE_GOLDEN=1 cargo test -p sim-modem --test modem_clients` and review the diff of
+//! `UPDATE_EXPECT=1 cargo test -p sim-modem --test modem_clients` and review the diff of
 //! `tests/golden/modem/clients/`.
 
 mod modem_harness;
@@ -19,7 +19,7 @@ const OK: &str = "\r\nOK\r\n";
 /// the first socket on link 7.
 #[test]
 fn luat_air202_bring_up_and_data() {
-    let mut b = Bench::with(
+    let mut b = ModemBench::with(
         sim_modem::profile::Profile::air202(),
         ScriptNet {
             echo: None,
@@ -96,7 +96,7 @@ fn luat_air202_bring_up_and_data() {
 /// CIPRXGET, `stop`, `poweroff`.
 #[test]
 fn tinygsm_sim800_bring_up_and_data() {
-    let mut b = Bench::with(
+    let mut b = ModemBench::with(
         sim_modem::profile::Profile::sim800(),
         ScriptNet {
             echo: Some(300),

@@ -2,7 +2,7 @@
 //! and power (see `modem_harness` for the transcript format).
 //!
 //! Regenerate after an intended change with
-//! `UPDATE_GOLDEN=1 cargo test -p sim-modem --test modem_lines` and review the diff of
+//! `UPDATE_EXPECT=1 cargo test -p sim-modem --test modem_lines` and review the diff of
 //! `tests/golden/modem/`.
 
 mod modem_harness;
@@ -245,7 +245,7 @@ const IDENTIFY: &[Op] = &[
 
 #[test]
 fn overlong_line_gets_error_and_the_modem_goes_on() {
-    let mut bench = Bench::new("sim800");
+    let mut bench = ModemBench::new("sim800");
     bench.run(BOOT);
     bench.run(ECHO_OFF);
     bench.take_output();
@@ -257,7 +257,7 @@ fn overlong_line_gets_error_and_the_modem_goes_on() {
     bench.host(b"AT\r");
     bench.wait(100);
     pretty_assertions::assert_eq!(
-        escape(&bench.take_output()),
+        Escaped(&bench.take_output()).to_string(),
         "\\r\\nERROR\\r\\n\\r\\nOK\\r\\n"
     );
 }
@@ -680,7 +680,7 @@ fn a_late_driver_sees_timers_in_order() {
     let mut out = Vec::new();
     modem.drain_uart(&mut out);
     pretty_assertions::assert_eq!(
-        escape(&out),
+        Escaped(&out).to_string(),
         "\\r\\nRDY\\r\\n\\r\\n+CFUN: 1\\r\\n\\r\\n+CPIN: READY\\r\\n\\r\\nCall Ready\\r\\n\
          \\r\\nSMS Ready\\r\\nATE0\\r\\r\\nOK\\r\\n\
          \\r\\n+CREG: 0,1\\r\\n\\r\\n+CGATT: 1\\r\\n\\r\\nOK\\r\\n"

@@ -3,7 +3,7 @@
 //! stays bounded, and afterwards `AT` still gets `OK`.
 //!
 //! Randomness comes from a seeded generator; a failure names its seed. Regenerate the golden
-//! file with `UPDATE_GOLDEN=1 cargo test -p sim-modem --test modem_robustness`.
+//! file with `UPDATE_EXPECT=1 cargo test -p sim-modem --test modem_robustness`.
 
 mod modem_harness;
 
@@ -93,8 +93,8 @@ const ABSURD: &[Case] = &[Case {
 }];
 
 /// A bench after boot with echo off.
-fn booted() -> Bench {
-    let mut b = Bench::new("sim800");
+fn booted() -> ModemBench {
+    let mut b = ModemBench::new("sim800");
     b.log_events = false;
     b.run(BOOT);
     b.run(ECHO_OFF);
@@ -512,7 +512,7 @@ fn a_host_that_never_reads_costs_bounded_memory() {
 /// A host that writes while a command runs: held input is bounded.
 #[test]
 fn input_while_busy_is_bounded() {
-    let mut b = Bench::new("sim800");
+    let mut b = ModemBench::new("sim800");
     b.log_events = true;
     b.run(BOOT);
     b.run(ECHO_OFF);

@@ -3,7 +3,7 @@
 //! in every mode, and losing the PDP context (see `modem_harness` for the format).
 //!
 //! Regenerate after an intended change with
-//! `UPDATE_GOLDEN=1 cargo test -p sim-modem --test modem_tcpip` and review the diff of
+//! `UPDATE_EXPECT=1 cargo test -p sim-modem --test modem_tcpip` and review the diff of
 //! `tests/golden/modem/`.
 
 mod modem_harness;

@@ -18,29 +18,29 @@ fn ms(ms: u64) -> Duration {
 }
 
 /// A network plus a host side, with a log of every output and when it came out.
-struct Harness {
+struct NetworkBench {
     net: Network,
     now: Duration,
     log: Vec<(u64, NetOutput)>,
 }
 
-impl Harness {
-    fn new(config: NetworkConfig, seed: u64) -> Harness {
+impl NetworkBench {
+    fn new(config: NetworkConfig, seed: u64) -> NetworkBench {
         let mut net = Network::new(config, seed);
         net.add_dns("lab.longlink.test", LAB);
-        let mut harness = Harness {
+        let mut bench = NetworkBench {
             net,
             now: Duration::ZERO,
             log: Vec::new(),
         };
-        harness.settle();
-        harness.log.clear(); // the first coverage report
-        harness
+        bench.settle();
+        bench.log.clear(); // the first coverage report
+        bench
     }
 
     /// The default network with round numbers: 100 ms latency, 1000 B/s up, 2000 B/s down.
-    fn simple() -> Harness {
-        Harness::new(
+    fn simple() -> NetworkBench {
+        NetworkBench::new(
             NetworkConfig {
                 latency: ms(100),
                 uplink_bytes_per_s: 1000,
@@ -166,7 +166,7 @@ fn starts_by_reporting_coverage() {
 
 #[test]
 fn tcp_connect_timing() {
-    let mut h = Harness::simple();
+    let mut h = NetworkBench::simple();
     h.request(NetRequest::ActivatePdp {
         apn: "CMIOT".into(),
     });
@@ -215,7 +215,7 @@ fn connect_failures() {
         ("198.51.100.7", PORT, 1000 + 75_000, ConnectError::Refused), // silence: timeout
     ];
     for (name, port, at, error) in cases {
-        let mut h = Harness::simple();
+        let mut h = NetworkBench::simple();
         h.request(NetRequest::ActivatePdp {
             apn: "CMIOT".into(),
         });
@@ -244,7 +244,7 @@ fn connect_failures() {
 
 #[test]
 fn no_pdp_no_connection() {
-    let mut h = Harness::simple();
+    let mut h = NetworkBench::simple();
     let host = "lab.longlink.test".to_string();
     h.request(NetRequest::Connect {
         link: 0,
@@ -294,7 +294,7 @@ fn pdp_activation_and_rejection() {
             pdp_activation: ms(1500),
             ..NetworkConfig::default()
         };
-        let mut h = Harness::new(config, 0);
+        let mut h = NetworkBench::new(config, 0);
         h.request(NetRequest::ActivatePdp { apn: apn.into() });
         h.run_to(60_000);
         assert_eq!(h.take(), vec![(1500, modem(answer.clone()))], "{apn}");
@@ -303,7 +303,7 @@ fn pdp_activation_and_rejection() {
 
 #[test]
 fn delivery_latency_and_bandwidth() {
-    let mut h = Harness::simple();
+    let mut h = NetworkBench::simple();
     let conn = h.connected(Transport::Tcp);
     let t0 = h.now.as_millis() as u64;
     // Two sends back to back share the 1000 B/s uplink: 500 B takes 500 ms, 200 B 200 ms.
@@ -350,7 +350,7 @@ fn delivery_latency_and_bandwidth() {
 
 #[test]
 fn close_from_either_side() {
-    let mut h = Harness::simple();
+    let mut h = NetworkBench::simple();
     let conn = h.connected(Transport::Tcp);
     let t0 = h.now.as_millis() as u64;
     h.host(conn, HostInput::Close);
@@ -392,7 +392,7 @@ fn udp_loss_is_seeded() {
             uplink_bytes_per_s: 0,
             ..NetworkConfig::default()
         };
-        let mut h = Harness::new(config, seed);
+        let mut h = NetworkBench::new(config, seed);
         h.connected(Transport::Udp);
         for _ in 0..10_000 {
             h.request(NetRequest::Send {
@@ -431,7 +431,7 @@ fn tcp_loss_shows_as_delay_then_closes() {
         latency: ms(100),
         ..NetworkConfig::default()
     };
-    let mut h = Harness::new(config.clone(), 3);
+    let mut h = NetworkBench::new(config.clone(), 3);
     h.connected(Transport::Tcp);
     let t0 = h.now;
     for _ in 0..100 {
@@ -452,7 +452,7 @@ fn tcp_loss_shows_as_delay_then_closes() {
     assert!(acks.iter().any(|&d| d >= ms(1200)), "some retransmitted");
 
     // 100 % loss: the device gives up after tcp_give_up and the modem hears Closed.
-    let mut h = Harness::new(
+    let mut h = NetworkBench::new(
         NetworkConfig {
             tcp_loss_permille: 1000,
             ..config
@@ -475,7 +475,7 @@ fn tcp_loss_shows_as_delay_then_closes() {
 #[test]
 fn coverage_faults() {
     let lost = |fault: Fault, expected: Vec<(u64, NetOutput)>| {
-        let mut h = Harness::simple();
+        let mut h = NetworkBench::simple();
         h.connected(Transport::Tcp);
         h.run_to(10_000);
         h.inject(fault.clone());
@@ -545,7 +545,7 @@ fn coverage_faults() {
 
 #[test]
 fn pdp_loss_makes_connections_half_open() {
-    let mut h = Harness::simple();
+    let mut h = NetworkBench::simple();
     let conn = h.connected(Transport::Tcp);
     h.inject(Fault::PdpDeact);
     h.take();
@@ -562,7 +562,7 @@ fn pdp_loss_makes_connections_half_open() {
 #[test]
 fn blackhole_holds_tcp_and_loses_udp() {
     // A 30 s blackhole: TCP data waits and arrives after it.
-    let mut h = Harness::simple();
+    let mut h = NetworkBench::simple();
     let conn = h.connected(Transport::Tcp);
     let t0 = h.now.as_millis() as u64;
     h.inject(Fault::Blackhole {
@@ -588,7 +588,7 @@ fn blackhole_holds_tcp_and_loses_udp() {
     );
 
     // Longer than the give-up time: the device closes, the server never hears.
-    let mut h = Harness::simple();
+    let mut h = NetworkBench::simple();
     h.connected(Transport::Tcp);
     let t0 = h.now.as_millis() as u64;
     h.inject(Fault::Blackhole {
@@ -605,7 +605,7 @@ fn blackhole_holds_tcp_and_loses_udp() {
     );
 
     // UDP: sent (Delivered) but lost.
-    let mut h = Harness::simple();
+    let mut h = NetworkBench::simple();
     h.connected(Transport::Udp);
     let t0 = h.now.as_millis() as u64;
     h.inject(Fault::Blackhole {
@@ -624,7 +624,7 @@ fn blackhole_holds_tcp_and_loses_udp() {
 
 #[test]
 fn latency_spike() {
-    let mut h = Harness::simple();
+    let mut h = NetworkBench::simple();
     let conn = h.connected(Transport::Tcp);
     let t0 = h.now.as_millis() as u64;
     h.inject(Fault::LatencySpike {
@@ -654,7 +654,7 @@ fn latency_spike() {
 
 #[test]
 fn network_time() {
-    let mut h = Harness::simple();
+    let mut h = NetworkBench::simple();
     h.request(NetRequest::Time {
         server: "pool.ntp.org".into(),
     });

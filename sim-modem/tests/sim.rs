@@ -9,11 +9,11 @@ use pretty_assertions::assert_eq;
 use sim_modem::fault::{Direction, Fault, ScheduledFault};
 use sim_modem::network::NetworkConfig;
 use sim_modem::sim::{Sim, SimConfig, SimError};
-use sim_support::{ms, secs, Bench};
+use sim_support::{ms, secs, SimBench};
 
 #[test]
 fn lab_records_what_the_device_sent() {
-    let mut bench = Bench::connected(SimConfig::default());
+    let mut bench = SimBench::connected(SimConfig::default());
     let sent_at = bench.now;
     bench.send_data(0, b"heart beat", "0, SEND OK");
     bench.run_for(secs(10));
@@ -30,7 +30,7 @@ fn lab_records_what_the_device_sent() {
 
 #[test]
 fn lab_sends_to_the_device() {
-    let mut bench = Bench::connected(SimConfig::default());
+    let mut bench = SimBench::connected(SimConfig::default());
     bench.mark();
     bench.sim.lab_send(bench.now, 1, b"back 42").unwrap();
     bench.wait_for("back 42", secs(5));
@@ -49,7 +49,7 @@ fn lab_sends_to_the_device() {
 
 #[test]
 fn device_close_reaches_the_lab() {
-    let mut bench = Bench::connected(SimConfig::default());
+    let mut bench = SimBench::connected(SimConfig::default());
     bench.cmd("AT+CIPCLOSE=0", "0, CLOSE OK");
     bench.run_for(secs(1));
     let client = bench.sim.lab().client(1).unwrap();
@@ -58,7 +58,7 @@ fn device_close_reaches_the_lab() {
 
 #[test]
 fn udp_to_the_lab() {
-    let mut bench = Bench::booted(SimConfig::default());
+    let mut bench = SimBench::booted(SimConfig::default());
     bench.bring_up();
     bench.cmd(
         "AT+CIPSTART=0,\"UDP\",\"lab.longlink.test\",6500",
@@ -86,7 +86,7 @@ fn connect_failures_show_as_connect_fail() {
         ("198.51.100.7", 6500, secs(80)),
     ];
     for (host, port, within) in cases {
-        let mut bench = Bench::booted(SimConfig::default());
+        let mut bench = SimBench::booted(SimConfig::default());
         bench.bring_up();
         bench.write(&format!("AT+CIPSTART=1,\"TCP\",\"{host}\",{port}\r"));
         bench.wait_for("1, CONNECT FAIL", within);
@@ -158,7 +158,7 @@ fn scenario(seed: u64) -> (Vec<String>, Vec<u8>) {
         ],
         ..SimConfig::default()
     };
-    let mut bench = Bench::connected(config);
+    let mut bench = SimBench::connected(config);
     for i in 0..20 {
         bench.write("AT+CIPSEND=0,10\r");
         bench.run_for(ms(500));
@@ -190,7 +190,7 @@ fn same_seed_same_trace() {
 
 #[test]
 fn a_simulated_day_replays_fast() {
-    let mut bench = Bench::connected(SimConfig::default());
+    let mut bench = SimBench::connected(SimConfig::default());
     let started = Instant::now();
     let day = Duration::from_secs(86_400);
     let start = bench.now;

@@ -5,6 +5,7 @@
 //! The reference is `shared/reference/sim800-tcpip-at.md` §1–§2.
 
 mod decoder;
+mod parse;
 
 pub use decoder::{DecodeError, Decoder, Event};
 

@@ -22,6 +22,7 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
+use protocol::text::Quoted;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
@@ -32,7 +33,7 @@ pub use bridge::{LabListen, NetBridge, NetInput};
 pub use pty::Pty;
 
 use crate::fault::Fault;
-use crate::lab::{self, CONSOLE_HELP};
+use crate::lab::CONSOLE_HELP;
 use crate::sim::{Sim, SimConfig, SimEvent, SimEventKind};
 
 /// Where the modem's UART is.
@@ -320,7 +321,7 @@ impl LineLog {
         let line = std::mem::take(&mut self.line);
         let text = line.trim_ascii();
         if !text.is_empty() {
-            info!(target: "uart", "{} {}", self.direction, lab::escape(text));
+            info!(target: "uart", "{} {}", self.direction, Quoted(text));
         }
         text == b">"
     }

@@ -3,7 +3,7 @@
 
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
@@ -36,7 +36,7 @@ impl Pty {
         cfmakeraw(&mut termios);
         tcsetattr(&slave, SetArg::TCSANOW, &termios).map_err(io_error)?;
         let path = nix::unistd::ttyname(&slave).map_err(io_error)?;
-        fcntl(master.as_raw_fd(), FcntlArg::F_SETFL(OFlag::O_NONBLOCK)).map_err(io_error)?;
+        fcntl(&master, FcntlArg::F_SETFL(OFlag::O_NONBLOCK)).map_err(io_error)?;
         // SAFETY: the File owns the master fd, which stays open for as long as the AsyncFd
         // holds the File.
         let master = unsafe { AsyncFd::register(File::from(master)) }?;

@@ -9,8 +9,9 @@ use protocol::command::{Command, Name};
 use protocol::response::Response;
 use protocol::types::{DateTime, RegStat, SimState};
 
-use super::line::{cme, Failure, LineExec, Step, Wait};
-use super::radio::{Pdp, PdpStart, PdpUser};
+use super::line::LineExec;
+use super::outcome::{cme, Failure, Outcome, PdpUser, Wait};
+use super::radio::{Pdp, PdpStart};
 use super::{Modem, ModemEvent, PowerOffCause, Saved, Timer};
 use crate::net::NetRequest;
 
@@ -56,8 +57,8 @@ const BAUD_RATES: [u32; 12] = [
 
 impl Modem {
     /// `OK` after the profile's command time.
-    pub(super) fn ok(&self) -> Step {
-        Step::Done {
+    pub(super) fn ok(&self) -> Outcome {
+        Outcome::Done {
             result: Some(Response::Ok),
             takes: self.profile.command,
         }
@@ -69,7 +70,7 @@ impl Modem {
         now: Duration,
         exec: &mut LineExec,
         command: Command<'_>,
-    ) -> Step {
+    ) -> Outcome {
         use Command as C;
         let luat_only = matches!(
             command.name(),
@@ -83,55 +84,55 @@ impl Modem {
             )
         );
         if luat_only && !self.profile.luat_extensions {
-            return Step::Fail(Failure::Error);
+            return Outcome::Fail(Failure::Error);
         }
         match command {
             C::At => self.ok(),
             C::Echo(on) => {
-                self.s.echo = on;
+                self.session.echo = on;
                 self.ok()
             }
             C::Info => self.text_line(exec, self.profile.info.clone()),
             C::SaveProfile => {
                 self.saved = Saved {
-                    echo: self.s.echo,
-                    cmee: self.s.cmee,
-                    ciurc: self.s.ciurc,
-                    ipr: self.s.ipr,
+                    echo: self.session.echo,
+                    cmee: self.session.cmee,
+                    ciurc: self.session.ciurc,
+                    ipr: self.session.ipr,
                 };
                 self.ok()
             }
             // `AT&K0` gets no response at all (reference §0).
-            C::FlowControl(0) => Step::Done {
+            C::FlowControl(0) => Outcome::Done {
                 result: None,
                 takes: self.profile.command,
             },
             C::FlowControl(_) => self.ok(),
             C::Cmee(n @ 0..=2) => {
-                self.s.cmee = n;
+                self.session.cmee = n;
                 self.ok()
             }
             C::Creg(n @ 0..=2) => {
-                self.s.radio.creg_mode = n;
+                self.session.radio.creg_mode = n;
                 self.ok()
             }
             C::Ceng {
                 mode: mode @ 0..=4,
                 ncell,
             } => {
-                self.s.ceng = (mode, ncell.unwrap_or(self.s.ceng.1).min(1));
+                self.session.ceng = (mode, ncell.unwrap_or(self.session.ceng.1).min(1));
                 self.ok()
             }
             C::Cmee(_) | C::Creg(_) | C::Ceng { .. } | C::Cipqsend(2..) => {
-                Step::Fail(Failure::Cme(cme::BAD_PARAMETERS))
+                Outcome::Fail(Failure::Cme(cme::BAD_PARAMETERS))
             }
             // No PIN is ever asked for.
-            C::Cpin(_) => Step::Fail(Failure::Cme(cme::NOT_ALLOWED)),
+            C::Cpin(_) => Outcome::Fail(Failure::Cme(cme::NOT_ALLOWED)),
             C::Cgatt(on) => self.cgatt(now, on),
             C::Cfun { fun, rst } => self.cfun(now, fun, rst),
             C::Cpowd(mode) => self.cpowd(now, mode),
             C::Cclk(time) => {
-                self.s.rtc = Rtc {
+                self.session.rtc = Rtc {
                     unix: time.to_unix(),
                     at: now,
                     tz: time.quarter_hours,
@@ -139,35 +140,35 @@ impl Modem {
                 self.ok()
             }
             C::Cntpcid(cid) => {
-                self.s.cntp.cid = cid;
+                self.session.cntp.cid = cid;
                 self.ok()
             }
             C::Cntp { server, tz } => {
-                self.s.cntp.server = Some(server.into());
-                self.s.cntp.tz = tz;
+                self.session.cntp.server = Some(server.into());
+                self.session.cntp.tz = tz;
                 self.ok()
             }
             C::Clts(on) => {
-                self.s.clts = on;
+                self.session.clts = on;
                 self.ok()
             }
             C::Cbatchk(on) => {
-                self.s.cbatchk = on;
+                self.session.cbatchk = on;
                 self.ok()
             }
             C::Ciurc(on) => {
-                self.s.ciurc = on;
+                self.session.ciurc = on;
                 self.ok()
             }
             C::Ipr(rate) if BAUD_RATES.contains(&rate) => {
-                self.s.ipr = rate;
+                self.session.ipr = rate;
                 self.ok()
             }
-            C::Ipr(_) => Step::Fail(Failure::Cme(cme::BAD_PARAMETERS)),
+            C::Ipr(_) => Outcome::Fail(Failure::Cme(cme::BAD_PARAMETERS)),
             C::Cipmux(multi) => self.cipmux(multi),
             C::Cstt { apn, .. } => self.cstt(apn),
             C::Ciicrmode(mode) => {
-                self.s.ip.ciicr_mode = mode;
+                self.session.ip.ciicr_mode = mode;
                 self.ok()
             }
             C::CipstatusLink(link) => self.cipstatus_link(exec, link),
@@ -179,28 +180,28 @@ impl Modem {
             } => self.cipstart(now, link, transport, host, port),
             C::Cipsend { link, len } => self.cipsend(link, len),
             C::Cipqsend(n) => {
-                self.s.ip.quick_send = n == 1;
+                self.session.ip.quick_send = n == 1;
                 self.ok()
             }
             C::Cipclose { link, .. } => self.cipclose(link),
             C::Ciphead(on) => {
-                self.s.ip.head = on;
+                self.session.ip.head = on;
                 self.ok()
             }
             C::Ciprxget(rx) => self.ciprxget(exec, rx),
             // TLS is not simulated: `AT+CIPSSL=1` is refused, so a client that needs it
             // fails visibly instead of talking plain TCP.
             C::Cipssl(on) if !on => self.ok(),
-            C::Cipssl(_) => Step::Fail(Failure::Error),
+            C::Cipssl(_) => Outcome::Fail(Failure::Error),
             C::Cdnscfg { primary, secondary } => {
-                self.s.ip.dns = [
+                self.session.ip.dns = [
                     primary.into(),
-                    secondary.unwrap_or(&self.s.ip.dns[1]).into(),
+                    secondary.unwrap_or(&self.session.ip.dns[1]).into(),
                 ];
                 self.ok()
             }
             C::Cgdcont { apn, .. } => {
-                self.s.radio.cgdcont_apn = Some(apn.into());
+                self.session.radio.cgdcont_apn = Some(apn.into());
                 self.ok()
             }
             C::Cgact { active, .. } => self.cgact(now, active),
@@ -215,9 +216,9 @@ impl Modem {
     }
 
     /// `AT+NAME=?`: the ranges a host may ask about; `OK` for the rest.
-    fn test(&mut self, exec: &mut LineExec, name: Name) -> Step {
+    fn test(&mut self, exec: &mut LineExec, name: Name) -> Outcome {
         let params = match name {
-            Name::Cipsend if self.s.ip.multi => {
+            Name::Cipsend if self.session.ip.multi => {
                 format!(
                     "(0-{}),{}",
                     self.profile.link_count.saturating_sub(1),
@@ -236,12 +237,12 @@ impl Modem {
     }
 
     /// `AT+NAME?`.
-    fn read(&mut self, now: Duration, exec: &mut LineExec, name: Name) -> Step {
+    fn read(&mut self, now: Duration, exec: &mut LineExec, name: Name) -> Outcome {
         let flag = |on: bool| u8::from(on).to_string();
         let params = match name {
             Name::Cpin => return self.cpin(exec),
             Name::Creg => {
-                let r = &self.s.radio;
+                let r = &self.session.radio;
                 let location = r.location.filter(|_| r.creg_mode == 2);
                 exec.line(&Response::Creg {
                     mode: Some(r.creg_mode),
@@ -251,20 +252,20 @@ impl Modem {
                 return self.ok();
             }
             Name::Cgatt => {
-                exec.line(&Response::Cgatt(self.s.radio.attached));
+                exec.line(&Response::Cgatt(self.session.radio.attached));
                 return self.ok();
             }
             Name::Cfun => {
-                exec.line(&Response::Cfun(self.s.radio.cfun));
+                exec.line(&Response::Cfun(self.session.radio.cfun));
                 return self.ok();
             }
             Name::Cclk => {
-                exec.line(&Response::Cclk(self.s.rtc.read(now)));
+                exec.line(&Response::Cclk(self.session.rtc.read(now)));
                 return self.ok();
             }
             Name::Ceng => return self.ceng(exec),
             Name::Cdnscfg => {
-                let [primary, secondary] = self.s.ip.dns.clone();
+                let [primary, secondary] = self.session.ip.dns.clone();
                 exec.line(&Response::Text(format!("PrimaryDns: {primary}").as_bytes()));
                 exec.line(&Response::Text(
                     format!("SecondaryDns: {secondary}").as_bytes(),
@@ -272,38 +273,38 @@ impl Modem {
                 return self.ok();
             }
             Name::Cipsend => return self.cipsend_sizes(exec),
-            Name::Cmee => self.s.cmee.to_string(),
-            Name::Cntpcid => self.s.cntp.cid.to_string(),
+            Name::Cmee => self.session.cmee.to_string(),
+            Name::Cntpcid => self.session.cntp.cid.to_string(),
             Name::Cntp => {
-                let server = self.s.cntp.server.clone().unwrap_or_default();
-                format!("\"{server}\",{}", self.s.cntp.tz)
+                let server = self.session.cntp.server.clone().unwrap_or_default();
+                format!("\"{server}\",{}", self.session.cntp.tz)
             }
-            Name::Clts => flag(self.s.clts),
-            Name::Cbatchk => flag(self.s.cbatchk),
-            Name::Ciurc => flag(self.s.ciurc),
-            Name::Ipr => self.s.ipr.to_string(),
-            Name::Cipmux => flag(self.s.ip.multi),
-            Name::Cstt => format!("\"{}\",\"\",\"\"", self.s.ip.apn),
-            Name::Ciicrmode => self.s.ip.ciicr_mode.to_string(),
-            Name::Cipqsend => flag(self.s.ip.quick_send),
-            Name::Ciphead => flag(self.s.ip.head),
-            Name::Ciprxget => flag(self.s.ip.manual_rx),
+            Name::Clts => flag(self.session.clts),
+            Name::Cbatchk => flag(self.session.cbatchk),
+            Name::Ciurc => flag(self.session.ciurc),
+            Name::Ipr => self.session.ipr.to_string(),
+            Name::Cipmux => flag(self.session.ip.multi),
+            Name::Cstt => format!("\"{}\",\"\",\"\"", self.session.ip.apn),
+            Name::Ciicrmode => self.session.ip.ciicr_mode.to_string(),
+            Name::Cipqsend => flag(self.session.ip.quick_send),
+            Name::Ciphead => flag(self.session.ip.head),
+            Name::Ciprxget => flag(self.session.ip.manual_rx),
             Name::Cipssl => "0".into(),
             Name::Cgdcont => {
-                let apn = self.s.radio.cgdcont_apn.clone().unwrap_or_default();
+                let apn = self.session.radio.cgdcont_apn.clone().unwrap_or_default();
                 format!("1,\"IP\",\"{apn}\",\"0.0.0.0\",0,0")
             }
             Name::Cgact => format!("1,{}", flag(self.holds_pdp(PdpUser::Cgact))),
             // Luat's serial number and module id: a bare line (LuaTask misc.lua takes the
             // whole line as the SN). UNCONFIRMED for MUID.
             Name::Wisn | Name::Muid => return self.text_line(exec, self.profile.serial.clone()),
-            _ => return Step::Fail(Failure::Error),
+            _ => return Outcome::Fail(Failure::Error),
         };
         self.info_line(exec, name, params)
     }
 
     /// `AT+NAME` with no parameters.
-    fn exec(&mut self, now: Duration, exec: &mut LineExec, name: Name) -> Step {
+    fn exec(&mut self, now: Duration, exec: &mut LineExec, name: Name) -> Outcome {
         let p = &self.profile;
         match name {
             Name::Cgmi => self.text_line(exec, p.manufacturer.clone()),
@@ -312,12 +313,12 @@ impl Modem {
             Name::Cgsn | Name::Gsn => self.text_line(exec, p.imei.clone()),
             Name::Ver => self.text_line(exec, p.version.clone()),
             Name::Ccid | Name::Cimi => match self.sim_failure() {
-                Some(failure) => Step::Fail(failure),
+                Some(failure) => Outcome::Fail(failure),
                 None if name == Name::Ccid => self.text_line(exec, p.iccid.clone()),
                 None => self.text_line(exec, p.imsi.clone()),
             },
             Name::Csq => {
-                let r = &self.s.radio;
+                let r = &self.session.radio;
                 let rssi = self
                     .coverage
                     .filter(|c| r.cfun == 1 && c.registration != RegStat::NotRegistered)
@@ -336,19 +337,19 @@ impl Modem {
             Name::Ciicr => self.ciicr(now),
             Name::Cifsr => self.cifsr(exec),
             Name::Cipstatus => self.cipstatus(exec),
-            Name::Cipsend if !self.s.ip.multi => self.cipsend(None, None),
-            Name::Cipclose if !self.s.ip.multi => self.cipclose(None),
+            Name::Cipsend if !self.session.ip.multi => self.cipsend(None, None),
+            Name::Cipclose if !self.session.ip.multi => self.cipclose(None),
             Name::Cipshut => self.cipshut(),
-            _ => Step::Fail(Failure::Error),
+            _ => Outcome::Fail(Failure::Error),
         }
     }
 
-    fn text_line(&mut self, exec: &mut LineExec, text: String) -> Step {
+    fn text_line(&mut self, exec: &mut LineExec, text: String) -> Outcome {
         exec.line(&Response::Text(text.as_bytes()));
         self.ok()
     }
 
-    fn info_line(&mut self, exec: &mut LineExec, name: Name, params: String) -> Step {
+    fn info_line(&mut self, exec: &mut LineExec, name: Name, params: String) -> Outcome {
         exec.line(&Response::Info {
             name: name.as_str(),
             params: &params,
@@ -360,18 +361,18 @@ impl Modem {
     fn sim_failure(&self) -> Option<Failure> {
         if !self.profile.sim_inserted {
             Some(Failure::Cme(cme::SIM_NOT_INSERTED))
-        } else if !self.s.radio.sim_ready {
+        } else if !self.session.radio.sim_ready {
             Some(Failure::Cme(cme::SIM_BUSY))
         } else {
             None
         }
     }
 
-    fn cpin(&mut self, exec: &mut LineExec) -> Step {
+    fn cpin(&mut self, exec: &mut LineExec) -> Outcome {
         if !self.profile.sim_inserted {
-            return Step::Fail(Failure::Cme(cme::SIM_NOT_INSERTED));
+            return Outcome::Fail(Failure::Cme(cme::SIM_NOT_INSERTED));
         }
-        let state = if self.s.radio.sim_ready {
+        let state = if self.session.radio.sim_ready {
             SimState::Ready
         } else {
             SimState::NotReady
@@ -383,13 +384,15 @@ impl Modem {
     /// `AT+CENG?`: the mode line, then the serving cell in SIM800's mode-1 layout
     /// `<cell>,"<arfcn>,<rxl>,<rxq>,<mcc>,<mnc>,<bsic>,<cellid>,<rla>,<txp>,<lac>,<TA>"`.
     /// ARFCN, BSIC, RLA, TXP and TA are fixed (UNCONFIRMED values); no neighbour cells.
-    fn ceng(&mut self, exec: &mut LineExec) -> Step {
-        let (mode, ncell) = self.s.ceng;
+    fn ceng(&mut self, exec: &mut LineExec) -> Outcome {
+        let (mode, ncell) = self.session.ceng;
         exec.line(&Response::Info {
             name: "CENG",
             params: &format!("{mode},{ncell}"),
         });
-        let cell = self.coverage.filter(|_| self.s.radio.reg.is_registered());
+        let cell = self
+            .coverage
+            .filter(|_| self.session.radio.reg.is_registered());
         if let (1 | 2, Some(c)) = (mode, cell) {
             let p = &self.profile;
             let rxl = u16::from(c.rssi.min(31)) * 2;
@@ -406,9 +409,9 @@ impl Modem {
     }
 
     /// `AT+CIPSEND?`: the most a send may carry, per link in multi mode.
-    fn cipsend_sizes(&mut self, exec: &mut LineExec) -> Step {
+    fn cipsend_sizes(&mut self, exec: &mut LineExec) -> Outcome {
         let max = self.profile.max_send;
-        if !self.s.ip.multi {
+        if !self.session.ip.multi {
             exec.line(&Response::Info {
                 name: "CIPSEND",
                 params: &max.to_string(),
@@ -427,7 +430,7 @@ impl Modem {
     }
 
     fn link_connected(&self, n: u8) -> bool {
-        self.s
+        self.session
             .ip
             .links
             .get(usize::from(n))
@@ -435,8 +438,8 @@ impl Modem {
     }
 
     /// `AT+CGATT=<0|1>`. Detaching drops the context; attaching waits for the network.
-    fn cgatt(&mut self, now: Duration, on: bool) -> Step {
-        let r = &mut self.s.radio;
+    fn cgatt(&mut self, now: Duration, on: bool) -> Outcome {
+        let r = &mut self.session.radio;
         r.detached_by_host = !on;
         if !on {
             self.timers.cancel(Timer::Attach);
@@ -448,20 +451,20 @@ impl Modem {
         }
         self.update_attach(now);
         if self.timers.is_set(Timer::Attach) {
-            Step::Wait(Wait::Attach)
+            Outcome::Wait(Wait::Attach)
         } else {
-            Step::Fail(Failure::Cme(cme::NO_NETWORK))
+            Outcome::Fail(Failure::Cme(cme::NO_NETWORK))
         }
     }
 
     /// `AT+CFUN=<fun>[,<rst>]`. 0 and 4 drop registration (and with it the context, every
     /// link: `+PDP: DEACT`); 0 also powers the SIM down (`+CPIN: NOT READY`, UNCONFIRMED);
     /// 1 registers again after the profile's times. `rst` 1 reboots after the `OK`.
-    fn cfun(&mut self, now: Duration, fun: u8, rst: Option<u8>) -> Step {
+    fn cfun(&mut self, now: Duration, fun: u8, rst: Option<u8>) -> Outcome {
         if !matches!(fun, 0 | 1 | 4) || rst.is_some_and(|r| r > 1) {
-            return Step::Fail(Failure::Cme(cme::BAD_PARAMETERS));
+            return Outcome::Fail(Failure::Cme(cme::BAD_PARAMETERS));
         }
-        let done = Step::Done {
+        let done = Outcome::Done {
             result: Some(Response::Ok),
             takes: self.profile.cfun,
         };
@@ -470,17 +473,17 @@ impl Modem {
             self.timers.set(at, Timer::Restart);
             return done;
         }
-        self.s.radio.cfun = fun;
+        self.session.radio.cfun = fun;
         self.event(ModemEvent::Cfun(fun));
         self.update_registration(now);
-        if fun == 0 && self.s.radio.sim_ready {
-            self.s.radio.sim_ready = false;
+        if fun == 0 && self.session.radio.sim_ready {
+            self.session.radio.sim_ready = false;
             for timer in [Timer::SimReady, Timer::CallReady, Timer::SmsReady] {
                 self.timers.cancel(timer);
             }
             self.urc(&Response::Cpin(SimState::NotReady));
         }
-        if fun == 1 && !self.s.radio.sim_ready && !self.timers.is_set(Timer::SimReady) {
+        if fun == 1 && !self.session.radio.sim_ready && !self.timers.is_set(Timer::SimReady) {
             // The SIM is read again, as at boot, counted from the `OK`.
             let p = &self.profile;
             let start = (now + p.cfun).saturating_sub(p.rdy_after);
@@ -497,42 +500,42 @@ impl Modem {
 
     /// `AT+CPOWD=1`: `NORMAL POWER DOWN` (its only answer), then off. `=0`: off at once,
     /// silently.
-    fn cpowd(&mut self, now: Duration, mode: u8) -> Step {
+    fn cpowd(&mut self, now: Duration, mode: u8) -> Outcome {
         let p = &self.profile;
         match mode {
             1 => {
-                self.s.going_down = Some(PowerOffCause::Command);
+                self.session.going_down = Some(PowerOffCause::Command);
                 self.timers
                     .set(now + p.command + p.power_down, Timer::PowerOff);
-                Step::Done {
+                Outcome::Done {
                     result: Some(Response::NormalPowerDown),
                     takes: p.command,
                 }
             }
             0 => {
-                self.s.going_down = Some(PowerOffCause::Command);
+                self.session.going_down = Some(PowerOffCause::Command);
                 self.timers.set(now, Timer::PowerOff);
-                Step::Done {
+                Outcome::Done {
                     result: None,
                     takes: Duration::ZERO,
                 }
             }
-            _ => Step::Fail(Failure::Cme(cme::BAD_PARAMETERS)),
+            _ => Outcome::Fail(Failure::Cme(cme::BAD_PARAMETERS)),
         }
     }
 
     /// `AT+CNTP`: `OK`, then `+CNTP: <code>` when the network's time arrives. It needs an
     /// active context; without one the code is 61 (network error). UNCONFIRMED code choice:
     /// 63 when the network answers with no time, 65 when it never answers.
-    fn cntp(&mut self, now: Duration) -> Step {
-        let Some(server) = self.s.cntp.server.clone() else {
-            return Step::Fail(Failure::Error);
+    fn cntp(&mut self, now: Duration) -> Outcome {
+        let Some(server) = self.session.cntp.server.clone() else {
+            return Outcome::Fail(Failure::Error);
         };
-        if self.s.cntp.pending {
-            return Step::Fail(Failure::Error);
+        if self.session.cntp.pending {
+            return Outcome::Fail(Failure::Error);
         }
-        if matches!(self.s.radio.pdp, Pdp::Active(_)) {
-            self.s.cntp.pending = true;
+        if matches!(self.session.radio.pdp, Pdp::Active(_)) {
+            self.session.cntp.pending = true;
             self.request(NetRequest::Time { server });
             self.timers
                 .set(now + self.profile.cntp_max, Timer::CntpDeadline);
@@ -544,16 +547,16 @@ impl Modem {
     }
 
     pub(super) fn on_time(&mut self, now: Duration, unix: Option<u64>) {
-        if !std::mem::take(&mut self.s.cntp.pending) {
+        if !std::mem::take(&mut self.session.cntp.pending) {
             return;
         }
         self.timers.cancel(Timer::CntpDeadline);
         match unix {
             Some(unix) => {
-                self.s.rtc = Rtc {
+                self.session.rtc = Rtc {
                     unix,
                     at: now,
-                    tz: self.s.cntp.tz,
+                    tz: self.session.cntp.tz,
                 };
                 self.urc(&Response::Cntp(1));
             }
@@ -562,18 +565,18 @@ impl Modem {
     }
 
     pub(super) fn on_cntp_deadline(&mut self) {
-        if std::mem::take(&mut self.s.cntp.pending) {
+        if std::mem::take(&mut self.session.cntp.pending) {
             self.urc(&Response::Cntp(65));
         }
     }
 
     /// `AT+CGACT=<0|1>,<cid>`: holds or lets go of the context.
-    fn cgact(&mut self, now: Duration, active: bool) -> Step {
+    fn cgact(&mut self, now: Duration, active: bool) -> Outcome {
         if !active {
             self.release_pdp(PdpUser::Cgact);
             return self.ok();
         }
-        let apn = self.s.radio.cgdcont_apn.clone().unwrap_or_default();
+        let apn = self.session.radio.cgdcont_apn.clone().unwrap_or_default();
         self.pdp_for(
             now,
             PdpUser::Cgact,
@@ -591,7 +594,7 @@ impl Modem {
         cmd: u8,
         cid: u8,
         param: Option<(&str, &str)>,
-    ) -> Step {
+    ) -> Outcome {
         let open = self.holds_pdp(PdpUser::Bearer);
         match (cmd, param) {
             (0, None) if open => {
@@ -599,11 +602,11 @@ impl Modem {
                 self.ok()
             }
             (1, None) if !open => {
-                let apn = self.s.radio.bearer_apn.clone().unwrap_or_default();
+                let apn = self.session.radio.bearer_apn.clone().unwrap_or_default();
                 self.pdp_for(now, PdpUser::Bearer, &apn, Failure::Error)
             }
             (2, None) => {
-                let (status, ip) = match self.s.radio.pdp {
+                let (status, ip) = match self.session.radio.pdp {
                     Pdp::Active([a, b, c, d]) if open => (1, format!("{a}.{b}.{c}.{d}")),
                     Pdp::Activating if open => (0, "0.0.0.0".into()),
                     _ => (3, "0.0.0.0".into()),
@@ -616,12 +619,12 @@ impl Modem {
             }
             (3, Some((tag, value))) => {
                 if tag.eq_ignore_ascii_case("APN") {
-                    self.s.radio.bearer_apn = Some(value.into());
+                    self.session.radio.bearer_apn = Some(value.into());
                 }
                 self.ok()
             }
             (4, None) => {
-                let apn = self.s.radio.bearer_apn.clone().unwrap_or_default();
+                let apn = self.session.radio.bearer_apn.clone().unwrap_or_default();
                 exec.line(&Response::Text(b"+SAPBR:"));
                 for line in [
                     "CONTYPE: GPRS".to_string(),
@@ -635,20 +638,20 @@ impl Modem {
                 }
                 self.ok()
             }
-            _ => Step::Fail(Failure::Error),
+            _ => Outcome::Fail(Failure::Error),
         }
     }
 
     /// Asks for the context for `user`: `OK` when it is active, `failure` when it cannot be.
-    fn pdp_for(&mut self, now: Duration, user: PdpUser, apn: &str, failure: Failure) -> Step {
+    fn pdp_for(&mut self, now: Duration, user: PdpUser, apn: &str, failure: Failure) -> Outcome {
         match self.request_pdp(now, user, apn) {
             PdpStart::Active(_) => self.ok(),
-            PdpStart::Pending => Step::Wait(Wait::Pdp {
+            PdpStart::Pending => Outcome::Wait(Wait::Pdp {
                 user,
                 until: now,
                 failure,
             }),
-            PdpStart::NoService => Step::Fail(failure),
+            PdpStart::NoService => Outcome::Fail(failure),
         }
     }
 
@@ -657,28 +660,28 @@ impl Modem {
     pub(super) fn on_boot_step(&mut self, now: Duration, timer: Timer) {
         match timer {
             Timer::Rdy => {
-                self.s.booted = true;
+                self.session.booted = true;
                 self.event(ModemEvent::Ready);
-                if self.s.ipr != 0 {
+                if self.session.ipr != 0 {
                     self.urc(&Response::Ready);
                 }
                 if self.profile.cfun_urc {
                     self.urc(&Response::Cfun(1));
                 }
             }
-            Timer::SimReady if self.s.radio.cfun != 0 => {
+            Timer::SimReady if self.session.radio.cfun != 0 => {
                 if self.profile.sim_inserted {
-                    self.s.radio.sim_ready = true;
+                    self.session.radio.sim_ready = true;
                     self.urc(&Response::Cpin(SimState::Ready));
                     self.update_registration(now);
                 } else {
                     self.urc(&Response::Cpin(SimState::NotInserted));
                 }
             }
-            Timer::CallReady if self.s.radio.sim_ready && self.s.ciurc => {
+            Timer::CallReady if self.session.radio.sim_ready && self.session.ciurc => {
                 self.urc(&Response::CallReady)
             }
-            Timer::SmsReady if self.s.radio.sim_ready => self.urc(&Response::SmsReady),
+            Timer::SmsReady if self.session.radio.sim_ready => self.urc(&Response::SmsReady),
             _ => {}
         }
     }

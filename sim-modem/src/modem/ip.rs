@@ -21,8 +21,9 @@ use protocol::command::{DataMode, RxGet};
 use protocol::response::{ConnectResult, ConnectionLine, Response, RxGetResponse};
 use protocol::types::{ClientState, IpState, LinkId, Transport};
 
-use super::line::{Failure, LineExec, PendingSend, Step, Wait};
-use super::radio::{Pdp, PdpStart, PdpUser};
+use super::line::LineExec;
+use super::outcome::{Failure, Outcome, PdpUser, PendingSend, Wait};
+use super::radio::{Pdp, PdpStart};
 use super::{Buffer, CloseCause, LinkStatus, Modem, ModemEvent, Timer};
 use crate::net::NetRequest;
 use crate::profile::Profile;
@@ -118,7 +119,7 @@ impl Ip {
 impl Modem {
     /// What `STATE:` says.
     pub(super) fn ip_state(&self) -> IpState {
-        let ip = &self.s.ip;
+        let ip = &self.session.ip;
         let link = &ip.links[0];
         let transport = link.transport.unwrap_or(Transport::Tcp);
         if !ip.multi && ip.auto_start && link.state == LinkState::Connecting {
@@ -143,10 +144,10 @@ impl Modem {
     }
 
     pub(super) fn link_statuses(&self) -> Vec<LinkStatus> {
-        (0..self.s.ip.links.len())
+        (0..self.session.ip.links.len())
             .map(|n| {
                 let (transport, host, _, state) = self.connection_fields(n);
-                let l = &self.s.ip.links[n];
+                let l = &self.session.ip.links[n];
                 LinkStatus {
                     link: n as LinkId,
                     state,
@@ -162,7 +163,7 @@ impl Modem {
     /// The link a command names: link 0 in single mode, `<n>` below the profile's count in
     /// multi mode.
     fn link_index(&self, link: Option<LinkId>) -> Option<usize> {
-        match (self.s.ip.multi, link) {
+        match (self.session.ip.multi, link) {
             (false, None) => Some(0),
             (true, Some(n)) if n < self.profile.link_count => Some(usize::from(n)),
             _ => None,
@@ -171,55 +172,55 @@ impl Modem {
 
     /// How results name link `n`: `<n>, ` in multi mode, nothing in single mode.
     fn tag(&self, n: usize) -> Option<LinkId> {
-        self.s.ip.multi.then_some(n as LinkId)
+        self.session.ip.multi.then_some(n as LinkId)
     }
 
     // --- Commands. ---
 
     /// `AT+CIPMUX=<n>`: only in IP INITIAL.
-    pub(super) fn cipmux(&mut self, multi: bool) -> Step {
-        if self.s.ip.bearer != Bearer::Initial || self.s.ip.auto_start {
-            return Step::Fail(Failure::Error);
+    pub(super) fn cipmux(&mut self, multi: bool) -> Outcome {
+        if self.session.ip.bearer != Bearer::Initial || self.session.ip.auto_start {
+            return Outcome::Fail(Failure::Error);
         }
-        self.s.ip.multi = multi;
+        self.session.ip.multi = multi;
         self.ok()
     }
 
     /// `AT+CSTT=...`: only in IP INITIAL, to IP START.
-    pub(super) fn cstt(&mut self, apn: &str) -> Step {
-        if self.s.ip.bearer != Bearer::Initial || self.s.ip.auto_start {
-            return Step::Fail(Failure::Error);
+    pub(super) fn cstt(&mut self, apn: &str) -> Outcome {
+        if self.session.ip.bearer != Bearer::Initial || self.session.ip.auto_start {
+            return Outcome::Fail(Failure::Error);
         }
-        self.s.ip.apn = apn.into();
-        self.s.ip.bearer = Bearer::Start;
+        self.session.ip.apn = apn.into();
+        self.session.ip.bearer = Bearer::Start;
         self.ok()
     }
 
     /// `AT+CIICR`: only in IP START; IP CONFIG until the context is active, then IP GPRSACT.
-    pub(super) fn ciicr(&mut self, now: Duration) -> Step {
-        if self.s.ip.bearer != Bearer::Start {
-            return Step::Fail(Failure::Error);
+    pub(super) fn ciicr(&mut self, now: Duration) -> Outcome {
+        if self.session.ip.bearer != Bearer::Start {
+            return Outcome::Fail(Failure::Error);
         }
-        let apn = self.s.ip.apn.clone();
+        let apn = self.session.ip.apn.clone();
         match self.request_pdp(now, PdpUser::Cip, &apn) {
             PdpStart::NoService => {
-                self.s.ip.bearer = Bearer::Deact;
-                Step::Fail(Failure::Error)
+                self.session.ip.bearer = Bearer::Deact;
+                Outcome::Fail(Failure::Error)
             }
             PdpStart::Active(_) => {
-                self.s.ip.bearer = Bearer::Gprsact;
-                Step::Done {
+                self.session.ip.bearer = Bearer::Gprsact;
+                Outcome::Done {
                     result: Some(Response::Ok),
                     takes: self.profile.ciicr,
                 }
             }
             PdpStart::Pending => {
-                self.s.ip.bearer = Bearer::Config;
-                if self.s.ip.ciicr_mode == 2 {
+                self.session.ip.bearer = Bearer::Config;
+                if self.session.ip.ciicr_mode == 2 {
                     // Luat's asynchronous CIICR: `OK` now, the host polls CIPSTATUS.
                     self.ok()
                 } else {
-                    Step::Wait(Wait::Pdp {
+                    Outcome::Wait(Wait::Pdp {
                         user: PdpUser::Cip,
                         until: now + self.profile.ciicr,
                         failure: Failure::Error,
@@ -230,28 +231,28 @@ impl Modem {
     }
 
     /// `AT+CIFSR`: the bare IP line, no `OK`; IP GPRSACT becomes IP STATUS.
-    pub(super) fn cifsr(&mut self, exec: &mut LineExec) -> Step {
-        let Pdp::Active(addr) = self.s.radio.pdp else {
-            return Step::Fail(Failure::Error);
+    pub(super) fn cifsr(&mut self, exec: &mut LineExec) -> Outcome {
+        let Pdp::Active(addr) = self.session.radio.pdp else {
+            return Outcome::Fail(Failure::Error);
         };
-        match self.s.ip.bearer {
-            Bearer::Gprsact => self.s.ip.bearer = Bearer::Status,
+        match self.session.ip.bearer {
+            Bearer::Gprsact => self.session.ip.bearer = Bearer::Status,
             Bearer::Status => {}
-            _ => return Step::Fail(Failure::Error),
+            _ => return Outcome::Fail(Failure::Error),
         }
         exec.line(&Response::IpAddress(addr));
-        Step::Done {
+        Outcome::Done {
             result: None,
             takes: self.profile.command,
         }
     }
 
     /// `AT+CIPSTATUS`: `OK` first, then `STATE:` and, in multi mode, a `C:` line per link.
-    pub(super) fn cipstatus(&mut self, exec: &mut LineExec) -> Step {
+    pub(super) fn cipstatus(&mut self, exec: &mut LineExec) -> Outcome {
         exec.line(&Response::Ok);
         exec.line(&Response::State(self.ip_state()));
-        if self.s.ip.multi {
-            for n in 0..self.s.ip.links.len() {
+        if self.session.ip.multi {
+            for n in 0..self.session.ip.links.len() {
                 let (transport, ip, port, state) = self.connection_fields(n);
                 exec.line(&Response::Connection(ConnectionLine {
                     link: n as LinkId,
@@ -263,16 +264,16 @@ impl Modem {
                 }));
             }
         }
-        Step::Done {
+        Outcome::Done {
             result: None,
             takes: self.profile.command,
         }
     }
 
     /// `AT+CIPSTATUS=<n>` (multi mode).
-    pub(super) fn cipstatus_link(&mut self, exec: &mut LineExec, link: LinkId) -> Step {
+    pub(super) fn cipstatus_link(&mut self, exec: &mut LineExec, link: LinkId) -> Outcome {
         let Some(n) = self.link_index(Some(link)) else {
-            return Step::Fail(Failure::Error);
+            return Outcome::Fail(Failure::Error);
         };
         let (transport, ip, port, state) = self.connection_fields(n);
         exec.line(&Response::LinkStatus(ConnectionLine {
@@ -289,7 +290,7 @@ impl Modem {
     /// The fields of a `C:` line. The address is the host as the host gave it (the network
     /// resolves names, so a real modem would show the resolved address).
     fn connection_fields(&self, n: usize) -> (Option<Transport>, String, String, ClientState) {
-        let l = &self.s.ip.links[n];
+        let l = &self.session.ip.links[n];
         let state = match l.state {
             LinkState::Initial => {
                 return (None, String::new(), String::new(), ClientState::Initial)
@@ -313,11 +314,11 @@ impl Modem {
         transport: Transport,
         host: &str,
         port: u16,
-    ) -> Step {
+    ) -> Outcome {
         let Some(n) = self.link_index(link) else {
-            return Step::Fail(Failure::Error);
+            return Outcome::Fail(Failure::Error);
         };
-        let ip = &self.s.ip;
+        let ip = &self.session.ip;
         if matches!(
             ip.links[n].state,
             LinkState::Connecting | LinkState::Connected
@@ -330,9 +331,9 @@ impl Modem {
         }
         let auto = !ip.multi && ip.bearer == Bearer::Initial;
         if ip.bearer != Bearer::Status && !auto {
-            return Step::Fail(Failure::Error);
+            return Outcome::Fail(Failure::Error);
         }
-        let ip = &mut self.s.ip;
+        let ip = &mut self.session.ip;
         ip.links[n] = Link {
             state: LinkState::Connecting,
             transport: Some(transport),
@@ -352,14 +353,14 @@ impl Modem {
             self.connect(n);
             return self.ok();
         }
-        self.s.ip.auto_start = true;
-        self.s.ip.apn = self.profile.default_apn.clone();
-        let apn = self.s.ip.apn.clone();
+        self.session.ip.auto_start = true;
+        self.session.ip.apn = self.profile.default_apn.clone();
+        let apn = self.session.ip.apn.clone();
         match self.request_pdp(now, PdpUser::Cip, &apn) {
             PdpStart::Active(_) => self.ip_pdp_up(),
-            PdpStart::Pending => self.s.ip.bearer = Bearer::Config,
+            PdpStart::Pending => self.session.ip.bearer = Bearer::Config,
             PdpStart::NoService => {
-                self.s.ip.auto_start = false;
+                self.session.ip.auto_start = false;
                 self.close_link(n, false, CloseCause::ConnectFailed);
                 self.connect_failed_urcs(n);
             }
@@ -368,7 +369,7 @@ impl Modem {
     }
 
     fn connect(&mut self, n: usize) {
-        let l = &self.s.ip.links[n];
+        let l = &self.session.ip.links[n];
         let request = NetRequest::Connect {
             link: n as LinkId,
             transport: l.transport.unwrap_or(Transport::Tcp),
@@ -379,104 +380,104 @@ impl Modem {
     }
 
     /// `AT+CIPSEND`: the `> ` prompt on a connected link; `len: None` is the Ctrl-Z form.
-    pub(super) fn cipsend(&mut self, link: Option<LinkId>, len: Option<u16>) -> Step {
+    pub(super) fn cipsend(&mut self, link: Option<LinkId>, len: Option<u16>) -> Outcome {
         let Some(n) = self.link_index(link) else {
-            return Step::Fail(Failure::Error);
+            return Outcome::Fail(Failure::Error);
         };
-        if self.s.ip.bearer == Bearer::Deact {
+        if self.session.ip.bearer == Bearer::Deact {
             // The context is gone: the answer is `+PDP: DEACT` (reference §2).
-            return Step::Done {
+            return Outcome::Done {
                 result: Some(Response::PdpDeact),
                 takes: self.profile.command,
             };
         }
-        let l = &self.s.ip.links[n];
+        let l = &self.session.ip.links[n];
         if l.state != LinkState::Connected {
-            return Step::Fail(Failure::Error);
+            return Outcome::Fail(Failure::Error);
         }
         let max = self.profile.max_send;
         let mode = match len {
-            Some(len) if len == 0 || len > max => return Step::Fail(Failure::Error),
+            Some(len) if len == 0 || len > max => return Outcome::Fail(Failure::Error),
             Some(len) => DataMode::Fixed(len),
             None => DataMode::CtrlZ { max },
         };
         let in_flight = l.sent - l.delivered;
         let room = self.profile.quick_send_buffer as u64;
-        if self.s.ip.quick_send && in_flight + u64::from(len.unwrap_or(max)) > room {
-            return Step::Fail(Failure::Error);
+        if self.session.ip.quick_send && in_flight + u64::from(len.unwrap_or(max)) > room {
+            return Outcome::Fail(Failure::Error);
         }
-        Step::Prompt {
+        Outcome::Prompt {
             mode,
             send: PendingSend { link: n as LinkId },
         }
     }
 
     /// The data of a send arrived.
-    pub(super) fn send_data(&mut self, now: Duration, send: PendingSend, data: &[u8]) -> Step {
+    pub(super) fn send_data(&mut self, now: Duration, send: PendingSend, data: &[u8]) -> Outcome {
         let n = usize::from(send.link);
         let tag = self.tag(n);
         let takes = self.profile.command;
-        let done = |result| Step::Done {
+        let done = |result| Outcome::Done {
             result: Some(result),
             takes,
         };
-        if self.s.ip.bearer == Bearer::Deact {
+        if self.session.ip.bearer == Bearer::Deact {
             return done(Response::PdpDeact);
         }
-        if self.s.ip.links[n].state != LinkState::Connected {
+        if self.session.ip.links[n].state != LinkState::Connected {
             return done(Response::SendFail(tag));
         }
         if data.is_empty() {
-            return Step::Fail(Failure::Error);
+            return Outcome::Fail(Failure::Error);
         }
         if self.send_failures > 0 {
             self.send_failures -= 1;
             self.event(ModemEvent::SendFailInjected { link: send.link });
             return done(Response::SendFail(tag));
         }
-        let l = &mut self.s.ip.links[n];
+        let l = &mut self.session.ip.links[n];
         l.sent += data.len() as u64;
         let target = l.sent;
         self.request(NetRequest::Send {
             link: send.link,
             data: data.to_vec(),
         });
-        if self.s.ip.quick_send {
+        if self.session.ip.quick_send {
             let len = u16::try_from(data.len()).unwrap_or(u16::MAX);
             return done(Response::DataAccept { link: tag, len });
         }
         self.timers
             .set(now + self.profile.send_ack_max, Timer::SendDeadline);
-        Step::Wait(Wait::Delivered {
+        Outcome::Wait(Wait::Delivered {
             link: send.link,
             target,
         })
     }
 
     /// `AT+CIPCLOSE`: only a connecting or connected link.
-    pub(super) fn cipclose(&mut self, link: Option<LinkId>) -> Step {
+    pub(super) fn cipclose(&mut self, link: Option<LinkId>) -> Outcome {
         let Some(n) = self.link_index(link) else {
-            return Step::Fail(Failure::Error);
+            return Outcome::Fail(Failure::Error);
         };
         if !matches!(
-            self.s.ip.links[n].state,
+            self.session.ip.links[n].state,
             LinkState::Connecting | LinkState::Connected
         ) {
-            return Step::Fail(Failure::Error);
+            return Outcome::Fail(Failure::Error);
         }
         self.request(NetRequest::Close { link: n as LinkId });
         self.close_link(n, true, CloseCause::Local);
-        Step::Done {
+        Outcome::Done {
             result: Some(Response::CloseOk(self.tag(n))),
             takes: self.profile.command,
         }
     }
 
     /// `AT+CIPSHUT`: from any state, closes every link, releases the context, IP INITIAL.
-    pub(super) fn cipshut(&mut self) -> Step {
-        for n in 0..self.s.ip.links.len() {
+    pub(super) fn cipshut(&mut self) -> Outcome {
+        for n in 0..self.session.ip.links.len() {
             if matches!(
-                self.s.ip.links[n].state,
+                self.session.ip.links[n].state,
                 LinkState::Connecting | LinkState::Connected
             ) {
                 self.request(NetRequest::Close { link: n as LinkId });
@@ -486,39 +487,39 @@ impl Modem {
                 });
             }
             self.timers.cancel(Timer::ConnectDeadline(n as LinkId));
-            self.s.ip.links[n] = Link::default();
+            self.session.ip.links[n] = Link::default();
         }
-        let ip = &mut self.s.ip;
+        let ip = &mut self.session.ip;
         ip.bearer = Bearer::Initial;
         ip.processing = false;
         ip.auto_start = false;
         ip.apn.clear();
         self.release_pdp(PdpUser::Cip);
-        Step::Done {
+        Outcome::Done {
             result: Some(Response::ShutOk),
             takes: self.profile.cipshut,
         }
     }
 
     /// `AT+CIPRXGET=...`: manual receive.
-    pub(super) fn ciprxget(&mut self, exec: &mut LineExec, rx: RxGet) -> Step {
+    pub(super) fn ciprxget(&mut self, exec: &mut LineExec, rx: RxGet) -> Outcome {
         let (link, read) = match rx {
             RxGet::Manual(on) => {
-                self.s.ip.manual_rx = on;
+                self.session.ip.manual_rx = on;
                 return self.ok();
             }
             RxGet::Read { link, len, hex } => (link, Some((len, hex))),
             RxGet::Available { link } => (link, None),
         };
-        let Some(n) = self.link_index(link).filter(|_| self.s.ip.manual_rx) else {
-            return Step::Fail(Failure::Error);
+        let Some(n) = self.link_index(link).filter(|_| self.session.ip.manual_rx) else {
+            return Outcome::Fail(Failure::Error);
         };
-        if self.s.ip.links[n].state == LinkState::Initial {
-            return Step::Fail(Failure::Error);
+        if self.session.ip.links[n].state == LinkState::Initial {
+            return Outcome::Fail(Failure::Error);
         }
         let tag = self.tag(n);
         let max_read = self.profile.max_rx_read;
-        let l = &mut self.s.ip.links[n];
+        let l = &mut self.session.ip.links[n];
         let Some((len, hex)) = read else {
             let len = u16::try_from(l.rx.len()).unwrap_or(u16::MAX);
             exec.line(&Response::RxGet(RxGetResponse::Available {
@@ -528,7 +529,7 @@ impl Modem {
             return self.ok();
         };
         if len == 0 || len > max_read {
-            return Step::Fail(Failure::Error);
+            return Outcome::Fail(Failure::Error);
         }
         let take = usize::from(len).min(l.rx.len());
         let data: Vec<u8> = l.rx.drain(..take).collect();
@@ -552,7 +553,7 @@ impl Modem {
 
     pub(super) fn on_connected(&mut self, link: LinkId) {
         let n = usize::from(link);
-        match self.s.ip.links.get(n).map(|l| l.state) {
+        match self.session.ip.links.get(n).map(|l| l.state) {
             Some(LinkState::Connecting) => {}
             // Stale (closed or shut meanwhile): let the network forget it.
             Some(LinkState::Initial | LinkState::Closed { .. }) => {
@@ -560,7 +561,7 @@ impl Modem {
             }
             _ => return,
         }
-        let l = &mut self.s.ip.links[n];
+        let l = &mut self.session.ip.links[n];
         l.state = LinkState::Connected;
         let event = ModemEvent::LinkOpened {
             link,
@@ -578,7 +579,7 @@ impl Modem {
 
     pub(super) fn on_connect_failed(&mut self, link: LinkId) {
         let n = usize::from(link);
-        if self.s.ip.links.get(n).map(|l| l.state) == Some(LinkState::Connecting) {
+        if self.session.ip.links.get(n).map(|l| l.state) == Some(LinkState::Connecting) {
             self.close_link(n, false, CloseCause::ConnectFailed);
             self.connect_failed_urcs(n);
         }
@@ -586,13 +587,13 @@ impl Modem {
 
     pub(super) fn on_connect_deadline(&mut self, link: LinkId) {
         let n = usize::from(link);
-        if self.s.ip.links.get(n).map(|l| l.state) != Some(LinkState::Connecting) {
+        if self.session.ip.links.get(n).map(|l| l.state) != Some(LinkState::Connecting) {
             return;
         }
         self.request(NetRequest::Close { link });
-        if std::mem::take(&mut self.s.ip.auto_start) {
+        if std::mem::take(&mut self.session.ip.auto_start) {
             self.release_pdp(PdpUser::Cip);
-            self.s.ip.bearer = Bearer::Deact;
+            self.session.ip.bearer = Bearer::Deact;
         }
         self.close_link(n, false, CloseCause::Timeout);
         self.connect_failed_urcs(n);
@@ -601,14 +602,14 @@ impl Modem {
     /// Data from the peer.
     pub(super) fn on_received(&mut self, link: LinkId, data: &[u8]) {
         let n = usize::from(link);
-        if self.s.ip.links.get(n).map(|l| l.state) != Some(LinkState::Connected) {
+        if self.session.ip.links.get(n).map(|l| l.state) != Some(LinkState::Connected) {
             self.dropped(Buffer::Receive(link), data.len());
             return;
         }
         let tag = self.tag(n);
-        if self.s.ip.manual_rx {
+        if self.session.ip.manual_rx {
             let cap = self.profile.rx_buffer;
-            let l = &mut self.s.ip.links[n];
+            let l = &mut self.session.ip.links[n];
             let take = data.len().min(cap.saturating_sub(l.rx.len()));
             l.rx.extend(&data[..take]);
             let announce = !l.rx_notified && !l.rx.is_empty();
@@ -622,9 +623,9 @@ impl Modem {
             return;
         }
         for chunk in data.chunks(self.profile.rx_chunk.max(1)) {
-            if self.s.ip.multi {
+            if self.session.ip.multi {
                 self.urc(&Response::Receive { link, data: chunk });
-            } else if self.s.ip.head {
+            } else if self.session.ip.head {
                 self.urc(&Response::Ipd(chunk));
             } else {
                 self.urc_bytes(chunk);
@@ -634,7 +635,7 @@ impl Modem {
 
     /// The peer acknowledged `len` more bytes: a slow send may be done.
     pub(super) fn on_delivered(&mut self, now: Duration, link: LinkId, len: usize) {
-        let Some(l) = self.s.ip.links.get_mut(usize::from(link)) else {
+        let Some(l) = self.session.ip.links.get_mut(usize::from(link)) else {
             return;
         };
         l.delivered = (l.delivered + len as u64).min(l.sent);
@@ -645,7 +646,7 @@ impl Modem {
                 let tag = self.tag(usize::from(link));
                 self.resume(
                     now,
-                    Step::Done {
+                    Outcome::Done {
                         result: Some(Response::SendOk(tag)),
                         takes: Duration::ZERO,
                     },
@@ -657,7 +658,7 @@ impl Modem {
     /// The peer closed the link (or the network dropped it).
     pub(super) fn on_peer_closed(&mut self, now: Duration, link: LinkId) {
         let n = usize::from(link);
-        match self.s.ip.links.get(n).map(|l| l.state) {
+        match self.session.ip.links.get(n).map(|l| l.state) {
             Some(LinkState::Connecting) => {
                 self.close_link(n, false, CloseCause::ConnectFailed);
                 self.connect_failed_urcs(n);
@@ -670,7 +671,7 @@ impl Modem {
                         self.timers.cancel(Timer::SendDeadline);
                         self.resume(
                             now,
-                            Step::Done {
+                            Outcome::Done {
                                 result: Some(Response::SendFail(tag)),
                                 takes: Duration::ZERO,
                             },
@@ -695,7 +696,7 @@ impl Modem {
         let tag = self.tag(n);
         self.resume(
             now,
-            Step::Done {
+            Outcome::Done {
                 result: Some(Response::Closed(tag)),
                 takes: Duration::ZERO,
             },
@@ -706,7 +707,7 @@ impl Modem {
 
     /// The context became active.
     pub(super) fn ip_pdp_up(&mut self) {
-        let ip = &mut self.s.ip;
+        let ip = &mut self.session.ip;
         if !matches!(ip.bearer, Bearer::Config | Bearer::Initial) {
             return;
         }
@@ -723,11 +724,11 @@ impl Modem {
 
     /// Activation failed; `sync_ciicr`: an `AT+CIICR` waits and reports it as `ERROR`.
     pub(super) fn ip_pdp_failed(&mut self, sync_ciicr: bool) {
-        if self.s.ip.bearer != Bearer::Config {
+        if self.session.ip.bearer != Bearer::Config {
             return;
         }
-        self.s.ip.bearer = Bearer::Deact;
-        if std::mem::take(&mut self.s.ip.auto_start) {
+        self.session.ip.bearer = Bearer::Deact;
+        if std::mem::take(&mut self.session.ip.auto_start) {
             self.close_link(0, false, CloseCause::ConnectFailed);
             self.connect_failed_urcs(0);
         } else if !sync_ciicr {
@@ -737,10 +738,10 @@ impl Modem {
 
     /// The context is gone: every link closes, the bearer is in PDP DEACT.
     pub(super) fn ip_pdp_lost(&mut self) {
-        self.s.ip.auto_start = false;
-        for n in 0..self.s.ip.links.len() {
+        self.session.ip.auto_start = false;
+        for n in 0..self.session.ip.links.len() {
             let tag = self.tag(n);
-            match self.s.ip.links[n].state {
+            match self.session.ip.links[n].state {
                 LinkState::Connecting => {
                     self.close_link(n, false, CloseCause::PdpLost);
                     self.urc(&Response::Connect {
@@ -757,13 +758,13 @@ impl Modem {
                 _ => {}
             }
         }
-        if self.s.ip.bearer_up() {
-            self.s.ip.bearer = Bearer::Deact;
+        if self.session.ip.bearer_up() {
+            self.session.ip.bearer = Bearer::Deact;
         }
     }
 
     fn close_link(&mut self, n: usize, local: bool, cause: CloseCause) {
-        self.s.ip.links[n].state = LinkState::Closed { local };
+        self.session.ip.links[n].state = LinkState::Closed { local };
         self.timers.cancel(Timer::ConnectDeadline(n as LinkId));
         self.event(ModemEvent::LinkClosed {
             link: n as LinkId,
@@ -773,7 +774,7 @@ impl Modem {
 
     /// `<n>, CONNECT FAIL`; in single mode `STATE: <state>` then `CONNECT FAIL` (manual).
     fn connect_failed_urcs(&mut self, n: usize) {
-        if !self.s.ip.multi {
+        if !self.session.ip.multi {
             self.urc(&Response::State(self.ip_state()));
         }
         self.urc(&Response::Connect {

@@ -20,10 +20,10 @@
 
 use std::time::Duration;
 
-use protocol::command::{CommandParser, DataMode, ParseError, ParserEvent, Segment};
+use protocol::command::{CommandParser, ParseError, ParserEvent, Segment};
 use protocol::response::Response;
-use protocol::types::LinkId;
 
+use super::outcome::{cme, Failure, Outcome, PendingSend, Wait};
 use super::{encode, Modem};
 
 /// What the command interpreter is doing.
@@ -77,79 +77,6 @@ impl LineExec {
     }
 }
 
-/// How one command ended (or did not yet).
-pub(super) enum Step {
-    /// Done after `takes`; `result` is its final result code, `None` for the commands that
-    /// have none (`AT+CIFSR`, `AT&K0`) or write it themselves (`AT+CIPSTATUS`).
-    Done {
-        result: Option<Response<'static>>,
-        takes: Duration,
-    },
-    Fail(Failure),
-    /// Waits for the network; resumed by [`Modem::resume`].
-    Wait(Wait),
-    /// Prompt `> ` and read the data of a send.
-    Prompt {
-        mode: DataMode,
-        send: PendingSend,
-    },
-}
-
-/// An error result.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Failure {
-    /// `ERROR` whatever `AT+CMEE` says.
-    Error,
-    /// `+CME ERROR: <n>` (or its text, or `ERROR`, per `AT+CMEE`).
-    Cme(u16),
-}
-
-/// SIM800 `+CME ERROR` codes (3GPP TS 27.007 §9.2 and the SIM800 manual's table) and the
-/// texts `AT+CMEE=2` shows.
-pub(super) mod cme {
-    pub const NOT_ALLOWED: u16 = 3;
-    pub const SIM_NOT_INSERTED: u16 = 10;
-    pub const SIM_BUSY: u16 = 14;
-    pub const NO_NETWORK: u16 = 30;
-    pub const BAD_PARAMETERS: u16 = 50;
-    pub const GPRS_UNSPECIFIED: u16 = 148;
-
-    pub fn text(code: u16) -> &'static str {
-        match code {
-            NOT_ALLOWED => "operation not allowed",
-            SIM_NOT_INSERTED => "SIM not inserted",
-            SIM_BUSY => "SIM busy",
-            NO_NETWORK => "no network service",
-            BAD_PARAMETERS => "Incorrect parameters",
-            GPRS_UNSPECIFIED => "unspecified GPRS error",
-            _ => "unknown",
-        }
-    }
-}
-
-/// What a suspended command waits for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Wait {
-    /// The PDP context (`AT+CIICR`, `AT+CGACT=1`, `AT+SAPBR=1`): `OK` no earlier than
-    /// `until`, or `failure`.
-    Pdp {
-        user: super::radio::PdpUser,
-        until: Duration,
-        failure: Failure,
-    },
-    /// Packet-domain attach (`AT+CGATT=1`).
-    Attach,
-    /// The peer's acknowledgement of everything sent on `link` up to byte `target`
-    /// (`AT+CIPSEND` with `AT+CIPQSEND=0`).
-    Delivered { link: LinkId, target: u64 },
-}
-
-/// The send a `> ` prompt collects data for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct PendingSend {
-    pub link: LinkId,
-}
-
 /// A parser event, copied out of the parser's buffer.
 enum Parsed {
     Line(Vec<u8>),
@@ -171,12 +98,14 @@ impl Modem {
     /// Parses and runs the held input while the interpreter can take it.
     pub(super) fn pump(&mut self, now: Duration) {
         while self.listening()
-            && matches!(self.s.cmd, Cmd::Idle | Cmd::Data { .. })
-            && !self.s.input.is_empty()
+            && matches!(self.session.cmd, Cmd::Idle | Cmd::Data { .. })
+            && !self.session.input.is_empty()
         {
-            let (used, event) = self.s.parser.feed(&self.s.input);
+            let (used, event) = self.session.parser.feed(&self.session.input);
             let event = event.map(|e| e.map(Parsed::from));
-            self.s.input.drain(..used.min(self.s.input.len()));
+            self.session
+                .input
+                .drain(..used.min(self.session.input.len()));
             match event {
                 Some(event) => self.on_parsed(now, event),
                 None if used == 0 => break,
@@ -186,13 +115,13 @@ impl Modem {
     }
 
     fn on_parsed(&mut self, now: Duration, event: Result<Parsed, ParseError>) {
-        let in_data = matches!(self.s.cmd, Cmd::Data { .. });
+        let in_data = matches!(self.session.cmd, Cmd::Data { .. });
         match event {
             Ok(Parsed::Line(raw)) if !in_data => {
-                if self.s.echo {
+                if self.session.echo {
                     self.write_out(&raw);
                 }
-                self.s.cmd = Cmd::Busy;
+                self.session.cmd = Cmd::Busy;
                 self.drive(now, LineExec::new(raw, now), None);
             }
             Ok(Parsed::Data(data)) if in_data => self.on_data(now, &data),
@@ -200,21 +129,21 @@ impl Modem {
             // host that waits for a final result go on.
             Ok(Parsed::Cancelled) if in_data => self.finish_data(
                 now,
-                Step::Done {
+                Outcome::Done {
                     result: Some(Response::Ok),
                     takes: self.profile.command,
                 },
             ),
             Err(ParseError::DataTooLong) if in_data => {
-                self.finish_data(now, Step::Fail(Failure::Error))
+                self.finish_data(now, Outcome::Fail(Failure::Error))
             }
             Err(ParseError::Noise) => {}
             Err(_) if !in_data => {
-                self.s.cmd = Cmd::Busy;
+                self.session.cmd = Cmd::Busy;
                 self.drive(
                     now,
                     LineExec::new(Vec::new(), now),
-                    Some(Step::Fail(Failure::Error)),
+                    Some(Outcome::Fail(Failure::Error)),
                 );
             }
             _ => {}
@@ -222,26 +151,26 @@ impl Modem {
     }
 
     fn on_data(&mut self, now: Duration, data: &[u8]) {
-        let Cmd::Data { send } = std::mem::take(&mut self.s.cmd) else {
+        let Cmd::Data { send } = std::mem::take(&mut self.session.cmd) else {
             return;
         };
-        if self.s.echo {
+        if self.session.echo {
             self.write_out(data);
         }
-        self.s.cmd = Cmd::Busy;
-        let step = self.send_data(now, send, data);
-        self.drive(now, LineExec::new(Vec::new(), now), Some(step));
+        self.session.cmd = Cmd::Busy;
+        let outcome = self.send_data(now, send, data);
+        self.drive(now, LineExec::new(Vec::new(), now), Some(outcome));
     }
 
     /// The data phase of a send ended without sending.
-    fn finish_data(&mut self, now: Duration, step: Step) {
-        self.s.cmd = Cmd::Busy;
-        self.drive(now, LineExec::new(Vec::new(), now), Some(step));
+    fn finish_data(&mut self, now: Duration, outcome: Outcome) {
+        self.session.cmd = Cmd::Busy;
+        self.drive(now, LineExec::new(Vec::new(), now), Some(outcome));
     }
 
-    /// Runs the line's commands from `exec.next`; `step` is the outcome of the command
+    /// Runs the line's commands from `exec.next`; `resumed` is the outcome of the command
     /// before it, when resuming one.
-    fn drive(&mut self, now: Duration, mut exec: LineExec, mut step: Option<Step>) {
+    fn drive(&mut self, now: Duration, mut exec: LineExec, mut resumed: Option<Outcome>) {
         let raw = std::mem::take(&mut exec.raw);
         let mut scratch = CommandParser::<LINE_MAX>::new();
         let segments: Vec<Segment<'_>> = match scratch.feed(&raw).1 {
@@ -249,7 +178,7 @@ impl Modem {
             _ => Vec::new(),
         };
         loop {
-            let outcome = match step.take() {
+            let outcome = match resumed.take() {
                 Some(outcome) => outcome,
                 None => {
                     let Some(segment) = segments.get(exec.next) else {
@@ -257,18 +186,18 @@ impl Modem {
                         return;
                     };
                     exec.next += 1;
-                    match segment.parse(self.s.ip.multi) {
+                    match segment.parse(self.session.ip.multi) {
                         Ok(command) => self.execute(now, &mut exec, command),
                         Err(ParseError::BadParameters) => {
-                            Step::Fail(Failure::Cme(cme::BAD_PARAMETERS))
+                            Outcome::Fail(Failure::Cme(cme::BAD_PARAMETERS))
                         }
-                        Err(_) => Step::Fail(Failure::Error),
+                        Err(_) => Outcome::Fail(Failure::Error),
                     }
                 }
             };
             let last = exec.next >= segments.len();
             match outcome {
-                Step::Done { result, takes } => {
+                Outcome::Done { result, takes } => {
                     exec.ready_at = exec.ready_at.max(now) + takes;
                     if last {
                         if let Some(result) = result {
@@ -278,24 +207,24 @@ impl Modem {
                         return;
                     }
                 }
-                Step::Fail(failure) => {
+                Outcome::Fail(failure) => {
                     exec.ready_at = exec.ready_at.max(now) + self.profile.command;
                     exec.line(&self.failure_response(failure));
                     self.release(now, exec);
                     return;
                 }
-                Step::Wait(wait) => {
+                Outcome::Wait(wait) => {
                     exec.raw = raw;
-                    self.s.cmd = Cmd::Waiting { exec, wait };
+                    self.session.cmd = Cmd::Waiting { exec, wait };
                     return;
                 }
-                Step::Prompt { mode, send } => {
-                    self.s.cmd = Cmd::Idle;
+                Outcome::Prompt { mode, send } => {
+                    self.session.cmd = Cmd::Idle;
                     self.write_out(&exec.reply);
                     self.flush_deferred();
                     self.write_out(&encode(&Response::Prompt));
-                    self.s.parser.expect_data(mode);
-                    self.s.cmd = Cmd::Data { send };
+                    self.session.parser.expect_data(mode);
+                    self.session.cmd = Cmd::Data { send };
                     return;
                 }
             }
@@ -305,45 +234,45 @@ impl Modem {
     /// The line is done: its reply goes out now or at its time.
     fn release(&mut self, now: Duration, exec: LineExec) {
         if exec.ready_at <= now {
-            self.s.cmd = Cmd::Idle;
+            self.session.cmd = Cmd::Idle;
             self.write_out(&exec.reply);
             self.flush_deferred();
         } else {
-            self.s.cmd = Cmd::Replying { reply: exec.reply };
+            self.session.cmd = Cmd::Replying { reply: exec.reply };
             self.timers.set(exec.ready_at, super::Timer::Reply);
         }
     }
 
     pub(super) fn on_reply_due(&mut self) {
-        if let Cmd::Replying { reply } = std::mem::take(&mut self.s.cmd) {
+        if let Cmd::Replying { reply } = std::mem::take(&mut self.session.cmd) {
             self.write_out(&reply);
             self.flush_deferred();
         }
     }
 
     fn flush_deferred(&mut self) {
-        let deferred = std::mem::take(&mut self.s.deferred);
+        let deferred = std::mem::take(&mut self.session.deferred);
         self.write_out(&deferred);
     }
 
-    /// The waiting command is done: `step` is its outcome; the rest of its line runs.
-    pub(super) fn resume(&mut self, now: Duration, step: Step) {
-        if let Cmd::Waiting { exec, .. } = std::mem::take(&mut self.s.cmd) {
-            self.s.cmd = Cmd::Busy;
-            self.drive(now, exec, Some(step));
+    /// The waiting command is done: `outcome` is how it ended; the rest of its line runs.
+    pub(super) fn resume(&mut self, now: Duration, outcome: Outcome) {
+        if let Cmd::Waiting { exec, .. } = std::mem::take(&mut self.session.cmd) {
+            self.session.cmd = Cmd::Busy;
+            self.drive(now, exec, Some(outcome));
         }
     }
 
     /// What the executing command waits for, if one does.
     pub(super) fn waiting(&self) -> Option<Wait> {
-        match self.s.cmd {
+        match self.session.cmd {
             Cmd::Waiting { wait, .. } => Some(wait),
             _ => None,
         }
     }
 
     fn failure_response(&self, failure: Failure) -> Response<'static> {
-        match (failure, self.s.cmee) {
+        match (failure, self.session.cmee) {
             (Failure::Error, _) | (Failure::Cme(_), 0) => Response::Error,
             (Failure::Cme(code), 1) => Response::CmeError(code),
             (Failure::Cme(code), _) => Response::Info {

@@ -20,10 +20,17 @@
 //! - `radio`: registration, packet-domain attach and the one PDP context.
 //! - `ip`: the TCP/IP application: its state machine (IP INITIAL … PDP DEACT) and links.
 //! - `timers`: the pending wake-ups.
+//! - `outcome`: what running a command gives back to the line discipline (how it ended, its
+//!   error, what it waits for).
+//!
+//! The files are layers, each importing only from those before it (and the shared
+//! [`Modem`] plumbing from here): `outcome` and `timers` (values), `line`, `radio`, `ip`,
+//! `commands`. `line` runs commands through `Modem` methods, never by importing their files.
 
 mod commands;
 mod ip;
 mod line;
+mod outcome;
 mod radio;
 mod timers;
 
@@ -192,7 +199,7 @@ pub struct Modem {
     saved: Saved,
     power: Power,
     /// Everything the modem forgets when it loses power.
-    s: Session,
+    session: Session,
     /// What the radio network offers here; the world's state, not the modem's.
     coverage: Option<Coverage>,
     timers: Timers,
@@ -286,12 +293,12 @@ impl Modem {
             ciurc: true,
             ipr: profile.ipr,
         };
-        let s = Session::new(&profile, &saved, now);
+        let session = Session::new(&profile, &saved, now);
         let mut modem = Modem {
             profile,
             saved,
             power: Power::Off,
-            s,
+            session,
             coverage: None,
             timers: Timers::default(),
             out: Vec::new(),
@@ -319,13 +326,16 @@ impl Modem {
         if self.listening() {
             let mut rest = bytes;
             while !rest.is_empty() {
-                let room = self.profile.input_buffer.saturating_sub(self.s.input.len());
+                let room = self
+                    .profile
+                    .input_buffer
+                    .saturating_sub(self.session.input.len());
                 if room == 0 {
                     self.dropped(Buffer::Input, rest.len());
                     break;
                 }
                 let (take, later) = rest.split_at(room.min(rest.len()));
-                self.s.input.extend_from_slice(take);
+                self.session.input.extend_from_slice(take);
                 rest = later;
                 self.pump(now);
             }
@@ -356,7 +366,7 @@ impl Modem {
                     self.update_registration(now);
                 }
             }
-            _ if self.power != Power::On || self.s.going_down.is_some() => {}
+            _ if self.power != Power::On || self.session.going_down.is_some() => {}
             NetEvent::PdpActivated { ip } => self.on_pdp_activated(now, ip),
             NetEvent::PdpRejected => self.on_pdp_failed(now, false),
             NetEvent::PdpDeactivated => self.lose_pdp(now, false),
@@ -388,14 +398,14 @@ impl Modem {
         let power = match self.power {
             Power::Off => PowerState::Off,
             Power::Hung => PowerState::Hung,
-            Power::On if !self.s.booted => PowerState::Booting,
+            Power::On if !self.session.booted => PowerState::Booting,
             Power::On => PowerState::On,
         };
-        let r = &self.s.radio;
+        let r = &self.session.radio;
         Status {
             power,
             cfun: r.cfun,
-            echo: self.s.echo,
+            echo: self.session.echo,
             sim_ready: r.sim_ready,
             registration: r.reg,
             attached: r.attached,
@@ -404,7 +414,7 @@ impl Modem {
                 _ => None,
             },
             ip_state: self.ip_state(),
-            multi: self.s.ip.multi,
+            multi: self.session.ip.multi,
             links: self.link_statuses(),
             events_lost: self.events_lost,
         }
@@ -494,7 +504,7 @@ impl Modem {
 
     fn power_on(&mut self, now: Duration) {
         self.power = Power::On;
-        self.s = Session::new(&self.profile, &self.saved, now);
+        self.session = Session::new(&self.profile, &self.saved, now);
         self.timers.retain(Timer::is_hardware);
         let p = &self.profile;
         for (after, timer) in [
@@ -514,18 +524,18 @@ impl Modem {
         if self.power == Power::Off {
             return;
         }
-        if self.s.radio.pdp != Pdp::Inactive {
+        if self.session.radio.pdp != Pdp::Inactive {
             self.request(NetRequest::DeactivatePdp);
         }
         self.power = Power::Off;
-        self.s = Session::new(&self.profile, &self.saved, Duration::ZERO);
+        self.session = Session::new(&self.profile, &self.saved, Duration::ZERO);
         self.timers.retain(Timer::is_hardware);
         self.event(ModemEvent::PoweredOff(cause));
     }
 
     /// Whether host bytes are read at all.
     fn listening(&self) -> bool {
-        self.power == Power::On && self.s.booted && self.s.going_down.is_none()
+        self.power == Power::On && self.session.booted && self.session.going_down.is_none()
     }
 
     // --- Plumbing shared by the submodules. ---
@@ -564,7 +574,7 @@ impl Modem {
                 self.power_off(PowerOffCause::UnderVoltage);
             }
             Timer::PowerOff => {
-                let cause = self.s.going_down.unwrap_or(PowerOffCause::Command);
+                let cause = self.session.going_down.unwrap_or(PowerOffCause::Command);
                 self.power_off(cause);
             }
             Timer::Restart => {
@@ -581,9 +591,9 @@ impl Modem {
         match self.power {
             Power::Off => self.power_on(now),
             Power::Hung => self.power_off(PowerOffCause::PowerKey),
-            Power::On if self.s.going_down.is_none() => {
+            Power::On if self.session.going_down.is_none() => {
                 self.say(&Response::NormalPowerDown);
-                self.s.going_down = Some(PowerOffCause::PowerKey);
+                self.session.going_down = Some(PowerOffCause::PowerKey);
                 self.timers
                     .set(now + self.profile.power_down, Timer::PowerOff);
             }
@@ -610,12 +620,12 @@ impl Modem {
     }
 
     fn urc_bytes(&mut self, bytes: &[u8]) {
-        if self.power != Power::On || self.s.going_down.is_some() {
+        if self.power != Power::On || self.session.going_down.is_some() {
             return;
         }
-        if self.s.cmd.defers_urcs() {
-            if self.s.deferred.len() + bytes.len() <= self.profile.output_buffer {
-                self.s.deferred.extend_from_slice(bytes);
+        if self.session.cmd.defers_urcs() {
+            if self.session.deferred.len() + bytes.len() <= self.profile.output_buffer {
+                self.session.deferred.extend_from_slice(bytes);
             } else {
                 self.dropped(Buffer::Output, bytes.len());
             }
@@ -626,7 +636,7 @@ impl Modem {
 
     /// Power-related last words: written at once, whatever is pending.
     fn say(&mut self, response: &Response<'_>) {
-        if self.power == Power::On && self.s.going_down.is_none() {
+        if self.power == Power::On && self.session.going_down.is_none() {
             self.write_out(&encode(response));
         }
     }

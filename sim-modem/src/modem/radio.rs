@@ -18,7 +18,7 @@ use std::time::Duration;
 use protocol::response::{Location, Response};
 use protocol::types::RegStat;
 
-use super::line::{Failure, Step, Wait};
+use super::outcome::{cme, Failure, Outcome, PdpUser, Wait};
 use super::{Modem, ModemEvent, Timer};
 use crate::net::NetRequest;
 
@@ -52,17 +52,6 @@ pub(super) enum Pdp {
     Active([u8; 4]),
 }
 
-/// Who holds the PDP context.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum PdpUser {
-    /// The TCP/IP application (`AT+CIICR`, or `AT+CIPSTART` from IP INITIAL).
-    Cip = 0,
-    /// `AT+CGACT=1,<cid>`.
-    Cgact = 1,
-    /// `AT+SAPBR=1,<cid>`.
-    Bearer = 2,
-}
-
 /// What asking for the context gave.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum PdpStart {
@@ -93,12 +82,12 @@ impl Default for Radio {
 
 impl Modem {
     fn can_register(&self) -> bool {
-        let r = &self.s.radio;
+        let r = &self.session.radio;
         r.cfun == 1 && r.sim_ready
     }
 
     fn has_data_coverage(&self) -> bool {
-        self.s.radio.reg.is_registered() && self.coverage.is_some_and(|c| c.data)
+        self.session.radio.reg.is_registered() && self.coverage.is_some_and(|c| c.data)
     }
 
     /// Brings registration in line with the coverage and the modem's own state.
@@ -110,7 +99,7 @@ impl Modem {
                 self.set_registration(now, RegStat::NotRegistered);
             }
             Some(stat @ (RegStat::Home | RegStat::Roaming | RegStat::Denied)) => {
-                let r = &self.s.radio;
+                let r = &self.session.radio;
                 if r.reg == stat || (r.reg.is_registered() && stat.is_registered()) {
                     // Same network (or home <-> roaming): at once; the cell may have moved.
                     self.set_registration(now, stat);
@@ -149,7 +138,7 @@ impl Modem {
                 lac: c.lac,
                 ci: c.ci,
             });
-        let r = &mut self.s.radio;
+        let r = &mut self.session.radio;
         let (old, old_location) = (r.reg, r.location);
         if old == stat && old_location == location {
             return;
@@ -173,7 +162,7 @@ impl Modem {
             }),
             _ => {}
         }
-        if stat.is_registered() && !old.is_registered() && self.s.clts {
+        if stat.is_registered() && !old.is_registered() && self.session.clts {
             self.network_time_urcs(now);
         }
     }
@@ -182,7 +171,7 @@ impl Modem {
     /// The network here sends no time, so they carry the modem's clock. UNCONFIRMED format
     /// details (from SIM800 logs: `*PSUTTZ: 2016,8,17,13,40,58,"+32",0` then `DST: 0`).
     fn network_time_urcs(&mut self, now: Duration) {
-        let t = self.s.rtc.read(now);
+        let t = self.session.rtc.read(now);
         let sign = if t.quarter_hours < 0 { '-' } else { '+' };
         let line = format!(
             "*PSUTTZ: {},{},{},{},{},{},\"{}{:02}\",0",
@@ -202,7 +191,7 @@ impl Modem {
     /// Brings attach in line with registration and coverage.
     pub(super) fn update_attach(&mut self, now: Duration) {
         let possible = self.has_data_coverage();
-        let r = &self.s.radio;
+        let r = &self.session.radio;
         if r.attached && !possible {
             self.set_attached(now, false);
         } else if !r.attached
@@ -215,29 +204,29 @@ impl Modem {
         if !possible {
             self.timers.cancel(Timer::Attach);
             if self.waiting() == Some(Wait::Attach) {
-                self.resume(now, Step::Fail(Failure::Cme(super::line::cme::NO_NETWORK)));
+                self.resume(now, Outcome::Fail(Failure::Cme(cme::NO_NETWORK)));
             }
         }
     }
 
     pub(super) fn on_attach_due(&mut self, now: Duration) {
-        if self.has_data_coverage() && !self.s.radio.attached {
+        if self.has_data_coverage() && !self.session.radio.attached {
             self.set_attached(now, true);
         }
     }
 
     pub(super) fn set_attached(&mut self, now: Duration, on: bool) {
-        if self.s.radio.attached == on {
+        if self.session.radio.attached == on {
             return;
         }
-        self.s.radio.attached = on;
+        self.session.radio.attached = on;
         self.event(ModemEvent::Attached(on));
         if on {
             self.timers.cancel(Timer::Attach);
             if self.waiting() == Some(Wait::Attach) {
                 self.resume(
                     now,
-                    Step::Done {
+                    Outcome::Done {
                         result: Some(Response::Ok),
                         takes: Duration::ZERO,
                     },
@@ -250,14 +239,14 @@ impl Modem {
 
     /// Asks for the context on behalf of `user`, attaching first if need be.
     pub(super) fn request_pdp(&mut self, now: Duration, user: PdpUser, apn: &str) -> PdpStart {
-        if !self.s.radio.attached {
+        if !self.session.radio.attached {
             if !self.has_data_coverage() {
                 return PdpStart::NoService;
             }
-            self.s.radio.detached_by_host = false;
+            self.session.radio.detached_by_host = false;
             self.set_attached(now, true);
         }
-        let r = &mut self.s.radio;
+        let r = &mut self.session.radio;
         r.users[user as usize] = true;
         match r.pdp {
             Pdp::Active(ip) => PdpStart::Active(ip),
@@ -274,7 +263,7 @@ impl Modem {
 
     /// `user` lets go; the last one out releases the context.
     pub(super) fn release_pdp(&mut self, user: PdpUser) {
-        let r = &mut self.s.radio;
+        let r = &mut self.session.radio;
         r.users[user as usize] = false;
         if r.users.iter().any(|&u| u) || r.pdp == Pdp::Inactive {
             return;
@@ -289,24 +278,24 @@ impl Modem {
     }
 
     pub(super) fn holds_pdp(&self, user: PdpUser) -> bool {
-        self.s.radio.users[user as usize]
+        self.session.radio.users[user as usize]
     }
 
     pub(super) fn on_pdp_activated(&mut self, now: Duration, ip: [u8; 4]) {
-        match self.s.radio.pdp {
+        match self.session.radio.pdp {
             Pdp::Activating => {}
             // Stale: nobody wants it any more; let the network know.
             Pdp::Inactive => return self.request(NetRequest::DeactivatePdp),
             Pdp::Active(_) => return,
         }
-        self.s.radio.pdp = Pdp::Active(ip);
+        self.session.radio.pdp = Pdp::Active(ip);
         self.timers.cancel(Timer::PdpDeadline);
         self.event(ModemEvent::PdpActivated { ip });
         self.ip_pdp_up();
         if let Some(Wait::Pdp { until, .. }) = self.waiting() {
             self.resume(
                 now,
-                Step::Done {
+                Outcome::Done {
                     result: Some(Response::Ok),
                     takes: until.saturating_sub(now),
                 },
@@ -317,10 +306,10 @@ impl Modem {
     /// Activation was rejected, or gave up (`tell`: the network never answered, so it is
     /// told to forget the request).
     pub(super) fn on_pdp_failed(&mut self, now: Duration, tell: bool) {
-        if self.s.radio.pdp != Pdp::Activating {
+        if self.session.radio.pdp != Pdp::Activating {
             return;
         }
-        let r = &mut self.s.radio;
+        let r = &mut self.session.radio;
         r.pdp = Pdp::Inactive;
         r.users = [false; 3];
         self.timers.cancel(Timer::PdpDeadline);
@@ -333,19 +322,19 @@ impl Modem {
         };
         self.ip_pdp_failed(waiter.map(|(user, _)| user) == Some(PdpUser::Cip));
         if let Some((_, failure)) = waiter {
-            self.resume(now, Step::Fail(failure));
+            self.resume(now, Outcome::Fail(failure));
         }
     }
 
     /// The context is gone (`tell`: the modem let go, so the network is told).
     pub(super) fn lose_pdp(&mut self, now: Duration, tell: bool) {
-        let r = &mut self.s.radio;
+        let r = &mut self.session.radio;
         let was = r.pdp;
-        let bearer_up = self.s.ip.bearer_up();
+        let bearer_up = self.session.ip.bearer_up();
         if was == Pdp::Inactive && !bearer_up {
             return;
         }
-        let r = &mut self.s.radio;
+        let r = &mut self.session.radio;
         r.pdp = Pdp::Inactive;
         r.users = [false; 3];
         self.timers.cancel(Timer::PdpDeadline);
@@ -360,14 +349,14 @@ impl Modem {
         self.ip_pdp_lost();
         match self.waiting() {
             // A command waiting for the context fails with its error.
-            Some(Wait::Pdp { failure, .. }) => self.resume(now, Step::Fail(failure)),
+            Some(Wait::Pdp { failure, .. }) => self.resume(now, Outcome::Fail(failure)),
             // A send waiting for its acknowledgement gets `+PDP: DEACT` as its answer
             // (reference §2: it "can also arrive as the reply to AT+CIPSEND").
             Some(Wait::Delivered { .. }) => {
                 self.timers.cancel(Timer::SendDeadline);
                 self.resume(
                     now,
-                    Step::Done {
+                    Outcome::Done {
                         result: Some(Response::PdpDeact),
                         takes: Duration::ZERO,
                     },

@@ -32,21 +32,24 @@
 //!
 //! Simplifications: only the departure time is checked against blackholes and spikes; DNS
 //! and acknowledgements are not blackholed.
+//!
+//! Transmission, loss, blackholes and latency spikes are `link`'s (`link::Transmission`);
+//! this file keeps the state machine: radio, PDP, DNS, connections and the schedule.
 
 mod config;
+mod link;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
 use protocol::types::{LinkId, Transport};
-use rand::{RngExt, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 
 pub use config::{NetworkConfig, Registration};
 
 use crate::fault::Fault;
 use crate::net::{ConnectError, Coverage, NetEvent, NetRequest};
+use link::{Fate, Transmission, Window};
 
 /// Names one connection across its life, on both sides of the network.
 pub type ConnId = u64;
@@ -133,19 +136,6 @@ struct Conn {
     host_giving_up: bool,
 }
 
-/// A time window `[start, end)` during which a fault holds.
-#[derive(Debug, Clone, Copy)]
-struct Window {
-    start: Duration,
-    end: Duration,
-}
-
-impl Window {
-    fn contains(&self, t: Duration) -> bool {
-        self.start <= t && t < self.end
-    }
-}
-
 #[derive(Debug, Clone, Copy)]
 enum Override {
     Registration(Registration),
@@ -191,27 +181,10 @@ enum Due {
     Time,
 }
 
-/// What happens to bytes put on the air.
-enum Fate {
-    /// They leave the radio at `sent` and reach the other end at `at`.
-    Arrives {
-        sent: Duration,
-        at: Duration,
-    },
-    Lost {
-        sent: Duration,
-    },
-    /// TCP retransmits until the sender gives up at `at`.
-    GivesUp {
-        at: Duration,
-    },
-}
-
 /// The simulated cellular network and internet. See the module documentation.
 #[derive(Debug)]
 pub struct Network {
     config: NetworkConfig,
-    rng: ChaCha8Rng,
     base: Coverage,
     /// Active coverage faults in the order they started, each with its end.
     overrides: Vec<(Duration, Override)>,
@@ -224,11 +197,8 @@ pub struct Network {
     links: BTreeMap<LinkId, ConnId>,
     next_conn: ConnId,
     next_port: u16,
-    up_busy: Duration,
-    down_busy: Duration,
-    blackholes: Vec<Window>,
-    spikes: Vec<(Window, Duration)>,
-    udp_losses: Vec<(Window, u16)>,
+    /// What becomes of bytes put on the air, and the faults on the way.
+    transmission: Transmission,
     schedule: BTreeMap<(Duration, u64), Due>,
     seq: u64,
     out: VecDeque<NetOutput>,
@@ -242,8 +212,6 @@ impl Network {
     pub fn new(config: NetworkConfig, seed: u64) -> Network {
         let mut network = Network {
             base: config.coverage(),
-            config,
-            rng: ChaCha8Rng::seed_from_u64(seed),
             overrides: Vec::new(),
             reported: None,
             pdp: Pdp::Inactive,
@@ -252,14 +220,11 @@ impl Network {
             links: BTreeMap::new(),
             next_conn: 1,
             next_port: FIRST_LOCAL_PORT,
-            up_busy: Duration::ZERO,
-            down_busy: Duration::ZERO,
-            blackholes: Vec::new(),
-            spikes: Vec::new(),
-            udp_losses: Vec::new(),
+            transmission: Transmission::new(&config, seed),
             schedule: BTreeMap::new(),
             seq: 0,
             out: VecDeque::new(),
+            config,
         };
         network.coverage_changed();
         network
@@ -344,8 +309,8 @@ impl Network {
             NetRequest::Send { link, data } => self.send(now, link, data),
             NetRequest::Close { link } => self.close(now, link),
             NetRequest::Time { .. } => {
-                if self.pdp == Pdp::Active && self.blackhole_end(now).is_none() {
-                    let at = now + self.config.dns_delay + 2 * self.latency_at(now);
+                if self.pdp == Pdp::Active && self.transmission.blackhole_end(now).is_none() {
+                    let at = now + self.config.dns_delay + 2 * self.transmission.latency_at(now);
                     self.at(at, Due::Time);
                 } else {
                     self.emit_modem(NetEvent::Time { unix: None });
@@ -371,8 +336,8 @@ impl Network {
                 }
                 Transport::Tcp => {
                     // The SYN-ACK travels back.
-                    let start = self.blackhole_end(now).unwrap_or(now);
-                    let at = start + self.latency_at(start);
+                    let start = self.transmission.blackhole_end(now).unwrap_or(now);
+                    let at = start + self.transmission.latency_at(start);
                     self.at(at, Due::Established { conn });
                 }
             },
@@ -381,7 +346,7 @@ impl Network {
                 let event = NetEvent::ConnectFailed { link, error };
                 let at = match transport {
                     Transport::Udp => now,
-                    Transport::Tcp => now + self.latency_at(now),
+                    Transport::Tcp => now + self.transmission.latency_at(now),
                 };
                 self.at(
                     at,
@@ -395,7 +360,7 @@ impl Network {
             (HostInput::Data(data), ConnState::Open) => self.downlink(now, conn, data),
             (HostInput::Data(_), ConnState::Closed) if transport == Transport::Tcp => {
                 // The device's stack answers data for a closed connection with a reset.
-                let at = now + 2 * self.latency_at(now);
+                let at = now + 2 * self.transmission.latency_at(now);
                 self.at(at, Due::Host(HostEvent::Reset { conn }));
                 self.conns.remove(&conn);
             }
@@ -404,8 +369,9 @@ impl Network {
             }
             (HostInput::Close | HostInput::Reset, ConnState::Open) => {
                 // FIN or RST: after the data already on its way.
-                let start = self.blackhole_end(now).unwrap_or(now);
-                let at = (start + self.latency_at(start)).max(self.conns[&conn].down_last);
+                let start = self.transmission.blackhole_end(now).unwrap_or(now);
+                let at =
+                    (start + self.transmission.latency_at(start)).max(self.conns[&conn].down_last);
                 let link = self.conns[&conn].link;
                 let event = NetEvent::Closed { link };
                 self.at(
@@ -428,9 +394,7 @@ impl Network {
     /// Applies the network's share of a fault. Returns false for faults that are not the
     /// network's (modem, line and server faults).
     pub fn inject(&mut self, now: Duration, fault: &Fault) -> bool {
-        self.blackholes.retain(|w| w.end > now);
-        self.spikes.retain(|(w, _)| w.end > now);
-        self.udp_losses.retain(|(w, _)| w.end > now);
+        self.transmission.expire(now);
         let window = |duration: Duration| Window {
             start: now,
             end: now + duration,
@@ -460,10 +424,12 @@ impl Network {
                     self.emit_modem(NetEvent::PdpDeactivated);
                 }
             }
-            Fault::Blackhole { duration } => self.blackholes.push(window(duration)),
-            Fault::LatencySpike { extra, duration } => self.spikes.push((window(duration), extra)),
+            Fault::Blackhole { duration } => self.transmission.blackhole(window(duration)),
+            Fault::LatencySpike { extra, duration } => {
+                self.transmission.latency_spike(window(duration), extra)
+            }
             Fault::UdpLoss { permille, duration } => {
-                self.udp_losses.push((window(duration), permille))
+                self.transmission.udp_loss(window(duration), permille)
             }
             _ => return false,
         }
@@ -563,8 +529,11 @@ impl Network {
                 self.out.push_back(NetOutput::Host(event));
             }
             Transport::Tcp => {
-                let start = self.blackhole_end(now).unwrap_or(now);
-                self.at(start + self.latency_at(start), Due::Syn { conn });
+                let start = self.transmission.blackhole_end(now).unwrap_or(now);
+                self.at(
+                    start + self.transmission.latency_at(start),
+                    Due::Syn { conn },
+                );
                 self.at(
                     now + self.config.connect_timeout,
                     Due::ConnectTimeout { conn },
@@ -597,7 +566,10 @@ impl Network {
         }
         let (transport, up_last) = (c.transport, c.up_last);
         let len = data.len();
-        match (self.transmit(now, true, transport, len), transport) {
+        match (
+            self.transmission.transmit(now, true, transport, len),
+            transport,
+        ) {
             (Fate::Arrives { sent, at }, Transport::Udp) => {
                 self.at(at, Due::Host(HostEvent::Data { conn, data }));
                 self.at_link(sent, conn, NetEvent::Delivered { link, len });
@@ -607,7 +579,7 @@ impl Network {
                 let at = at.max(up_last);
                 self.conn_mut(conn).up_last = at;
                 self.at(at, Due::Host(HostEvent::Data { conn, data }));
-                let acked = at + self.latency_at(at);
+                let acked = at + self.transmission.latency_at(at);
                 self.at_link(acked, conn, NetEvent::Delivered { link, len });
             }
             (Fate::GivesUp { at }, _) => {
@@ -628,8 +600,8 @@ impl Network {
         c.state = ConnState::Closed;
         match (state, transport) {
             (ConnState::Open, Transport::Tcp) => {
-                let start = self.blackhole_end(now).unwrap_or(now);
-                let at = (start + self.latency_at(start)).max(up_last);
+                let start = self.transmission.blackhole_end(now).unwrap_or(now);
+                let at = (start + self.transmission.latency_at(start)).max(up_last);
                 self.at(at, Due::Host(HostEvent::Close { conn }));
             }
             (ConnState::Open, Transport::Udp) => self
@@ -651,7 +623,10 @@ impl Network {
     fn downlink(&mut self, now: Duration, conn: ConnId, data: Vec<u8>) {
         let c = &self.conns[&conn];
         let (link, transport, down_last) = (c.link, c.transport, c.down_last);
-        match self.transmit(now, false, transport, data.len()) {
+        match self
+            .transmission
+            .transmit(now, false, transport, data.len())
+        {
             Fate::Arrives { at, .. } => {
                 let at = at.max(down_last);
                 self.conn_mut(conn).down_last = at;
@@ -803,86 +778,6 @@ impl Network {
         }
     }
 
-    /// Puts `len` bytes on the radio link now and says what becomes of them.
-    fn transmit(&mut self, now: Duration, uplink: bool, transport: Transport, len: usize) -> Fate {
-        let (busy, bytes_per_s) = if uplink {
-            (self.up_busy, self.config.uplink_bytes_per_s)
-        } else {
-            (self.down_busy, self.config.downlink_bytes_per_s)
-        };
-        let mut start = now.max(busy);
-        let blackhole = self.blackhole_end(start);
-        if transport == Transport::Tcp {
-            // TCP retransmits once the path is back.
-            start = blackhole.unwrap_or(start);
-        }
-        let sent = start + transmission_time(len, bytes_per_s);
-        *(if uplink {
-            &mut self.up_busy
-        } else {
-            &mut self.down_busy
-        }) = sent;
-        let latency = self.latency_at(start);
-        match transport {
-            Transport::Udp => {
-                let loss = self
-                    .udp_losses
-                    .iter()
-                    .rev()
-                    .find(|(w, _)| w.contains(start))
-                    .map_or(self.config.udp_loss_permille, |&(_, permille)| permille);
-                if blackhole.is_some() || self.lose(loss) {
-                    Fate::Lost { sent }
-                } else {
-                    Fate::Arrives {
-                        sent,
-                        at: sent + latency,
-                    }
-                }
-            }
-            Transport::Tcp => {
-                let give_up = self.config.tcp_give_up;
-                let mut retransmitting = start - now;
-                let mut rto = self.config.tcp_rto;
-                while retransmitting <= give_up && self.lose(self.config.tcp_loss_permille) {
-                    retransmitting += rto;
-                    rto *= 2;
-                }
-                if retransmitting > give_up {
-                    Fate::GivesUp { at: now + give_up }
-                } else {
-                    Fate::Arrives {
-                        sent,
-                        at: now + retransmitting + (sent - start) + latency,
-                    }
-                }
-            }
-        }
-    }
-
-    fn lose(&mut self, permille: u16) -> bool {
-        permille > 0 && self.rng.random_range(0..1000u16) < permille
-    }
-
-    /// If `t` falls in a blackhole, when the blackhole (and any it runs into) ends.
-    fn blackhole_end(&self, t: Duration) -> Option<Duration> {
-        let mut end = t;
-        while let Some(w) = self.blackholes.iter().find(|w| w.contains(end)) {
-            end = w.end;
-        }
-        (end != t).then_some(end)
-    }
-
-    fn latency_at(&self, t: Duration) -> Duration {
-        let extra: Duration = self
-            .spikes
-            .iter()
-            .filter(|(w, _)| w.contains(t))
-            .map(|&(_, extra)| extra)
-            .sum();
-        self.config.latency + extra
-    }
-
     fn link_is(&self, conn: ConnId) -> bool {
         self.conns
             .get(&conn)
@@ -918,12 +813,4 @@ impl Network {
         self.seq += 1;
         self.schedule.insert((at, self.seq), due);
     }
-}
-
-/// How long `len` bytes take on a link of `bytes_per_s` (0 = unlimited).
-fn transmission_time(len: usize, bytes_per_s: u32) -> Duration {
-    if bytes_per_s == 0 {
-        return Duration::ZERO;
-    }
-    Duration::from_nanos((len as u64).saturating_mul(1_000_000_000) / u64::from(bytes_per_s))
 }

@@ -4,7 +4,7 @@
 //! virtual time in seconds:
 //!
 //! ```text
-//!     3.000 < \r\nRDY\r\n          the modem wrote (escaped: \r \n \\ \xNN)
+//!     3.000 < \r\nRDY\r\n          the modem wrote (escaped as `protocol::text::Escaped`)
 //!    10.000 > AT\r                 the host wrote
 //!    10.500 ^ Connect 0 TCP "lab.example":6500     the modem asked its network
 //!    10.700 ~ Connected 0          the network answered
@@ -12,8 +12,18 @@
 //!    11.000 # a note               the script's comment
 //! ```
 //!
-//! Golden files live under `tests/golden/modem/`; regenerate them with
-//! `UPDATE_GOLDEN=1 cargo test -p sim-modem --test 'modem*'` and read the diff.
+//! Bytes are text the one way LongLink writes them, `protocol::text`: [`Escaped`] for what
+//! the modem and the host wrote, [`Quoted`] for data inside a line.
+//!
+//! Golden files live under `tests/golden/modem/` and are checked with `expect-test`
+//! ([`expect_test::expect_file!`]), the mechanism every golden file of the workspace uses.
+//! After a deliberate change, rewrite them with the same variable everywhere and read the
+//! diff:
+//!
+//! ```text
+//! UPDATE_EXPECT=1 cargo test -p sim-modem
+//! git diff sim-modem/tests/golden
+//! ```
 
 #![allow(dead_code)]
 
@@ -22,6 +32,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use protocol::text::{Escaped, Quoted};
 use protocol::types::{LinkId, RegStat};
 use sim_modem::modem::Modem;
 use sim_modem::net::{ConnectError, Coverage, NetEvent, NetRequest};
@@ -104,7 +115,9 @@ pub struct Case {
     pub ops: &'static [&'static [Op]],
 }
 
-pub struct Bench {
+/// The modem alone, its network scripted by [`ScriptNet`], in virtual time: the bench of
+/// the `modem_*` tests (`sim_support::SimBench` is the whole `Sim`).
+pub struct ModemBench {
     pub modem: Modem,
     pub now: Duration,
     pub net: ScriptNet,
@@ -120,15 +133,15 @@ pub struct Bench {
     pub log_events: bool,
 }
 
-impl Bench {
+impl ModemBench {
     /// A modem of this profile powered on at 0 in good coverage.
-    pub fn new(profile: &str) -> Bench {
+    pub fn new(profile: &str) -> ModemBench {
         let profile = Profile::by_name(profile).expect("a built-in profile");
-        Bench::with(profile, ScriptNet::default())
+        ModemBench::with(profile, ScriptNet::default())
     }
 
-    pub fn with(profile: Profile, net: ScriptNet) -> Bench {
-        let mut bench = Bench {
+    pub fn with(profile: Profile, net: ScriptNet) -> ModemBench {
+        let mut bench = ModemBench {
             modem: Modem::new(profile, Duration::ZERO),
             now: Duration::ZERO,
             net,
@@ -204,7 +217,7 @@ impl Bench {
     }
 
     pub fn host(&mut self, bytes: &[u8]) {
-        self.log(">", &escape(bytes));
+        self.log(">", &Escaped(bytes).to_string());
         self.modem.handle_uart(self.now, bytes);
         self.collect();
     }
@@ -264,7 +277,7 @@ impl Bench {
             let mut out = Vec::new();
             self.modem.drain_uart(&mut out);
             if !out.is_empty() {
-                self.log("<", &escape(&out));
+                self.log("<", &Escaped(&out).to_string());
                 self.host_rx.extend_from_slice(&out);
             }
             let mut any = !out.is_empty();
@@ -353,7 +366,7 @@ impl Bench {
     }
 
     /// Lets time pass until the host has received `needle` (since the last
-    /// [`Bench::take_output`]) and returns what it received; panics after `timeout_ms`.
+    /// [`ModemBench::take_output`]) and returns what it received; panics after `timeout_ms`.
     pub fn wait_for(&mut self, needle: &str, timeout_ms: u64) -> String {
         for _ in 0..timeout_ms.div_ceil(10) {
             let seen = String::from_utf8_lossy(&self.host_rx[self.unread..]).into_owned();
@@ -391,31 +404,22 @@ impl Bench {
 
 /// Runs a case from power-on and returns its transcript.
 pub fn run_case(case: &Case) -> String {
-    let mut bench = Bench::new(case.profile);
+    let mut bench = ModemBench::new(case.profile);
     for ops in case.ops {
         bench.run(ops);
     }
     bench.transcript
 }
 
-/// Compares `actual` with the golden file `tests/golden/modem/<name>`, or writes it when
-/// `UPDATE_GOLDEN` is set.
+/// Compares `actual` with the golden file `tests/golden/modem/<name>` (`expect-test`);
+/// `UPDATE_EXPECT=1` writes it.
 pub fn check_golden(name: &str, actual: &str) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/golden/modem")
         .join(name);
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::create_dir_all(path.parent().expect("a parent")).expect("golden directory");
-        std::fs::write(&path, actual).expect("golden file written");
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
-        panic!(
-            "no golden file {}: run with UPDATE_GOLDEN=1 and review it",
-            path.display()
-        )
-    });
-    pretty_assertions::assert_eq!(expected, actual, "golden file {}", path.display());
+    // A new area's directory, for `UPDATE_EXPECT=1` to write into.
+    std::fs::create_dir_all(path.parent().expect("a parent")).expect("golden directory");
+    expect_test::expect_file![path].assert_eq(actual);
 }
 
 /// Runs every case of a table against its golden file under `area/`.
@@ -425,23 +429,6 @@ pub fn check_cases(area: &str, cases: &[Case]) {
         assert!(names.insert(case.name), "two cases named {}", case.name);
         check_golden(&format!("{area}/{}.txt", case.name), &run_case(case));
     }
-}
-
-/// Bytes as a transcript shows them.
-pub fn escape(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len());
-    for &b in bytes {
-        match b {
-            b'\r' => s.push_str("\\r"),
-            b'\n' => s.push_str("\\n"),
-            b'\\' => s.push_str("\\\\"),
-            0x20..=0x7e => s.push(char::from(b)),
-            _ => {
-                let _ = write!(s, "\\x{b:02x}");
-            }
-        }
-    }
-    s
 }
 
 /// Long lines (bulk data) keep their ends; the middle is counted, not shown.
@@ -471,7 +458,7 @@ fn describe_request(request: &NetRequest) -> String {
             port,
         } => format!("Connect {link} {} {host:?}:{port}", transport.as_str()),
         NetRequest::Send { link, data } => {
-            format!("Send {link} \"{}\" ({} bytes)", escape(data), data.len())
+            format!("Send {link} {} ({} bytes)", Quoted(data), data.len())
         }
         NetRequest::Close { link } => format!("Close {link}"),
         NetRequest::Time { server } => format!("Time {server:?}"),
@@ -481,11 +468,7 @@ fn describe_request(request: &NetRequest) -> String {
 fn describe_event(event: &NetEvent) -> String {
     match event {
         NetEvent::Received { link, data } => {
-            format!(
-                "Received {link} \"{}\" ({} bytes)",
-                escape(data),
-                data.len()
-            )
+            format!("Received {link} {} ({} bytes)", Quoted(data), data.len())
         }
         other => format!("{other:?}"),
     }

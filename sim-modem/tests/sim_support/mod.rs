@@ -15,7 +15,9 @@ pub fn ms(ms: u64) -> Duration {
     Duration::from_millis(ms)
 }
 
-pub struct Bench {
+/// A whole [`Sim`] (modem, network, lab server) and its host: the bench of `sim.rs` and
+/// `faults.rs` (`modem_harness::ModemBench` is the modem alone).
+pub struct SimBench {
     pub sim: Sim,
     pub now: Duration,
     /// Everything the modem wrote, as text (bytes kept as they are, lossily).
@@ -25,9 +27,9 @@ pub struct Bench {
     mark: usize,
 }
 
-impl Bench {
-    pub fn new(config: SimConfig) -> Bench {
-        let mut bench = Bench {
+impl SimBench {
+    pub fn new(config: SimConfig) -> SimBench {
+        let mut bench = SimBench {
             sim: Sim::new(config).unwrap(),
             now: Duration::ZERO,
             rx: Vec::new(),
@@ -39,16 +41,16 @@ impl Bench {
     }
 
     /// A booted modem with echo off, on the default simulated network.
-    pub fn booted(config: SimConfig) -> Bench {
-        let mut bench = Bench::new(config);
+    pub fn booted(config: SimConfig) -> SimBench {
+        let mut bench = SimBench::new(config);
         bench.wait_for("SMS Ready", secs(60));
         bench.cmd("ATE0", "OK");
         bench
     }
 
     /// Booted, registered, multi-link, PDP up and link 0 connected to the lab over TCP.
-    pub fn connected(config: SimConfig) -> Bench {
-        let mut bench = Bench::booted(config);
+    pub fn connected(config: SimConfig) -> SimBench {
+        let mut bench = SimBench::booted(config);
         bench.bring_up();
         bench.cmd(
             "AT+CIPSTART=0,\"TCP\",\"lab.longlink.test\",6500",

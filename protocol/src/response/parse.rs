@@ -1,0 +1,449 @@
+//! The grammar of what a modem sends, one line at a time: a line (without its line end) as
+//! a [`Response`], and the payload headers (`+IPD,<len>:`, `+RECEIVE,<n>,<len>:`,
+//! `+CIPRXGET: 2|3,...`) as what their payload becomes. Free functions over bytes, no
+//! state: the decoder (`decoder`) frames lines and payloads and says who each belongs to.
+//!
+//! A line with a known prefix whose fields do not parse is [`Malformed`]. Any other line is
+//! [`Response::Text`], or [`Response::Info`] for `+NAME: ...`.
+
+use super::{ConnectResult, ConnectionLine, Location, Response, RxGetResponse, VoltageAlarm};
+use crate::types::{
+    parse_decimal, ClientState, DateTime, IpState, LinkId, RegStat, SimState, Transport,
+};
+
+/// A line with a known prefix whose fields do not parse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Malformed;
+
+// ---- Line parsing ------------------------------------------------------------------------
+
+/// One line, without its line end, as a response. Payload headers are handled by the decoder
+/// before this; one that reaches here is malformed.
+pub(super) fn parse_line(line: &[u8]) -> Result<Response<'_>, Malformed> {
+    if let Some(r) = exact(line) {
+        return Ok(r);
+    }
+    let malformed = Err(Malformed);
+    if let Some(rest) = line.strip_prefix(b"+") {
+        if line.starts_with(b"+RECEIVE,") || line.starts_with(b"+IPD,") {
+            return malformed;
+        }
+        let Some((name, params)) = split_name(rest) else {
+            return Ok(Response::Text(line));
+        };
+        return match named(name, params) {
+            Some(r) => Ok(r),
+            // A test-form answer of a known name: `+CREG: (0-2)`.
+            None if params.starts_with(b"(") => {
+                Ok(info(name, params).unwrap_or(Response::Text(line)))
+            }
+            None => malformed,
+        };
+    }
+    if let Some(state) = line.strip_prefix(b"STATE:") {
+        return IpState::from_text(state.trim_ascii())
+            .map(Response::State)
+            .ok_or(Malformed);
+    }
+    if let Some(fields) = line.strip_prefix(b"C:") {
+        return connection(fields)
+            .map(Response::Connection)
+            .ok_or(Malformed);
+    }
+    if let Some(fields) = line.strip_prefix(b"DATA ACCEPT:") {
+        return data_accept(fields).ok_or(Malformed);
+    }
+    if line.first().is_some_and(u8::is_ascii_digit) {
+        if let Some(r) = linked(line)? {
+            return Ok(r);
+        }
+        if let Some(ip) = ip_address(line) {
+            return Ok(Response::IpAddress(ip));
+        }
+    }
+    Ok(Response::Text(line))
+}
+
+/// Lines that are the whole response.
+fn exact(line: &[u8]) -> Option<Response<'static>> {
+    Some(match line {
+        b"OK" => Response::Ok,
+        b"ERROR" => Response::Error,
+        b"SHUT OK" => Response::ShutOk,
+        b"RDY" => Response::Ready,
+        b"Call Ready" => Response::CallReady,
+        b"SMS Ready" => Response::SmsReady,
+        b"NORMAL POWER DOWN" => Response::NormalPowerDown,
+        b"+PDP: DEACT" => Response::PdpDeact,
+        _ => {
+            if let Some(alarm) = VoltageAlarm::ALL
+                .into_iter()
+                .find(|a| a.as_str().as_bytes() == line)
+            {
+                return Some(Response::Voltage(alarm));
+            }
+            return link_result(None, line);
+        }
+    })
+}
+
+/// The results that multi mode prefixes with `<n>, `.
+fn link_result(link: Option<LinkId>, text: &[u8]) -> Option<Response<'static>> {
+    Some(match text {
+        b"CLOSE OK" => Response::CloseOk(link),
+        b"SEND OK" => Response::SendOk(link),
+        b"SEND FAIL" => Response::SendFail(link),
+        b"CLOSED" => Response::Closed(link),
+        b"CONNECT OK" => Response::Connect {
+            link,
+            result: ConnectResult::Ok,
+        },
+        b"CONNECT FAIL" => Response::Connect {
+            link,
+            result: ConnectResult::Fail,
+        },
+        b"ALREADY CONNECT" => Response::Connect {
+            link,
+            result: ConnectResult::AlreadyConnected,
+        },
+        _ => return None,
+    })
+}
+
+/// `<n>, CLOSED` and kin; the manual prints no space after the comma, modems print one.
+fn linked(line: &[u8]) -> Result<Option<Response<'static>>, Malformed> {
+    let Some((n, text)) = split_once(line, b',') else {
+        return Ok(None);
+    };
+    let Some(r) = link_result(Some(0), text.trim_ascii_start()) else {
+        return Ok(None);
+    };
+    let link = number(n).ok_or(Malformed)?;
+    Ok(Some(match r {
+        Response::CloseOk(_) => Response::CloseOk(Some(link)),
+        Response::SendOk(_) => Response::SendOk(Some(link)),
+        Response::SendFail(_) => Response::SendFail(Some(link)),
+        Response::Closed(_) => Response::Closed(Some(link)),
+        Response::Connect { result, .. } => Response::Connect {
+            link: Some(link),
+            result,
+        },
+        other => other,
+    }))
+}
+
+/// `+NAME: params` → (`NAME`, `params`), the name made of letters, digits and spaces
+/// (`+CME ERROR`).
+fn split_name(rest: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (name, params) = split_once(rest, b':')?;
+    let valid = !name.is_empty()
+        && name
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b == b' ' || b == b'_');
+    valid.then_some((name, params.trim_ascii_start()))
+}
+
+/// The `+NAME:` lines with a typed response; `None` if the fields do not parse.
+fn named<'a>(name: &'a [u8], p: &'a [u8]) -> Option<Response<'a>> {
+    Some(match name {
+        b"CME ERROR" => number(p).map_or(Response::Error, Response::CmeError),
+        b"CMS ERROR" => number(p).map_or(Response::Error, Response::CmsError),
+        b"CSQ" => {
+            let [rssi, ber] = exactly(p)?;
+            Response::Csq {
+                rssi: number(rssi)?,
+                ber: number(ber)?,
+            }
+        }
+        b"CREG" => creg(p)?,
+        b"CGATT" => match p {
+            b"0" => Response::Cgatt(false),
+            b"1" => Response::Cgatt(true),
+            _ => return None,
+        },
+        b"CPIN" => Response::Cpin(SimState::from_text(p.trim_ascii())?),
+        b"CFUN" => Response::Cfun(number(p)?),
+        b"CCLK" => Response::Cclk(cclk(unquote(p.trim_ascii()))?),
+        b"CNTP" => match split_once(p, b',').map_or(p, |(code, _)| code) {
+            // The read form, `+CNTP: "<server>",<tz>`, is not a result.
+            code if code.starts_with(b"\"") => info(name, p)?,
+            // The time after a success code is dropped: the host reads the clock after.
+            code => Response::Cntp(number(code)?),
+        },
+        b"CIPSTATUS" => Response::LinkStatus(connection(p)?),
+        b"CIPRXGET" => Response::RxGet(rxget(p)?),
+        b"PDP" => return None, // `+PDP: DEACT` is matched whole
+        _ => info(name, p)?,
+    })
+}
+
+/// Any other `+NAME: params` line, if it is text.
+fn info<'a>(name: &'a [u8], params: &'a [u8]) -> Option<Response<'a>> {
+    let name = core::str::from_utf8(name).ok()?;
+    let params = core::str::from_utf8(params).ok()?;
+    Some(Response::Info { name, params })
+}
+
+/// `+CREG: <n>,<stat>[,"<lac>","<ci>"]` (read) or `+CREG: <stat>[,"<lac>","<ci>"]` (URC):
+/// the count of fields tells them apart.
+fn creg(p: &[u8]) -> Option<Response<'_>> {
+    let (f, count) = fields::<4>(p)?;
+    let (mode, rest) = match count {
+        1 | 3 => (None, &f[..count]),
+        2 | 4 => (Some(number(f[0])?), &f[1..count]),
+        _ => return None,
+    };
+    let stat = RegStat::from_code(number(rest.first()?)?)?;
+    let location = match rest {
+        [_, lac, ci] => Some(Location {
+            lac: u16::try_from(hex(unquote(lac))?).ok()?,
+            ci: hex(unquote(ci))?,
+        }),
+        _ => None,
+    };
+    Some(Response::Creg {
+        mode,
+        stat,
+        location,
+    })
+}
+
+/// `"yy/MM/dd,hh:mm:ss±zz"` without its quotes.
+fn cclk(s: &[u8]) -> Option<DateTime> {
+    let (date, time) = split_once(s, b',')?;
+    let [year, month, day] = split3(date, b'/')?;
+    let sign = time.iter().position(|&b| b == b'+' || b == b'-')?;
+    let (clock, zone) = time.split_at(sign);
+    let [hour, minute, second] = split3(clock, b':')?;
+    let quarters: i16 = number(zone.get(1..)?)?;
+    let quarters = if zone.first() == Some(&b'-') {
+        -quarters
+    } else {
+        quarters
+    };
+    let t = DateTime {
+        year: number(year)?,
+        month: number(month)?,
+        day: number(day)?,
+        hour: number(hour)?,
+        minute: number(minute)?,
+        second: number(second)?,
+        quarter_hours: i8::try_from(quarters).ok()?,
+    };
+    let valid = t.year <= 99
+        && (1..=12).contains(&t.month)
+        && (1..=31).contains(&t.day)
+        && t.hour < 24
+        && t.minute < 60
+        && t.second < 60;
+    valid.then_some(t)
+}
+
+/// `<n>,<bearer>,"<TCP|UDP>","<ip>","<port>","<state>"`; an unused link has an empty bearer
+/// and transport.
+fn connection(p: &[u8]) -> Option<ConnectionLine<'_>> {
+    let [link, bearer, transport, ip, port, state] = exactly(p)?;
+    let transport = match unquote(transport) {
+        b"" => None,
+        t => Some(Transport::from_text(t)?),
+    };
+    Some(ConnectionLine {
+        link: number(link)?,
+        bearer: if bearer.is_empty() {
+            0
+        } else {
+            number(bearer)?
+        },
+        transport,
+        ip: core::str::from_utf8(unquote(ip)).ok()?,
+        port: core::str::from_utf8(unquote(port)).ok()?,
+        state: ClientState::from_text(unquote(state))?,
+    })
+}
+
+/// `+CIPRXGET:` modes 1 and 4 (2 and 3 are payload headers, see [`rxget_header`]).
+fn rxget(p: &[u8]) -> Option<RxGetResponse<'static>> {
+    let (f, count) = fields::<3>(p)?;
+    Some(match (f[0], count) {
+        (b"1", 1) => RxGetResponse::DataReady(None),
+        (b"1", 2) => RxGetResponse::DataReady(Some(number(f[1])?)),
+        (b"4", 2) => RxGetResponse::Available {
+            link: None,
+            len: number(f[1])?,
+        },
+        (b"4", 3) => RxGetResponse::Available {
+            link: Some(number(f[1])?),
+            len: number(f[2])?,
+        },
+        _ => return None,
+    })
+}
+
+/// `DATA ACCEPT:<len>` / `DATA ACCEPT:<n>,<len>`.
+fn data_accept(p: &[u8]) -> Option<Response<'static>> {
+    Some(match split_once(p, b',') {
+        Some((link, len)) => Response::DataAccept {
+            link: Some(number(link)?),
+            len: number(len)?,
+        },
+        None => Response::DataAccept {
+            link: None,
+            len: number(p)?,
+        },
+    })
+}
+
+fn ip_address(line: &[u8]) -> Option<[u8; 4]> {
+    let mut ip = [0; 4];
+    let mut parts = line.split(|&b| b == b'.');
+    for octet in &mut ip {
+        let part = parts.next()?;
+        if part.len() > 3 {
+            return None;
+        }
+        *octet = number(part)?;
+    }
+    parts.next().is_none().then_some(ip)
+}
+
+// ---- Payload headers -----------------------------------------------------------------------
+
+/// A payload header: what the payload becomes once read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Payload {
+    Receive(LinkId),
+    Ipd,
+    RxGet {
+        link: Option<LinkId>,
+        hex: bool,
+        remaining: u16,
+    },
+}
+
+impl Payload {
+    /// `+RECEIVE`'s payload may follow after a line end; `+IPD`'s follows the colon.
+    pub(super) fn lead(self) -> Lead {
+        match self {
+            Payload::Receive(_) => Lead::CrLf,
+            _ => Lead::None,
+        }
+    }
+
+    pub(super) fn response(self, data: &[u8]) -> Response<'_> {
+        match self {
+            Payload::Receive(link) => Response::Receive { link, data },
+            Payload::Ipd => Response::Ipd(data),
+            Payload::RxGet {
+                link,
+                hex,
+                remaining,
+            } => Response::RxGet(RxGetResponse::Data {
+                link,
+                hex,
+                remaining,
+                data,
+            }),
+        }
+    }
+}
+
+/// The line end still to skip before a payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Lead {
+    None,
+    Lf,
+    CrLf,
+}
+
+/// `+IPD,<len>:` or `+RECEIVE,<n>,<len>:`, complete up to its colon.
+pub(super) fn colon_header(line: &[u8]) -> Option<(Payload, u64)> {
+    if let Some(rest) = line.strip_prefix(b"+IPD,") {
+        return Some((Payload::Ipd, parse_decimal(rest.strip_suffix(b":")?)?));
+    }
+    let rest = line.strip_prefix(b"+RECEIVE,")?.strip_suffix(b":")?;
+    let [link, len] = exactly(rest)?;
+    Some((
+        Payload::Receive(number(link)?),
+        parse_decimal(len.trim_ascii())?,
+    ))
+}
+
+/// `+CIPRXGET: <2|3>,[<n>,]<len>,<remaining>`; the payload is `2 * len` hex digits in mode 3.
+pub(super) fn rxget_header(line: &[u8]) -> Option<(Payload, u64)> {
+    let p = line.strip_prefix(b"+CIPRXGET:")?.trim_ascii_start();
+    let (f, count) = fields::<4>(p)?;
+    let hex = match f[0] {
+        b"2" => false,
+        b"3" => true,
+        _ => return None,
+    };
+    let (link, len, remaining) = match count {
+        3 => (None, f[1], f[2]),
+        4 => (Some(number(f[1])?), f[2], f[3]),
+        _ => return None,
+    };
+    let len = parse_decimal(len.trim_ascii())?;
+    let bytes = if hex { len.saturating_mul(2) } else { len };
+    Some((
+        Payload::RxGet {
+            link,
+            hex,
+            remaining: number(remaining)?,
+        },
+        bytes,
+    ))
+}
+
+// ---- Fields ------------------------------------------------------------------------------
+
+/// A decimal field, spaces around it allowed, that fits `T`.
+fn number<T: TryFrom<u64>>(field: &[u8]) -> Option<T> {
+    T::try_from(parse_decimal(field.trim_ascii())?).ok()
+}
+
+/// 1 to 8 hex digits.
+fn hex(field: &[u8]) -> Option<u32> {
+    if field.is_empty() || field.len() > 8 {
+        return None;
+    }
+    field
+        .iter()
+        .try_fold(0u32, |acc, &b| Some(acc << 4 | (b as char).to_digit(16)?))
+}
+
+/// The field without its double quotes, if it has them.
+fn unquote(field: &[u8]) -> &[u8] {
+    let field = field.trim_ascii();
+    match field {
+        [b'"', inner @ .., b'"'] => inner,
+        _ => field,
+    }
+}
+
+fn split_once(s: &[u8], sep: u8) -> Option<(&[u8], &[u8])> {
+    let at = s.iter().position(|&b| b == sep)?;
+    Some((s.get(..at)?, s.get(at + 1..)?))
+}
+
+/// Up to `K` comma-separated fields and their count; `None` if there are more.
+fn fields<const K: usize>(s: &[u8]) -> Option<([&[u8]; K], usize)> {
+    let mut out: [&[u8]; K] = [&[]; K];
+    let mut count = 0;
+    for field in s.split(|&b| b == b',') {
+        *out.get_mut(count)? = field;
+        count += 1;
+    }
+    Some((out, count))
+}
+
+/// Exactly `K` comma-separated fields.
+fn exactly<const K: usize>(s: &[u8]) -> Option<[&[u8]; K]> {
+    let (f, count) = fields::<K>(s)?;
+    (count == K).then_some(f)
+}
+
+fn split3(s: &[u8], sep: u8) -> Option<[&[u8]; 3]> {
+    let (a, rest) = split_once(s, sep)?;
+    let (b, c) = split_once(rest, sep)?;
+    Some([a, b, c])
+}
