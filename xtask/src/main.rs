@@ -60,8 +60,6 @@ enum Task {
         #[arg(long, default_value_t = 1000)]
         devices: usize,
     },
-    /// Writes the scenario JSON Schema (scenarios/scenario.schema.json) from the types.
-    Schema,
     /// Builds the board images and prints their flash (text + rodata + data) and static RAM
     /// (data + bss).
     Size,
@@ -99,7 +97,6 @@ fn main() -> ExitCode {
         Task::Replay(args) => replay::replay(args),
         Task::Sim(args) => sim::sim(args),
         Task::Bench { devices } => bench::bench(devices),
-        Task::Schema => replay::schema(),
         Task::Size => board::size(),
         Task::Flash {
             board,

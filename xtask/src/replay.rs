@@ -120,12 +120,3 @@ fn write_trace(dir: &Path, replay: &Replay) -> Result {
     std::fs::write(&path, replay.trace())
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
-
-/// `cargo xtask schema`: writes the scenario JSON Schema where it is checked in.
-pub fn schema() -> Result {
-    let path = root().join(scenarios::format::SCHEMA_PATH);
-    std::fs::write(&path, scenarios::format::schema_json())
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    eprintln!("wrote {}", path.display());
-    Ok(())
-}

@@ -1,5 +1,5 @@
 //! The scenario format: JSON, read with serde, its JSON Schema generated from these types
-//! (`scenarios/scenario.schema.json`, checked in; `cargo xtask schema` writes it).
+//! (`scenarios/scenario.schema.json`, checked in; `UPDATE_EXPECT=1 cargo test -p scenarios --test format` writes it).
 //!
 //! Every object refuses unknown keys. Durations are strings with a unit: `"250ms"`, `"10s"`,
 //! `"5m"`, `"1h"` ([`units`]' syntax). A file that does not parse is refused
