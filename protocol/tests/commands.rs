@@ -197,6 +197,7 @@ fn golden_commands() -> Vec<Command<'static>> {
         C::Cstt { apn: "internet", user: Some("user"), pwd: None },
         C::Ciicrmode(2),
         C::CipstatusLink(0),
+        C::CipackLink(3),
         C::Cipstart { link: None, transport: Transport::Tcp, host: "example.com", port: 8000 },
         C::Cipstart { link: Some(0), transport: Transport::Tcp, host: "example.com", port: 8000 },
         C::Cipstart { link: Some(5), transport: Transport::Udp, host: "10.0.0.1", port: 123 },
@@ -255,7 +256,9 @@ fn golden_bytes_parse_back() {
         let (value, bytes) = record.rsplit_once(SEPARATOR).unwrap();
         let bytes = unescaped(bytes);
         // The bytes themselves say the mode: only multi-mode spellings carry `Some(<link>)`.
-        let multi = value.contains("link: Some") || value.starts_with("CipstatusLink");
+        let multi = value.contains("link: Some")
+            || value.starts_with("CipstatusLink")
+            || value.starts_with("CipackLink");
         let parsed = parse_line(&bytes, multi);
         assert_eq!(parsed, [Ok(value.to_owned())], "{record}");
     }
@@ -484,6 +487,11 @@ fn single_and_multi_connection_spellings() {
         ("AT+CIPCLOSE=0,1", single, &[BAD]),
         ("AT+CIPSTATUS=0", multi, &[Ok(C::CipstatusLink(0))]),
         ("AT+CIPSTATUS=0", single, &[BAD]),
+        // CIPACK: `AT+CIPACK=<n>` in multi mode, the bare `AT+CIPACK` in single mode.
+        ("AT+CIPACK=2", multi, &[Ok(C::CipackLink(2))]),
+        ("AT+CIPACK=2", single, &[BAD]),
+        ("AT+CIPACK", single, &[Ok(C::Exec(Name::Cipack))]),
+        ("AT+CIPACK=?", multi, &[Ok(C::Test(Name::Cipack))]),
         // CIPRXGET: the link is there in multi mode only.
         ("AT+CIPRXGET=0", single, &[Ok(C::Ciprxget(RxGet::Manual(false)))]),
         ("AT+CIPRXGET=1", multi, &[Ok(C::Ciprxget(RxGet::Manual(true)))]),
@@ -847,6 +855,7 @@ fn command() -> impl Strategy<Value = Command<'static>> {
         cstt,
         any::<u8>().prop_map(C::Ciicrmode),
         link().prop_map(C::CipstatusLink),
+        link().prop_map(C::CipackLink),
         (
             proptest::option::of(link()),
             transport,

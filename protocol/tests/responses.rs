@@ -113,6 +113,15 @@ fn own_response(r: Response<'_>) -> Response<'static> {
         R::Ok => R::Ok,
         R::Error => R::Error,
         R::CmeError(n) => R::CmeError(n),
+        R::Cipack {
+            txlen,
+            acklen,
+            nacklen,
+        } => R::Cipack {
+            txlen,
+            acklen,
+            nacklen,
+        },
         R::CmsError(n) => R::CmsError(n),
         R::ShutOk => R::ShutOk,
         R::CloseOk(l) => R::CloseOk(l),
@@ -274,6 +283,11 @@ fn samples() -> Vec<Response<'static>> {
             port: "80",
             ..connected(0)
         }),
+        R::Cipack {
+            txlen: 1460,
+            acklen: 1000,
+            nacklen: 460,
+        },
         R::IpAddress([10, 68, 27, 49]),
         R::Csq { rssi: 20, ber: 0 },
         R::Csq { rssi: 99, ber: 99 },
@@ -698,6 +712,37 @@ fn answers() {
                     port: "80",
                     ..connected(0)
                 })),
+                fin(R::Ok),
+            ],
+        ),
+        case(
+            "CIPACK=<n> answers one +CIPACK line and OK",
+            vec![
+                Host(Command::CipackLink(0)),
+                Modem(b"\r\n+CIPACK: 25,20,5\r\n\r\nOK\r\n"),
+            ],
+            vec![
+                info(R::Cipack {
+                    txlen: 25,
+                    acklen: 20,
+                    nacklen: 5,
+                }),
+                fin(R::Ok),
+            ],
+        ),
+        case(
+            "a +CIPACK line no command asked for is a URC, not an answer",
+            vec![
+                Host(Command::Exec(Name::Csq)),
+                Modem(b"\r\n+CIPACK: 25,20,5\r\n\r\n+CSQ: 20,0\r\n\r\nOK\r\n"),
+            ],
+            vec![
+                urc(R::Cipack {
+                    txlen: 25,
+                    acklen: 20,
+                    nacklen: 5,
+                }),
+                info(R::Csq { rssi: 20, ber: 0 }),
                 fin(R::Ok),
             ],
         ),
@@ -1558,6 +1603,11 @@ fn response() -> impl Strategy<Value = Response<'static>> {
         (0..IpState::ALL.len()).prop_map(|i| R::State(IpState::ALL[i])),
         connection_line().prop_map(R::Connection),
         connection_line().prop_map(R::LinkStatus),
+        (any::<u32>(), any::<u32>(), any::<u32>()).prop_map(|(txlen, acklen, nacklen)| R::Cipack {
+            txlen,
+            acklen,
+            nacklen,
+        }),
         any::<[u8; 4]>().prop_map(R::IpAddress),
         (any::<u8>(), any::<u8>()).prop_map(|(rssi, ber)| R::Csq { rssi, ber }),
         (proptest::option::of(any::<u8>()), stat, location).prop_map(|(mode, stat, location)| {

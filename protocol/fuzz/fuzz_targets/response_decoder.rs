@@ -34,6 +34,7 @@ const COMMANDS: [Command<'static>; 20] = [
     Command::Read(Name::Cdnscfg),
     Command::Test(Name::Cipsend),
     Command::CipstatusLink(0),
+    Command::CipackLink(0),
     Command::Cipsend {
         link: Some(0),
         len: Some(5),

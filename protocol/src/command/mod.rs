@@ -50,6 +50,7 @@ pub enum Name {
     Cipstart,
     Cipsend,
     Cipqsend,
+    Cipack,
     Cipclose,
     Cipshut,
     Ciphead,
@@ -144,6 +145,9 @@ pub enum Command<'a> {
     },
     /// `AT+CIPQSEND=<0|1>`: 0 `SEND OK` once the peer has the data, 1 `DATA ACCEPT` at once.
     Cipqsend(u8),
+    /// `AT+CIPACK=<n>` (multi mode; single mode: `AT+CIPACK`): how much of what was sent the
+    /// peer acknowledged, `+CIPACK: <txlen>,<acklen>,<nacklen>`.
+    CipackLink(LinkId),
     /// `AT+CIPCLOSE=<quick>` (single), `AT+CIPCLOSE=<n>[,<quick>]` (multi).
     Cipclose {
         link: Option<LinkId>,
@@ -194,7 +198,7 @@ pub enum RxGet {
 }
 
 impl Name {
-    pub const ALL: [Name; 45] = [
+    pub const ALL: [Name; 46] = [
         Name::Cmee,
         Name::Cgmr,
         Name::Cgmm,
@@ -230,6 +234,7 @@ impl Name {
         Name::Cipstart,
         Name::Cipsend,
         Name::Cipqsend,
+        Name::Cipack,
         Name::Cipclose,
         Name::Cipshut,
         Name::Ciphead,
@@ -280,6 +285,7 @@ impl Name {
             Name::Cipstart => "CIPSTART",
             Name::Cipsend => "CIPSEND",
             Name::Cipqsend => "CIPQSEND",
+            Name::Cipack => "CIPACK",
             Name::Cipclose => "CIPCLOSE",
             Name::Cipshut => "CIPSHUT",
             Name::Ciphead => "CIPHEAD",
@@ -333,6 +339,7 @@ impl Command<'_> {
             Command::Cipstart { .. } => Name::Cipstart,
             Command::Cipsend { .. } => Name::Cipsend,
             Command::Cipqsend(_) => Name::Cipqsend,
+            Command::CipackLink(_) => Name::Cipack,
             Command::Cipclose { .. } => Name::Cipclose,
             Command::Ciphead(_) => Name::Ciphead,
             Command::Ciprxget(_) => Name::Ciprxget,
@@ -354,7 +361,7 @@ impl Command<'_> {
             | Command::Cipsend { link, .. }
             | Command::Cipclose { link, .. }
             | Command::Ciprxget(RxGet::Read { link, .. } | RxGet::Available { link }) => link,
-            Command::CipstatusLink(link) => Some(link),
+            Command::CipstatusLink(link) | Command::CipackLink(link) => Some(link),
             _ => None,
         }
     }
@@ -440,7 +447,8 @@ impl Command<'_> {
             | C::Ciicrmode(n)
             | C::Cipqsend(n)
             | C::Atwmft(n)
-            | C::CipstatusLink(n) => w.num(n.into()),
+            | C::CipstatusLink(n)
+            | C::CipackLink(n) => w.num(n.into()),
             C::Cgatt(on)
             | C::Clts(on)
             | C::Cbatchk(on)

@@ -205,6 +205,7 @@ fn set_form<'a>(name: Name, fields: &[&'a [u8]], multi: bool) -> Result<Command<
         (Name::Cipsend, [n]) if multi => C::Cipsend { link: Some(link(n)?), len: None },
         (Name::Cipsend, [n, len]) if multi => C::Cipsend { link: Some(link(n)?), len: Some(number(len)?) },
         (Name::Cipqsend, [n]) => C::Cipqsend(number(n)?),
+        (Name::Cipack, [n]) if multi => C::CipackLink(link(n)?),
         (Name::Cipclose, [quick]) if !multi => C::Cipclose { link: None, quick: Some(flag(quick)?) },
         (Name::Cipclose, [n]) if multi => C::Cipclose { link: Some(link(n)?), quick: None },
         (Name::Cipclose, [n, quick]) if multi => C::Cipclose { link: Some(link(n)?), quick: Some(flag(quick)?) },

@@ -61,6 +61,13 @@ pub enum Response<'a> {
     Connection(ConnectionLine<'a>),
     /// `+CIPSTATUS: <n>,<bearer>,"<TCP|UDP>","<ip>","<port>","<state>"` (`AT+CIPSTATUS=<n>`).
     LinkStatus(ConnectionLine<'a>),
+    /// `+CIPACK: <txlen>,<acklen>,<nacklen>`: bytes sent on a link, acknowledged by the peer,
+    /// and not yet acknowledged (SIM800 TCP/IP manual, `AT+CIPACK`).
+    Cipack {
+        txlen: u32,
+        acklen: u32,
+        nacklen: u32,
+    },
     /// The bare IP line that `AT+CIFSR` answers, with no `OK`.
     IpAddress([u8; 4]),
 
@@ -263,6 +270,17 @@ impl Response<'_> {
             Response::State(state) => w.str("STATE: ")?.str(state.as_str())?,
             Response::Connection(ref c) => c.write(w.str("C: ")?)?,
             Response::LinkStatus(ref c) => c.write(w.str("+CIPSTATUS: ")?)?,
+            Response::Cipack {
+                txlen,
+                acklen,
+                nacklen,
+            } => w
+                .str("+CIPACK: ")?
+                .num(txlen.into())?
+                .str(",")?
+                .num(acklen.into())?
+                .str(",")?
+                .num(nacklen.into())?,
             Response::IpAddress([a, b, c, d]) => {
                 w.num(a.into())?.str(".")?.num(b.into())?.str(".")?;
                 w.num(c.into())?.str(".")?.num(d.into())?
@@ -361,6 +379,7 @@ impl Response<'_> {
             Response::Cclk(_) => "CCLK",
             Response::Cntp(_) => "CNTP",
             Response::LinkStatus(_) => "CIPSTATUS",
+            Response::Cipack { .. } => "CIPACK",
             Response::RxGet(_) => "CIPRXGET",
             Response::Info { name, .. } => name,
             _ => return None,

@@ -172,6 +172,14 @@ fn named<'a>(name: &'a [u8], p: &'a [u8]) -> Option<Response<'a>> {
         },
         b"CIPSTATUS" => Response::LinkStatus(connection(p)?),
         b"CIPRXGET" => Response::RxGet(rxget(p)?),
+        b"CIPACK" => match fields::<3>(p)? {
+            ([tx, ack, nack], 3) => Response::Cipack {
+                txlen: number(tx)?,
+                acklen: number(ack)?,
+                nacklen: number(nack)?,
+            },
+            _ => return None,
+        },
         b"PDP" => return None, // `+PDP: DEACT` is matched whole
         _ => info(name, p)?,
     })

@@ -172,6 +172,7 @@ impl Modem {
                 self.ok()
             }
             C::CipstatusLink(link) => self.cipstatus_link(exec, link),
+            C::CipackLink(link) => self.cipack(exec, Some(link)),
             C::Cipstart {
                 link,
                 transport,
@@ -227,6 +228,9 @@ impl Modem {
             }
             Name::Cipsend => self.profile.max_send.to_string(),
             Name::Cipqsend => "(0,1)".into(),
+            Name::Cipack if self.session.ip.multi => {
+                format!("(0-{})", self.profile.link_count.saturating_sub(1))
+            }
             Name::Cfun => "(0,1,4),(0,1)".into(),
             Name::Cmee => "(0-2)".into(),
             Name::Creg => "(0-2)".into(),
@@ -337,6 +341,7 @@ impl Modem {
             Name::Ciicr => self.ciicr(now),
             Name::Cifsr => self.cifsr(exec),
             Name::Cipstatus => self.cipstatus(exec),
+            Name::Cipack if !self.session.ip.multi => self.cipack(exec, None),
             Name::Cipsend if !self.session.ip.multi => self.cipsend(None, None),
             Name::Cipclose if !self.session.ip.multi => self.cipclose(None),
             Name::Cipshut => self.cipshut(),

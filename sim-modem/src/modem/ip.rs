@@ -287,6 +287,29 @@ impl Modem {
         self.ok()
     }
 
+    /// `AT+CIPACK` (single mode) / `AT+CIPACK=<n>` (multi mode): the bytes the link's
+    /// connection sent, the bytes the peer acknowledged, and the difference:
+    /// `+CIPACK: <txlen>,<acklen>,<nacklen>` (SIM800 Series TCP/IP Application Note,
+    /// `AT+CIPACK`). The counts start at 0 with each `AT+CIPSTART` and stay readable after the
+    /// connection ends; a link never started answers `ERROR`. UDP counts a datagram as
+    /// acknowledged once it left the radio.
+    pub(super) fn cipack(&mut self, exec: &mut LineExec, link: Option<LinkId>) -> Outcome {
+        let Some(n) = self.link_index(link) else {
+            return Outcome::Fail(Failure::Error);
+        };
+        let l = &self.session.ip.links[n];
+        if l.state == LinkState::Initial {
+            return Outcome::Fail(Failure::Error);
+        }
+        let count = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+        exec.line(&Response::Cipack {
+            txlen: count(l.sent),
+            acklen: count(l.delivered),
+            nacklen: count(l.sent - l.delivered),
+        });
+        self.ok()
+    }
+
     /// The fields of a `C:` line. The address is the host as the host gave it (the network
     /// resolves names, so a real modem would show the resolved address).
     fn connection_fields(&self, n: usize) -> (Option<Transport>, String, String, ClientState) {
