@@ -74,6 +74,11 @@ pub fn text<const N: usize>(s: &str) -> Result<Text<N>, TooLong> {
     Text::try_from(s).map_err(|_| TooLong)
 }
 
+/// An optional text setting (the APN user and password): empty means none.
+pub(crate) fn non_empty(text: &str) -> Option<&str> {
+    (!text.is_empty()).then_some(text)
+}
+
 /// Every setting of the firmware. `Config::default()` is the seed's configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {

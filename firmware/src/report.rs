@@ -7,29 +7,8 @@ use protocol::response::{DecodeError, Location};
 use protocol::types::{IpState, RegStat};
 use protocol::Command;
 
-use crate::board::LedState;
-use crate::link::{Fault, PowerAction, Profile};
 use crate::outbox::{DropReason, Kind};
-use crate::session::LinkLoss;
-
-/// Where the firmware is, coarsely. Reported on every change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Phase {
-    /// Probing and configuring the modem (after power-up or a restart).
-    Starting,
-    /// Waiting for registration and bringing up the data link (B6).
-    BringingUp,
-    /// B6's flight mode.
-    FlightMode,
-    /// Opening the connection to the server (B7).
-    Connecting,
-    /// Connected: the session loop runs (B1–B4, B8–B10).
-    Connected,
-    /// Waiting before the next connect (B7).
-    Pausing,
-    /// Restarting the modem through its RESET line or power key.
-    Restarting,
-}
+use crate::values::{LedState, LinkLoss, ModemKind, Phase, PowerAction, RestartReason};
 
 /// One thing the firmware did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,9 +23,12 @@ pub enum Report<'a> {
     /// `Config::watchdog_feed_interval` while the core runs.
     WatchdogFed,
     /// The modem is restarted, and why.
-    ModemRestart { reason: Fault, action: PowerAction },
+    ModemRestart {
+        reason: RestartReason,
+        action: PowerAction,
+    },
     /// The modem answered, was configured and identified.
-    ModemReady(Profile),
+    ModemReady(ModemKind),
     /// The registration status changed.
     Registration(RegStat),
     /// The TCP/IP state (`STATE:` of `AT+CIPSTATUS`) changed.

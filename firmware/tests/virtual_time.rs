@@ -394,7 +394,7 @@ fn starts_up_and_keeps_going_in_virtual_time() {
             .find(|(_, r)| r.contains(text))
             .map(|(t, _)| *t)
     };
-    assert!(has("ModemReady(Profile { model: Sim800, links: 6 })").is_some());
+    assert!(has("ModemReady(ModemKind { model: Sim800, links: 6 })").is_some());
     assert!(has("Led(Searching)").is_some());
 
     // Never registered: flight mode after B6's 5 minutes.
