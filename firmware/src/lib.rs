@@ -81,7 +81,7 @@ pub mod values;
 
 pub use board::Board;
 pub use config::Config;
-pub use report::Report;
+pub use report::{Report, REPORT_KINDS};
 pub use run::run;
 pub use time::{Clock, Instant};
 pub use values::{LedState, LinkLoss, Model, ModemKind, Phase, PowerAction, RestartReason};

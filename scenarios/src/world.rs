@@ -24,10 +24,10 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use firmware::report::Report;
-use firmware::{Board, Clock, Config, Instant, LedState};
+use firmware::{Board, Clock, Config, Instant, LedState, Report};
+use protocol::text::Quoted;
 use sim_modem::fault::Fault;
-use sim_modem::lab::{self, ClientId, LabEventKind};
+use sim_modem::lab::{ClientId, LabEventKind};
 use sim_modem::net::{NetEvent, NetRequest};
 use sim_modem::profile::Profile;
 use sim_modem::sim::{Sim, SimConfig, SimError, SimEvent, SimEventKind};
@@ -181,19 +181,11 @@ impl Board for Recorder {
         });
     }
 
+    /// The report in its trace form (its `Display`).
     fn report(&mut self, report: Report<'_>) {
         self.event(|| Event::Fw {
-            report: render_report(&report),
+            report: report.to_string(),
         });
-    }
-}
-
-/// A report as the trace shows it: its `Debug` form, with bytes as quoted text.
-pub fn render_report(report: &Report<'_>) -> String {
-    match report {
-        Report::Sent { kind, data } => format!("Sent({kind:?}, {})", lab::escape(data)),
-        Report::Received(data) => format!("Received({})", lab::escape(data)),
-        other => format!("{other:?}"),
     }
 }
 
@@ -577,7 +569,7 @@ pub fn describe(action: &Action) -> String {
     match action {
         Action::Fault(fault) => format!("fault {}", fault.to_json()),
         Action::LabSend { client: c, data } => {
-            format!("lab_send {} {}", client(c), lab::escape(data))
+            format!("lab_send {} {}", client(c), Quoted(data))
         }
         Action::LabClose { client: c } => format!("lab_close {}", client(c)),
         Action::LabReset { client: c } => format!("lab_reset {}", client(c)),
@@ -593,7 +585,7 @@ fn sim_event(event: SimEvent) -> Event {
             dir: NetDir::ToNet,
             event: match request {
                 NetRequest::Send { link, data } => {
-                    format!("Send {{ link: {link}, data: {} }}", lab::escape(&data))
+                    format!("Send {{ link: {link}, data: {} }}", Quoted(&data))
                 }
                 other => format!("{other:?}"),
             },
@@ -602,7 +594,7 @@ fn sim_event(event: SimEvent) -> Event {
             dir: NetDir::ToModem,
             event: match net {
                 NetEvent::Received { link, data } => {
-                    format!("Received {{ link: {link}, data: {} }}", lab::escape(&data))
+                    format!("Received {{ link: {link}, data: {} }}", Quoted(&data))
                 }
                 other => format!("{other:?}"),
             },

@@ -11,7 +11,6 @@ use std::time::Duration;
 use embedded_io_adapters::tokio_1::FromTokio;
 use firmware::{Board, Clock, Instant, LedState, Report};
 use scenarios::realtime::{self, External, Options, Start};
-use scenarios::world::render_report;
 use tokio::net::{TcpListener, TcpStream, UnixStream};
 use tokio::task::LocalSet;
 
@@ -84,7 +83,7 @@ impl Board for LogBoard {
     }
 
     fn report(&mut self, report: Report<'_>) {
-        self.line(&render_report(&report));
+        self.line(&report.to_string());
     }
 }
 

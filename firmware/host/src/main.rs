@@ -13,6 +13,7 @@ use embedded_io_adapters::tokio_1::FromTokio;
 use firmware::config::{text, Config};
 use firmware::{Board, Clock, Instant, LedState, Report};
 use protocol::app::Framing;
+use protocol::text::Escaped;
 use protocol::types::Transport;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::oneshot;
@@ -192,7 +193,7 @@ impl embedded_io_async::Read for Uart {
 
 impl embedded_io_async::Write for Uart {
     async fn write(&mut self, buf: &[u8]) -> Result<usize, std::io::Error> {
-        trace!(bytes = %escape(buf), "uart tx");
+        trace!(bytes = %Escaped(buf), "uart tx");
         embedded_io_async::Write::write(&mut self.io, buf).await
     }
 
@@ -221,14 +222,12 @@ impl Board for HostBoard {
         info!(asserted, "RESET line (not wired on a host)");
     }
 
+    /// The report in its trace form (its `Display`), at a level by kind.
     fn report(&mut self, report: Report<'_>) {
         match report {
             // Logged by the board calls above.
             Report::WatchdogFed | Report::Led(_) => {}
-            Report::Sent { kind, data } => info!(?kind, data = %escape(data), "sent"),
-            Report::Received(data) => info!(data = %escape(data), "received"),
-            Report::Outbox { messages, bytes } => debug!(messages, bytes, "outbox"),
-            Report::Queued { .. } => debug!("{report:?}"),
+            Report::Outbox { .. } | Report::Queued { .. } => debug!("{report}"),
             Report::AtTimeout(_)
             | Report::AtRejected(_)
             | Report::Decode(_)
@@ -237,15 +236,10 @@ impl Board for HostBoard {
             | Report::ConnectFailed { .. }
             | Report::LinkLost(_)
             | Report::ClockSyncFailed { .. }
-            | Report::ModemRestart { .. } => warn!("{report:?}"),
-            _ => info!("{report:?}"),
+            | Report::ModemRestart { .. } => warn!("{report}"),
+            _ => info!("{report}"),
         }
     }
-}
-
-/// Bytes as text, with anything not printable escaped.
-fn escape(data: &[u8]) -> String {
-    data.escape_ascii().to_string()
 }
 
 async fn open(args: &Args) -> std::io::Result<Box<dyn Io>> {
