@@ -62,6 +62,11 @@
 //! its deadline (keep the minimum, reset before each poll). A read that is pending must lose
 //! no bytes when it is dropped (the harness just keeps them queued). `firmware/tests/` has a
 //! small such harness.
+//!
+//! # Features
+//!
+//! - `serde`: [`Config`] from and to files and flags (serde, durations as `"10s"`) and its
+//!   JSON schema; needs std (host tools), off for boards.
 #![no_std]
 #![forbid(unsafe_code)]
 
