@@ -441,6 +441,7 @@ pub enum KnobValue {
 impl fmt::Display for KnobValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            KnobValue::Duration(d) if d.is_zero() => f.write_str("0s"),
             // `Duration`'s own text (`10s`, `1.5s`, `86400s`): it reads back as a duration.
             KnobValue::Duration(d) => write!(f, "{d:?}"),
             KnobValue::Number(n) => write!(f, "{n}"),
@@ -524,7 +525,7 @@ mod tests {
             (|_| {}, Ok(())),
             (
                 |c| c.heartbeat_interval = Duration::ZERO,
-                Err("heartbeat_interval is 0ns: it must be from 1ms to 86400s"),
+                Err("heartbeat_interval is 0s: it must be from 1ms to 86400s"),
             ),
             (|c| c.heartbeat_interval = Duration::from_millis(1), Ok(())),
             (|c| c.heartbeat_interval = DAY, Ok(())),
@@ -543,7 +544,7 @@ mod tests {
             (|c| c.resync_quiet = Duration::ZERO, Ok(())),
             (
                 |c| c.reset_pulse = Duration::ZERO,
-                Err("reset_pulse is 0ns: it must be from 1ms to 60s"),
+                Err("reset_pulse is 0s: it must be from 1ms to 60s"),
             ),
             (
                 |c| c.server_port = 0,
@@ -568,7 +569,7 @@ mod tests {
                     c.ntp_retry = Duration::ZERO;
                     c.at_timeout = Duration::ZERO;
                 },
-                Err("at_timeout is 0ns: it must be from 1ms to 86400s"),
+                Err("at_timeout is 0s: it must be from 1ms to 86400s"),
             ),
             (
                 |c| c.send_timeout = secs(u64::MAX),
