@@ -1,4 +1,4 @@
-//! Runs a scenario against the wall clock: the same [`World`] as a replay (modem, network,
+//! Runs a scenario against the wall clock: the same [`World`](crate::world::World) as a replay (modem, network,
 //! lab server, faults, timeline), with `now` the time since the start, and the same checks at
 //! the end.
 //!
