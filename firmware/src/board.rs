@@ -2,19 +2,7 @@
 //! the modem's power key and reset lines, and a log of what it does.
 
 use crate::report::Report;
-
-/// The network-status LED (B10), as the seed's `netLed` shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum LedState {
-    /// No modem answer yet, or the modem is being restarted.
-    Off,
-    /// Searching for the network / bringing up data.
-    Searching,
-    /// Registered and the data link is up, but no server connection.
-    Registered,
-    /// Connected to the server.
-    Connected,
-}
+use crate::values::LedState;
 
 /// The board outputs. Calls are quick and never block.
 pub trait Board {

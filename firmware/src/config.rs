@@ -1,4 +1,7 @@
-//! Every knob of the firmware, with its unit, in one [`Config`]; and the fixed buffer sizes.
+//! Every knob of the firmware, with its unit and its valid range, in one [`Config`]
+//! ([`Config::validate`] checks the ranges); and the fixed buffer sizes. A new knob is one
+//! field here (with its default and its range in `validate`): the `serde` feature makes it a
+//! key of configuration files, scenario files and `longlink-host --set`.
 //!
 //! The defaults are the seed's values (`shared/seed/luat-socket-tutorial.md`), where it has
 //! one, and the SIM800 manual's or the Luat / TinyGSM libraries' otherwise
@@ -10,6 +13,7 @@
 //! and nothing polls every 2 s; a read never "fails" short of the link dropping, which the
 //! modem reports (`CLOSED`, `+PDP: DEACT`) and the loop handles at once.
 
+use core::fmt;
 use core::time::Duration;
 
 use heapless::String;
@@ -74,98 +78,174 @@ pub fn text<const N: usize>(s: &str) -> Result<Text<N>, TooLong> {
     Text::try_from(s).map_err(|_| TooLong)
 }
 
+/// An optional text setting (the APN user and password): empty means none.
+pub(crate) fn non_empty(text: &str) -> Option<&str> {
+    (!text.is_empty()).then_some(text)
+}
+
 /// Every setting of the firmware. `Config::default()` is the seed's configuration.
+///
+/// Each knob's valid range is on its field and in [`Config::validate`], the one place that
+/// checks them. With the `serde` feature, a `Config` is read from (and written to) a file or
+/// a flag by its field names, durations as text (`"10s"`, `"1500ms"`; see `units`), what is
+/// absent keeping its default, an unknown name refused:
+/// `{"heartbeat_interval": "30s", "transport": "udp"}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema),
+    serde(default, deny_unknown_fields)
+)]
 pub struct Config {
     // ---- The server and the application protocol (B1–B5) ----
     /// The server's host name or IPv4 address.
+    /// Valid: 1 to 64 bytes (`HOST_LEN`).
+    #[cfg_attr(feature = "serde", schemars(with = "str", length(max = HOST_LEN)))]
     pub server_host: Text<HOST_LEN>,
     /// The server's port.
+    /// Valid: 1 to 65535.
     pub server_port: u16,
     /// TCP (the seed's) or UDP: B5's one switch.
     pub transport: Transport,
     /// How messages are delimited on the link (see `protocol::app`).
     pub framing: Framing,
     /// B1: a heartbeat is queued this often while connected, the first right after connecting.
+    /// Valid: 1 ms to a day.
+    #[cfg_attr(feature = "serde", serde(with = "units::HumanDuration"))]
     pub heartbeat_interval: Duration,
 
     // ---- The data bearer ----
     /// The APN for `AT+CSTT` (Luat's default, `CMIOT`).
+    /// Valid: 0 to 32 bytes (`NAME_LEN`).
+    #[cfg_attr(feature = "serde", schemars(with = "str", length(max = NAME_LEN)))]
     pub apn: Text<NAME_LEN>,
     /// The APN user name; empty for none.
+    /// Valid: 0 to 32 bytes (`NAME_LEN`).
+    #[cfg_attr(feature = "serde", schemars(with = "str", length(max = NAME_LEN)))]
     pub user: Text<NAME_LEN>,
     /// The APN password; empty for none.
+    /// Valid: 0 to 32 bytes (`NAME_LEN`).
+    #[cfg_attr(feature = "serde", schemars(with = "str", length(max = NAME_LEN)))]
     pub password: Text<NAME_LEN>,
 
     // ---- Bring-up and reconnects (B6, B7) ----
     /// How often registration, attach and the IP state are polled while the IP is not ready
     /// (Luat's 2 s).
+    /// Valid: 1 ms to a day.
+    #[cfg_attr(feature = "serde", serde(with = "units::HumanDuration"))]
     pub poll_interval: Duration,
     /// B6: how long to wait for the IP to be ready before flight mode.
+    /// Valid: 1 ms to a day.
+    #[cfg_attr(feature = "serde", serde(with = "units::HumanDuration"))]
     pub ip_wait: Duration,
     /// B6: how long flight mode (`AT+CFUN=0`) lasts before `AT+CFUN=1`.
+    /// Valid: 1 ms to a day.
+    #[cfg_attr(feature = "serde", serde(with = "units::HumanDuration"))]
     pub flight_mode: Duration,
     /// B7: failed connects in a row before the data link is shut (`AT+CIPSHUT`).
+    /// Valid: 1 to 255.
     pub connect_failures_before_shut: u8,
     /// B7: the pause after a failed connect, and after a lost connection, before the next try.
+    /// Valid: 1 ms to a day.
+    #[cfg_attr(feature = "serde", serde(with = "units::HumanDuration"))]
     pub connect_pause: Duration,
     /// How long a connect may take, to its `CONNECT OK` (the manual's maximum in multi-IP
     /// mode, 75 s).
+    /// Valid: 1 ms to a day.
+    #[cfg_attr(feature = "serde", serde(with = "units::HumanDuration"))]
     pub connect_timeout: Duration,
 
     // ---- Sending (B9) ----
     /// How long a send may take, from `AT+CIPSEND` to `SEND OK`. With `AT+CIPQSEND=0`,
     /// `SEND OK` means the server's TCP stack acknowledged the data, so this is also what
     /// notices a silently dead link (see `Config::dead_link_bound`).
+    /// Valid: 1 ms to a day.
+    #[cfg_attr(feature = "serde", serde(with = "units::HumanDuration"))]
     pub send_timeout: Duration,
 
     // ---- Queries and the watchdog (B10) ----
     /// How often signal (`AT+CSQ`) and cell (`AT+CREG?`) are queried (the seed's 60 s).
+    /// Valid: 1 ms to a day.
+    #[cfg_attr(feature = "serde", serde(with = "units::HumanDuration"))]
     pub query_interval: Duration,
     /// The longest the core goes without feeding the watchdog while it is working; the
     /// hardware watchdog's timeout must be longer (twice this is comfortable).
+    /// Valid: 1 ms to a minute.
+    #[cfg_attr(feature = "serde", serde(with = "units::HumanDuration"))]
     pub watchdog_feed_interval: Duration,
 
     // ---- AT commands and modem power ----
     /// How long an ordinary command may take to its final result.
+    /// Valid: 1 ms to a day.
+    #[cfg_attr(feature = "serde", serde(with = "units::HumanDuration"))]
     pub at_timeout: Duration,
     /// How long `AT+CIICR` may take (85 s in the manual, as attentive cites it); also
     /// `AT+SAPBR=1,1`, the same PDP activation for the clock's bearer (TinyGSM's 85 s).
+    /// Valid: 1 ms to a day.
+    #[cfg_attr(feature = "serde", serde(with = "units::HumanDuration"))]
     pub ciicr_timeout: Duration,
     /// How long `AT+CIPSHUT` may take (65 s; the manual page was not reached, TinyGSM uses 60 s).
+    /// Valid: 1 ms to a day.
+    #[cfg_attr(feature = "serde", serde(with = "units::HumanDuration"))]
     pub cipshut_timeout: Duration,
     /// How long `AT+CFUN=<n>` may take (TinyGSM's 10 s).
+    /// Valid: 1 ms to a day.
+    #[cfg_attr(feature = "serde", serde(with = "units::HumanDuration"))]
     pub cfun_timeout: Duration,
     /// How long a write to the UART may take before the modem is taken for hung.
+    /// Valid: 1 ms to a day.
+    #[cfg_attr(feature = "serde", serde(with = "units::HumanDuration"))]
     pub uart_write_timeout: Duration,
     /// Luat's AT watchdog: when no command has had a final result for this long while
     /// commands were pending, the modem is power-cycled.
+    /// Valid: 1 ms to a day.
+    #[cfg_attr(feature = "serde", serde(with = "units::HumanDuration"))]
     pub at_no_answer_limit: Duration,
     /// After power-up or a restart, how long the modem is probed with `AT` before it is
     /// power-cycled (TinyGSM's 10 s).
+    /// Valid: 1 ms to a day.
+    #[cfg_attr(feature = "serde", serde(with = "units::HumanDuration"))]
     pub boot_timeout: Duration,
     /// The pause between two `AT` probes.
+    /// Valid: 1 ms to a day.
+    #[cfg_attr(feature = "serde", serde(with = "units::HumanDuration"))]
     pub probe_interval: Duration,
     /// After a command timed out, how long the line must stay quiet, once an `AT` probe is
     /// answered, before the next command is sent: the old command's late answer, or the
     /// answers of probes the modem held, are taken in that time (see `at`'s
     /// "Resynchronising"). A modem answers `AT` within milliseconds.
+    /// Valid: 0 (no wait) to a minute.
+    #[cfg_attr(feature = "serde", serde(with = "units::HumanDuration"))]
     pub resync_quiet: Duration,
     /// How long the SIM may take to be ready (TinyGSM's 10 s) before the modem is restarted.
+    /// Valid: 1 ms to a day.
+    #[cfg_attr(feature = "serde", serde(with = "units::HumanDuration"))]
     pub sim_timeout: Duration,
     /// How long the RESET line is held (SIM800: more than 105 ms).
+    /// Valid: 1 ms to a minute.
+    #[cfg_attr(feature = "serde", serde(with = "units::HumanDuration"))]
     pub reset_pulse: Duration,
     /// How long the power key is held to switch the modem on or off (SIM800: at least 1 s).
+    /// Valid: 1 ms to a minute.
+    #[cfg_attr(feature = "serde", serde(with = "units::HumanDuration"))]
     pub power_key_press: Duration,
 
     // ---- The network clock (B4) ----
     /// The NTP server for `AT+CNTP`.
+    /// Valid: 1 to 32 bytes (`NAME_LEN`).
+    #[cfg_attr(feature = "serde", schemars(with = "str", length(max = NAME_LEN)))]
     pub ntp_server: Text<NAME_LEN>,
     /// How long `AT+CNTP` may take to report `+CNTP: <code>`.
+    /// Valid: 1 ms to a day.
+    #[cfg_attr(feature = "serde", serde(with = "units::HumanDuration"))]
     pub ntp_timeout: Duration,
     /// The pause before another sync after a failed one.
+    /// Valid: 1 ms to a day.
+    #[cfg_attr(feature = "serde", serde(with = "units::HumanDuration"))]
     pub ntp_retry: Duration,
     /// How often the clock is synced again after a success.
+    /// Valid: 1 ms to a day.
+    #[cfg_attr(feature = "serde", serde(with = "units::HumanDuration"))]
     pub ntp_resync: Duration,
 }
 
@@ -245,6 +325,151 @@ const fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
 }
 
+/// The shortest interval or timeout: a zero would make a loop spin without time passing.
+const MIN_DURATION: Duration = Duration::from_millis(1);
+const MINUTE: Duration = secs(60);
+/// The longest interval or timeout: longer is a mistake, not a setting.
+const DAY: Duration = secs(24 * 3600);
+
+impl Config {
+    /// Checks every knob against its valid range (documented on each field): `Err` names the
+    /// first knob outside it. Every entry point that builds a `Config` from outside (a file,
+    /// flags, a scenario) calls this before running the firmware.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        use KnobValue::{Bytes, Duration as D, Number};
+        let c = self;
+        let (ms, minute, day) = (D(MIN_DURATION), D(MINUTE), D(DAY));
+        let checks = [
+            (
+                "server_host",
+                Bytes(c.server_host.len()),
+                Bytes(1),
+                Bytes(HOST_LEN),
+            ),
+            (
+                "server_port",
+                Number(c.server_port.into()),
+                Number(1),
+                Number(65535),
+            ),
+            ("heartbeat_interval", D(c.heartbeat_interval), ms, day),
+            ("apn", Bytes(c.apn.len()), Bytes(0), Bytes(NAME_LEN)),
+            ("user", Bytes(c.user.len()), Bytes(0), Bytes(NAME_LEN)),
+            (
+                "password",
+                Bytes(c.password.len()),
+                Bytes(0),
+                Bytes(NAME_LEN),
+            ),
+            ("poll_interval", D(c.poll_interval), ms, day),
+            ("ip_wait", D(c.ip_wait), ms, day),
+            ("flight_mode", D(c.flight_mode), ms, day),
+            (
+                "connect_failures_before_shut",
+                Number(c.connect_failures_before_shut.into()),
+                Number(1),
+                Number(255),
+            ),
+            ("connect_pause", D(c.connect_pause), ms, day),
+            ("connect_timeout", D(c.connect_timeout), ms, day),
+            ("send_timeout", D(c.send_timeout), ms, day),
+            ("query_interval", D(c.query_interval), ms, day),
+            (
+                "watchdog_feed_interval",
+                D(c.watchdog_feed_interval),
+                ms,
+                minute,
+            ),
+            ("at_timeout", D(c.at_timeout), ms, day),
+            ("ciicr_timeout", D(c.ciicr_timeout), ms, day),
+            ("cipshut_timeout", D(c.cipshut_timeout), ms, day),
+            ("cfun_timeout", D(c.cfun_timeout), ms, day),
+            ("uart_write_timeout", D(c.uart_write_timeout), ms, day),
+            ("at_no_answer_limit", D(c.at_no_answer_limit), ms, day),
+            ("boot_timeout", D(c.boot_timeout), ms, day),
+            ("probe_interval", D(c.probe_interval), ms, day),
+            ("resync_quiet", D(c.resync_quiet), D(Duration::ZERO), minute),
+            ("sim_timeout", D(c.sim_timeout), ms, day),
+            ("reset_pulse", D(c.reset_pulse), ms, minute),
+            ("power_key_press", D(c.power_key_press), ms, minute),
+            (
+                "ntp_server",
+                Bytes(c.ntp_server.len()),
+                Bytes(1),
+                Bytes(NAME_LEN),
+            ),
+            ("ntp_timeout", D(c.ntp_timeout), ms, day),
+            ("ntp_retry", D(c.ntp_retry), ms, day),
+            ("ntp_resync", D(c.ntp_resync), ms, day),
+        ];
+        for (knob, value, min, max) in checks {
+            if value < min || value > max {
+                return Err(ConfigError {
+                    knob,
+                    value,
+                    min,
+                    max,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A knob outside its valid range ([`Config::validate`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The knob, as [`Config`] (and a configuration file) names it.
+    pub knob: &'static str,
+    /// Its value.
+    pub value: KnobValue,
+    /// The range it must be in, both ends included.
+    pub min: KnobValue,
+    pub max: KnobValue,
+}
+
+/// A knob's value, or a bound of its range, in [`ConfigError`]. The values of one knob are of
+/// one kind, so they compare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum KnobValue {
+    Duration(Duration),
+    Number(u64),
+    /// A text setting's length, in bytes.
+    Bytes(usize),
+}
+
+impl fmt::Display for KnobValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KnobValue::Duration(d) if d.is_zero() => f.write_str("0s"),
+            // `Duration`'s own text (`10s`, `1.5s`, `86400s`): it reads back as a duration.
+            KnobValue::Duration(d) => write!(f, "{d:?}"),
+            KnobValue::Number(n) => write!(f, "{n}"),
+            KnobValue::Bytes(n) => write!(f, "{n} bytes"),
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ConfigError {
+            knob,
+            value,
+            min,
+            max,
+        } = self;
+        match (value, min, max) {
+            (KnobValue::Bytes(n), KnobValue::Bytes(min), KnobValue::Bytes(max)) => {
+                write!(
+                    f,
+                    "{knob} is {n} bytes long: it must be {min} to {max} bytes long"
+                )
+            }
+            _ => write!(f, "{knob} is {value}: it must be from {min} to {max}"),
+        }
+    }
+}
+
 /// A default that fits by construction.
 fn fixed<const N: usize>(s: &str) -> Text<N> {
     text(s).unwrap_or_default()
@@ -252,7 +477,9 @@ fn fixed<const N: usize>(s: &str) -> Text<N> {
 
 #[cfg(test)]
 mod tests {
+    extern crate std;
     use super::*;
+    use std::string::ToString;
 
     #[test]
     fn defaults_are_the_seeds() {
@@ -280,11 +507,174 @@ mod tests {
         assert!(c.watchdog_feed_interval * 2 <= Duration::from_millis(8300));
     }
 
+    /// A change to the default configuration.
+    type Change = fn(&mut Config);
+
+    /// Changes the default configuration with `change` and validates it: `Ok`, or the
+    /// error's text.
+    fn check(change: Change, expected: Result<(), &str>) {
+        let mut c = Config::default();
+        change(&mut c);
+        let got = c.validate().map_err(|e| e.to_string());
+        assert_eq!(got, expected.map_err(str::to_string));
+    }
+
+    #[test]
+    fn knobs_outside_their_range_are_refused() {
+        let cases: [(Change, Result<(), &str>); 16] = [
+            (|_| {}, Ok(())),
+            (
+                |c| c.heartbeat_interval = Duration::ZERO,
+                Err("heartbeat_interval is 0s: it must be from 1ms to 86400s"),
+            ),
+            (|c| c.heartbeat_interval = Duration::from_millis(1), Ok(())),
+            (|c| c.heartbeat_interval = DAY, Ok(())),
+            (
+                |c| c.ntp_resync = DAY + Duration::from_nanos(1),
+                Err("ntp_resync is 86400.000000001s: it must be from 1ms to 86400s"),
+            ),
+            (
+                |c| c.poll_interval = Duration::from_micros(999),
+                Err("poll_interval is 999µs: it must be from 1ms to 86400s"),
+            ),
+            (
+                |c| c.watchdog_feed_interval = secs(61),
+                Err("watchdog_feed_interval is 61s: it must be from 1ms to 60s"),
+            ),
+            (|c| c.resync_quiet = Duration::ZERO, Ok(())),
+            (
+                |c| c.reset_pulse = Duration::ZERO,
+                Err("reset_pulse is 0s: it must be from 1ms to 60s"),
+            ),
+            (
+                |c| c.server_port = 0,
+                Err("server_port is 0: it must be from 1 to 65535"),
+            ),
+            (
+                |c| c.connect_failures_before_shut = 0,
+                Err("connect_failures_before_shut is 0: it must be from 1 to 255"),
+            ),
+            (
+                |c| c.server_host.clear(),
+                Err("server_host is 0 bytes long: it must be 1 to 64 bytes long"),
+            ),
+            (
+                |c| c.ntp_server.clear(),
+                Err("ntp_server is 0 bytes long: it must be 1 to 32 bytes long"),
+            ),
+            (|c| c.apn.clear(), Ok(())),
+            // The first knob out of range, in field order, is named.
+            (
+                |c| {
+                    c.ntp_retry = Duration::ZERO;
+                    c.at_timeout = Duration::ZERO;
+                },
+                Err("at_timeout is 0s: it must be from 1ms to 86400s"),
+            ),
+            (
+                |c| c.send_timeout = secs(u64::MAX),
+                Err("send_timeout is 18446744073709551615s: it must be from 1ms to 86400s"),
+            ),
+        ];
+        for (change, expected) in cases {
+            check(change, expected);
+        }
+    }
+
     #[test]
     fn text_settings_are_bounded() {
         assert!(Config::seed("example.com", 7).is_ok());
         let long = [b'x'; HOST_LEN + 1];
         let long = core::str::from_utf8(&long).unwrap();
         assert_eq!(Config::seed(long, 7), Err(TooLong));
+    }
+}
+
+/// A `Config` read from text (the `serde` feature), as a file or a flag gives it.
+#[cfg(all(test, feature = "serde"))]
+mod serde_tests {
+    extern crate std;
+    use super::*;
+    use std::string::{String, ToString};
+    use std::vec::Vec;
+
+    fn read(json: &str) -> Result<Config, String> {
+        serde_json::from_str(json).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_partial_config_keeps_the_defaults() {
+        let c = read(r#"{"heartbeat_interval": "30s", "transport": "udp", "framing": "newline"}"#);
+        let expected = Config {
+            heartbeat_interval: secs(30),
+            transport: Transport::Udp,
+            framing: Framing::Newline,
+            ..Config::default()
+        };
+        assert_eq!(c, Ok(expected));
+        assert_eq!(read("{}"), Ok(Config::default()));
+    }
+
+    #[test]
+    fn a_config_reads_back_what_it_writes() {
+        let c = Config {
+            apn: fixed("internet"),
+            probe_interval: Duration::from_millis(1500),
+            ..Config::default()
+        };
+        let text = serde_json::to_string(&c).unwrap();
+        assert!(text.contains(r#""probe_interval":"1500ms""#), "{text}");
+        assert!(text.contains(r#""ntp_resync":"6h""#), "{text}");
+        assert_eq!(read(&text), Ok(c));
+    }
+
+    #[test]
+    fn bad_text_is_refused_with_the_reason() {
+        for (json, error) in [
+            (r#"{"heartbeat": "10s"}"#, "unknown field `heartbeat`"),
+            (r#"{"heartbeat_interval": "10"}"#, "missing unit"),
+            (
+                r#"{"heartbeat_interval": 10}"#,
+                "invalid type: integer `10`",
+            ),
+            (r#"{"transport": "sctp"}"#, "unknown variant `sctp`"),
+            (
+                r#"{"server_port": 70000}"#,
+                "invalid value: integer `70000`",
+            ),
+            (
+                r#"{"apn": "an-apn-name-longer-than-thirty-two-bytes"}"#,
+                "expected a string no more than 32 bytes long",
+            ),
+        ] {
+            let got = read(json);
+            assert!(
+                got.as_ref().is_err_and(|e| e.contains(error)),
+                "{json}: {got:?}"
+            );
+        }
+    }
+
+    /// Every duration knob (as the file names it) is checked by `validate`, under its own
+    /// name: zero is refused (but where it means "no wait"), and so is more than a day.
+    #[test]
+    fn validate_names_every_duration_knob() {
+        let defaults = serde_json::to_value(Config::default()).unwrap();
+        let durations = defaults
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(_, v)| v.as_str().is_some_and(|v| units::parse_duration(v).is_ok()));
+        let mut knobs = Vec::new();
+        for (knob, _) in durations {
+            knobs.push(knob.as_str());
+            for (value, refused) in [("0s", knob != "resync_quiet"), ("2d", true)] {
+                let c = read(&std::format!(r#"{{"{knob}": "{value}"}}"#)).unwrap();
+                let got = c.validate().map_err(|e| e.knob);
+                assert_eq!(got, if refused { Err(knob.as_str()) } else { Ok(()) });
+            }
+        }
+        // The filter found the duration knobs (these two among them), not nothing.
+        assert!(knobs.contains(&"heartbeat_interval") && knobs.contains(&"resync_quiet"));
     }
 }

@@ -1,58 +1,40 @@
-//! The device: the AT client, the state its URC handler keeps, and [`run`], the top loop
-//! that restarts the modem whenever a layer gives up on it.
+//! The device ([`Device`]): the AT client, the URC handler's [`State`], what the phases
+//! remember between them, and the few operations every phase uses: send a command and wait
+//! for its answer ([`Device::cmd`]), pause or idle while URCs are handled, notice a modem that
+//! restarted ([`Device::check_modem`]), and B10's signal and cell query when it comes due.
 //!
-//! # Recovery, layer by layer
+//! The phases are `impl Device` blocks of their own, above this file: `startup` (start-up and
+//! restart), `bringup` (registration, data bring-up, connect), `session` (connected), and
+//! `run`, the top loop that ties them together.
 //!
-//! | what went wrong | who notices | what happens |
-//! |---|---|---|
-//! | the connection dropped (`<n>, CLOSED`), a send failed or timed out | the session | reconnect after `connect_pause` |
-//! | `+PDP: DEACT` | the session, any wait | `AT+CIPSHUT`, bring-up again, reconnect |
-//! | the IP is not ready | bring-up | poll every `poll_interval`; after `ip_wait`, flight mode (B6) |
-//! | connects keep failing | connect | `AT+CIPSHUT` after the 5th (B7) |
-//! | the modem rebooted (`RDY`, `+CPIN: NOT READY`) | the URC handler, at once: it ends any wait, a pending command or send included | start-up again, no power action, no close, no pause |
-//! | the modem stopped answering, or is off (`NORMAL POWER DOWN`) | the AT client, start-up | RESET pulse, then the power key, alternately, until it answers |
+//! # B10's signal and cell query
+//!
+//! `AT+CSQ`, `AT+CREG?` every `query_interval`, on time (the next is due one interval after
+//! the last was due, see `Device::query_now`), in every phase where the modem answers:
+//! connected, bring-up, flight mode (between `AT+CFUN=0` and `AT+CFUN=1`), the connect wait
+//! and the pause after a lost connection. Skipped only while the modem is restarted and
+//! started (from `Phase::Restarting` to `Report::ModemReady`), and held back while another
+//! command waits for its answer (`AT+CIICR`, `AT+CFUN`, ...): then it goes right after.
+//! During bring-up, `AT+CSQ` goes when due, and the next poll's `AT+CREG?` (at most
+//! `poll_interval` later) is its cell query: the polls keep their pace.
 
-use protocol::app::{reply_to, Deframer, Framing, MessageTooLong, Reply};
-use protocol::response::{ConnectResult, Response, VoltageAlarm};
-use protocol::types::{IpState, RegStat, SimState};
+use core::future::Future;
+use core::time::Duration;
 
-use crate::at::{At, AtError, Handler, Wake};
-use crate::board::{Board, LedState};
-use crate::config::{Config, LINK, MAX_FRAMED};
-use crate::link::Fault;
-use crate::outbox::{Kind, Outbox};
-use crate::report::{Phase, Report};
-use crate::session::NtpState;
-use crate::time::{Clock, Instant};
 use embedded_io_async::{Read, Write};
+use protocol::command::{Command, Name};
+use protocol::types::{IpState, RegStat};
 
-/// Runs the firmware: brings the modem up, keeps the connection to the server alive, and
-/// never returns. Every wait races UART bytes against `clock.sleep_until`; see the crate
-/// documentation for how to drive it in virtual time.
-///
-/// The core is generic only over the UART and the clock, whose futures it holds; the board
-/// is used as `&mut dyn Board`, and the URC handler as `&mut dyn Handler`.
-pub async fn run<U, C, B>(config: &Config, uart: U, clock: &C, board: &mut B) -> !
-where
-    U: Read + Write,
-    C: Clock,
-    B: Board,
-{
-    let mut device = Device::new(config, uart, clock, board);
-    let mut fault = None;
-    loop {
-        if let Some(fault) = fault {
-            device.restart_modem(fault).await;
-        }
-        fault = Some(match device.serve().await {
-            Err(fault) => fault,
-            Ok(never) => match never {},
-        });
-    }
-}
+use crate::at::{At, AtError, Handler, Outcome, Stop, Wake};
+use crate::board::Board;
+use crate::config::Config;
+use crate::report::Report;
+use crate::state::State;
+use crate::time::{Clock, Instant};
+use crate::values::{Phase, RestartReason};
 
-/// The whole device; its methods are spread over `link` (bring-up, connect, restart) and
-/// `session` (the connected loop).
+/// The whole device; its phases are `impl Device` blocks in `startup`, `bringup`, `session`
+/// and `run`.
 pub(crate) struct Device<'a, U, C> {
     pub(crate) config: &'a Config,
     pub(crate) at: At<'a, U, C>,
@@ -72,8 +54,27 @@ pub(crate) struct Device<'a, U, C> {
     pub(crate) ntp: NtpState,
 }
 
+/// The network clock sync (B4, in `session`), between turns of the session loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NtpState {
+    /// The next sync starts at this instant.
+    Due(Instant),
+    /// `AT+CNTP` was accepted; its `+CNTP:` is awaited until this instant.
+    Waiting(Instant),
+}
+
+impl From<AtError> for RestartReason {
+    fn from(e: AtError) -> RestartReason {
+        match e {
+            AtError::Unresponsive => RestartReason::Unresponsive,
+            AtError::Uart(_) => RestartReason::Uart,
+            AtError::TooLong => RestartReason::CommandTooLong,
+        }
+    }
+}
+
 impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
-    fn new(config: &'a Config, uart: U, clock: &'a C, board: &'a mut dyn Board) -> Self {
+    pub(crate) fn new(config: &'a Config, uart: U, clock: &'a C, board: &'a mut dyn Board) -> Self {
         Device {
             config,
             at: At::new(uart, clock, config),
@@ -102,377 +103,115 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
     /// The modem-level events that end whatever the device is doing.
     // Out of line: every loop checks it.
     #[inline(never)]
-    pub(crate) fn check_modem(&self) -> Result<(), Fault> {
+    pub(crate) fn check_modem(&self) -> Result<(), RestartReason> {
         let flags = &self.state.flags;
         if flags.powered_down {
-            Err(Fault::PoweredDown)
+            Err(RestartReason::PoweredDown)
         } else if flags.rebooted || flags.sim_lost {
-            Err(Fault::Rebooted)
+            Err(RestartReason::Rebooted)
         } else {
             Ok(())
         }
     }
-}
 
-impl From<AtError> for Fault {
-    fn from(e: AtError) -> Fault {
-        match e {
-            AtError::Unresponsive => Fault::Unresponsive,
-            AtError::Uart(_) => Fault::Uart,
-            AtError::TooLong => Fault::CommandTooLong,
+    /// Sends a command and waits for its answer (in `self.at.answer()` afterwards), as long
+    /// as [`At::timeout`](crate::at::At::timeout) says; `Err` when the modem is given up on,
+    /// or restarted: once the modem is started, a restart URC (`RDY`, `+CPIN: NOT READY`, a
+    /// power-down) seen before the command or while it is pending ends it with the
+    /// [`Device::check_modem`] reason, and nothing is sent to the fresh modem.
+    pub(crate) async fn cmd(&mut self, command: &Command<'_>) -> Result<Outcome, RestartReason> {
+        if !self.state.starting {
+            self.check_modem()?;
         }
-    }
-}
-
-/// What URCs tell, kept until the loop that cares looks.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Flags {
-    /// `RDY`: the modem restarted.
-    pub rebooted: bool,
-    /// `+CPIN: NOT READY` / `NOT INSERTED`: the SIM went away (a modem restart, or worse).
-    pub sim_lost: bool,
-    /// `NORMAL POWER DOWN` or a voltage power-down: the modem is off.
-    pub powered_down: bool,
-    /// `<n>, CLOSED` on our link.
-    pub closed: bool,
-    /// `+PDP: DEACT`.
-    pub pdp_deact: bool,
-    /// The asynchronous result of `AT+CIPSTART` on our link.
-    pub connect: Option<ConnectResult>,
-    /// The result code of `AT+CNTP`.
-    pub ntp: Option<u8>,
-}
-
-/// Everything the URC handler touches: the board, the outbox and the receive path.
-pub(crate) struct State<'a> {
-    pub board: &'a mut dyn Board,
-    pub flags: Flags,
-    pub outbox: Outbox,
-    pub deframer: Deframer<MAX_FRAMED>,
-    /// The modem is being (re)started: its `RDY` and `+CPIN: NOT READY` are expected, and
-    /// end no wait ([`Wake::Abort`] rather than [`Wake::Restart`]).
-    pub starting: bool,
-    /// Flight mode (B6): the SIM goes with the radio, its `+CPIN: NOT READY` is no restart.
-    pub radio_off: bool,
-    led: Option<LedState>,
-    /// The LED the loops last set; the URC handler may show `Searching` over it for a while.
-    wanted_led: Option<LedState>,
-    /// The network clock: Unix seconds at an instant, once set (B4).
-    unix: Option<(Instant, u64)>,
-}
-
-impl<'a> State<'a> {
-    fn new(board: &'a mut dyn Board, framing: Framing) -> Self {
-        State {
-            board,
-            flags: Flags::default(),
-            outbox: Outbox::new(framing),
-            deframer: Deframer::new(framing),
-            starting: true,
-            radio_off: false,
-            led: None,
-            wanted_led: None,
-            unix: None,
+        let outcome = self.at.command(command, &mut self.state).await?;
+        if outcome == Outcome::Aborted {
+            self.check_modem()?;
         }
+        Ok(outcome)
     }
 
-    /// The LED now; `None` before it was first set.
-    pub fn led(&self) -> Option<LedState> {
-        self.led
-    }
-
-    /// Sets the LED, as the loops see the state.
-    pub fn set_led(&mut self, led: LedState) {
-        self.wanted_led = Some(led);
-        self.show_led(led);
-    }
-
-    fn show_led(&mut self, led: LedState) {
-        if self.led != Some(led) {
-            self.led = Some(led);
-            self.board.set_led(led);
-            self.board.report(Report::Led(led));
+    /// The answer to a command the firmware wants `OK` to: an `ERROR` is reported. `true` on
+    /// `OK`.
+    // Out of line: called from several places, and `Report::AtRejected` copies the command.
+    #[inline(never)]
+    pub(crate) fn wanted(&mut self, command: &Command<'_>, outcome: Outcome) -> bool {
+        if outcome == Outcome::Error {
+            self.state.board.report(Report::AtRejected(*command));
         }
+        outcome == Outcome::Ok
     }
 
-    /// Unix seconds at `now`, or 0 while the clock has not been set from the network.
-    pub fn unix_at(&self, now: Instant) -> u64 {
-        self.unix.map_or(0, |(at, unix)| {
-            unix + now.as_micros().saturating_sub(at.as_micros()) / 1_000_000
-        })
+    /// A pause that still handles URCs, whatever they say.
+    pub(crate) fn pause(
+        &mut self,
+        duration: Duration,
+    ) -> impl Future<Output = Stop> + use<'_, 'a, U, C> {
+        let deadline = self.now() + duration;
+        self.at.sleep_until(deadline, &mut self.state)
     }
 
-    pub fn set_unix(&mut self, now: Instant, unix: u64) {
-        self.unix = Some((now, unix));
-        self.board.report(Report::ClockSet { unix });
-    }
-
-    pub fn report_outbox(&mut self) {
-        let (messages, bytes) = (self.outbox.len(), self.outbox.bytes());
-        self.board.report(Report::Outbox { messages, bytes });
-    }
-
-    pub fn queue_heartbeat(&mut self) {
-        match self.outbox.push_heartbeat() {
-            Ok(()) => self.board.report(Report::Queued {
-                kind: Kind::Heartbeat,
-                len: 0,
-            }),
-            Err(reason) => self.board.report(Report::Dropped {
-                kind: Kind::Heartbeat,
-                reason,
-            }),
+    /// B10: whether signal and cell are due now. If so, the next query is due one
+    /// `query_interval` after this one was due (on time, without drift), or, when this one
+    /// is more than `poll_interval` late (the first, or the modem was being started, or a
+    /// long command such as `AT+CIICR` held it back), one `query_interval` from now.
+    pub(crate) fn query_now(&mut self) -> bool {
+        let now = self.now();
+        if now < self.query_due {
+            return false;
         }
-        self.report_outbox();
-    }
-
-    /// B2–B4: deframes a received chunk and queues the replies its messages ask for.
-    fn received(&mut self, now: Instant, chunk: &[u8]) {
-        let unix = self.unix_at(now);
-        let State {
-            board,
-            outbox,
-            deframer,
-            ..
-        } = self;
-        deframer.push(chunk, |message| match message {
-            Ok(message) => {
-                board.report(Report::Received(message));
-                if let Some(reply) = reply_to(message) {
-                    queue_reply(&mut **board, outbox, reply, unix);
-                }
-            }
-            Err(MessageTooLong) => board.report(Report::ReceivedTooLong),
-        });
-    }
-}
-
-fn queue_reply(board: &mut dyn Board, outbox: &mut Outbox, reply: Reply<'_>, unix: u64) {
-    let mut small = [0u8; 20]; // `bin`'s 3 bytes, or a u64 in decimal
-    let data = match reply {
-        Reply::Echo(message) => message,
-        other => {
-            let len = other.encode(unix, &mut small).unwrap_or(0);
-            &small[..len]
-        }
-    };
-    match outbox.push_reply(data) {
-        Ok(evicted) => {
-            if evicted {
-                let reason = crate::outbox::DropReason::Evicted;
-                board.report(Report::Dropped {
-                    kind: Kind::Heartbeat,
-                    reason,
-                });
-            }
-            board.report(Report::Queued {
-                kind: Kind::Reply,
-                len: data.len(),
-            });
-        }
-        Err(reason) => board.report(Report::Dropped {
-            kind: Kind::Reply,
-            reason,
-        }),
-    }
-    let (messages, bytes) = (outbox.len(), outbox.bytes());
-    board.report(Report::Outbox { messages, bytes });
-}
-
-impl State<'_> {
-    /// Registration or the data link is gone (`+CREG: <not registered>`, `+PDP: DEACT`): the
-    /// LED says `Searching` at once (B10), unless the modem is being started (`Off`).
-    fn lost_network(&mut self) {
-        if !self.starting {
-            self.show_led(LedState::Searching);
-        }
-    }
-
-    /// How a URC saying the modem restarted or went off ends waits: every wait
-    /// ([`Wake::Restart`]), except while the modem is being started, when it is expected.
-    fn restart_wake(&self) -> Wake {
-        if self.starting {
-            Wake::Abort
+        let c = self.config;
+        let base = if now > self.query_due + c.poll_interval {
+            now
         } else {
-            Wake::Restart
-        }
-    }
-}
-
-impl Handler for State<'_> {
-    fn urc(&mut self, now: Instant, urc: &Response<'_>) -> Wake {
-        let ours = |link: Option<u8>| link.is_none_or(|l| l == LINK);
-        match *urc {
-            Response::Receive { link, data } if link == LINK => {
-                self.received(now, data);
-                Wake::Yes
-            }
-            Response::Connect { link, result } if ours(link) => {
-                self.flags.connect = Some(result);
-                Wake::Yes
-            }
-            Response::Closed(link) if ours(link) => {
-                self.flags.closed = true;
-                Wake::Abort
-            }
-            Response::PdpDeact => {
-                self.flags.pdp_deact = true;
-                // B10: no data link, whatever the loops are doing.
-                self.lost_network();
-                Wake::Abort
-            }
-            Response::Creg {
-                mode: None, stat, ..
-            } => {
-                if !stat.is_registered() {
-                    self.lost_network();
-                } else if let (Some(led), false) = (self.wanted_led, self.flags.pdp_deact) {
-                    // Back before the data link went: what the loops last said holds again.
-                    self.show_led(led);
-                }
-                Wake::No
-            }
-            Response::Cpin(SimState::NotReady | SimState::NotInserted) if self.radio_off => {
-                Wake::No
-            }
-            Response::Ready => {
-                self.flags.rebooted = true;
-                self.restart_wake()
-            }
-            Response::Cpin(SimState::NotReady | SimState::NotInserted) => {
-                self.flags.sim_lost = true;
-                self.restart_wake()
-            }
-            Response::NormalPowerDown
-            | Response::Voltage(VoltageAlarm::UnderPowerDown | VoltageAlarm::OverPowerDown) => {
-                self.flags.powered_down = true;
-                self.restart_wake()
-            }
-            Response::Cntp(code) => {
-                self.flags.ntp = Some(code);
-                Wake::Yes
-            }
-            _ => Wake::No,
-        }
-    }
-
-    fn alive(&mut self, _now: Instant) {
-        self.board.feed_watchdog();
-    }
-
-    fn report(&mut self, report: Report<'_>) {
-        self.board.report(report);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    extern crate std;
-    use super::*;
-    use crate::outbox::DropReason;
-    use std::{format, string::String, vec::Vec};
-
-    #[derive(Default)]
-    struct Log(Vec<String>);
-
-    impl Board for Log {
-        fn set_led(&mut self, _: LedState) {}
-        fn feed_watchdog(&mut self) {}
-        fn set_power_key(&mut self, _: bool) {}
-        fn set_modem_reset(&mut self, _: bool) {}
-        fn report(&mut self, report: Report<'_>) {
-            if let Report::Queued { .. } | Report::Dropped { .. } = report {
-                self.0.push(format!("{report:?}"));
-            }
-        }
-    }
-
-    /// Feeds `chunks` as received data and returns the queued replies, head first.
-    fn replies(state: &mut State<'_>, now: Instant, chunks: &[&[u8]]) -> Vec<Vec<u8>> {
-        for chunk in chunks {
-            state.urc(
-                now,
-                &Response::Receive {
-                    link: LINK,
-                    data: chunk,
-                },
-            );
-        }
-        let mut out = Vec::new();
-        while let Some((_, data)) = state.outbox.begin_send() {
-            out.push(data.to_vec());
-            state.outbox.sent();
-        }
-        out
-    }
-
-    #[test]
-    fn replies_to_back_bin_and_time() {
-        let mut log = Log::default();
-        let mut state = State::new(&mut log, Framing::Raw);
-        let t = Instant::from_millis(5_000);
-        let got = replies(
-            &mut state,
-            t,
-            &[b"back 1", b"bin", b"time", b"hello", b"bintime"],
-        );
-        // Before the clock is set, `time` is answered with 0.
-        assert_eq!(got, [&b"back 1"[..], &[0x11, 0x22, 0x33], b"0"]);
-
-        state.set_unix(t, 1_795_000_000);
-        let later = Instant::from_millis(7_500);
-        assert_eq!(replies(&mut state, later, &[b"time"]), [b"1795000002"]);
-    }
-
-    #[test]
-    fn newline_framing_joins_and_splits() {
-        let mut log = Log::default();
-        let mut state = State::new(&mut log, Framing::Newline);
-        let got = replies(
-            &mut state,
-            Instant::ZERO,
-            &[b"ba", b"ck 1\nbin\r\nti", b"me\n"],
-        );
-        // Queued as sent: with the framing's terminator.
-        assert_eq!(got, [&b"back 1\n"[..], &[0x11, 0x22, 0x33, b'\n'], b"0\n"]);
-    }
-
-    #[test]
-    fn a_full_outbox_reports_the_drop() {
-        let mut log = Log::default();
-        let mut state = State::new(&mut log, Framing::Raw);
-        for _ in 0..crate::config::OUTBOX_ENTRIES + 1 {
-            state.urc(
-                Instant::ZERO,
-                &Response::Receive {
-                    link: LINK,
-                    data: b"bin",
-                },
-            );
-        }
-        drop(state);
-        let full = Report::Dropped {
-            kind: Kind::Reply,
-            reason: DropReason::Full,
+            self.query_due
         };
-        assert_eq!(log.0.last(), Some(&format!("{full:?}")));
+        self.query_due = base + c.query_interval;
+        true
     }
 
-    #[test]
-    fn link_events_set_flags() {
-        let mut log = Log::default();
-        let mut state = State::new(&mut log, Framing::Raw);
-        assert_eq!(
-            state.urc(Instant::ZERO, &Response::Closed(Some(LINK + 1))),
-            Wake::No
-        );
-        assert!(!state.flags.closed);
-        assert_eq!(
-            state.urc(Instant::ZERO, &Response::Closed(Some(LINK))),
-            Wake::Abort
-        );
-        assert_eq!(state.urc(Instant::ZERO, &Response::PdpDeact), Wake::Abort);
-        assert_eq!(state.urc(Instant::ZERO, &Response::Ready), Wake::Abort);
-        assert!(state.flags.closed && state.flags.pdp_deact && state.flags.rebooted);
+    /// B10: `AT+CSQ` and `AT+CREG?` when due. `Ok(true)` if they were sent.
+    pub(crate) async fn query_if_due(&mut self) -> Result<bool, RestartReason> {
+        if !self.query_now() {
+            return Ok(false);
+        }
+        self.cmd(&Command::Exec(Name::Csq)).await?;
+        self.report_signal();
+        self.cmd(&Command::Read(Name::Creg)).await?;
+        self.report_cell(true);
+        Ok(true)
+    }
+
+    /// Handles URCs until `deadline`, or until one reaches `stop_on`, querying signal and
+    /// cell when they come due (B10).
+    pub(crate) async fn idle(
+        &mut self,
+        deadline: Instant,
+        stop_on: Wake,
+    ) -> Result<Stop, RestartReason> {
+        loop {
+            self.query_if_due().await?;
+            let until = deadline.min(self.query_due);
+            let stop = self.at.pump(until, Some(stop_on), &mut self.state).await;
+            if stop != Stop::Deadline || self.now() >= deadline {
+                return Ok(stop);
+            }
+        }
+    }
+
+    /// B10's signal, from the answer to `AT+CSQ`.
+    pub(crate) fn report_signal(&mut self) {
+        if let Some((rssi, ber)) = self.at.answer().csq {
+            self.state.board.report(Report::Signal { rssi, ber });
+        }
+    }
+
+    /// The registration status from the answer to `AT+CREG?`, reported as B10's cell when
+    /// `cell`.
+    pub(crate) fn report_cell(&mut self, cell: bool) -> Option<RegStat> {
+        let (stat, location) = self.at.answer().creg?;
+        if cell {
+            self.state.board.report(Report::Cell { stat, location });
+        }
+        Some(stat)
     }
 }

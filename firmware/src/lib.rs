@@ -5,15 +5,26 @@
 //! outputs are traits ([`embedded_io_async`] Read + Write, [`Clock`], [`Board`]) that embassy
 //! implements on a board, tokio on a host, and a deterministic harness in replay.
 //!
-//! The layers, bottom up:
+//! The files form layers, bottom up; each uses only the ones below it:
 //!
-//! - [`config`]: every knob with its unit, the seed's values as defaults, the buffer sizes;
-//! - [`at`]: the AT client: one command at a time, answers, URCs, timeouts;
-//! - [`link`]: start-up, registration, data bring-up (B6), connect (B7), modem restarts;
-//! - [`outbox`]: the bounded FIFO of messages to send, and its drop policy (B9); a message is
-//!   sent straight from it;
-//! - [`session`]: the connected event loop (B1–B4, B8–B10);
-//! - [`run`]: the top loop that ties them together and never returns.
+//! 1. values and config:
+//!    - [`time`]: [`Instant`] and the [`Clock`] trait;
+//!    - [`config`]: every knob with its unit, the seed's values as defaults, the buffer sizes;
+//!    - [`outbox`]: the bounded FIFO of messages to send, and its drop policy (B9); a message
+//!      is sent straight from it;
+//!    - [`values`]: the small values reported and shown ([`Phase`], [`LedState`],
+//!      [`RestartReason`], [`ModemKind`], [`LinkLoss`], ...);
+//!    - [`report`]: [`Report`], one thing the firmware did;
+//!    - [`board`]: the [`Board`] trait (LED, watchdog, modem power lines, reports);
+//! 2. [`at`]: the AT client: one command at a time, answers, URCs, timeouts;
+//! 3. the device:
+//!    - `state`: the URC handler and what it keeps (flags, the outbox, the receive path);
+//!    - `device`: `Device`, what the phases share: commands, pauses, B10's query;
+//! 4. the phases, each an `impl Device` of its own:
+//!    - `startup`: start-up (identification, the SIM, the data settings) and modem restarts;
+//!    - `bringup`: registration, data bring-up (B6) and connect (B7);
+//!    - `session`: the connected event loop (B1–B4, B8–B10);
+//! 5. `run`: the top loop, [`run`], which ties them together and never returns.
 //!
 //! # Recovery bounds
 //!
@@ -49,23 +60,39 @@
 //!
 //! The clock's `sleep_until` future is ready once `now() >= deadline`, and otherwise records
 //! its deadline (keep the minimum, reset before each poll). A read that is pending must lose
-//! no bytes when it is dropped (the harness just keeps them queued). `firmware/tests/` has a
-//! small such harness.
+//! no bytes when it is dropped (the harness just keeps them queued). [`harness`] (the `std`
+//! feature) is such a harness; scenarios' replay and `firmware/tests/` use it.
+//!
+//! # Features
+//!
+//! - `serde`: [`Config`] from and to files and flags (serde, durations as `"10s"`) and its
+//!   JSON schema; needs std (host tools), off for boards.
+//! - `std`: [`harness`], the virtual-time harness that drives the core in replay and tests.
 #![no_std]
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "std")]
+extern crate std;
+
 pub mod at;
 pub mod board;
+mod bringup;
 pub mod config;
 mod device;
-pub mod link;
+#[cfg(feature = "std")]
+pub mod harness;
 pub mod outbox;
 pub mod report;
-pub mod session;
+mod run;
+mod session;
+mod startup;
+mod state;
 pub mod time;
+pub mod values;
 
-pub use board::{Board, LedState};
+pub use board::Board;
 pub use config::Config;
-pub use device::run;
-pub use report::{Phase, Report};
+pub use report::{Report, REPORT_KINDS};
+pub use run::run;
 pub use time::{Clock, Instant};
+pub use values::{LedState, LinkLoss, Model, ModemKind, Phase, PowerAction, RestartReason};

@@ -1,35 +1,27 @@
 //! What the firmware reports of itself through [`Board::report`](crate::Board::report): one
 //! [`Report`] per thing it did or saw, for a log (defmt on a board, tracing on a host) or a
 //! replay trace that scenarios check.
+//!
+//! # The trace form
+//!
+//! A report's `Display` is the one text form of it: what a replay trace's `fw` records hold,
+//! what the QEMU board logs, and what scenario files match (`{"report": {"prefix":
+//! "Dropped"}}`). It is the `Debug` form, except that the bytes of [`Report::Sent`] and
+//! [`Report::Received`] are quoted text ([`Quoted`]): `Sent(Heartbeat, "heart beat")`,
+//! `Received("back 1\n")`, `Phase(Connecting)`, `ModemRestart { reason: Unresponsive,
+//! action: Reset }`. It always starts with the report's kind ([`Report::kind`]), one of
+//! [`REPORT_KINDS`].
+
+use core::fmt;
 
 use embedded_io_async::ErrorKind;
 use protocol::response::{DecodeError, Location};
+use protocol::text::Quoted;
 use protocol::types::{IpState, RegStat};
 use protocol::Command;
 
-use crate::board::LedState;
-use crate::link::{Fault, PowerAction, Profile};
 use crate::outbox::{DropReason, Kind};
-use crate::session::LinkLoss;
-
-/// Where the firmware is, coarsely. Reported on every change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Phase {
-    /// Probing and configuring the modem (after power-up or a restart).
-    Starting,
-    /// Waiting for registration and bringing up the data link (B6).
-    BringingUp,
-    /// B6's flight mode.
-    FlightMode,
-    /// Opening the connection to the server (B7).
-    Connecting,
-    /// Connected: the session loop runs (B1–B4, B8–B10).
-    Connected,
-    /// Waiting before the next connect (B7).
-    Pausing,
-    /// Restarting the modem through its RESET line or power key.
-    Restarting,
-}
+use crate::values::{LedState, LinkLoss, ModemKind, Phase, PowerAction, RestartReason};
 
 /// One thing the firmware did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,9 +36,12 @@ pub enum Report<'a> {
     /// `Config::watchdog_feed_interval` while the core runs.
     WatchdogFed,
     /// The modem is restarted, and why.
-    ModemRestart { reason: Fault, action: PowerAction },
+    ModemRestart {
+        reason: RestartReason,
+        action: PowerAction,
+    },
     /// The modem answered, was configured and identified.
-    ModemReady(Profile),
+    ModemReady(ModemKind),
     /// The registration status changed.
     Registration(RegStat),
     /// The TCP/IP state (`STATE:` of `AT+CIPSTATUS`) changed.
@@ -97,4 +92,242 @@ pub enum Report<'a> {
     Decode(DecodeError),
     /// The UART failed to read; the core waits and carries on.
     UartError(ErrorKind),
+}
+
+/// Every kind of report: the variant names of [`Report`], in declaration order. A report's
+/// text form starts with its kind ([`Report::kind`]).
+pub const REPORT_KINDS: &[&str] = &[
+    "Phase",
+    "Led",
+    "WatchdogFed",
+    "ModemRestart",
+    "ModemReady",
+    "Registration",
+    "IpState",
+    "IpAddress",
+    "FlightMode",
+    "Signal",
+    "Cell",
+    "Connected",
+    "ConnectFailed",
+    "DataLinkShut",
+    "LinkLost",
+    "Queued",
+    "Dropped",
+    "Outbox",
+    "Sent",
+    "Received",
+    "ReceivedTooLong",
+    "ClockSet",
+    "ClockSyncFailed",
+    "AtTimeout",
+    "AtRejected",
+    "AtResync",
+    "Decode",
+    "UartError",
+];
+
+impl Report<'_> {
+    /// The report's kind: its variant's name, one of [`REPORT_KINDS`].
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Report::Phase(_) => "Phase",
+            Report::Led(_) => "Led",
+            Report::WatchdogFed => "WatchdogFed",
+            Report::ModemRestart { .. } => "ModemRestart",
+            Report::ModemReady(_) => "ModemReady",
+            Report::Registration(_) => "Registration",
+            Report::IpState(_) => "IpState",
+            Report::IpAddress(_) => "IpAddress",
+            Report::FlightMode(_) => "FlightMode",
+            Report::Signal { .. } => "Signal",
+            Report::Cell { .. } => "Cell",
+            Report::Connected => "Connected",
+            Report::ConnectFailed { .. } => "ConnectFailed",
+            Report::DataLinkShut => "DataLinkShut",
+            Report::LinkLost(_) => "LinkLost",
+            Report::Queued { .. } => "Queued",
+            Report::Dropped { .. } => "Dropped",
+            Report::Outbox { .. } => "Outbox",
+            Report::Sent { .. } => "Sent",
+            Report::Received(_) => "Received",
+            Report::ReceivedTooLong => "ReceivedTooLong",
+            Report::ClockSet { .. } => "ClockSet",
+            Report::ClockSyncFailed { .. } => "ClockSyncFailed",
+            Report::AtTimeout(_) => "AtTimeout",
+            Report::AtRejected(_) => "AtRejected",
+            Report::AtResync => "AtResync",
+            Report::Decode(_) => "Decode",
+            Report::UartError(_) => "UartError",
+        }
+    }
+}
+
+impl fmt::Display for Report<'_> {
+    /// The trace form: see the module documentation.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Report::Sent { kind, data } => write!(f, "Sent({kind:?}, {})", Quoted(data)),
+            Report::Received(data) => write!(f, "Received({})", Quoted(data)),
+            other => write!(f, "{other:?}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use crate::values::Model;
+    use protocol::command::Name;
+    use std::{string::ToString, vec::Vec};
+
+    /// The report after `report` in declaration order, one of each kind; `None` after the
+    /// last. No wildcard: a new variant does not build until it has an arm here, which
+    /// takes it into the walk below, and the walk fails until [`REPORT_KINDS`] lists it.
+    fn next(report: &Report<'_>) -> Option<Report<'static>> {
+        Some(match report {
+            Report::Phase(_) => Report::Led(LedState::Searching),
+            Report::Led(_) => Report::WatchdogFed,
+            Report::WatchdogFed => Report::ModemRestart {
+                reason: RestartReason::Unresponsive,
+                action: PowerAction::Reset,
+            },
+            Report::ModemRestart { .. } => Report::ModemReady(ModemKind::AIR202),
+            Report::ModemReady(_) => Report::Registration(RegStat::Home),
+            Report::Registration(_) => Report::IpState(IpState::IpStatus),
+            Report::IpState(_) => Report::IpAddress([10, 0, 0, 1]),
+            Report::IpAddress(_) => Report::FlightMode(true),
+            Report::FlightMode(_) => Report::Signal { rssi: 20, ber: 0 },
+            Report::Signal { .. } => Report::Cell {
+                stat: RegStat::Home,
+                location: Some(Location {
+                    lac: 6334,
+                    ci: 37857,
+                }),
+            },
+            Report::Cell { .. } => Report::Connected,
+            Report::Connected => Report::ConnectFailed { failures: 2 },
+            Report::ConnectFailed { .. } => Report::DataLinkShut,
+            Report::DataLinkShut => Report::LinkLost(LinkLoss::PdpDeact),
+            Report::LinkLost(_) => Report::Queued {
+                kind: Kind::Reply,
+                len: 3,
+            },
+            Report::Queued { .. } => Report::Dropped {
+                kind: Kind::Heartbeat,
+                reason: DropReason::HeartbeatPending,
+            },
+            Report::Dropped { .. } => Report::Outbox {
+                messages: 2,
+                bytes: 6,
+            },
+            Report::Outbox { .. } => Report::Sent {
+                kind: Kind::Heartbeat,
+                data: b"heart beat\n",
+            },
+            Report::Sent { .. } => Report::Received(b"bin\"\x11\\"),
+            Report::Received(_) => Report::ReceivedTooLong,
+            Report::ReceivedTooLong => Report::ClockSet {
+                unix: 1_704_067_200,
+            },
+            Report::ClockSet { .. } => Report::ClockSyncFailed { code: None },
+            Report::ClockSyncFailed { .. } => Report::AtTimeout(Command::Exec(Name::Cipshut)),
+            Report::AtTimeout(_) => Report::AtRejected(Command::Cmee(0)),
+            Report::AtRejected(_) => Report::AtResync,
+            Report::AtResync => Report::Decode(DecodeError::Malformed),
+            Report::Decode(_) => Report::UartError(ErrorKind::TimedOut),
+            Report::UartError(_) => return None,
+        })
+    }
+
+    /// One report of every kind, in declaration order.
+    fn one_of_each() -> Vec<Report<'static>> {
+        let mut all = Vec::new();
+        let mut report = Some(Report::Phase(Phase::Connecting));
+        while let Some(this) = report {
+            report = next(&this);
+            all.push(this);
+        }
+        all
+    }
+
+    #[test]
+    fn report_kinds_name_every_variant() {
+        let all = one_of_each();
+        let kinds: Vec<_> = all.iter().map(Report::kind).collect();
+        assert_eq!(kinds, REPORT_KINDS);
+        for report in &all {
+            let text = report.to_string();
+            let rest = text.strip_prefix(report.kind());
+            // The kind is the whole leading name, not a prefix of a longer one.
+            assert!(
+                rest.is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '('])),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_trace_form() {
+        // Texts as the replay traces have them.
+        for (report, text) in [
+            (Report::Phase(Phase::Connecting), "Phase(Connecting)"),
+            (
+                Report::ModemRestart {
+                    reason: RestartReason::Unresponsive,
+                    action: PowerAction::Reset,
+                },
+                "ModemRestart { reason: Unresponsive, action: Reset }",
+            ),
+            (
+                Report::ModemReady(ModemKind {
+                    model: Model::Sim800,
+                    links: 6,
+                }),
+                "ModemReady(ModemKind { model: Sim800, links: 6 })",
+            ),
+            (
+                Report::Cell {
+                    stat: RegStat::Home,
+                    location: Some(Location {
+                        lac: 6334,
+                        ci: 37857,
+                    }),
+                },
+                "Cell { stat: Home, location: Some(Location { lac: 6334, ci: 37857 }) }",
+            ),
+            (
+                Report::Sent {
+                    kind: Kind::Heartbeat,
+                    data: b"heart beat\n",
+                },
+                r#"Sent(Heartbeat, "heart beat\n")"#,
+            ),
+            (
+                Report::Received(b"bin\"\x11\\\r"),
+                r#"Received("bin\"\x11\\\r")"#,
+            ),
+            (
+                Report::Dropped {
+                    kind: Kind::Heartbeat,
+                    reason: DropReason::HeartbeatPending,
+                },
+                "Dropped { kind: Heartbeat, reason: HeartbeatPending }",
+            ),
+            (
+                Report::IpAddress([10, 68, 27, 49]),
+                "IpAddress([10, 68, 27, 49])",
+            ),
+            (
+                Report::AtTimeout(Command::Cipsend {
+                    link: Some(0),
+                    len: Some(10),
+                }),
+                "AtTimeout(Cipsend { link: Some(0), len: Some(10) })",
+            ),
+        ] {
+            assert_eq!(report.to_string(), text);
+        }
+    }
 }

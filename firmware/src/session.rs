@@ -8,7 +8,7 @@
 //!    `NORMAL POWER DOWN`, as URCs set them): the session ends;
 //! 2. a heartbeat is due: it is queued (B1), the next one is due one interval later;
 //! 3. the outbox is not empty: its head is sent (B9);
-//! 4. signal and cell are due (B10): `AT+CSQ`, `AT+CREG?` (on the minute: see `link.rs`);
+//! 4. signal and cell are due (B10): `AT+CSQ`, `AT+CREG?` (on time: see `device.rs`);
 //! 5. the network clock is due, or its sync answered (B4);
 //! 6. otherwise: wait for the earliest of UART bytes and the deadlines of 2, 4 and 5.
 //!
@@ -52,35 +52,13 @@ use protocol::command::{Command, Name};
 use protocol::types::DateTime;
 
 use crate::at::Outcome;
-use crate::config::LINK;
-use crate::device::Device;
-use crate::link::{non_empty, Fault};
+use crate::config::{non_empty, LINK};
+use crate::device::{Device, NtpState};
 use crate::outbox::Kind;
-use crate::report::{Phase, Report};
+use crate::report::Report;
 use crate::time::{Clock, Instant};
+use crate::values::{LinkLoss, Phase, RestartReason};
 use embedded_io_async::{Read, Write};
-
-/// How a connection was lost.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum LinkLoss {
-    /// `<n>, CLOSED`: the server closed it, or the network dropped it.
-    Closed,
-    /// `+PDP: DEACT`: the network released the data link.
-    PdpDeact,
-    /// `SEND FAIL` or `ERROR` to a send.
-    SendFailed,
-    /// No `SEND OK` within `send_timeout`: the link is taken for dead.
-    SendTimeout,
-}
-
-/// The network clock sync, between turns of the loop.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum NtpState {
-    /// The next sync starts at this instant.
-    Due(Instant),
-    /// `AT+CNTP` was accepted; its `+CNTP:` is awaited until this instant.
-    Waiting(Instant),
-}
 
 /// A few commands a turn of the loop sends back to back, besides sending data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,7 +82,7 @@ impl Job {
 
 impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
     /// Runs the connected session until the link is lost (`Ok`) or the modem fails (`Err`).
-    pub(crate) async fn session(&mut self) -> Result<LinkLoss, Fault> {
+    pub(crate) async fn session(&mut self) -> Result<LinkLoss, RestartReason> {
         self.set_phase(Phase::Connected);
         let interval = self.config.heartbeat_interval;
         let mut heartbeat_due = self.now();
@@ -138,9 +116,9 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
                 }
                 if outcome == Outcome::Aborted {
                     // A restart URC, not a failed send: straight to start-up.
-                    if let Err(fault) = self.check_modem() {
+                    if let Err(reason) = self.check_modem() {
                         self.state.outbox.failed();
-                        return Err(fault);
+                        return Err(reason);
                     }
                 }
                 if let Err(loss) = self.sent(kind, outcome) {

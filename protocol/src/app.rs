@@ -66,6 +66,12 @@ impl Reply<'_> {
 
 /// How messages are delimited on the link. See the [module documentation](self).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub enum Framing {
     /// One received chunk is one message; messages are sent as they are.
     #[default]

@@ -5,8 +5,16 @@ pub type LinkId = u8;
 
 /// The transport of a connection, as written in `AT+CIPSTART` and `C:` lines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub enum Transport {
+    /// TCP: a connection, acknowledged data.
     Tcp,
+    /// UDP: datagrams, nothing acknowledged.
     Udp,
 }
 

@@ -1,4 +1,4 @@
-//! Runs a scenario against the wall clock: the same [`World`] as a replay (modem, network,
+//! Runs a scenario against the wall clock: the same [`World`](crate::world::World) as a replay (modem, network,
 //! lab server, faults, timeline), with `now` the time since the start, and the same checks at
 //! the end.
 //!
@@ -385,5 +385,38 @@ mod tests {
         // No stamp: the whole line.
         assert_eq!(log_event("12s x"), report("12s x"));
         assert_eq!(log_event("panic: oops"), report("panic: oops"));
+    }
+
+    /// A QEMU board logs a report as `<Instant> <Report>` (`firmware/boards/qemu/src/log.rs`
+    /// and its `QemuBoard::report`): the record it becomes holds the report's trace form,
+    /// as a replay's does, whatever bytes it carries.
+    #[test]
+    fn a_board_log_line_gives_back_the_trace_form() {
+        use firmware::outbox::Kind;
+        use firmware::{Instant, Phase, PowerAction, Report, RestartReason};
+        for (at, report) in [
+            (0, Report::Phase(Phase::Starting)),
+            (
+                12_345,
+                Report::ModemRestart {
+                    reason: RestartReason::Unresponsive,
+                    action: PowerAction::Reset,
+                },
+            ),
+            (
+                86_400_000,
+                Report::Sent {
+                    kind: Kind::Reply,
+                    data: b"back 1 2\n\r\n",
+                },
+            ),
+            (7, Report::Received(b" \"x\" \x00\xff\t")),
+        ] {
+            let line = format!("{} {report}\r\n", Instant::from_millis(at));
+            let expected = Event::Fw {
+                report: report.to_string(),
+            };
+            assert_eq!(log_event(&line), expected, "{line}");
+        }
     }
 }

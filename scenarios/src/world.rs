@@ -2,11 +2,12 @@
 //! process, in virtual time.
 //!
 //! The firmware is an async future ([`firmware::run`]); the simulation is sans-IO
-//! ([`Sim`]). The world polls the firmware with a no-op waker: the virtual [`Clock`] records
-//! the earliest deadline the firmware waits for, the in-memory UART is readable when the
-//! modem has written something. Each instant, bytes shuttle between the two until neither
-//! moves; then time jumps to the earliest of the firmware's deadline, the simulation's next
-//! timeout and the next timeline step. Nothing is stepped per tick and nothing waits on the
+//! ([`Sim`]). The world drives them with [`firmware::harness`]: it polls the firmware with a
+//! no-op waker, its virtual clock records the earliest deadline the firmware waits for, its
+//! in-memory UART is readable when the modem has written something. Each instant, bytes
+//! shuttle between the two until neither moves; then time jumps to the earliest of the
+//! firmware's deadline, the simulation's next timeout and the next timeline step (the
+//! world's part, its `Environment`, is the harness's `Peer`). Nothing is stepped per tick and nothing waits on the
 //! wall clock, so a quiet simulated hour costs nothing, and the same inputs always give the
 //! same trace.
 //!
@@ -15,19 +16,16 @@
 //! [`World::device_wrote`] and the modem's go out through [`World::take_device_bound`]. The
 //! caller owns time then ([`crate::realtime`] drives it from the wall clock).
 
-use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, VecDeque};
-use std::convert::Infallible;
-use std::future::{poll_fn, Future};
-use std::pin::Pin;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use firmware::report::Report;
-use firmware::{Board, Clock, Config, Instant, LedState};
+use firmware::harness::{Harness, Output, Peer, Wire};
+use firmware::{Board, LedState, Report};
+use protocol::text::Quoted;
 use sim_modem::fault::Fault;
-use sim_modem::lab::{self, ClientId, LabEventKind};
+use sim_modem::lab::{ClientId, LabEventKind};
 use sim_modem::net::{NetEvent, NetRequest};
 use sim_modem::profile::Profile;
 use sim_modem::sim::{Sim, SimConfig, SimError, SimEvent, SimEventKind};
@@ -37,7 +35,7 @@ use crate::trace::{Bytes, Dir, Event, NetDir, Pin as PinName, Record};
 /// What a world is made of.
 #[derive(Debug, Clone)]
 pub struct WorldConfig {
-    pub device: Config,
+    pub device: firmware::Config,
     pub sim: SimConfig,
     /// The modem's profile; `None` takes the built-in one `sim.profile` names.
     pub profile: Option<Profile>,
@@ -69,92 +67,19 @@ pub struct Step {
     pub action: Action,
 }
 
-/// What the firmware drove, in order, for the world to hand to the simulation.
-enum Output {
-    Uart(Vec<u8>),
-    PowerKey(bool),
-    Reset(bool),
-}
-
-/// The state the firmware's clock, UART and board share with the world.
-#[derive(Default)]
-struct Shared {
-    now: Cell<Duration>,
-    /// The earliest deadline the firmware waited for during the last poll.
-    wake: Cell<Option<Instant>>,
-    /// Modem to firmware.
-    rx: RefCell<VecDeque<u8>>,
-    out: RefCell<Vec<Output>>,
-    /// The firmware's reports and pin changes since the last poll (when tracing).
-    events: RefCell<Vec<Event>>,
+/// The firmware's board in the world: its power lines go to the modem through the harness's
+/// wire (in order with the UART bytes), and its reports and pin changes into the trace.
+struct Recorder {
+    wire: Wire,
+    /// The firmware's reports and pin changes since the last exchange (when tracing).
+    events: Rc<RefCell<Vec<Event>>>,
     trace: bool,
 }
 
-struct VirtualClock(Rc<Shared>);
-
-impl Clock for VirtualClock {
-    fn now(&self) -> Instant {
-        instant(self.0.now.get())
-    }
-
-    fn sleep_until(&self, deadline: Instant) -> impl Future<Output = ()> {
-        poll_fn(move |_| {
-            if self.now() >= deadline {
-                return Poll::Ready(());
-            }
-            let earliest = self.0.wake.get().map_or(deadline, |w| w.min(deadline));
-            self.0.wake.set(Some(earliest));
-            Poll::Pending
-        })
-    }
-}
-
-struct Uart(Rc<Shared>);
-
-impl embedded_io_async::ErrorType for Uart {
-    type Error = Infallible;
-}
-
-impl embedded_io_async::Read for Uart {
-    /// Ready with what the modem wrote, pending while it wrote nothing. Dropping a pending
-    /// read loses nothing: the bytes stay queued.
-    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, Infallible> {
-        poll_fn(|_| {
-            let mut rx = self.0.rx.borrow_mut();
-            if rx.is_empty() || buf.is_empty() {
-                return Poll::Pending;
-            }
-            let n = buf.len().min(rx.len());
-            for (dst, src) in buf.iter_mut().zip(rx.drain(..n)) {
-                *dst = src;
-            }
-            Poll::Ready(Ok(n))
-        })
-        .await
-    }
-}
-
-impl embedded_io_async::Write for Uart {
-    async fn write(&mut self, buf: &[u8]) -> Result<usize, Infallible> {
-        let mut out = self.0.out.borrow_mut();
-        match out.last_mut() {
-            Some(Output::Uart(bytes)) => bytes.extend_from_slice(buf),
-            _ => out.push(Output::Uart(buf.to_vec())),
-        }
-        Ok(buf.len())
-    }
-
-    async fn flush(&mut self) -> Result<(), Infallible> {
-        Ok(())
-    }
-}
-
-struct Recorder(Rc<Shared>);
-
 impl Recorder {
     fn event(&self, event: impl FnOnce() -> Event) {
-        if self.0.trace {
-            self.0.events.borrow_mut().push(event());
+        if self.trace {
+            self.events.borrow_mut().push(event());
         }
     }
 }
@@ -166,7 +91,7 @@ impl Board for Recorder {
     fn feed_watchdog(&mut self) {}
 
     fn set_power_key(&mut self, pressed: bool) {
-        self.0.out.borrow_mut().push(Output::PowerKey(pressed));
+        self.wire.drove(Output::PowerKey(pressed));
         self.event(|| Event::Pin {
             pin: PinName::PowerKey,
             level: pressed,
@@ -174,43 +99,42 @@ impl Board for Recorder {
     }
 
     fn set_modem_reset(&mut self, asserted: bool) {
-        self.0.out.borrow_mut().push(Output::Reset(asserted));
+        self.wire.drove(Output::Reset(asserted));
         self.event(|| Event::Pin {
             pin: PinName::Reset,
             level: asserted,
         });
     }
 
+    /// The report in its trace form (its `Display`).
     fn report(&mut self, report: Report<'_>) {
         self.event(|| Event::Fw {
-            report: render_report(&report),
+            report: report.to_string(),
         });
     }
 }
 
-/// A report as the trace shows it: its `Debug` form, with bytes as quoted text.
-pub fn render_report(report: &Report<'_>) -> String {
-    match report {
-        Report::Sent { kind, data } => format!("Sent({kind:?}, {})", lab::escape(data)),
-        Report::Received(data) => format!("Received({})", lab::escape(data)),
-        other => format!("{other:?}"),
-    }
-}
-
-/// More exchanges than this at one instant means the firmware and the modem keep waking
-/// each other up without time passing.
-const MAX_ROUNDS: usize = 1_000_000;
-
 /// The firmware core and the simulation in virtual time. See the module documentation.
 pub struct World {
+    /// The firmware (or none), its clock and UART, and the loop that drives them.
+    harness: Harness<'static>,
+    env: Environment,
+}
+
+/// Everything in the world but the firmware: the simulation (modem, network, lab server),
+/// the timeline, and the trace. The harness's [`Peer`].
+struct Environment {
     sim: Sim,
-    shared: Rc<Shared>,
-    /// The firmware core, or `None` when the device is outside the process.
-    device: Option<Pin<Box<dyn Future<Output = ()>>>>,
-    now: Duration,
+    /// The harness's wire, for the time.
+    wire: Wire,
+    /// The firmware runs in the process (else its bytes come from outside, in pieces).
+    in_process: bool,
     timeline: BTreeMap<(Duration, u64), Step>,
     seq: u64,
     records: Vec<Record>,
+    /// The firmware's reports and pin changes, from its board (when tracing).
+    events: Rc<RefCell<Vec<Event>>>,
+    trace: bool,
     scratch: Vec<u8>,
     /// An external device's line to the modem so far: its bytes come in arbitrary pieces.
     partial: Vec<u8>,
@@ -227,22 +151,20 @@ fn build_sim(config: SimConfig, profile: Option<Profile>) -> Result<Sim, SimErro
 impl World {
     pub fn new(config: WorldConfig) -> Result<World, SimError> {
         let sim = build_sim(config.sim, config.profile)?;
-        let shared = Rc::new(Shared {
+        let wire = Wire::default();
+        let env = Environment::new(sim, wire.clone(), true, config.trace);
+        let mut board = Recorder {
+            wire: wire.clone(),
+            events: env.events.clone(),
             trace: config.trace,
-            ..Shared::default()
-        });
-        let (clock, uart, board) = (
-            VirtualClock(shared.clone()),
-            Uart(shared.clone()),
-            Recorder(shared.clone()),
-        );
+        };
+        let (uart, clock) = (wire.uart(), wire.clock());
         let device_config = config.device;
         // The future owns everything it borrows, so the world can own the future.
-        let device = Box::pin(async move {
-            let mut board = board;
+        let device = async move {
             firmware::run(&device_config, uart, &clock, &mut board).await;
-        });
-        Ok(World::with_device(sim, shared, Some(device)))
+        };
+        Ok(World::with(Harness::new(wire, device), env))
     }
 
     /// The simulation alone, for a device outside the process: what it writes goes in with
@@ -254,98 +176,191 @@ impl World {
         trace: bool,
     ) -> Result<World, SimError> {
         let sim = build_sim(sim, profile)?;
-        let shared = Rc::new(Shared {
-            trace,
-            ..Shared::default()
-        });
-        Ok(World::with_device(sim, shared, None))
+        let wire = Wire::default();
+        let env = Environment::new(sim, wire.clone(), false, trace);
+        Ok(World::with(Harness::without_device(wire), env))
     }
 
-    fn with_device(
-        sim: Sim,
-        shared: Rc<Shared>,
-        device: Option<Pin<Box<dyn Future<Output = ()>>>>,
-    ) -> World {
-        let mut world = World {
-            sim,
-            shared,
-            device,
-            now: Duration::ZERO,
-            timeline: BTreeMap::new(),
-            seq: 0,
-            records: Vec::new(),
-            scratch: Vec::new(),
-            partial: Vec::new(),
-        };
-        world.collect_sim_events();
-        world
+    fn with(harness: Harness<'static>, mut env: Environment) -> World {
+        env.collect_sim_events();
+        World { harness, env }
     }
 
     /// An external device wrote `bytes` to the modem, now.
     pub fn device_wrote(&mut self, bytes: &[u8]) {
-        self.shared
-            .out
-            .borrow_mut()
-            .push(Output::Uart(bytes.to_vec()));
-        self.settle();
+        self.harness.device_wrote(bytes);
+        self.harness.settle(&mut self.env);
     }
 
     /// What the modem wrote for an external device since last time. (With the firmware in
     /// the process, it reads these itself.)
     pub fn take_device_bound(&mut self) -> Vec<u8> {
-        if self.device.is_some() {
-            return Vec::new();
-        }
-        self.shared.rx.borrow_mut().drain(..).collect()
+        self.harness.take_device_bound()
     }
 
     /// Records what an external device said about itself (its log), now.
     pub fn note(&mut self, event: Event) {
-        self.record(event);
+        self.env.record(event);
     }
 
     /// Virtual time since the start.
     pub fn now(&self) -> Duration {
-        self.now
+        self.harness.now()
     }
 
     pub fn sim(&self) -> &Sim {
-        &self.sim
+        &self.env.sim
     }
 
     /// Lets `f` work on the simulation at the current time (a real-time run feeds it from
     /// real sockets this way), then records what happened and lets the firmware answer.
     pub fn with_sim<R>(&mut self, f: impl FnOnce(&mut Sim, Duration) -> R) -> R {
-        let result = f(&mut self.sim, self.now);
-        self.collect_sim_events();
-        self.settle();
+        let now = self.now();
+        let result = f(&mut self.env.sim, now);
+        self.env.collect_sim_events();
+        self.harness.settle(&mut self.env);
         result
     }
 
     /// Whether records are kept.
     pub fn tracing(&self) -> bool {
-        self.shared.trace
+        self.env.trace
     }
 
     /// The records so far.
     pub fn records(&self) -> &[Record] {
-        &self.records
+        &self.env.records
     }
 
     /// Takes the records so far (a live view prints them as they come).
     pub fn take_records(&mut self) -> Vec<Record> {
-        std::mem::take(&mut self.records)
+        std::mem::take(&mut self.env.records)
     }
 
     /// Does `step` at virtual time `at` (now, if `at` has passed).
     pub fn schedule(&mut self, at: Duration, step: Step) {
-        self.seq += 1;
-        self.timeline.insert((at.max(self.now), self.seq), step);
+        let env = &mut self.env;
+        env.seq += 1;
+        env.timeline.insert((at.max(env.now()), env.seq), step);
     }
 
     /// Does `step` now.
     pub fn apply(&mut self, step: Step) {
-        let now = self.now;
+        self.env.apply(step);
+    }
+
+    /// Runs a lab server console command now (`list`, `send 1 back hi`, ...; see
+    /// `sim_modem::lab::CONSOLE_HELP`) and returns its answer.
+    pub fn lab_console(&mut self, line: &str) -> String {
+        let answer = self.env.sim.lab_console(self.now(), line);
+        self.env.collect_sim_events();
+        answer
+    }
+
+    /// When something next happens by itself, once the current instant has settled.
+    pub fn next_wakeup(&self) -> Option<Duration> {
+        self.harness.next_wakeup(&self.env)
+    }
+
+    /// Runs until virtual time `until`: every wake-up up to it, each at its own time. On
+    /// return the time is `until`, and [`World::apply`] acts at that time.
+    pub fn run_until(&mut self, until: Duration) {
+        self.harness.run_until(&mut self.env, until);
+    }
+
+    /// Settles the current instant, then moves to the next wake-up and settles that.
+    /// Returns the new time, or `None` when nothing is left to happen.
+    pub fn step(&mut self) -> Option<Duration> {
+        self.harness.step(&mut self.env)
+    }
+
+    /// Records an external device's unfinished line as a line, now: at the end of a run, or
+    /// when the modem answers it (so a payload's line is stamped with the answer's time).
+    pub fn flush_device_line(&mut self) {
+        self.env.flush_device_line();
+    }
+}
+
+/// The firmware's side of the exchange, as the harness drives it: what it drove goes to the
+/// simulation (and the trace), what the modem wrote comes back.
+impl Peer for Environment {
+    fn exchange(&mut self, now: Duration, drove: Vec<Output>, to_firmware: &mut Vec<u8>) {
+        // What the firmware reported while it ran, before what it drove.
+        if self.trace {
+            let events = std::mem::take(&mut *self.events.borrow_mut());
+            for event in events {
+                self.record(event);
+            }
+        }
+        for output in drove {
+            match output {
+                Output::Uart(bytes) => {
+                    self.uart(Dir::ToModem, &bytes);
+                    self.sim.handle_uart(now, &bytes);
+                }
+                Output::PowerKey(pressed) => self.sim.set_power_key(now, pressed),
+                Output::Reset(asserted) => self.sim.set_reset(now, asserted),
+            }
+            self.collect_sim_events();
+        }
+        let mut bytes = std::mem::take(&mut self.scratch);
+        self.sim.drain_uart(&mut bytes);
+        if !bytes.is_empty() {
+            self.uart(Dir::FromModem, &bytes);
+            to_firmware.extend_from_slice(&bytes);
+            bytes.clear();
+        }
+        self.scratch = bytes;
+    }
+
+    /// The simulation's next timeout or the next timeline step.
+    fn next_event(&self) -> Option<Duration> {
+        let timeline = self.timeline.keys().next().map(|&(at, _)| at);
+        [self.sim.poll_timeout(), timeline]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// The simulation's timeouts, then the timeline's steps, that are due.
+    fn advance(&mut self, now: Duration) {
+        if self.sim.poll_timeout().is_some_and(|t| t <= now) {
+            self.sim.handle_timeout(now);
+            self.collect_sim_events();
+        }
+        while let Some(entry) = self.timeline.first_entry() {
+            if entry.key().0 > now {
+                break;
+            }
+            let step = entry.remove();
+            self.apply(step);
+        }
+    }
+}
+
+impl Environment {
+    fn new(sim: Sim, wire: Wire, in_process: bool, trace: bool) -> Environment {
+        Environment {
+            sim,
+            wire,
+            in_process,
+            timeline: BTreeMap::new(),
+            seq: 0,
+            records: Vec::new(),
+            events: Rc::default(),
+            trace,
+            scratch: Vec::new(),
+            partial: Vec::new(),
+        }
+    }
+
+    fn now(&self) -> Duration {
+        self.wire.now()
+    }
+
+    /// Does `step` now.
+    fn apply(&mut self, step: Step) {
+        let now = self.now();
         let action = describe(&step.action);
         let error = match step.action {
             Action::Fault(fault) => {
@@ -373,14 +388,6 @@ impl World {
         self.collect_sim_events();
     }
 
-    /// Runs a lab server console command now (`list`, `send 1 back hi`, ...; see
-    /// `sim_modem::lab::CONSOLE_HELP`) and returns its answer.
-    pub fn lab_console(&mut self, line: &str) -> String {
-        let answer = self.sim.lab_console(self.now, line);
-        self.collect_sim_events();
-        answer
-    }
-
     fn client(&self, client: Option<ClientId>) -> Result<ClientId, String> {
         client
             .or_else(|| {
@@ -390,119 +397,16 @@ impl World {
             .ok_or_else(|| "no open lab client".to_string())
     }
 
-    /// When something next happens by itself, once the current instant has settled.
-    pub fn next_wakeup(&self) -> Option<Duration> {
-        let device = self.shared.wake.get().map(duration);
-        let timeline = self.timeline.keys().next().map(|&(at, _)| at);
-        [device, self.sim.poll_timeout(), timeline]
-            .into_iter()
-            .flatten()
-            .min()
-    }
-
-    /// Runs until virtual time `until`: every wake-up up to it, each at its own time. On
-    /// return the world is settled at `until`, and [`World::apply`] acts at that time.
-    pub fn run_until(&mut self, until: Duration) {
-        self.settle();
-        while let Some(next) = self.next_wakeup().filter(|&next| next <= until) {
-            self.advance(next);
-            self.settle();
-        }
-        self.now = self.now.max(until);
-        self.shared.now.set(self.now);
-    }
-
-    /// Settles the current instant, then moves to the next wake-up and settles that.
-    /// Returns the new time, or `None` when nothing is left to happen.
-    pub fn step(&mut self) -> Option<Duration> {
-        self.settle();
-        let next = self.next_wakeup()?;
-        self.advance(next);
-        self.settle();
-        Some(self.now)
-    }
-
-    /// Jumps to `at` and does what is due there.
-    fn advance(&mut self, at: Duration) {
-        self.now = self.now.max(at);
-        self.shared.now.set(self.now);
-        if self.sim.poll_timeout().is_some_and(|t| t <= self.now) {
-            self.sim.handle_timeout(self.now);
-            self.collect_sim_events();
-        }
-        while let Some(entry) = self.timeline.first_entry() {
-            if entry.key().0 > self.now {
-                break;
-            }
-            let step = entry.remove();
-            self.apply(step);
-        }
-    }
-
-    /// Shuttles bytes between the firmware and the modem until neither has more to say at
-    /// this instant.
-    fn settle(&mut self) {
-        for _ in 0..MAX_ROUNDS {
-            self.poll_device();
-            let mut moved = false;
-            let outputs = std::mem::take(&mut *self.shared.out.borrow_mut());
-            for output in outputs {
-                moved = true;
-                match output {
-                    Output::Uart(bytes) => {
-                        self.uart(Dir::ToModem, &bytes);
-                        self.sim.handle_uart(self.now, &bytes);
-                    }
-                    Output::PowerKey(pressed) => self.sim.set_power_key(self.now, pressed),
-                    Output::Reset(asserted) => self.sim.set_reset(self.now, asserted),
-                }
-                self.collect_sim_events();
-            }
-            let mut bytes = std::mem::take(&mut self.scratch);
-            self.sim.drain_uart(&mut bytes);
-            if !bytes.is_empty() {
-                moved = true;
-                self.uart(Dir::FromModem, &bytes);
-                self.shared.rx.borrow_mut().extend(bytes.iter());
-                bytes.clear();
-            }
-            self.scratch = bytes;
-            if !moved {
-                return;
-            }
-        }
-        panic!(
-            "world: the firmware and the modem kept exchanging at {:?} without time passing",
-            self.now
-        );
-    }
-
-    fn poll_device(&mut self) {
-        self.shared.wake.set(None);
-        let Some(device) = &mut self.device else {
-            return;
-        };
-        let mut cx = Context::from_waker(Waker::noop());
-        // `run` never returns; a pending poll means it waits for bytes or a deadline.
-        let _ = device.as_mut().poll(&mut cx);
-        if self.shared.trace {
-            let events = std::mem::take(&mut *self.shared.events.borrow_mut());
-            for event in events {
-                self.record(event);
-            }
-        }
-    }
-
     /// Records a run of UART bytes and its lines.
     fn uart(&mut self, dir: Dir, bytes: &[u8]) {
-        if !self.shared.trace {
+        if !self.trace {
             return;
         }
         self.record(Event::Uart {
             dir,
             data: Bytes(bytes.to_vec()),
         });
-        if self.device.is_some() {
+        if self.in_process {
             // The firmware writes a command (or a payload) in one go: one run, whole lines.
             self.lines(dir, bytes);
         } else if dir == Dir::ToModem {
@@ -525,7 +429,7 @@ impl World {
 
     /// Records an external device's unfinished line as a line, now: at the end of a run, or
     /// when the modem answers it (so a payload's line is stamped with the answer's time).
-    pub fn flush_device_line(&mut self) {
+    fn flush_device_line(&mut self) {
         let line = std::mem::take(&mut self.partial);
         self.lines(Dir::ToModem, &line);
     }
@@ -543,7 +447,7 @@ impl World {
 
     fn collect_sim_events(&mut self) {
         while let Some(event) = self.sim.poll_event() {
-            if self.shared.trace {
+            if self.trace {
                 let at = event.at;
                 self.records.push(Record {
                     at,
@@ -554,21 +458,13 @@ impl World {
     }
 
     fn record(&mut self, event: Event) {
-        if self.shared.trace {
+        if self.trace {
             self.records.push(Record {
-                at: self.now,
+                at: self.now(),
                 event,
             });
         }
     }
-}
-
-fn instant(at: Duration) -> Instant {
-    Instant::from_micros(u64::try_from(at.as_micros()).unwrap_or(u64::MAX))
-}
-
-fn duration(at: Instant) -> Duration {
-    Duration::from_micros(at.as_micros())
 }
 
 /// An action as the trace names it.
@@ -577,7 +473,7 @@ pub fn describe(action: &Action) -> String {
     match action {
         Action::Fault(fault) => format!("fault {}", fault.to_json()),
         Action::LabSend { client: c, data } => {
-            format!("lab_send {} {}", client(c), lab::escape(data))
+            format!("lab_send {} {}", client(c), Quoted(data))
         }
         Action::LabClose { client: c } => format!("lab_close {}", client(c)),
         Action::LabReset { client: c } => format!("lab_reset {}", client(c)),
@@ -593,7 +489,7 @@ fn sim_event(event: SimEvent) -> Event {
             dir: NetDir::ToNet,
             event: match request {
                 NetRequest::Send { link, data } => {
-                    format!("Send {{ link: {link}, data: {} }}", lab::escape(&data))
+                    format!("Send {{ link: {link}, data: {} }}", Quoted(&data))
                 }
                 other => format!("{other:?}"),
             },
@@ -602,7 +498,7 @@ fn sim_event(event: SimEvent) -> Event {
             dir: NetDir::ToModem,
             event: match net {
                 NetEvent::Received { link, data } => {
-                    format!("Received {{ link: {link}, data: {} }}", lab::escape(&data))
+                    format!("Received {{ link: {link}, data: {} }}", Quoted(&data))
                 }
                 other => format!("{other:?}"),
             },

@@ -3,15 +3,11 @@
 //! with its log on a socket pair (as a QEMU board's UART0 and UART1), and the same scenario
 //! with the firmware inside the world. Every wait is bounded, so a failure cannot hang.
 
-use std::future::Future;
-use std::io::Write as _;
 use std::os::unix::net::UnixStream as StdUnixStream;
 use std::time::Duration;
 
-use embedded_io_adapters::tokio_1::FromTokio;
-use firmware::{Board, Clock, Instant, LedState, Report};
+use firmware_host::{LogBoard, TokioClock, TokioUart};
 use scenarios::realtime::{self, External, Options, Start};
-use scenarios::world::render_report;
 use tokio::net::{TcpListener, TcpStream, UnixStream};
 use tokio::task::LocalSet;
 
@@ -35,58 +31,6 @@ const SCENARIO: &str = r#"{
 
 /// More than the scenario takes, less than forever.
 const BOUND: Duration = Duration::from_secs(60);
-
-/// The firmware's clock: tokio's, from the device's start.
-struct TokioClock(tokio::time::Instant);
-
-impl Clock for TokioClock {
-    fn now(&self) -> Instant {
-        Instant::from_micros(self.0.elapsed().as_micros() as u64)
-    }
-
-    fn sleep_until(&self, deadline: Instant) -> impl Future<Output = ()> {
-        tokio::time::sleep_until(self.0 + Duration::from_micros(deadline.as_micros()))
-    }
-}
-
-/// Writes a log as the QEMU board does: `12.345s <report as the trace writes it>`.
-struct LogBoard {
-    start: tokio::time::Instant,
-    log: StdUnixStream,
-}
-
-impl LogBoard {
-    fn line(&mut self, text: &str) {
-        let now = TokioClock(self.start).now();
-        let _ = writeln!(self.log, "{now} {text}");
-    }
-}
-
-impl Board for LogBoard {
-    fn set_led(&mut self, _: LedState) {}
-
-    fn feed_watchdog(&mut self) {}
-
-    fn set_power_key(&mut self, pressed: bool) {
-        self.line(if pressed {
-            "power key down"
-        } else {
-            "power key up"
-        });
-    }
-
-    fn set_modem_reset(&mut self, asserted: bool) {
-        self.line(if asserted {
-            "modem reset on"
-        } else {
-            "modem reset off"
-        });
-    }
-
-    fn report(&mut self, report: Report<'_>) {
-        self.line(&render_report(&report));
-    }
-}
 
 fn scenario() -> scenarios::Scenario {
     scenarios::parse("realtime_short.json", SCENARIO).unwrap_or_else(|e| panic!("{e}"))
@@ -120,18 +64,11 @@ fn an_external_device_over_tcp_with_its_log() {
         tokio::task::spawn_local(async move {
             let uart = TcpStream::connect(address).await.unwrap();
             uart.set_nodelay(true).unwrap();
-            let start = tokio::time::Instant::now();
-            let mut board = LogBoard {
-                start,
-                log: log_out,
-            };
-            firmware::run(
-                &config,
-                FromTokio::new(uart),
-                &TokioClock(start),
-                &mut board,
-            )
-            .await
+            let clock = TokioClock::starting_now();
+            // As a QEMU board: its log on a second line.
+            let mut board = LogBoard::new(clock, log_out);
+            let (uart, _closed) = TokioUart::new(uart);
+            firmware::run(&config, uart, &clock, &mut board).await
         });
         let (line, _) = tokio::time::timeout(Duration::from_secs(10), listener.accept())
             .await

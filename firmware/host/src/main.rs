@@ -2,21 +2,20 @@
 //! (a real modem on `/dev/ttyUSB0`, the sim-modem's pty) or the sim-modem's serial-over-TCP
 //! endpoint (`--tcp 127.0.0.1:5555`). Everything the firmware does is logged with tracing
 //! (`RUST_LOG=debug` shows more, `trace` the watchdog).
+//!
+//! The firmware's knobs (`firmware::Config`) come from `--config FILE` (JSON, any subset of
+//! them) and `--set knob=value`, read by `Config`'s own deserializer: the same names,
+//! units and ranges as a scenario file's.
 
-use std::future::Future;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::Parser;
-use embedded_io_adapters::tokio_1::FromTokio;
-use firmware::config::{text, Config};
-use firmware::{Board, Clock, Instant, LedState, Report};
-use protocol::app::Framing;
-use protocol::types::Transport;
+use firmware::Config;
+use firmware_host::{TokioClock, TokioUart, TracingBoard};
+use serde_json::{Map, Value};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::oneshot;
-use tracing::{debug, error, info, trace, warn};
+use tracing::{error, info};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -31,222 +30,106 @@ struct Args {
     #[arg(long, value_name = "HOST:PORT")]
     tcp: Option<String>,
     /// Baud rate of the serial device.
-    #[arg(long, default_value_t = 115_200)]
+    #[arg(long, default_value_t = 115_200, value_parser = clap::value_parser!(u32).range(1..))]
     baud: u32,
-    /// The server the firmware keeps its connection to (default: the seed's).
+    /// The server the firmware keeps its connection to (default: the seed's); the knobs
+    /// `server_host` and `server_port` at once.
     #[arg(long, value_name = "HOST:PORT")]
     server: Option<String>,
-    /// UDP instead of TCP (B5).
-    #[arg(long)]
-    udp: bool,
-    /// Message framing on the link.
-    #[arg(long, value_enum, default_value_t = FramingArg::Raw)]
-    framing: FramingArg,
-    /// APN for AT+CSTT.
-    #[arg(long)]
-    apn: Option<String>,
-    /// APN user name.
-    #[arg(long)]
-    user: Option<String>,
-    /// APN password.
-    #[arg(long)]
-    password: Option<String>,
-    /// Heartbeat interval (B1), e.g. `10s`, `1500ms`, `2m`.
-    #[arg(long, value_parser = parse_duration)]
-    heartbeat: Option<Duration>,
-    /// Signal and cell query interval (B10).
-    #[arg(long, value_parser = parse_duration)]
-    query_interval: Option<Duration>,
-    /// How long to wait for the IP before flight mode (B6).
-    #[arg(long, value_parser = parse_duration)]
-    ip_wait: Option<Duration>,
-    /// How long flight mode lasts (B6).
-    #[arg(long, value_parser = parse_duration)]
-    flight_mode: Option<Duration>,
-    /// Pause between connect attempts (B7).
-    #[arg(long, value_parser = parse_duration)]
-    connect_pause: Option<Duration>,
-    /// Connect timeout, to CONNECT OK.
-    #[arg(long, value_parser = parse_duration)]
-    connect_timeout: Option<Duration>,
-    /// Send timeout, to SEND OK.
-    #[arg(long, value_parser = parse_duration)]
-    send_timeout: Option<Duration>,
-    /// NTP server for AT+CNTP.
-    #[arg(long)]
-    ntp_server: Option<String>,
+    /// Firmware knobs from a JSON file: an object with any of `firmware::Config`'s fields,
+    /// e.g. `{"heartbeat_interval": "30s", "transport": "udp"}`.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Sets one firmware knob (after `--config` and `--server`; repeatable), e.g.
+    /// `--set heartbeat_interval=10s`, `--set transport=udp`, `--set framing=newline`,
+    /// `--set apn=internet`.
+    #[arg(long = "set", value_name = "KNOB=VALUE")]
+    sets: Vec<String>,
 }
 
-#[derive(clap::ValueEnum, Clone, Copy, Debug)]
-enum FramingArg {
-    Raw,
-    Newline,
-}
-
-/// `10`, `10s`, `1500ms`, `2m`, `1h`: a bare number is seconds.
-fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let split = s
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(s.len());
-    let (number, unit) = s.split_at(split);
-    let number: f64 = number
-        .parse()
-        .map_err(|_| format!("not a duration: {s:?}"))?;
-    let seconds = match unit {
-        "" | "s" => number,
-        "ms" => number / 1000.0,
-        "m" | "min" => number * 60.0,
-        "h" => number * 3600.0,
-        _ => return Err(format!("unknown unit {unit:?} (use ms, s, m or h)")),
-    };
-    Duration::try_from_secs_f64(seconds).map_err(|e| e.to_string())
-}
-
+/// The firmware configuration the flags ask for: the defaults, then the `--config` file,
+/// then `--server`, then each `--set` in order, read by `Config`'s deserializer and checked
+/// by `Config::validate`.
 fn config(args: &Args) -> Result<Config, String> {
-    let mut c = Config::default();
-    let too_long = |what: &str| format!("{what} is too long");
-    if let Some(server) = &args.server {
-        let (host, port) = server.rsplit_once(':').ok_or("--server wants HOST:PORT")?;
-        c.server_host = text(host).map_err(|_| too_long("the server host"))?;
-        c.server_port = port.parse().map_err(|_| format!("bad port {port:?}"))?;
-    }
-    if args.udp {
-        c.transport = Transport::Udp;
-    }
-    c.framing = match args.framing {
-        FramingArg::Raw => Framing::Raw,
-        FramingArg::Newline => Framing::Newline,
+    let file = match &args.config {
+        Some(path) => Some((path.as_path(), read_file(path)?)),
+        None => None,
     };
-    if let Some(apn) = &args.apn {
-        c.apn = text(apn).map_err(|_| too_long("the APN"))?;
-    }
-    if let Some(user) = &args.user {
-        c.user = text(user).map_err(|_| too_long("the user"))?;
-    }
-    if let Some(password) = &args.password {
-        c.password = text(password).map_err(|_| too_long("the password"))?;
-    }
-    if let Some(ntp) = &args.ntp_server {
-        c.ntp_server = text(ntp).map_err(|_| too_long("the NTP server"))?;
-    }
-    let durations = [
-        (args.heartbeat, &mut c.heartbeat_interval),
-        (args.query_interval, &mut c.query_interval),
-        (args.ip_wait, &mut c.ip_wait),
-        (args.flight_mode, &mut c.flight_mode),
-        (args.connect_pause, &mut c.connect_pause),
-        (args.connect_timeout, &mut c.connect_timeout),
-        (args.send_timeout, &mut c.send_timeout),
-    ];
-    for (arg, knob) in durations {
-        if let Some(d) = arg {
-            *knob = d;
-        }
-    }
-    Ok(c)
+    let server = args.server.as_deref();
+    build_config(
+        file.as_ref().map(|(p, t)| (*p, t.as_str())),
+        server,
+        &args.sets,
+    )
 }
 
-/// The firmware's clock: microseconds since the runner started, on tokio's clock.
-struct TokioClock {
-    start: tokio::time::Instant,
+fn read_file(path: &Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
 
-impl Clock for TokioClock {
-    fn now(&self) -> Instant {
-        Instant::from_micros(u64::try_from(self.start.elapsed().as_micros()).unwrap_or(u64::MAX))
+fn build_config(
+    file: Option<(&Path, &str)>,
+    server: Option<&str>,
+    sets: &[String],
+) -> Result<Config, String> {
+    let mut knobs = Map::new();
+    if let Some((path, text)) = file {
+        let at = |e: serde_json::Error| format!("{}: {e}", path.display());
+        // Read as a `Config` first: its errors name the line and column.
+        serde_json::from_str::<Config>(text).map_err(at)?;
+        knobs = serde_json::from_str(text).map_err(at)?;
     }
+    if let Some(server) = server {
+        let (host, port) = server
+            .rsplit_once(':')
+            .ok_or_else(|| format!("--server {server}: write HOST:PORT"))?;
+        let port: u16 = port
+            .parse()
+            .map_err(|_| format!("--server {server}: {port:?} is not a port"))?;
+        set(
+            &mut knobs,
+            "server_host",
+            Value::from(host),
+            &format!("--server {server}"),
+        )?;
+        set(
+            &mut knobs,
+            "server_port",
+            Value::from(port),
+            &format!("--server {server}"),
+        )?;
+    }
+    let defaults = serde_json::to_value(Config::default()).map_err(|e| e.to_string())?;
+    for arg in sets {
+        let flag = format!("--set {arg}");
+        let (knob, text) = arg
+            .split_once('=')
+            .ok_or_else(|| format!("{flag}: write KNOB=VALUE"))?;
+        let value = match defaults.get(knob) {
+            // A number or a flag is read as JSON; text (names, durations) as it is.
+            Some(Value::Number(_) | Value::Bool(_)) => serde_json::from_str(text)
+                .map_err(|_| format!("{flag}: {text:?} is not a number"))?,
+            _ => Value::from(text),
+        };
+        set(&mut knobs, knob, value, &flag)?;
+    }
+    let config: Config = serde_json::from_value(Value::Object(knobs)).map_err(|e| e.to_string())?;
+    config
+        .validate()
+        .map_err(|e| format!("the firmware configuration: {e}"))?;
+    Ok(config)
+}
 
-    fn sleep_until(&self, deadline: Instant) -> impl Future<Output = ()> {
-        tokio::time::sleep_until(self.start + Duration::from_micros(deadline.as_micros()))
-    }
+/// Sets `knob`, once `Config` reads it alone: an error names the flag.
+fn set(knobs: &mut Map<String, Value>, knob: &str, value: Value, flag: &str) -> Result<(), String> {
+    let alone = Value::Object(Map::from_iter([(knob.to_string(), value.clone())]));
+    serde_json::from_value::<Config>(alone).map_err(|e| format!("{flag}: {e}"))?;
+    knobs.insert(knob.to_string(), value);
+    Ok(())
 }
 
 trait Io: AsyncRead + AsyncWrite + Unpin {}
 impl<T: AsyncRead + AsyncWrite + Unpin> Io for T {}
-
-/// The UART: a tokio stream, whose end of file (the sim-modem went away) is signalled to
-/// `main` instead of being read as an endless stream of empty reads.
-struct Uart {
-    io: FromTokio<Box<dyn Io>>,
-    eof: Option<oneshot::Sender<()>>,
-}
-
-impl embedded_io_async::ErrorType for Uart {
-    type Error = std::io::Error;
-}
-
-impl embedded_io_async::Read for Uart {
-    /// Cancel-safe, as tokio's `poll_read` is: a dropped read has taken no bytes.
-    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, std::io::Error> {
-        let n = embedded_io_async::Read::read(&mut self.io, buf).await?;
-        if n == 0 && !buf.is_empty() {
-            if let Some(eof) = self.eof.take() {
-                let _ = eof.send(());
-            }
-            std::future::pending::<()>().await;
-        }
-        Ok(n)
-    }
-}
-
-impl embedded_io_async::Write for Uart {
-    async fn write(&mut self, buf: &[u8]) -> Result<usize, std::io::Error> {
-        trace!(bytes = %escape(buf), "uart tx");
-        embedded_io_async::Write::write(&mut self.io, buf).await
-    }
-
-    async fn flush(&mut self) -> Result<(), std::io::Error> {
-        embedded_io_async::Write::flush(&mut self.io).await
-    }
-}
-
-/// A host has no LED, watchdog or modem power lines: they are log lines.
-struct HostBoard;
-
-impl Board for HostBoard {
-    fn set_led(&mut self, state: LedState) {
-        info!(?state, "LED");
-    }
-
-    fn feed_watchdog(&mut self) {
-        trace!("watchdog fed");
-    }
-
-    fn set_power_key(&mut self, pressed: bool) {
-        info!(pressed, "PWRKEY (not wired on a host)");
-    }
-
-    fn set_modem_reset(&mut self, asserted: bool) {
-        info!(asserted, "RESET line (not wired on a host)");
-    }
-
-    fn report(&mut self, report: Report<'_>) {
-        match report {
-            // Logged by the board calls above.
-            Report::WatchdogFed | Report::Led(_) => {}
-            Report::Sent { kind, data } => info!(?kind, data = %escape(data), "sent"),
-            Report::Received(data) => info!(data = %escape(data), "received"),
-            Report::Outbox { messages, bytes } => debug!(messages, bytes, "outbox"),
-            Report::Queued { .. } => debug!("{report:?}"),
-            Report::AtTimeout(_)
-            | Report::AtRejected(_)
-            | Report::Decode(_)
-            | Report::UartError(_)
-            | Report::Dropped { .. }
-            | Report::ConnectFailed { .. }
-            | Report::LinkLost(_)
-            | Report::ClockSyncFailed { .. }
-            | Report::ModemRestart { .. } => warn!("{report:?}"),
-            _ => info!("{report:?}"),
-        }
-    }
-}
-
-/// Bytes as text, with anything not printable escaped.
-fn escape(data: &[u8]) -> String {
-    data.escape_ascii().to_string()
-}
 
 async fn open(args: &Args) -> std::io::Result<Box<dyn Io>> {
     if let Some(addr) = &args.tcp {
@@ -301,15 +184,9 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        let (eof_tx, eof_rx) = oneshot::channel();
-        let uart = Uart {
-            io: FromTokio::new(io),
-            eof: Some(eof_tx),
-        };
-        let clock = TokioClock {
-            start: tokio::time::Instant::now(),
-        };
-        let mut board = HostBoard;
+        let (uart, line_closed) = TokioUart::new(io);
+        let clock = TokioClock::starting_now();
+        let mut board = TracingBoard;
         info!(
             server = %format_args!("{}:{}", config.server_host, config.server_port),
             transport = ?config.transport,
@@ -318,7 +195,7 @@ fn main() -> ExitCode {
         );
         tokio::select! {
             _ = firmware::run(&config, uart, &clock, &mut board) => unreachable!(),
-            _ = eof_rx => {
+            _ = line_closed => {
                 error!("the modem closed the line");
                 ExitCode::FAILURE
             }
@@ -330,40 +207,149 @@ fn main() -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("10"), Ok(Duration::from_secs(10)));
-        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
-        assert_eq!(parse_duration("1500ms"), Ok(Duration::from_millis(1500)));
-        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert_eq!(parse_duration("0.5s"), Ok(Duration::from_millis(500)));
-        assert!(parse_duration("10 parsecs").is_err());
-        assert!(parse_duration("").is_err());
+    use protocol::app::Framing;
+    use protocol::types::Transport;
+
+    fn parse(flags: &[&str]) -> Result<Args, String> {
+        let argv = ["longlink-host", "--tcp", "127.0.0.1:5555"];
+        Args::try_parse_from(argv.iter().chain(flags)).map_err(|e| e.to_string())
+    }
+
+    /// Builds the configuration from `flags` (and `file`, as the `--config` file's text)
+    /// and checks what `expected` says: the changed knobs, or a piece of the error.
+    fn check(file: Option<&str>, flags: &[&str], expected: Result<fn(&mut Config), &str>) {
+        let args = parse(flags).unwrap();
+        let file = file.map(|text| (Path::new("knobs.json"), text));
+        let got = build_config(file, args.server.as_deref(), &args.sets);
+        match expected {
+            Ok(change) => {
+                let mut want = Config::default();
+                change(&mut want);
+                assert_eq!(got, Ok(want), "{flags:?}");
+            }
+            Err(piece) => {
+                let error = got.expect_err(piece);
+                assert!(error.contains(piece), "{flags:?}: {error}");
+            }
+        }
     }
 
     #[test]
-    fn flags_set_the_config() {
-        let args = Args::parse_from([
-            "longlink-host",
-            "--tcp",
-            "127.0.0.1:5555",
-            "--server",
-            "lab.example:7000",
-            "--udp",
-            "--framing",
-            "newline",
-            "--heartbeat",
-            "30s",
-        ]);
-        let c = config(&args).unwrap();
-        assert_eq!(
-            (c.server_host.as_str(), c.server_port),
-            ("lab.example", 7000)
+    fn flags_and_files_set_the_knobs() {
+        type Case = (
+            Option<&'static str>,
+            &'static [&'static str],
+            Result<fn(&mut Config), &'static str>,
         );
-        assert_eq!(c.transport, Transport::Udp);
-        assert_eq!(c.framing, Framing::Newline);
-        assert_eq!(c.heartbeat_interval, Duration::from_secs(30));
-        assert_eq!(c.connect_pause, Duration::from_secs(5));
+        let cases: &[Case] = &[
+            (None, &[], Ok(|_| {})),
+            (
+                None,
+                &["--server", "lab.example:7000", "--set", "transport=udp"],
+                Ok(|c| {
+                    c.server_host = firmware::config::text("lab.example").unwrap();
+                    c.server_port = 7000;
+                    c.transport = Transport::Udp;
+                }),
+            ),
+            (
+                None,
+                &[
+                    "--set",
+                    "heartbeat_interval=30s",
+                    "--set",
+                    "framing=newline",
+                ],
+                Ok(|c| {
+                    c.heartbeat_interval = Duration::from_secs(30);
+                    c.framing = Framing::Newline;
+                }),
+            ),
+            (
+                None,
+                &[
+                    "--set",
+                    "server_port=7001",
+                    "--set",
+                    "connect_failures_before_shut=3",
+                ],
+                Ok(|c| {
+                    c.server_port = 7001;
+                    c.connect_failures_before_shut = 3;
+                }),
+            ),
+            // The file, then `--server`, then `--set`, the last one winning.
+            (
+                Some(r#"{"heartbeat_interval": "1m", "apn": "internet", "server_port": 1}"#),
+                &["--server", "a.example:2", "--set", "heartbeat_interval=2m"],
+                Ok(|c| {
+                    c.heartbeat_interval = Duration::from_secs(120);
+                    c.apn = firmware::config::text("internet").unwrap();
+                    c.server_host = firmware::config::text("a.example").unwrap();
+                    c.server_port = 2;
+                }),
+            ),
+            // Refused, with the reason.
+            (
+                None,
+                &["--set", "heartbeat=10s"],
+                Err("--set heartbeat=10s: unknown field `heartbeat`"),
+            ),
+            (
+                None,
+                &["--set", "heartbeat_interval"],
+                Err("write KNOB=VALUE"),
+            ),
+            (
+                None,
+                &["--set", "heartbeat_interval=10"],
+                Err("missing unit"),
+            ),
+            (
+                None,
+                &["--set", "heartbeat_interval=0s"],
+                Err("heartbeat_interval is 0s: it must be from 1ms to 86400s"),
+            ),
+            (
+                None,
+                &["--set", "transport=sctp"],
+                Err("unknown variant `sctp`"),
+            ),
+            (
+                None,
+                &["--set", "server_port=http"],
+                Err("\"http\" is not a number"),
+            ),
+            (None, &["--set", "server_port=0"], Err("server_port is 0")),
+            (None, &["--server", "lab.example"], Err("write HOST:PORT")),
+            (
+                None,
+                &["--server", "lab.example:99999"],
+                Err("is not a port"),
+            ),
+            (
+                Some(r#"{"heartbeat_interval": "0s"}"#),
+                &[],
+                Err("heartbeat_interval is 0s"),
+            ),
+            (
+                Some("{\n  \"heartbeat\": \"10s\"\n}"),
+                &[],
+                Err("knobs.json: unknown field `heartbeat`"),
+            ),
+            (Some("{\n  \"apn\": 7\n}"), &[], Err("at line 2 column")),
+        ];
+        for (file, flags, expected) in cases {
+            check(*file, flags, *expected);
+        }
+    }
+
+    #[test]
+    fn a_baud_rate_of_zero_is_refused() {
+        let error = parse(&["--baud", "0"]).unwrap_err();
+        assert!(error.contains("--baud"), "{error}");
+        assert_eq!(parse(&["--baud", "9600"]).map(|a| a.baud), Ok(9600));
     }
 }

@@ -10,10 +10,9 @@
 use defmt::{info, intern, warn, Str};
 use embedded_io_async::ErrorKind;
 use firmware::config::COMMAND_BUF;
-use firmware::link::{Fault, Model, PowerAction};
 use firmware::outbox::{DropReason, Kind};
-use firmware::session::LinkLoss;
-use firmware::{LedState, Phase, Report};
+use firmware::values::{LedState, LinkLoss, Model, Phase, PowerAction, RestartReason};
+use firmware::Report;
 use protocol::response::DecodeError;
 use protocol::types::RegStat;
 
@@ -26,16 +25,16 @@ pub fn log(report: Report<'_>) {
         Report::ModemRestart { reason, action } => {
             warn!(
                 "modem restart: {=istr} ({=istr})",
-                fault_name(reason),
+                reason_name(reason),
                 action_name(action)
             )
         }
-        Report::ModemReady(profile) => {
-            let model = match profile.model {
+        Report::ModemReady(kind) => {
+            let model = match kind.model {
                 Model::Sim800 => intern!("SIM800"),
                 Model::Air202 => intern!("Air202"),
             };
-            info!("modem ready: {=istr} ({=u8} links)", model, profile.links)
+            info!("modem ready: {=istr} ({=u8} links)", model, kind.links)
         }
         Report::Registration(stat) => info!("registration {=istr}", reg_name(stat)),
         Report::IpState(state) => info!("ip state {=str}", state.as_str()),
@@ -121,16 +120,16 @@ fn led_name(led: LedState) -> Str {
     }
 }
 
-fn fault_name(fault: Fault) -> Str {
-    match fault {
-        Fault::NoAnswer => intern!("NoAnswer"),
-        Fault::Unresponsive => intern!("Unresponsive"),
-        Fault::Rebooted => intern!("Rebooted"),
-        Fault::PoweredDown => intern!("PoweredDown"),
-        Fault::SimNotReady => intern!("SimNotReady"),
-        Fault::SetupRefused => intern!("SetupRefused"),
-        Fault::Uart => intern!("Uart"),
-        Fault::CommandTooLong => intern!("CommandTooLong"),
+fn reason_name(reason: RestartReason) -> Str {
+    match reason {
+        RestartReason::NoAnswer => intern!("NoAnswer"),
+        RestartReason::Unresponsive => intern!("Unresponsive"),
+        RestartReason::Rebooted => intern!("Rebooted"),
+        RestartReason::PoweredDown => intern!("PoweredDown"),
+        RestartReason::SimNotReady => intern!("SimNotReady"),
+        RestartReason::SetupRefused => intern!("SetupRefused"),
+        RestartReason::Uart => intern!("Uart"),
+        RestartReason::CommandTooLong => intern!("CommandTooLong"),
     }
 }
 

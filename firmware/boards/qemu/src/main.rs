@@ -52,38 +52,11 @@ impl Board for QemuBoard {
         log!("modem reset {}", if asserted { "on" } else { "off" });
     }
 
-    /// Every report, written as the scenario trace writes it (`Sent(Heartbeat, "heart beat")`),
-    /// so that a scenario run against this board (`cargo xtask flash --board qemu`) checks
-    /// its expectations on reports against these lines.
+    /// Every report in its trace form (its `Display`: `Sent(Heartbeat, "heart beat")`), so
+    /// that a scenario run against this board (`cargo xtask flash --board qemu`) checks its
+    /// expectations on reports against these lines.
     fn report(&mut self, report: Report<'_>) {
-        match report {
-            Report::Sent { kind, data } => log!("Sent({:?}, {})", kind, Quoted(data)),
-            Report::Received(data) => log!("Received({})", Quoted(data)),
-            other => log!("{:?}", other),
-        }
-    }
-}
-
-/// Bytes as quoted text, as the trace writes them (sim-modem's `lab::escape`): `\r`, `\n`,
-/// `\t`, `\"`, `\\`, printable ASCII as it is, anything else as `\xNN`.
-struct Quoted<'a>(&'a [u8]);
-
-impl core::fmt::Display for Quoted<'_> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        use core::fmt::Write;
-        f.write_char('"')?;
-        for &byte in self.0 {
-            match byte {
-                b'\r' => f.write_str("\\r")?,
-                b'\n' => f.write_str("\\n")?,
-                b'\t' => f.write_str("\\t")?,
-                b'"' => f.write_str("\\\"")?,
-                b'\\' => f.write_str("\\\\")?,
-                0x20..=0x7e => f.write_char(byte as char)?,
-                _ => write!(f, "\\x{byte:02x}")?,
-            }
-        }
-        f.write_char('"')
+        log!("{}", report);
     }
 }
 

@@ -1,0 +1,160 @@
+//! Start-up and restart: bring a fresh modem to where bring-up can begin, and restart a
+//! modem the device gave up on.
+//!
+//! # Start-up
+//!
+//! `AT` every `probe_interval` until the modem answers (a `RDY` is welcome but not required:
+//! a modem at auto-baud sends none), at most `boot_timeout`; then `ATE0`, `AT+CMEE=0`,
+//! `ATI` and `AT+CGMR` to pick the [`ModemKind`], `AT+CPIN?` until `READY` (at most
+//! `sim_timeout`), `AT+CREG=2`, and the data settings, which need `IP INITIAL`, hence a
+//! `AT+CIPSHUT` first: `AT+CIPMUX=1`, `AT+CIPHEAD=1` (`+RECEIVE,<n>,<len>:` headers) and
+//! `AT+CIPQSEND=0`. Slow send mode makes `SEND OK` wait for the server's TCP ACK: a send
+//! that is never acknowledged times out, and that is how a silently dead link is noticed.
+//!
+//! # Restart
+//!
+//! After a [`RestartReason`]: nothing when the modem restarted on its own; otherwise the
+//! RESET line (`reset_pulse`) and the power key (`power_key_press`) alternately, as long as
+//! the modem does not come up (the power key first for a modem that switched off). The LED is
+//! `Off` and B10's query pauses from the restart until start-up is done.
+//!
+//! # Bounds
+//!
+//! - A hung modem: power-cycled within `Config::hung_modem_bound`; one that does not start:
+//!   probed for `boot_timeout` after each RESET pulse or power-key press.
+
+use embedded_io_async::{Read, Write};
+use protocol::command::{Command, Name};
+use protocol::types::SimState;
+
+use crate::at::Outcome;
+use crate::device::Device;
+use crate::report::Report;
+use crate::state::Flags;
+use crate::time::Clock;
+use crate::values::{LedState, ModemKind, Phase, PowerAction, RestartReason};
+
+/// One step of start-up, once the modem answers `AT`.
+#[derive(Debug, Clone, Copy)]
+enum Setup {
+    /// A setting whose `ERROR` is reported; start-up goes on.
+    Wanted(Command<'static>),
+    /// A setting the firmware cannot work without: anything but `OK` restarts the modem.
+    Required(Command<'static>),
+    /// A command whose answer informs (identification) or does not matter.
+    Any(Command<'static>),
+    /// `AT+CPIN?` every `poll_interval` until `READY`, at most `sim_timeout`.
+    Sim,
+}
+
+/// Start-up once the modem answers `AT`: echo off, plain errors, identification (`ATI`,
+/// `AT+CGMR`: Luat's modems name themselves), the SIM; then registration URCs with the
+/// cell, and the data settings, which are only accepted in `IP INITIAL` (hence
+/// `AT+CIPSHUT` first).
+static STARTUP: [Setup; 10] = [
+    Setup::Wanted(Command::Echo(false)),
+    Setup::Wanted(Command::Cmee(0)),
+    Setup::Any(Command::Info),
+    Setup::Any(Command::Exec(Name::Cgmr)),
+    Setup::Sim,
+    Setup::Wanted(Command::Creg(2)),
+    Setup::Any(Command::Exec(Name::Cipshut)),
+    Setup::Required(Command::Cipmux(true)),
+    Setup::Required(Command::Ciphead(true)),
+    Setup::Wanted(Command::Cipqsend(0)),
+];
+
+impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
+    /// Restarts the modem after `reason`: RESET and power key alternately, as long as it does
+    /// not come up; nothing when it restarted on its own.
+    pub(crate) async fn restart_modem(&mut self, reason: RestartReason) {
+        let action = match reason {
+            RestartReason::Rebooted => PowerAction::None,
+            // Off: only the power key brings it back.
+            RestartReason::PoweredDown if self.restarts == 0 => PowerAction::PowerKey,
+            _ if self.restarts % 2 == 0 => PowerAction::Reset,
+            _ => PowerAction::PowerKey,
+        };
+        self.set_phase(Phase::Restarting);
+        self.state.starting = true;
+        self.state.radio_off = false;
+        self.state.set_led(LedState::Off);
+        self.state
+            .board
+            .report(Report::ModemRestart { reason, action });
+        self.at.reset();
+        let hold = match action {
+            PowerAction::None => return,
+            PowerAction::Reset => self.config.reset_pulse,
+            PowerAction::PowerKey => self.config.power_key_press,
+        };
+        self.power_line(action, true);
+        self.pause(hold).await;
+        self.power_line(action, false);
+        self.restarts = self.restarts.saturating_add(1);
+    }
+
+    /// Drives the line of a power action: RESET or PWRKEY.
+    fn power_line(&mut self, action: PowerAction, on: bool) {
+        match action {
+            PowerAction::Reset => self.state.board.set_modem_reset(on),
+            _ => self.state.board.set_power_key(on),
+        }
+    }
+
+    /// Probes, configures and identifies the modem.
+    pub(crate) async fn start_modem(&mut self) -> Result<(), RestartReason> {
+        self.set_phase(Phase::Starting);
+        let c = self.config;
+        let deadline = self.now() + c.boot_timeout;
+        while self.cmd(&Command::At).await? == Outcome::Timeout {
+            if self.now() >= deadline {
+                return Err(RestartReason::NoAnswer);
+            }
+        }
+        let mut luat = false;
+        let mut sim_deadline = None;
+        let mut steps = STARTUP.iter();
+        let mut step = steps.next();
+        while let Some(&setup) = step {
+            let command = match setup {
+                Setup::Wanted(command) | Setup::Required(command) | Setup::Any(command) => command,
+                Setup::Sim => {
+                    sim_deadline.get_or_insert(self.now() + c.sim_timeout);
+                    Command::Read(Name::Cpin)
+                }
+            };
+            let outcome = self.cmd(&command).await?;
+            match setup {
+                Setup::Wanted(command) => {
+                    self.wanted(&command, outcome);
+                }
+                Setup::Required(command) if !self.wanted(&command, outcome) => {
+                    return Err(RestartReason::SetupRefused);
+                }
+                Setup::Sim if self.at.answer().cpin != Some(SimState::Ready) => {
+                    if sim_deadline.is_some_and(|d| self.now() >= d) {
+                        return Err(RestartReason::SimNotReady);
+                    }
+                    self.pause(c.poll_interval).await;
+                    continue;
+                }
+                _ => luat |= ModemKind::identify(&[&self.at.answer().text]) == ModemKind::AIR202,
+            }
+            step = steps.next();
+        }
+        let kind = if luat {
+            ModemKind::AIR202
+        } else {
+            ModemKind::SIM800
+        };
+        self.at.set_connection_lines(kind.links);
+
+        // Whatever the modem said while starting is not news.
+        self.state.flags = Flags::default();
+        self.state.starting = false;
+        self.restarts = 0;
+        self.state.board.report(Report::ModemReady(kind));
+        Ok(())
+    }
+}

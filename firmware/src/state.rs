@@ -1,0 +1,368 @@
+//! The URC handler's state ([`State`]): what the modem said unasked ([`Flags`]), the board,
+//! the outbox and the receive path. The AT client hands it every URC as it is decoded
+//! ([`Handler`]), whatever the loops above are doing: received data is deframed and answered
+//! (B2–B4) at once, and the events that end a wait (`CLOSED`, `+PDP: DEACT`, `RDY`, ...) are
+//! kept in [`Flags`] until the loop that cares looks.
+
+use protocol::app::{reply_to, Deframer, Framing, MessageTooLong, Reply};
+use protocol::response::{ConnectResult, Response, VoltageAlarm};
+use protocol::types::SimState;
+
+use crate::at::{Handler, Wake};
+use crate::board::Board;
+use crate::config::{LINK, MAX_FRAMED};
+use crate::outbox::{DropReason, Kind, Outbox};
+use crate::report::Report;
+use crate::time::Instant;
+use crate::values::LedState;
+
+/// What URCs tell, kept until the loop that cares looks.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Flags {
+    /// `RDY`: the modem restarted.
+    pub rebooted: bool,
+    /// `+CPIN: NOT READY` / `NOT INSERTED`: the SIM went away (a modem restart, or worse).
+    pub sim_lost: bool,
+    /// `NORMAL POWER DOWN` or a voltage power-down: the modem is off.
+    pub powered_down: bool,
+    /// `<n>, CLOSED` on our link.
+    pub closed: bool,
+    /// `+PDP: DEACT`.
+    pub pdp_deact: bool,
+    /// The asynchronous result of `AT+CIPSTART` on our link.
+    pub connect: Option<ConnectResult>,
+    /// The result code of `AT+CNTP`.
+    pub ntp: Option<u8>,
+}
+
+/// Everything the URC handler touches: the board, the outbox and the receive path.
+pub(crate) struct State<'a> {
+    pub board: &'a mut dyn Board,
+    pub flags: Flags,
+    pub outbox: Outbox,
+    pub deframer: Deframer<MAX_FRAMED>,
+    /// The modem is being (re)started: its `RDY` and `+CPIN: NOT READY` are expected, and
+    /// end no wait ([`Wake::Abort`] rather than [`Wake::Restart`]).
+    pub starting: bool,
+    /// Flight mode (B6): the SIM goes with the radio, its `+CPIN: NOT READY` is no restart.
+    pub radio_off: bool,
+    led: Option<LedState>,
+    /// The LED the loops last set; the URC handler may show `Searching` over it for a while.
+    wanted_led: Option<LedState>,
+    /// The network clock: Unix seconds at an instant, once set (B4).
+    unix: Option<(Instant, u64)>,
+}
+
+impl<'a> State<'a> {
+    pub(crate) fn new(board: &'a mut dyn Board, framing: Framing) -> Self {
+        State {
+            board,
+            flags: Flags::default(),
+            outbox: Outbox::new(framing),
+            deframer: Deframer::new(framing),
+            starting: true,
+            radio_off: false,
+            led: None,
+            wanted_led: None,
+            unix: None,
+        }
+    }
+
+    /// The LED now; `None` before it was first set.
+    pub fn led(&self) -> Option<LedState> {
+        self.led
+    }
+
+    /// Sets the LED, as the loops see the state.
+    pub fn set_led(&mut self, led: LedState) {
+        self.wanted_led = Some(led);
+        self.show_led(led);
+    }
+
+    fn show_led(&mut self, led: LedState) {
+        if self.led != Some(led) {
+            self.led = Some(led);
+            self.board.set_led(led);
+            self.board.report(Report::Led(led));
+        }
+    }
+
+    /// Unix seconds at `now`, or 0 while the clock has not been set from the network.
+    pub fn unix_at(&self, now: Instant) -> u64 {
+        self.unix.map_or(0, |(at, unix)| {
+            unix + now.as_micros().saturating_sub(at.as_micros()) / 1_000_000
+        })
+    }
+
+    pub fn set_unix(&mut self, now: Instant, unix: u64) {
+        self.unix = Some((now, unix));
+        self.board.report(Report::ClockSet { unix });
+    }
+
+    pub fn report_outbox(&mut self) {
+        let (messages, bytes) = (self.outbox.len(), self.outbox.bytes());
+        self.board.report(Report::Outbox { messages, bytes });
+    }
+
+    pub fn queue_heartbeat(&mut self) {
+        match self.outbox.push_heartbeat() {
+            Ok(()) => self.board.report(Report::Queued {
+                kind: Kind::Heartbeat,
+                len: 0,
+            }),
+            Err(reason) => self.board.report(Report::Dropped {
+                kind: Kind::Heartbeat,
+                reason,
+            }),
+        }
+        self.report_outbox();
+    }
+
+    /// B2–B4: deframes a received chunk and queues the replies its messages ask for.
+    fn received(&mut self, now: Instant, chunk: &[u8]) {
+        let unix = self.unix_at(now);
+        let State {
+            board,
+            outbox,
+            deframer,
+            ..
+        } = self;
+        deframer.push(chunk, |message| match message {
+            Ok(message) => {
+                board.report(Report::Received(message));
+                if let Some(reply) = reply_to(message) {
+                    queue_reply(&mut **board, outbox, reply, unix);
+                }
+            }
+            Err(MessageTooLong) => board.report(Report::ReceivedTooLong),
+        });
+    }
+}
+
+fn queue_reply(board: &mut dyn Board, outbox: &mut Outbox, reply: Reply<'_>, unix: u64) {
+    let mut small = [0u8; 20]; // `bin`'s 3 bytes, or a u64 in decimal
+    let data = match reply {
+        Reply::Echo(message) => message,
+        other => {
+            let len = other.encode(unix, &mut small).unwrap_or(0);
+            &small[..len]
+        }
+    };
+    match outbox.push_reply(data) {
+        Ok(evicted) => {
+            if evicted {
+                board.report(Report::Dropped {
+                    kind: Kind::Heartbeat,
+                    reason: DropReason::Evicted,
+                });
+            }
+            board.report(Report::Queued {
+                kind: Kind::Reply,
+                len: data.len(),
+            });
+        }
+        Err(reason) => board.report(Report::Dropped {
+            kind: Kind::Reply,
+            reason,
+        }),
+    }
+    let (messages, bytes) = (outbox.len(), outbox.bytes());
+    board.report(Report::Outbox { messages, bytes });
+}
+
+impl State<'_> {
+    /// Registration or the data link is gone (`+CREG: <not registered>`, `+PDP: DEACT`): the
+    /// LED says `Searching` at once (B10), unless the modem is being started (`Off`).
+    fn lost_network(&mut self) {
+        if !self.starting {
+            self.show_led(LedState::Searching);
+        }
+    }
+
+    /// How a URC saying the modem restarted or went off ends waits: every wait
+    /// ([`Wake::Restart`]), except while the modem is being started, when it is expected.
+    fn restart_wake(&self) -> Wake {
+        if self.starting {
+            Wake::Abort
+        } else {
+            Wake::Restart
+        }
+    }
+}
+
+impl Handler for State<'_> {
+    fn urc(&mut self, now: Instant, urc: &Response<'_>) -> Wake {
+        let ours = |link: Option<u8>| link.is_none_or(|l| l == LINK);
+        match *urc {
+            Response::Receive { link, data } if link == LINK => {
+                self.received(now, data);
+                Wake::Yes
+            }
+            Response::Connect { link, result } if ours(link) => {
+                self.flags.connect = Some(result);
+                Wake::Yes
+            }
+            Response::Closed(link) if ours(link) => {
+                self.flags.closed = true;
+                Wake::Abort
+            }
+            Response::PdpDeact => {
+                self.flags.pdp_deact = true;
+                // B10: no data link, whatever the loops are doing.
+                self.lost_network();
+                Wake::Abort
+            }
+            Response::Creg {
+                mode: None, stat, ..
+            } => {
+                if !stat.is_registered() {
+                    self.lost_network();
+                } else if let (Some(led), false) = (self.wanted_led, self.flags.pdp_deact) {
+                    // Back before the data link went: what the loops last said holds again.
+                    self.show_led(led);
+                }
+                Wake::No
+            }
+            Response::Cpin(SimState::NotReady | SimState::NotInserted) if self.radio_off => {
+                Wake::No
+            }
+            Response::Ready => {
+                self.flags.rebooted = true;
+                self.restart_wake()
+            }
+            Response::Cpin(SimState::NotReady | SimState::NotInserted) => {
+                self.flags.sim_lost = true;
+                self.restart_wake()
+            }
+            Response::NormalPowerDown
+            | Response::Voltage(VoltageAlarm::UnderPowerDown | VoltageAlarm::OverPowerDown) => {
+                self.flags.powered_down = true;
+                self.restart_wake()
+            }
+            Response::Cntp(code) => {
+                self.flags.ntp = Some(code);
+                Wake::Yes
+            }
+            _ => Wake::No,
+        }
+    }
+
+    fn alive(&mut self, _now: Instant) {
+        self.board.feed_watchdog();
+    }
+
+    fn report(&mut self, report: Report<'_>) {
+        self.board.report(report);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use std::{format, string::String, vec::Vec};
+
+    #[derive(Default)]
+    struct Log(Vec<String>);
+
+    impl Board for Log {
+        fn set_led(&mut self, _: LedState) {}
+        fn feed_watchdog(&mut self) {}
+        fn set_power_key(&mut self, _: bool) {}
+        fn set_modem_reset(&mut self, _: bool) {}
+        fn report(&mut self, report: Report<'_>) {
+            if let Report::Queued { .. } | Report::Dropped { .. } = report {
+                self.0.push(format!("{report:?}"));
+            }
+        }
+    }
+
+    /// Feeds `chunks` as received data and returns the queued replies, head first.
+    fn replies(state: &mut State<'_>, now: Instant, chunks: &[&[u8]]) -> Vec<Vec<u8>> {
+        for chunk in chunks {
+            state.urc(
+                now,
+                &Response::Receive {
+                    link: LINK,
+                    data: chunk,
+                },
+            );
+        }
+        let mut out = Vec::new();
+        while let Some((_, data)) = state.outbox.begin_send() {
+            out.push(data.to_vec());
+            state.outbox.sent();
+        }
+        out
+    }
+
+    #[test]
+    fn replies_to_back_bin_and_time() {
+        let mut log = Log::default();
+        let mut state = State::new(&mut log, Framing::Raw);
+        let t = Instant::from_millis(5_000);
+        let got = replies(
+            &mut state,
+            t,
+            &[b"back 1", b"bin", b"time", b"hello", b"bintime"],
+        );
+        // Before the clock is set, `time` is answered with 0.
+        assert_eq!(got, [&b"back 1"[..], &[0x11, 0x22, 0x33], b"0"]);
+
+        state.set_unix(t, 1_795_000_000);
+        let later = Instant::from_millis(7_500);
+        assert_eq!(replies(&mut state, later, &[b"time"]), [b"1795000002"]);
+    }
+
+    #[test]
+    fn newline_framing_joins_and_splits() {
+        let mut log = Log::default();
+        let mut state = State::new(&mut log, Framing::Newline);
+        let got = replies(
+            &mut state,
+            Instant::ZERO,
+            &[b"ba", b"ck 1\nbin\r\nti", b"me\n"],
+        );
+        // Queued as sent: with the framing's terminator.
+        assert_eq!(got, [&b"back 1\n"[..], &[0x11, 0x22, 0x33, b'\n'], b"0\n"]);
+    }
+
+    #[test]
+    fn a_full_outbox_reports_the_drop() {
+        let mut log = Log::default();
+        let mut state = State::new(&mut log, Framing::Raw);
+        for _ in 0..crate::config::OUTBOX_ENTRIES + 1 {
+            state.urc(
+                Instant::ZERO,
+                &Response::Receive {
+                    link: LINK,
+                    data: b"bin",
+                },
+            );
+        }
+        drop(state);
+        let full = Report::Dropped {
+            kind: Kind::Reply,
+            reason: DropReason::Full,
+        };
+        assert_eq!(log.0.last(), Some(&format!("{full:?}")));
+    }
+
+    #[test]
+    fn link_events_set_flags() {
+        let mut log = Log::default();
+        let mut state = State::new(&mut log, Framing::Raw);
+        assert_eq!(
+            state.urc(Instant::ZERO, &Response::Closed(Some(LINK + 1))),
+            Wake::No
+        );
+        assert!(!state.flags.closed);
+        assert_eq!(
+            state.urc(Instant::ZERO, &Response::Closed(Some(LINK))),
+            Wake::Abort
+        );
+        assert_eq!(state.urc(Instant::ZERO, &Response::PdpDeact), Wake::Abort);
+        assert_eq!(state.urc(Instant::ZERO, &Response::Ready), Wake::Abort);
+        assert!(state.flags.closed && state.flags.pdp_deact && state.flags.rebooted);
+    }
+}
