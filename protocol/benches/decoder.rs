@@ -21,6 +21,7 @@
 //! golden file (nothing is compared with them), so they are not rewritten by `UPDATE_EXPECT`;
 //! after a change to `generate`, regenerate both (deterministic, seeded):
 //! `LONGLINK_REGEN_STREAM=1 cargo bench -p protocol --bench decoder`.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)] // a benchmark measures wall time (clippy.toml)
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};

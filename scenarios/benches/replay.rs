@@ -7,6 +7,7 @@
 //!    world whose next wake-up is earliest (as one simulation of many devices would); trace
 //!    off, then on (each world's records serialized as they come, to a byte counter); and,
 //!    for comparison, the same devices one after the other (trace off).
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)] // a benchmark measures wall time (clippy.toml)
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;

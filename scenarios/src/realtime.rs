@@ -20,6 +20,7 @@
 //! UART1 as the trace writes them), so without a log every expectation on `report` is
 //! skipped, and says so. Wall-clock times jitter by milliseconds where a replay's are exact:
 //! [`Options::slack`] loosens every time bound by that much (none by default).
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)] // the real-time runner is the replay's edge: the wall clock, real sockets (clippy.toml)
 
 use std::future::pending;
 use std::io;

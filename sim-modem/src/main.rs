@@ -1,5 +1,6 @@
 //! `sim-modem`: the simulated modem on a pty, a TCP port or a real serial port, with real
 //! sockets behind it and a built-in lab server. See `sim-modem --help`.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)] // the CLI runs the live endpoints (clippy.toml)
 
 use std::io::IsTerminal;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};

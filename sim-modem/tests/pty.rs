@@ -1,6 +1,7 @@
 //! Drives the real `sim-modem --pty` binary from outside, as picocom or a host firmware
 //! would: a full bring-up over the pty, data to the built-in lab server, and data back.
 //! Every wait is bounded, and the child is killed when the test ends however it ends.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)] // this test drives the live binary in real time (clippy.toml)
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Write};

@@ -3,7 +3,7 @@
 
 mod sim_support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use pretty_assertions::assert_eq;
 use sim_modem::fault::{Direction, Fault, ScheduledFault};
@@ -189,9 +189,10 @@ fn same_seed_same_trace() {
 }
 
 #[test]
-fn a_simulated_day_replays_fast() {
+fn a_simulated_day_of_heartbeats_reaches_the_lab() {
+    // How fast is `cargo xtask bench`'s to say: a wall-clock bound here fails on a loaded
+    // machine without a bug.
     let mut bench = SimBench::connected(SimConfig::default());
-    let started = Instant::now();
     let day = Duration::from_secs(86_400);
     let start = bench.now;
     let mut beats = 0;
@@ -204,11 +205,7 @@ fn a_simulated_day_replays_fast() {
         bench.run_for(next - bench.now);
         beats += 1;
     }
-    let elapsed = started.elapsed();
     assert_eq!(beats, 8640);
     let client = bench.sim.lab().client(1).unwrap();
     assert_eq!(client.received_bytes().len(), 86_400);
-    eprintln!("a simulated day of 8,640 heartbeats took {elapsed:?}");
-    // Generous for unoptimized builds on a small CI machine; release takes milliseconds.
-    assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
 }

@@ -63,6 +63,21 @@ fn all(steps: &mut Steps, fuzz_seconds: u32) -> Result {
             "warnings",
         ]))
     })?;
+    // The replay library and sim-modem's core build without their IO edges (tokio, sockets).
+    steps.run("clippy without IO edges", || {
+        run(cargo().args([
+            "clippy",
+            "-p",
+            "sim-modem",
+            "-p",
+            "scenarios",
+            "--no-default-features",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]))
+    })?;
     steps.run("test", || run(cargo().args(["test", "--workspace"])))?;
     // From here on, nothing may find a `rust-lld` by luck on the PATH: the Cortex-M builds
     // must link with what the xtask found or installed (a fresh machine has none there).

@@ -9,6 +9,7 @@
 //!   tracing log lines;
 //! - [`LogBoard`]: the same as a board log, one stamped line each, as a QEMU board writes it
 //!   and scenarios' real-time runner reads it.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)] // the host runner is an edge: a real clock, a real serial port (clippy.toml)
 
 use std::future::Future;
 use std::time::Duration;

@@ -6,6 +6,7 @@
 //! The firmware's knobs (`firmware::Config`) come from `--config FILE` (JSON, any subset of
 //! them) and `--set knob=value`, read by `Config`'s own deserializer: the same names,
 //! units and ranges as a scenario file's.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)] // the host runner is an edge: a real clock, a real serial port (clippy.toml)
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -14,6 +14,7 @@
 //!   otherwise), and a console on stdin drives it (see [`crate::lab::CONSOLE_HELP`]).
 //!
 //! Every AT line in each direction and every lab event is logged through `tracing`.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)] // the live endpoints are sim-modem's edge: real sockets, a real clock (clippy.toml)
 
 mod bridge;
 mod pty;

@@ -1,7 +1,8 @@
-//! The real-time runner, without QEMU: a short scenario (18 s of wall time) against the
+//! The host runner against the scenarios' real-time runner, without QEMU: a short scenario (18 s of wall time) against the
 //! firmware core running in this process as an external device, over a loopback TCP socket
 //! with its log on a socket pair (as a QEMU board's UART0 and UART1), and the same scenario
 //! with the firmware inside the world. Every wait is bounded, so a failure cannot hang.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)] // this test runs in real time (clippy.toml)
 
 use std::os::unix::net::UnixStream as StdUnixStream;
 use std::time::Duration;
