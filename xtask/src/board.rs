@@ -52,12 +52,20 @@ impl Board {
 /// Builds the board's release image with whichever Cortex-M toolchain is there and returns
 /// the ELF's path.
 pub fn build(board: Board) -> Result<PathBuf> {
+    build_with(board, None)
+}
+
+/// [`build`] with one of the board crate's features.
+fn build_with(board: Board, feature: Option<&str>) -> Result<PathBuf> {
     let toolchain = toolchain::cortex_m(board.target())?;
     // Its own target directory, whatever the caller's environment says: the image is
     // looked for there.
     let mut cargo =
         toolchain::cortex_m_build(&toolchain, board.target(), &board.dir().join("target"));
     cargo.arg("--release");
+    if let Some(feature) = feature {
+        cargo.args(["--features", feature]);
+    }
     // Run in the board's directory: its .cargo/config.toml (target, runner) is found from
     // the current directory, not from --manifest-path.
     run_in(&board.dir(), &mut cargo)?;
@@ -116,13 +124,46 @@ impl ImageSize {
     }
 }
 
+/// The firmware core's share of the Pico image may not exceed these (DESIGN.md: small enough
+/// to sit beside an application), bytes.
+const CORE_FLASH_BUDGET: u64 = 32 * 1024;
+const CORE_RAM_BUDGET: u64 = 8 * 1024;
+
+/// `cargo xtask size`: both images, and the firmware core's share of the Pico's, failing
+/// when the share is over its budget. The share is the Pico image with the board's log of
+/// the core's reports off (feature `no-log`: how a board logs is its own choice) less the
+/// same board with `firmware::run` replaced by an AT loop (feature `board-only`): every byte
+/// of the core and of the `protocol` code it uses.
 pub fn size() -> Result {
+    let board_only = ImageSize::of(&build_with(Board::Pico, Some("board-only"))?)?;
+    let no_log = ImageSize::of(&build_with(Board::Pico, Some("no-log"))?)?;
     let mut rows = Vec::new();
     for board in Board::ALL {
         let elf = build(board)?;
         rows.push((board, ImageSize::of(&elf)?));
     }
     print_sizes(&rows);
+    let (flash, ram) = (
+        no_log.flash().saturating_sub(board_only.flash()),
+        no_log.ram().saturating_sub(board_only.ram()),
+    );
+    println!(
+        "pico without its report log: flash {} B, static RAM {} B; the board alone: flash {} B, static RAM {} B",
+        no_log.flash(),
+        no_log.ram(),
+        board_only.flash(),
+        board_only.ram()
+    );
+    println!(
+        "the firmware core's share: flash {flash} B of {CORE_FLASH_BUDGET} ({:.1}%), static RAM {ram} B of {CORE_RAM_BUDGET} ({:.1}%)",
+        100.0 * flash as f64 / CORE_FLASH_BUDGET as f64,
+        100.0 * ram as f64 / CORE_RAM_BUDGET as f64,
+    );
+    if flash > CORE_FLASH_BUDGET || ram > CORE_RAM_BUDGET {
+        return Err(format!(
+            "the firmware core's share of the Pico image is over its budget ({CORE_FLASH_BUDGET} B flash, {CORE_RAM_BUDGET} B RAM)"
+        ));
+    }
     Ok(())
 }
 

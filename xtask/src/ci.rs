@@ -1,6 +1,6 @@
 //! `cargo xtask ci` and the checks it is made of.
 
-use crate::board::{self, Board, ImageSize, QemuRun};
+use crate::board::{self, QemuRun};
 use crate::process::{cargo, run, succeeds, Result};
 use crate::toolchain;
 use std::process::Command;
@@ -105,14 +105,9 @@ pub fn embedded() -> Result {
     Ok(())
 }
 
-/// Builds both board images and prints their sizes.
+/// Builds both board images, prints their sizes and checks the core's share of the Pico's.
 fn images() -> Result {
-    let mut rows = Vec::new();
-    for board in Board::ALL {
-        rows.push((board, ImageSize::of(&board::build(board)?)?));
-    }
-    board::print_sizes(&rows);
-    Ok(())
+    board::size()
 }
 
 /// Runs the board smoke scenario against the QEMU image: bounded by the scenario's
