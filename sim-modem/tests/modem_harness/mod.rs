@@ -342,7 +342,7 @@ impl ModemBench {
                     self.schedule(delay, NetEvent::Time { unix });
                 }
             }
-            NetRequest::Close { .. } | NetRequest::DeactivatePdp => {}
+            NetRequest::Close { .. } | NetRequest::DeactivatePdp | NetRequest::Consumed { .. } => {}
         }
     }
 
@@ -451,16 +451,19 @@ fn describe_request(request: &NetRequest) -> String {
     match request {
         NetRequest::ActivatePdp { apn } => format!("ActivatePdp {apn:?}"),
         NetRequest::DeactivatePdp => "DeactivatePdp".into(),
+        // The TCP settings are the profile's but where a test says otherwise (`tcp_settings`).
         NetRequest::Connect {
             link,
             transport,
             host,
             port,
+            ..
         } => format!("Connect {link} {} {host:?}:{port}", transport.as_str()),
         NetRequest::Send { link, data } => {
             format!("Send {link} {} ({} bytes)", Quoted(data), data.len())
         }
         NetRequest::Close { link } => format!("Close {link}"),
+        NetRequest::Consumed { link, len } => format!("Consumed {link} {len}"),
         NetRequest::Time { server } => format!("Time {server:?}"),
     }
 }
