@@ -99,6 +99,10 @@ impl<const MIN: u64, const MAX: u64> serde::de::Visitor<'_> for WholeNumber<MIN,
 }
 
 impl<const MIN: u64, const MAX: u64> schemars::JsonSchema for Range<MIN, MAX> {
+    fn inline_schema() -> bool {
+        true
+    }
+
     fn schema_name() -> Cow<'static, str> {
         format!("Range_{MIN}_to_{MAX}").into()
     }

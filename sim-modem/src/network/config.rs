@@ -84,11 +84,11 @@ pub struct NetworkConfig {
     /// UNCONFIRMED: no SIM800 source; the 50 ms is `AT+CIPCCFG`'s default `<Rxtimer>`.
     #[serde(with = "units::HumanDuration")]
     pub receive_coalescing_max: Duration,
-    /// The servers' TCP (a Linux host): the retransmission timeout's floor
-    /// (`TCP_RTO_MIN`, 200 ms) ...
+    /// The servers' TCP (a Linux host's): the retransmission timeout's floor (Linux
+    /// `TCP_RTO_MIN`, 200 ms).
     #[serde(with = "crate::knob::NonZeroDuration")]
     pub host_tcp_rto_min: Duration,
-    /// ... and cap (`TCP_RTO_MAX`, 120 s).
+    /// The servers' retransmission timeout's cap (Linux `TCP_RTO_MAX`, 120 s).
     #[serde(with = "crate::knob::NonZeroDuration")]
     pub host_tcp_rto_max: Duration,
     /// Timeouts in a row a server's connection survives (Linux `tcp_retries2`, 15).

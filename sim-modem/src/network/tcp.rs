@@ -15,10 +15,10 @@
 //!   later one RTTVAR = 3/4·RTTVAR + 1/4·|SRTT − R|, SRTT = 7/8·SRTT + 1/8·R (§2.2, §2.3);
 //!   RTO = SRTT + max(G, 4·RTTVAR), at least `rto_min` (§2.4: 1 s) and at most `rto_max`
 //!   (§2.5: a cap of at least 60 s is allowed); before any sample RTO = 1 s (§2.1).
-//!   Retransmitted segments give no sample (Karn, §3). On expiry the earliest unacknowledged
-//!   segment is sent again, the RTO doubles (§5.4, §5.5) and the rest follows once it is
-//!   acknowledged (go-back-N, the one-segment window after a timeout of RFC 5681 §3.1). A new
-//!   acknowledgement recomputes the RTO from SRTT and RTTVAR (the backoff ends).
+//!   Retransmitted segments give no sample, and a backed-off RTO stays until a new sample
+//!   comes (Karn, §3, §5.7). On expiry the earliest unacknowledged segment is sent again,
+//!   the RTO doubles (§5.4, §5.5) and the rest follows once it is acknowledged (go-back-N,
+//!   the one-segment window after a timeout of RFC 5681 §3.1).
 //! - The sender gives up after `retransmissions` timeouts in a row, or once the oldest
 //!   unacknowledged byte has waited `give_up` since it was first sent, whichever comes first.
 //! - A zero window stops the sender; the persist timer (RTO, doubling) sends window probes
@@ -100,6 +100,8 @@ pub(super) struct Sender {
     una: u64,
     nxt: u64,
     end: u64,
+    /// The highest sequence number ever sent (after a timeout `nxt` goes back below it).
+    high: u64,
     /// The application closed: a FIN follows the data (sequence number `end`).
     fin: bool,
     /// The window the receiver last advertised, bytes beyond `una`.
@@ -127,6 +129,7 @@ impl Sender {
             una: 0,
             nxt: 0,
             end: 0,
+            high: 0,
             fin: false,
             window,
             srtt: None,
@@ -212,7 +215,12 @@ impl Sender {
         let reach = segment.seq + segment.data.len() as u64 + u64::from(segment.fin);
         self.nxt = self.nxt.max(reach);
         self.oldest.get_or_insert(now);
-        self.timed.get_or_insert((reach, now));
+        // Only a first transmission is timed (Karn): bytes sent again after a timeout
+        // (go-back-N) are not.
+        if segment.seq >= self.high && self.timed.is_none() {
+            self.timed = Some((reach, now));
+        }
+        self.high = self.high.max(reach);
         if !matches!(self.timer, Some((_, TimerKind::Retransmit))) {
             self.timer = Some((self.retransmit_at(now), TimerKind::Retransmit));
         }
@@ -248,8 +256,9 @@ impl Sender {
                     self.sample(now.saturating_sub(at));
                 }
             }
+            // The RTO is recomputed from a new sample only: a backed-off RTO stays until one
+            // comes (Karn; RFC 6298 §5.7).
             self.timeouts = 0;
-            self.rto = self.computed_rto();
             self.oldest = (self.una < self.nxt).then_some(now);
             self.timer = None;
         } else if self.una == self.nxt {
