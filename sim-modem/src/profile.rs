@@ -349,6 +349,64 @@ mod tests {
         assert_eq!(Profile::by_name("sim900"), None);
     }
 
+    /// Knobs a model cannot run with are refused, saying what is wanted.
+    #[test]
+    fn refuses_bad_knobs() {
+        let cases = [
+            (
+                r#"{"tcp_rto_min": "0s"}"#,
+                "expected a duration of more than 0s",
+            ),
+            (
+                r#"{"tcp_rto_max": "0ms"}"#,
+                "expected a duration of more than 0s",
+            ),
+            (
+                r#"{"tcp_give_up": "0s"}"#,
+                "expected a duration of more than 0s",
+            ),
+            (
+                r#"{"send_ack_max": "0s"}"#,
+                "expected a duration of more than 0s",
+            ),
+            (
+                r#"{"tcp_retransmissions": -1}"#,
+                "invalid value: integer `-1`",
+            ),
+            (
+                r#"{"tcp_retransmissions": 256}"#,
+                "invalid value: integer `256`",
+            ),
+            (r#"{"pdp_hold": "-5s"}"#, "invalid duration"),
+            (r#"{"pdp_deact_delay": "soon"}"#, "invalid duration"),
+            (
+                r#"{"rx_buffer": 0}"#,
+                "expected a whole number from 1 to 1073741824",
+            ),
+            (
+                r#"{"rx_buffer": 2147483648}"#,
+                "expected a whole number from 1 to 1073741824",
+            ),
+            (
+                r#"{"quick_send_buffer": 0}"#,
+                "expected a whole number from 1 to 1073741824",
+            ),
+            (
+                r#"{"rx_chunk": 0}"#,
+                "expected a whole number from 1 to 65535",
+            ),
+        ];
+        for (json, message) in cases {
+            let error = serde_json::from_str::<Profile>(json)
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(message), "{json}: {error}");
+        }
+        // Zero is a hold: the context goes with the cell.
+        let p: Profile = serde_json::from_str(r#"{"pdp_hold": "0s"}"#).unwrap();
+        assert_eq!(p.pdp_hold, Duration::ZERO);
+    }
+
     #[test]
     fn scenario_files_override_single_knobs() {
         let p: Profile = serde_json::from_str(r#"{"cipstart_max_multi": "5s"}"#).unwrap();

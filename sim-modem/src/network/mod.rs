@@ -42,8 +42,9 @@
 //!   the void until it gives up and is told [`HostEvent::Reset`]; data for a connection the
 //!   device has closed is answered with a reset one round trip later.
 //!
-//! Simplifications: DNS and network time are not blackholed; a fault that begins while a
-//! SYN waits for its retransmission is not seen by it; acknowledgements take no radio time.
+//! Simplifications (`sim-modem/README.md` lists them all): DNS is not blackholed, network
+//! time fails at once in a blackhole; a fault that begins while a SYN waits for its
+//! retransmission is not seen by it; acknowledgements take no radio time.
 //!
 //! Transmission, loss, blackholes and latency spikes are `link`'s (`link::Transmission`), the
 //! byte streams `tcp`'s; this file keeps the state machine: radio, PDP, DNS, connections and
