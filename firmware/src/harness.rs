@@ -83,10 +83,14 @@ impl Wire {
     }
 
     /// The firmware's UART sees a line error now, after the bytes delivered so far: its read
-    /// returns those bytes first, then `Err(ErrorKind::Other)` once.
+    /// returns those bytes first, then `Err(ErrorKind::Other)` once. Errors with no byte
+    /// between them are one error to the reader, as a UART's error flags are until read.
     pub fn deliver_error(&self) {
         let at = self.0.rx.borrow().len();
-        self.0.rx_errors.borrow_mut().push_back(at);
+        let mut errors = self.0.rx_errors.borrow_mut();
+        if errors.back() != Some(&at) {
+            errors.push_back(at);
+        }
         self.0
             .errors_delivered
             .set(self.0.errors_delivered.get() + 1);
@@ -320,4 +324,46 @@ fn instant(at: Duration) -> Instant {
 
 fn duration(at: Instant) -> Duration {
     Duration::from_micros(at.as_micros())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use embedded_io_async::Read;
+    use std::vec;
+
+    /// One read, polled once: `None` while it would wait.
+    fn read_now(uart: &mut VirtualUart) -> Option<Result<Vec<u8>, ErrorKind>> {
+        let mut buf = [0u8; 16];
+        let polled = {
+            let mut read = core::pin::pin!(uart.read(&mut buf));
+            let mut cx = Context::from_waker(Waker::noop());
+            read.as_mut().poll(&mut cx)
+        };
+        match polled {
+            Poll::Ready(Ok(n)) => Some(Ok(buf[..n].to_vec())),
+            Poll::Ready(Err(e)) => Some(Err(e)),
+            Poll::Pending => None,
+        }
+    }
+
+    #[test]
+    fn line_errors_come_in_order_with_the_bytes() {
+        let wire = Wire::default();
+        let mut uart = wire.uart();
+        wire.deliver(b"ab");
+        wire.deliver_error();
+        // No byte between them: one error to the reader.
+        wire.deliver_error();
+        wire.deliver(b"cd");
+        wire.deliver_error();
+        let reads: Vec<_> = std::iter::from_fn(|| read_now(&mut uart)).collect();
+        let expected: Vec<Result<Vec<u8>, ErrorKind>> = vec![
+            Ok(b"ab".to_vec()),
+            Err(ErrorKind::Other),
+            Ok(b"cd".to_vec()),
+            Err(ErrorKind::Other),
+        ];
+        assert_eq!(reads, expected);
+    }
 }
