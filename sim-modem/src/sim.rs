@@ -210,7 +210,9 @@ pub struct Sim {
     /// What reached the host, and where its UART saw line errors (positions in `uart_out`).
     uart_out: Vec<u8>,
     uart_errors: Vec<usize>,
+    /// Buffers used anew at each call, kept to spare the allocations.
     scratch: Vec<u8>,
+    written: Vec<u8>,
     /// Connections whose peer vanished ([`Fault::PeerVanish`]), by transport: nothing
     /// crosses any more.
     vanished: BTreeMap<ConnId, Transport>,
@@ -263,6 +265,7 @@ impl Sim {
             uart_out: Vec::new(),
             uart_errors: Vec::new(),
             scratch: Vec::new(),
+            written: Vec::new(),
             vanished: BTreeMap::new(),
             pdp_deact_unsaid: false,
             stale_links: BTreeSet::new(),
@@ -656,6 +659,7 @@ impl Sim {
             self.modem.handle_uart(now, &bytes);
             fed = true;
         }
+        let baud = self.baud();
         if !self.to_modem.is_busy() && !self.host_tx.is_empty() {
             let end = self
                 .host_tx
@@ -668,8 +672,7 @@ impl Sim {
                 .apply(now, &self.host_tx[..end], &mut bytes);
             self.host_tx.drain(..end);
             self.noise_event(now, Direction::ToModem, counts);
-            let baud = self.baud();
-            self.to_modem.start(now, std::mem::take(&mut bytes), baud);
+            self.to_modem.start(now, &bytes, baud);
             // Without wire time it is there at once.
             fed |= self.to_modem.next_arrival().is_some_and(|at| at <= now);
         }
@@ -677,16 +680,17 @@ impl Sim {
         self.from_modem
             .take_done(now, &mut self.uart_out, &mut self.uart_errors);
         if !self.from_modem.is_busy() {
-            bytes.clear();
-            self.modem.drain_uart(&mut bytes);
-            if !bytes.is_empty() {
-                let mut noisy = Vec::with_capacity(bytes.len());
-                let counts = self.noise_from_modem.apply(now, &bytes, &mut noisy);
+            let mut written = std::mem::take(&mut self.written);
+            written.clear();
+            self.modem.drain_uart(&mut written);
+            if !written.is_empty() {
+                bytes.clear();
+                let counts = self.noise_from_modem.apply(now, &written, &mut bytes);
                 self.noise_event(now, Direction::FromModem, counts);
-                let baud = self.baud();
-                self.from_modem.start(now, noisy, baud);
+                self.from_modem.start(now, &bytes, baud);
                 fed |= self.from_modem.next_arrival().is_some_and(|at| at <= now);
             }
+            self.written = written;
         }
         self.scratch = bytes;
         fed

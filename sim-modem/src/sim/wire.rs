@@ -31,7 +31,7 @@ pub fn wire_time(bytes: usize, baud: u32) -> Duration {
 }
 
 /// Bytes crossing together, back to back.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Run {
     bytes: Vec<u8>,
     /// When the first bit leaves, the rate, and when the last byte has arrived.
@@ -82,7 +82,9 @@ impl Run {
 /// One direction of the UART. See the module documentation.
 #[derive(Debug, Default)]
 pub struct Line {
-    run: Option<Run>,
+    /// The run on the line, when `busy` (its buffers are kept for the next one).
+    run: Run,
+    busy: bool,
     /// When line errors hit while nothing crossed, not yet handed over.
     idle_errors: Vec<Duration>,
 }
@@ -90,12 +92,17 @@ pub struct Line {
 impl Line {
     /// Whether a run is on the line.
     pub fn is_busy(&self) -> bool {
-        self.run.is_some()
+        self.busy
+    }
+
+    /// The run on the line.
+    fn on_line(&mut self) -> Option<&mut Run> {
+        self.busy.then_some(&mut self.run)
     }
 
     /// When the run on the line arrives, or an error on an idle line is due.
     pub fn next_arrival(&self) -> Option<Duration> {
-        let run = self.run.as_ref().map(|run| run.end);
+        let run = self.busy.then_some(self.run.end);
         if self.idle_errors.is_empty() {
             return run;
         }
@@ -105,23 +112,21 @@ impl Line {
     }
 
     /// Puts `bytes` on the free line at `now`, at `baud`.
-    pub fn start(&mut self, now: Duration, bytes: Vec<u8>, baud: u32) {
-        debug_assert!(self.run.is_none(), "one run at a time");
-        let end = now + wire_time(bytes.len(), baud);
-        self.run = Some(Run {
-            bytes,
-            start: now,
-            baud,
-            end,
-            lost: Vec::new(),
-            taken: 0,
-        });
+    pub fn start(&mut self, now: Duration, bytes: &[u8], baud: u32) {
+        debug_assert!(!self.busy, "one run at a time");
+        let run = &mut self.run;
+        run.bytes.clear();
+        run.bytes.extend_from_slice(bytes);
+        run.lost.clear();
+        (run.start, run.baud, run.taken) = (now, baud, 0);
+        run.end = now + wire_time(bytes.len(), baud);
+        self.busy = true;
     }
 
     /// A line error at `now`: the byte crossing then is lost (returns true), or, on an idle
     /// line, the error stands alone (returns false).
     pub fn error_at(&mut self, now: Duration) -> bool {
-        let Some(run) = &mut self.run else {
+        let Some(run) = self.on_line() else {
             self.idle_errors.push(now);
             return false;
         };
@@ -141,30 +146,28 @@ impl Line {
     /// and frees the line; errors on an idle line are handed over too. Returns whether
     /// anything was handed over.
     pub fn take_done(&mut self, now: Duration, out: &mut Vec<u8>, errors: &mut Vec<usize>) -> bool {
-        if self.idle_errors.is_empty() && self.run.as_ref().is_none_or(|run| run.end > now) {
+        if self.idle_errors.is_empty() && !(self.busy && self.run.end <= now) {
             return false;
         }
         let before = self.idle_errors.len();
         self.idle_errors.retain(|&at| at > now);
         let idle = before - self.idle_errors.len();
         errors.extend(std::iter::repeat_n(out.len(), idle));
-        match self.run.take() {
-            Some(mut run) if run.end <= now => {
+        match self.on_line() {
+            Some(run) if run.end <= now => {
                 let len = run.bytes.len();
                 run.hand_over(len, out, errors);
+                self.busy = false;
                 true
             }
-            other => {
-                self.run = other;
-                idle > 0
-            }
+            _ => idle > 0,
         }
     }
 
     /// Live pacing: hands over what of the run on the line has arrived by `now`, without
     /// freeing the line.
     pub fn take_arrived(&mut self, now: Duration, out: &mut Vec<u8>, errors: &mut Vec<usize>) {
-        if let Some(run) = &mut self.run {
+        if let Some(run) = self.on_line() {
             let upto = run.arrived(now);
             run.hand_over(upto, out, errors);
         }
@@ -200,7 +203,7 @@ mod tests {
     #[test]
     fn a_run_arrives_whole_at_its_last_byte() {
         let mut line = Line::default();
-        line.start(ms(10), b"OK\r\n".to_vec(), 9600);
+        line.start(ms(10), b"OK\r\n", 9600);
         let end = ms(10) + wire_time(4, 9600);
         assert_eq!(line.next_arrival(), Some(end));
         let (mut out, mut errors) = (Vec::new(), Vec::new());
@@ -218,7 +221,7 @@ mod tests {
     fn a_line_error_loses_the_byte_crossing() {
         let mut line = Line::default();
         // 9600 baud: a byte every 1.0417 ms; at 2.5 ms the third byte is on the wire.
-        line.start(Duration::ZERO, b"ABCD".to_vec(), 9600);
+        line.start(Duration::ZERO, b"ABCD", 9600);
         assert!(line.error_at(Duration::from_micros(2500)));
         let (mut out, mut errors) = (Vec::new(), Vec::new());
         line.take_done(ms(10), &mut out, &mut errors);
@@ -234,7 +237,7 @@ mod tests {
     #[test]
     fn live_pacing_takes_bytes_as_they_arrive() {
         let mut line = Line::default();
-        line.start(Duration::ZERO, b"ABCD".to_vec(), 9600);
+        line.start(Duration::ZERO, b"ABCD", 9600);
         let (mut out, mut errors) = (Vec::new(), Vec::new());
         line.take_arrived(Duration::from_micros(2100), &mut out, &mut errors);
         assert_eq!(out, b"AB");
