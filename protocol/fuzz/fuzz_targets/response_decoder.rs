@@ -18,7 +18,7 @@ use protocol::response::{DecodeError, Decoder, Event, Response, RxGetResponse};
 use protocol::types::Transport;
 use protocol::Command;
 
-const COMMANDS: [Command<'static>; 20] = [
+const COMMANDS: &[Command<'static>] = &[
     Command::At,
     Command::Echo(false),
     Command::Info,
