@@ -576,8 +576,8 @@ fn hits(run: &Run<'_>, what: &What) -> Vec<Hit> {
                 },
             ) => p.matches(&line.0).then(|| hit(record, &line.0)),
             (What::Report(p), Event::Fw { report }) => p
-                .matches(report.as_bytes())
-                .then(|| hit(record, report.as_bytes())),
+                .matches(report.text.as_bytes())
+                .then(|| hit(record, report.text.as_bytes())),
             (What::Fault(kind), Event::Fault { fault }) => {
                 let json = fault.to_json();
                 json.contains(&format!("\"kind\":\"{kind}\""))

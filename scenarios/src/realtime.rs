@@ -37,7 +37,7 @@ use sim_modem::live::{LabListen, NetBridge, NetInput};
 use crate::check::{secs, Observation};
 use crate::format::{DeviceConfig, FramingName};
 use crate::replay::{conclude_observed, external_world, sim_config, world, Planned};
-use crate::trace::{Event, Pin};
+use crate::trace::{Event, Pin, Reported};
 use crate::view::{self, Console};
 use crate::{Replay, Scenario};
 
@@ -338,7 +338,7 @@ pub fn log_event(line: &str) -> Event {
         "modem reset on" => pin(Pin::Reset, true),
         "modem reset off" => pin(Pin::Reset, false),
         _ => Event::Fw {
-            report: text.to_string(),
+            report: Reported::text(text),
         },
     }
 }
@@ -359,7 +359,7 @@ mod tests {
     #[test]
     fn log_lines_become_reports_and_pins() {
         let report = |text: &str| Event::Fw {
-            report: text.into(),
+            report: Reported::text(text),
         };
         assert_eq!(
             log_event("12.345s Phase(Connecting)\r"),
@@ -415,7 +415,7 @@ mod tests {
         ] {
             let line = format!("{} {report}\r\n", Instant::from_millis(at));
             let expected = Event::Fw {
-                report: report.to_string(),
+                report: Reported::text(report.to_string()),
             };
             assert_eq!(log_event(&line), expected, "{line}");
         }
