@@ -112,6 +112,7 @@ pub async fn run(
     };
     let observation = Observation {
         reports: options.device.as_ref().is_none_or(|d| d.log.is_some()),
+        typed_reports: !external,
         slack: match options.lab {
             Some(_) => options.slack.max(REAL_LAB_SLACK),
             None => options.slack,

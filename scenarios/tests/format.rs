@@ -62,6 +62,14 @@ fn bad_files_are_refused_with_where_and_what() {
         ("known failure as plain text", file(",\n  \"known_failure\": \"a bug\""), "4:20", "invalid type: string \"a bug\", expected struct KnownFailure"),
         ("known failure naming nothing", file(",\n  \"known_failure\": { \"fails\": [], \"why\": \"a bug\" }"), "4:31", "`fails` names the expectations the bug makes fail"),
         ("known failure naming a step", step("{ \"at\": \"1s\", \"id\": \"go\", \"lab\": \"close\" }],\n  \"known_failure\": { \"fails\": [\"go\"], \"why\": \"a bug\" }, \"expect\": [{ \"expect\": \"never\", \"what\": \"closed\", \"id\": \"a\" }"), "5:32", "`fails`: \"go\" is not an expectation id; known: a"),
+        ("unknown report kind", expect("{ \"expect\": \"never\", \"what\": { \"report\": { \"kind\": \"ModemReboot\" } } }"), "4:65", "\"ModemReboot\" is not a report kind; kinds: Phase, Led"),
+        ("unknown report field", expect("{ \"expect\": \"never\", \"what\": { \"report\": { \"kind\": \"ModemRestart\", \"why\": \"NoAnswer\" } } }"), "4:88", "a ModemRestart report has no field \"why\"; its fields: action, reason"),
+        ("report field of another type", expect("{ \"expect\": \"never\", \"what\": { \"report\": { \"kind\": \"ConnectFailed\", \"failures\": \"5\" } } }"), "4:94", "ConnectFailed's failures is a number, not a string"),
+        ("report text of no kind", expect("{ \"expect\": \"never\", \"what\": { \"report\": { \"prefix\": \"ModemRestar\" } } }"), "4:67", "\"ModemRestar\" is not one; kinds: Phase"),
+        ("report contains no kind", expect("{ \"expect\": \"never\", \"what\": { \"report\": { \"contains\": \"action: Reset\" } } }"), "4:69", "\"action\" is not one"),
+        ("report in hex", expect("{ \"expect\": \"never\", \"what\": { \"report\": { \"hex\": \"41\" } } }"), "4:64", "a report is text"),
+        ("report kind not a name", expect("{ \"expect\": \"never\", \"what\": { \"report\": { \"kind\": 3 } } }"), "4:57", "`kind` is a report kind's name, not 3"),
+        ("report pattern unknown", expect("{ \"expect\": \"never\", \"what\": { \"report\": { \"regex\": \"x\" } } }"), "4:57", "unknown variant `regex`"),
         ("random faults without faults", file(",\n  \"random_faults\": { \"mean_interval\": \"1h\", \"faults\": [] }"), "4:55", "at least one fault"),
     ];
     let failed: Vec<String> = cases
@@ -143,7 +151,8 @@ fn expectations_written_back_read_the_same() {
     { "expect": "happens", "id": "a", "what": "closed", "count": 2, "after": "go", "to": "5s" },
     { "expect": "happens", "what": "accepted", "min": 2, "max": 4, "until": "a" },
     { "expect": "happens", "what": { "at": { "prefix": "AT" } }, "min": 1 },
-    { "expect": "never", "what": { "report": { "contains": "x" } }, "from": "2s" },
+    { "expect": "never", "what": { "report": { "contains": "Dropped" } }, "from": "2s" },
+    { "expect": "never", "what": { "report": { "kind": "ModemRestart", "action": "PowerKey" } } },
     { "expect": "periodic", "what": { "received": { "hex": "01 02" } }, "every": "10s", "tolerance": "1s" },
     { "expect": "answered", "within": "3s" }
   ]"#,
@@ -158,7 +167,8 @@ fn expectations_written_back_read_the_same() {
             "a server connection closed exactly 2x [go + 0s..5s]",
             "server accepted a connection 2..4x [0s..end until a]",
             "modem got \"AT\"... [0s..end]",
-            "never: firmware reported ...\"x\"... [2s..end]",
+            "never: firmware reported ...\"Dropped\"... [2s..end]",
+            "never: firmware reported ModemRestart { action: \"PowerKey\" } [0s..end]",
             "server received hex 01 02 every 10s ± 1s [0s..end]",
             "every back/bin/time answered once within 3s [0s..end]",
         ]

@@ -27,9 +27,10 @@ pub enum What {
     At(Pattern),
     /// The modem wrote a line on its UART: an answer or a URC.
     Modem(Pattern),
-    /// The firmware reported something, as the trace writes it: `Phase(Connected)`,
-    /// `FlightMode(true)`, `DataLinkShut`, `Sent(Heartbeat, "heart beat")` ...
-    Report(Pattern),
+    /// The firmware reported something: by its kind and fields (`{"kind": "ModemRestart",
+    /// "reason": "Unresponsive"}`), or by its text as the trace writes it (`{"text":
+    /// "Phase(Connected)"}`, `{"prefix": "Dropped"}`), which starts with a report kind.
+    Report(ReportPattern),
     /// A fault was applied, by its kind: `registration_lost`, `reboot` ...
     Fault(String),
     /// The lab server accepted a connection.
@@ -62,6 +63,125 @@ impl Pattern {
                 needle.is_empty() || data.windows(needle.len()).any(|w| w == needle)
             }
             Pattern::Hex(hex) => data == hex.0.as_slice(),
+        }
+    }
+}
+
+/// How to match a firmware report: typed, by its kind and some of its fields, or by its text.
+/// The loader refuses a kind the firmware does not report and a field the kind does not have,
+/// and a text pattern that does not start with a kind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(
+    try_from = "serde_json::Map<String, serde_json::Value>",
+    into = "serde_json::Map<String, serde_json::Value>"
+)]
+pub enum ReportPattern {
+    /// A report of this kind whose fields (the report's JSON form, `trace::FwReport::fields`)
+    /// equal these.
+    Typed {
+        kind: String,
+        fields: serde_json::Map<String, serde_json::Value>,
+    },
+    /// The report's text form.
+    Text(Pattern),
+}
+
+impl ReportPattern {
+    /// Whether a typed report matches (a typed pattern); `None` for a text pattern.
+    pub fn matches_typed(&self, report: &crate::trace::FwReport) -> Option<bool> {
+        let ReportPattern::Typed { kind, fields } = self else {
+            return None;
+        };
+        if report.kind() != kind {
+            return Some(false);
+        }
+        let have = report.fields();
+        Some(fields.iter().all(|(k, v)| have.get(k) == Some(v)))
+    }
+}
+
+impl TryFrom<serde_json::Map<String, serde_json::Value>> for ReportPattern {
+    type Error = String;
+
+    fn try_from(mut map: serde_json::Map<String, serde_json::Value>) -> Result<Self, String> {
+        match map.remove("kind") {
+            Some(serde_json::Value::String(kind)) => Ok(ReportPattern::Typed { kind, fields: map }),
+            Some(other) => Err(format!("`kind` is a report kind's name, not {other}")),
+            None => serde_json::from_value(map.into())
+                .map(ReportPattern::Text)
+                .map_err(|e| format!("{e}; or a typed pattern: `kind` and fields")),
+        }
+    }
+}
+
+impl From<ReportPattern> for serde_json::Map<String, serde_json::Value> {
+    fn from(pattern: ReportPattern) -> Self {
+        match pattern {
+            ReportPattern::Typed { kind, fields } => {
+                let mut map = serde_json::Map::new();
+                map.insert("kind".into(), kind.into());
+                map.extend(fields);
+                map
+            }
+            ReportPattern::Text(pattern) => match serde_json::to_value(pattern) {
+                Ok(serde_json::Value::Object(map)) => map,
+                _ => unreachable!("a pattern serializes as an object"),
+            },
+        }
+    }
+}
+
+/// A text pattern, or one shape per report kind with its fields (each typed as the report
+/// writes it), so that editors offer the kinds and their fields.
+impl JsonSchema for ReportPattern {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ReportPattern".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let text = generator.subschema_for::<Pattern>();
+        let mut shapes = vec![serde_json::to_value(text).unwrap_or_default()];
+        for (kind, fields) in crate::trace::FwReport::kind_fields() {
+            let mut properties = serde_json::Map::new();
+            properties.insert("kind".into(), serde_json::json!({ "const": kind }));
+            for (field, value) in fields {
+                let form = match value {
+                    serde_json::Value::Bool(_) => serde_json::json!({ "type": "boolean" }),
+                    serde_json::Value::Number(_) => {
+                        serde_json::json!({ "type": ["integer", "null"] })
+                    }
+                    serde_json::Value::Null => serde_json::json!({}),
+                    _ => serde_json::json!({ "type": "string" }),
+                };
+                properties.insert(field, form);
+            }
+            shapes.push(serde_json::json!({
+                "type": "object",
+                "properties": properties,
+                "required": ["kind"],
+                "additionalProperties": false,
+            }));
+        }
+        schemars::json_schema!({
+            "description": "A firmware report: typed, by `kind` and some of its fields, or by its text (`text`, `prefix`, `contains`), which starts with a report kind.",
+            "oneOf": shapes,
+        })
+    }
+}
+
+impl fmt::Display for ReportPattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReportPattern::Text(pattern) => pattern.fmt(f),
+            ReportPattern::Typed { kind, fields } => {
+                f.write_str(kind)?;
+                if !fields.is_empty() {
+                    let fields: Vec<String> =
+                        fields.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+                    write!(f, " {{ {} }}", fields.join(", "))?;
+                }
+                Ok(())
+            }
         }
     }
 }

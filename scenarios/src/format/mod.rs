@@ -52,7 +52,9 @@ mod validate;
 use std::fmt;
 use std::path::Path;
 
-pub use expect::{Check, Expectation, Kind, Pattern, RawExpectation, Times, What, Window};
+pub use expect::{
+    Check, Expectation, Kind, Pattern, RawExpectation, ReportPattern, Times, What, Window,
+};
 pub use hex::Hex;
 pub use modem::{Modem, ModemProfile};
 pub use scenario::{DeviceConfig, FramingName, KnownFailure, Scenario, TransportName};

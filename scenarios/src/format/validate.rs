@@ -1,10 +1,10 @@
 //! What the types cannot check: ids are unique, anchors exist and do not go round in
 //! circles, a known failure names expectations, times fit the run, random faults can be
-//! drawn. Each error names the JSON path of the offending value, for `path:line:column`.
+//! drawn, report patterns name the firmware's report kinds and their fields. Each error names the JSON path of the offending value, for `path:line:column`.
 
 use std::collections::BTreeSet;
 
-use super::expect::Expectation;
+use super::expect::{Expectation, Pattern, ReportPattern, What};
 use super::location::Segment;
 use super::scenario::Scenario;
 
@@ -83,6 +83,17 @@ pub fn validate(s: &Scenario) -> Result<(), Invalid> {
             }
         }
     }
+    for (i, e) in s.expect.iter().enumerate() {
+        if let Some(What::Report(pattern)) = e.check.what() {
+            let at = |key: &str| -> Vec<Segment> {
+                let path = ["expect".into(), i.into(), "what".into(), "report".into()];
+                path.into_iter().chain([key.into()]).collect()
+            };
+            if let Err((key, message)) = report_pattern(pattern) {
+                return invalid(&at(&key), message);
+            }
+        }
+    }
     // Anchors between expectations must not loop.
     for e in &s.expect {
         if let Some((i, key, anchor)) = circle(s, e, &mut Vec::new()) {
@@ -148,6 +159,82 @@ pub fn validate(s: &Scenario) -> Result<(), Invalid> {
         }
     }
     Ok(())
+}
+
+/// A report pattern names a kind the firmware reports, and only fields that kind has (with
+/// values of their type); a text pattern starts with a kind. `Err`: the key at fault, why.
+fn report_pattern(pattern: &ReportPattern) -> Result<(), (String, String)> {
+    let kinds = crate::trace::FwReport::kind_fields();
+    let known = |kind: &str| kinds.iter().find(|(k, _)| *k == kind);
+    let all_kinds = || {
+        let names: Vec<&str> = kinds.iter().map(|(k, _)| *k).collect();
+        names.join(", ")
+    };
+    match pattern {
+        ReportPattern::Text(Pattern::Hex(_)) => Err((
+            "hex".into(),
+            "a report is text: match it with `text`, `prefix` or `contains`, or by `kind` and fields".into(),
+        )),
+        ReportPattern::Text(text) => {
+            let (key, text) = match text {
+                Pattern::Text(t) => ("text", t),
+                Pattern::Prefix(t) => ("prefix", t),
+                Pattern::Contains(t) => ("contains", t),
+                Pattern::Hex(_) => unreachable!("refused above"),
+            };
+            let kind: String = text
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            match known(&kind) {
+                Some(_) => Ok(()),
+                None => Err((
+                    key.into(),
+                    format!(
+                        "a report's text starts with its kind, and {kind:?} is not one; kinds: {}",
+                        all_kinds()
+                    ),
+                )),
+            }
+        }
+        ReportPattern::Typed { kind, fields } => {
+            let Some((_, example)) = known(kind) else {
+                return Err((
+                    "kind".into(),
+                    format!("{kind:?} is not a report kind; kinds: {}", all_kinds()),
+                ));
+            };
+            for (field, value) in fields {
+                let Some(like) = example.get(field) else {
+                    let names: Vec<&str> = example.keys().map(String::as_str).collect();
+                    let names = if names.is_empty() {
+                        "none".to_string()
+                    } else {
+                        names.join(", ")
+                    };
+                    return Err((
+                        field.clone(),
+                        format!("a {kind} report has no field {field:?}; its fields: {names}"),
+                    ));
+                };
+                let type_of = |v: &serde_json::Value| match v {
+                    serde_json::Value::Bool(_) => "a boolean",
+                    serde_json::Value::Number(_) => "a number",
+                    serde_json::Value::String(_) => "a string",
+                    serde_json::Value::Null => "null",
+                    _ => "an array or object",
+                };
+                let comparable = value.is_null() || like.is_null() || type_of(value) == type_of(like);
+                if !comparable || value.is_array() || value.is_object() {
+                    return Err((
+                        field.clone(),
+                        format!("{kind}'s {field} is {}, not {}", type_of(like), type_of(value)),
+                    ));
+                }
+            }
+            Ok(())
+        }
+    }
 }
 
 /// The anchors an expectation names, with their keys.

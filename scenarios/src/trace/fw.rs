@@ -303,13 +303,15 @@ impl FwReport {
         }
     }
 
-    /// Each kind's fields, `kind` left out, in `firmware::REPORT_KINDS` order.
-    pub fn kind_fields() -> Vec<(&'static str, Vec<String>)> {
+    /// Each kind's fields with an example value (`kind` left out), in
+    /// `firmware::REPORT_KINDS` order: what a typed pattern may name.
+    pub fn kind_fields() -> Vec<(&'static str, serde_json::Map<String, serde_json::Value>)> {
         examples()
             .iter()
             .map(|report| {
-                let fields = report.fields().into_iter().map(|(k, _)| k);
-                (report.kind(), fields.filter(|k| k != "kind").collect())
+                let mut fields = report.fields();
+                fields.remove("kind");
+                (report.kind(), fields)
             })
             .collect()
     }
