@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use protocol::app::{Deframer, Framing};
 
-use crate::format::{Check, Expectation, FramingName, ReportPattern, Scenario, What};
+use crate::format::{Check, Expectation, ReportPattern, Scenario, What};
 use crate::trace::{time, Dir, Event, Record};
 
 /// How one expectation fared.
@@ -529,10 +529,7 @@ impl Reply {
 }
 
 fn framing(scenario: &Scenario) -> Framing {
-    match scenario.device.framing {
-        Some(FramingName::Newline) => Framing::Newline,
-        _ => Framing::Raw,
-    }
+    scenario.device_config().framing
 }
 
 /// Messages the lab server received (or sent), cut by the framing, per client.

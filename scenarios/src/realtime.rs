@@ -35,7 +35,6 @@ use tokio::time::Instant;
 use sim_modem::live::{LabListen, NetBridge, NetInput};
 
 use crate::check::{secs, Observation};
-use crate::format::{DeviceConfig, FramingName};
 use crate::replay::{conclude_observed, external_world, sim_config, world, Planned};
 use crate::trace::{Event, Pin, Reported};
 use crate::view::{self, Console};
@@ -129,7 +128,7 @@ pub async fn run(
         Ok(built) => built,
         Err(e) => return conclude(&[], Duration::ZERO, Vec::new(), Some(e)),
     };
-    if external && scenario.device != DeviceConfig::default() {
+    if external && !scenario.device.is_empty() {
         show("note: the file's `device` section cannot reach an external device: it runs with the configuration built into it");
     }
     let mut bridge = None;
@@ -181,10 +180,7 @@ pub async fn run(
     if !first.is_empty() {
         world.device_wrote(&first);
     }
-    let terminator: &[u8] = match scenario.device.framing {
-        Some(FramingName::Newline) => b"\n",
-        _ => b"",
-    };
+    let terminator = scenario.device_config().framing.terminator();
     let end = scenario.duration;
     let start = Instant::now();
     let mut records = Vec::new();

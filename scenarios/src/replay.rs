@@ -5,17 +5,14 @@ use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 use std::time::{Duration, Instant as WallInstant};
 
-use firmware::config::text;
 use firmware::Config;
-use protocol::app::Framing;
-use protocol::types::Transport;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sim_modem::fault::Fault;
 use sim_modem::sim::SimConfig;
 
 use crate::check::{self, CheckResult, Observation, Run};
-use crate::format::{FramingName, LabAction, RandomFaults, Scenario, StepKind, TransportName};
+use crate::format::{LabAction, RandomFaults, Scenario, StepKind};
 use crate::trace::{self, Record};
 use crate::world::{Action, Step, World, WorldConfig};
 
@@ -28,53 +25,12 @@ pub struct Planned {
     pub step: Step,
 }
 
-/// The firmware configuration a scenario asks for: the defaults, the lab server as the
-/// server, and the file's changes.
+/// The firmware configuration a scenario asks for ([`Scenario::device_config`]), checked
+/// against the knobs' ranges (the loader checks it too; a scenario built in code may not be).
 pub fn device_config(s: &Scenario) -> Result<Config, String> {
-    let d = &s.device;
-    let mut c = Config::default();
-    let host = d.server.clone().unwrap_or_else(|| s.lab.name.clone());
-    c.server_host = text(&host).map_err(|_| format!("server name {host:?} is too long"))?;
-    c.server_port = d.port.unwrap_or(s.lab.port);
-    if let Some(t) = d.transport {
-        c.transport = match t {
-            TransportName::Tcp => Transport::Tcp,
-            TransportName::Udp => Transport::Udp,
-        };
-    }
-    if let Some(f) = d.framing {
-        c.framing = match f {
-            FramingName::Raw => Framing::Raw,
-            FramingName::Newline => Framing::Newline,
-        };
-    }
-    if let Some(apn) = &d.apn {
-        c.apn = text(apn).map_err(|_| format!("APN {apn:?} is too long"))?;
-    }
-    if let Some(n) = d.connect_failures_before_shut {
-        c.connect_failures_before_shut = n;
-    }
-    let durations = [
-        (d.heartbeat_interval, &mut c.heartbeat_interval),
-        (d.poll_interval, &mut c.poll_interval),
-        (d.ip_wait, &mut c.ip_wait),
-        (d.flight_mode, &mut c.flight_mode),
-        (d.connect_pause, &mut c.connect_pause),
-        (d.connect_timeout, &mut c.connect_timeout),
-        (d.send_timeout, &mut c.send_timeout),
-        (d.query_interval, &mut c.query_interval),
-        (d.watchdog_feed_interval, &mut c.watchdog_feed_interval),
-        (d.at_timeout, &mut c.at_timeout),
-        (d.at_no_answer_limit, &mut c.at_no_answer_limit),
-        (d.boot_timeout, &mut c.boot_timeout),
-        (d.ntp_resync, &mut c.ntp_resync),
-    ];
-    for (value, field) in durations {
-        if let Some(value) = value {
-            *field = value;
-        }
-    }
-    Ok(c)
+    let config = s.device_config();
+    config.validate().map_err(|e| format!("device: {e}"))?;
+    Ok(config)
 }
 
 /// The simulation a scenario asks for, with `seed`. Timeline faults are not in it: the world

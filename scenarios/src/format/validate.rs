@@ -1,8 +1,11 @@
-//! What the types cannot check: ids are unique, anchors exist and do not go round in
+//! What the types cannot check: the run is not too long, the device's knobs are in their
+//! ranges (`firmware::Config::validate`), ids are unique, anchors exist and do not go round in
 //! circles, a known failure names expectations, times fit the run, random faults can be
-//! drawn, report patterns name the firmware's report kinds and their fields. Each error names the JSON path of the offending value, for `path:line:column`.
+//! drawn (and not too many), report patterns name the firmware's report kinds and their
+//! fields. Each error names the JSON path of the offending value, for `path:line:column`.
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use super::expect::{Expectation, Pattern, ReportPattern, What};
 use super::location::Segment;
@@ -22,7 +25,29 @@ fn invalid(path: &[Segment], message: String) -> Result<(), Invalid> {
     })
 }
 
+/// The longest run: a week. A replay keeps its trace in memory (about 13 MB per simulated
+/// day), so a much longer one is a mistake, not a setting: `"99999999999999h"` ran until
+/// killed.
+pub const MAX_DURATION: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// The most random faults a run may draw on average (its window over `mean_interval`): more
+/// is a flood that runs away with memory and time, not a scenario.
+pub const MAX_RANDOM_FAULTS: u128 = 10_000;
+
 pub fn validate(s: &Scenario) -> Result<(), Invalid> {
+    if s.duration > MAX_DURATION || s.duration.is_zero() {
+        return invalid(
+            &["duration".into()],
+            format!(
+                "the run is {}: it must be from 1ms to {}",
+                units::format_duration(s.duration),
+                units::format_duration(MAX_DURATION)
+            ),
+        );
+    }
+    if let Err(e) = s.device_config().validate() {
+        return invalid(&["device".into(), e.knob.into()], e.to_string());
+    }
     let mut steps = BTreeSet::new();
     for (i, step) in s.timeline.iter().enumerate() {
         if step.at > s.duration {
@@ -136,6 +161,21 @@ pub fn validate(s: &Scenario) -> Result<(), Invalid> {
             return invalid(
                 &at("mean_interval"),
                 "`mean_interval` must be more than 0s".into(),
+            );
+        }
+        let window = random
+            .to
+            .unwrap_or(s.duration)
+            .min(s.duration)
+            .saturating_sub(random.from);
+        let drawn = window.as_nanos() / random.mean_interval.as_nanos();
+        if drawn > MAX_RANDOM_FAULTS {
+            return invalid(
+                &at("mean_interval"),
+                format!(
+                    "one fault every {} draws about {drawn} in the run: at most {MAX_RANDOM_FAULTS}",
+                    units::format_duration(random.mean_interval)
+                ),
             );
         }
         if random.faults.iter().all(|f| f.weight == 0) {
