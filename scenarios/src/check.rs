@@ -15,6 +15,7 @@ use std::time::Duration;
 use protocol::app::{Deframer, Framing};
 
 use crate::format::{Check, Expectation, ReportPattern, Scenario, What};
+use crate::plan::Planned;
 use crate::trace::{time, Dir, Event, Record};
 
 /// How one expectation fared.
@@ -94,8 +95,8 @@ pub struct Run<'a> {
     pub scenario: &'a Scenario,
     /// Where the run ended.
     pub end: Duration,
-    /// Every timeline step applied, random ones included: (id, at, end of its fault).
-    pub steps: &'a [(Option<String>, Duration, Option<Duration>)],
+    /// Every timeline step applied, random ones included.
+    pub steps: &'a [Planned],
     pub records: &'a [Record],
     pub observation: Observation,
 }
@@ -206,17 +207,16 @@ fn anchor(
     after: &str,
     matched: &BTreeMap<&str, Anchor>,
 ) -> Option<Result<Duration, Missing>> {
-    if let Some((_, at, _)) = run
-        .steps
-        .iter()
-        .find(|(id, ..)| id.as_deref() == Some(after))
-    {
-        return Some(Ok(*at));
+    let named = |id: &str| run.steps.iter().find(|p| p.step.id.as_deref() == Some(id));
+    if let Some(step) = named(after) {
+        return Some(Ok(step.at));
     }
     if let Some(id) = after.strip_suffix(".end") {
-        let step = run.steps.iter().find(|(s, ..)| s.as_deref() == Some(id));
-        if let Some((_, _, end)) = step {
-            return Some(end.ok_or(Missing::Failed(format!("step {id:?} has no end"))));
+        if let Some(step) = named(id) {
+            return Some(
+                step.end
+                    .ok_or(Missing::Failed(format!("step {id:?} has no end"))),
+            );
         }
     }
     if run
@@ -644,15 +644,6 @@ fn show_bytes(bytes: &[u8]) -> String {
 /// Virtual time as reports show it: `12.345678s`.
 pub fn secs(at: Duration) -> String {
     format!("{}s", time(at))
-}
-
-/// Which steps the timeline gives, for [`Run::steps`].
-pub fn step_times(scenario: &Scenario) -> Vec<(Option<String>, Duration, Option<Duration>)> {
-    scenario
-        .timeline
-        .iter()
-        .map(|s| (s.id.clone(), s.at, s.end()))
-        .collect()
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! Scenario files and their deterministic replay in virtual time.
 //!
 //! A scenario ([`format`]) scripts a run: the device's configuration, the simulated network,
-//! a timeline of faults and lab server actions, and expectations. [`replay`] runs it: the
+//! a timeline of faults and lab server actions, and expectations. [`plan`] puts its steps in
+//! time order (the faults drawn from the seed among them); [`replay`] runs it: the
 //! firmware core and sim-modem's [`Sim`](sim_modem::sim::Sim) together in one [`World`],
 //! in virtual time that jumps from one wake-up to the next, writing a JSON Lines
 //! [`trace`]; [`check`] holds the run against the expectations and [`report`] shows the
@@ -19,6 +20,7 @@
 
 pub mod check;
 pub mod format;
+pub mod plan;
 #[cfg(feature = "realtime")]
 pub mod realtime;
 pub mod replay;
