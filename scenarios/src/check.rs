@@ -15,8 +15,10 @@ use std::time::Duration;
 use protocol::app::{Deframer, Framing};
 
 use crate::format::{Check, Expectation, ReportPattern, Scenario, What};
+use crate::invariants::{self, Applied, Evidence, Judged};
 use crate::plan::Planned;
-use crate::trace::{time, Dir, Event, Record};
+pub use crate::trace::secs;
+use crate::trace::{Dir, Event, Record};
 
 /// How one expectation fared.
 #[derive(Debug, Clone, PartialEq)]
@@ -327,8 +329,66 @@ fn check_one(
         Check::Answered { within } => {
             result.failure = answered(run, start, end, within.map(|w| w + slack));
         }
+        Check::Invariant { name } => result.failure = invariant(run, name),
     }
     result
+}
+
+/// The run's evidence for the invariants.
+pub fn evidence<'a>(run: &Run<'a>, config: &'a firmware::Config) -> Evidence<'a> {
+    Evidence {
+        config,
+        records: run.records,
+        steps: run
+            .steps
+            .iter()
+            .map(|p| Applied {
+                at: p.at,
+                end: p.end,
+                action: &p.step.action,
+            })
+            .collect(),
+        end: run.end,
+        unix_start: run.scenario.network.unix_time_at_start,
+    }
+}
+
+/// An invariant over the whole run: its violations, if any.
+fn invariant(run: &Run<'_>, name: &str) -> Option<Failure> {
+    let config = run.scenario.device_config();
+    let evidence = evidence(run, &config);
+    let Some(invariant) = invariants::invariant(name) else {
+        return Some(Failure {
+            message: format!("no invariant {name:?}"),
+            expected: vec![],
+            actual: vec![],
+            around: None,
+        });
+    };
+    let Judged::Trace(judge) = invariant.judged else {
+        return Some(Failure {
+            message: format!("the invariant {name:?} is not judged from a trace"),
+            expected: vec![],
+            actual: vec![],
+            around: None,
+        });
+    };
+    let violations = judge(&evidence);
+    let first = violations.first()?;
+    Some(Failure {
+        message: format!("{name}: {} ({} in all)", first.message, violations.len()),
+        expected: vec![format!(
+            "{}; bound: {}",
+            invariant.statement,
+            (invariant.bound)(&config)
+        )],
+        actual: violations
+            .iter()
+            .take(20)
+            .map(|v| format!("{} {}", secs(v.at), v.message))
+            .collect(),
+        around: Some(first.at),
+    })
 }
 
 /// The gaps of a periodic event. Lists only the gaps that are off (at most 20).
@@ -639,11 +699,6 @@ fn show(hit: &Hit) -> String {
 
 fn show_bytes(bytes: &[u8]) -> String {
     sim_modem::lab::escape(bytes)
-}
-
-/// Virtual time as reports show it: `12.345678s`.
-pub fn secs(at: Duration) -> String {
-    format!("{}s", time(at))
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@
 
 pub mod check;
 pub mod format;
+pub mod invariants;
 pub mod plan;
 #[cfg(feature = "realtime")]
 pub mod realtime;

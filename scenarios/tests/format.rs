@@ -77,6 +77,9 @@ fn bad_files_are_refused_with_where_and_what() {
         ("report in hex", expect("{ \"expect\": \"never\", \"what\": { \"report\": { \"hex\": \"41\" } } }"), "4:64", "a report is text"),
         ("report kind not a name", expect("{ \"expect\": \"never\", \"what\": { \"report\": { \"kind\": 3 } } }"), "4:57", "`kind` is a report kind's name, not 3"),
         ("report pattern unknown", expect("{ \"expect\": \"never\", \"what\": { \"report\": { \"regex\": \"x\" } } }"), "4:57", "unknown variant `regex`"),
+        ("unknown invariant", expect("{ \"expect\": \"invariant\", \"invariant\": \"always_up\" }"), "4:52", "\"always_up\" is not an invariant a trace shows; they are: answered, only_asked_for"),
+        ("an invariant no trace shows", expect("{ \"expect\": \"invariant\", \"invariant\": \"no_panic\" }"), "4:52", "\"no_panic\" is not an invariant a trace shows"),
+        ("an invariant with a window", expect("{ \"expect\": \"invariant\", \"invariant\": \"answered\", \"from\": \"1m\" }"), "4:14", "an invariant is judged over the whole run"),
         ("random faults without faults", file(",\n  \"random_faults\": { \"mean_interval\": \"1h\", \"faults\": [] }"), "4:55", "at least one fault"),
     ];
     let failed: Vec<String> = cases
@@ -161,7 +164,8 @@ fn expectations_written_back_read_the_same() {
     { "expect": "never", "what": { "report": { "contains": "Dropped" } }, "from": "2s" },
     { "expect": "never", "what": { "report": { "kind": "ModemRestart", "action": "PowerKey" } } },
     { "expect": "periodic", "what": { "received": { "hex": "01 02" } }, "every": "10s", "tolerance": "1s" },
-    { "expect": "answered", "within": "3s" }
+    { "expect": "answered", "within": "3s" },
+    { "expect": "invariant", "id": "kept", "invariant": "outbox_bounded" }
   ]"#,
     );
     let scenario = parse("t.json", &text).unwrap_or_else(|e| panic!("{e}"));
@@ -178,6 +182,7 @@ fn expectations_written_back_read_the_same() {
             "never: firmware reported ModemRestart { action: \"PowerKey\" } [0s..end]",
             "server received hex 01 02 every 10s ± 1s [0s..end]",
             "every back/bin/time answered once within 3s [0s..end]",
+            "invariant outbox_bounded",
         ]
     );
 }

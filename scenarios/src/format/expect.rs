@@ -238,6 +238,8 @@ pub enum Check {
     },
     /// Every message that asks for a reply is answered exactly once, within `within`.
     Answered { within: Option<Duration> },
+    /// The run keeps the invariant of this name (`crate::invariants`), over the whole run.
+    Invariant { name: String },
 }
 
 impl Check {
@@ -247,7 +249,7 @@ impl Check {
             Check::Happens { what, .. } | Check::Never { what } | Check::Periodic { what, .. } => {
                 Some(what)
             }
-            Check::Answered { .. } => None,
+            Check::Answered { .. } | Check::Invariant { .. } => None,
         }
     }
 }
@@ -306,6 +308,11 @@ pub enum Kind {
     /// same bytes, `11 22 33`, or the Unix time (± 5 s of the network's). Nothing is lost
     /// and nothing is doubled, whatever happens to the connection meanwhile.
     Answered,
+    /// The run keeps an invariant (`invariant` names it: `answered`, `only_asked_for`,
+    /// `replies_unchanged`, `outbox_bounded`, `healthy_modem_kept`, `reconnected`,
+    /// `heartbeat_grid`, `replies_delivered`; see `scenarios/src/invariants.rs`), judged over
+    /// the whole run with the bounds the device's configuration gives: no window.
+    Invariant,
 }
 
 impl Kind {
@@ -317,6 +324,7 @@ impl Kind {
             Kind::Never => (&["what"], &["what"]),
             Kind::Periodic => (&["what", "every", "tolerance"], &["what", "every"]),
             Kind::Answered => (&["within"], &[]),
+            Kind::Invariant => (&["invariant"], &["invariant"]),
         }
     }
 
@@ -326,6 +334,7 @@ impl Kind {
             Kind::Never => "never",
             Kind::Periodic => "periodic",
             Kind::Answered => "answered",
+            Kind::Invariant => "invariant",
         }
     }
 }
@@ -369,6 +378,9 @@ pub struct RawExpectation {
         skip_serializing_if = "Option::is_none"
     )]
     pub tolerance: Option<Duration>,
+    /// `invariant`: the invariant's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invariant: Option<String>,
     /// `answered`: how soon after being sent a message must be answered.
     #[serde(
         default,
@@ -405,6 +417,7 @@ impl RawExpectation {
             ("every", self.every.is_some()),
             ("tolerance", self.tolerance.is_some()),
             ("within", self.within.is_some()),
+            ("invariant", self.invariant.is_some()),
         ]
         .into_iter()
         .filter_map(|(key, given)| given.then_some(key))
@@ -440,6 +453,18 @@ impl TryFrom<RawExpectation> for Expectation {
                 tolerance: raw.tolerance.unwrap_or_default(),
             },
             Kind::Answered => Check::Answered { within: raw.within },
+            Kind::Invariant => {
+                let windowed = raw.after.is_some()
+                    || raw.until.is_some()
+                    || raw.to.is_some()
+                    || !raw.from.is_zero();
+                if windowed {
+                    return Err("an invariant is judged over the whole run: no `after`, `until`, `from` or `to`".into());
+                }
+                Check::Invariant {
+                    name: raw.invariant.clone().ok_or("missing field `invariant`")?,
+                }
+            }
         };
         Ok(Expectation {
             id: raw.id,
@@ -487,6 +512,7 @@ impl From<Expectation> for RawExpectation {
             every: None,
             tolerance: None,
             within: None,
+            invariant: None,
             after: e.window.after,
             until: e.window.until,
             from: e.window.from,
@@ -519,6 +545,10 @@ impl From<Expectation> for RawExpectation {
                 raw.tolerance = Some(tolerance);
             }
             Check::Answered { within } => raw.within = within,
+            Check::Invariant { name } => {
+                raw.expect = Kind::Invariant;
+                raw.invariant = Some(name);
+            }
         }
         raw
     }
@@ -543,7 +573,13 @@ impl JsonSchema for Expectation {
             ("what", generator.subschema_for::<What>()),
             ("every", generator.subschema_for::<units::HumanDuration>()),
         ];
-        let kinds = [Kind::Happens, Kind::Never, Kind::Periodic, Kind::Answered];
+        let kinds = [
+            Kind::Happens,
+            Kind::Never,
+            Kind::Periodic,
+            Kind::Answered,
+            Kind::Invariant,
+        ];
         let shapes: Vec<serde_json::Value> = kinds
             .into_iter()
             .map(|kind| {
@@ -636,6 +672,7 @@ impl Expectation {
                     units::format_duration(w)
                 ))
             ),
+            Check::Invariant { name } => return format!("invariant {name}"),
         };
         let window = &self.window;
         text.push_str(&format!(

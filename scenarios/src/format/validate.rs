@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use super::expect::{Expectation, Pattern, ReportPattern, What};
+use super::expect::{Check, Expectation, Pattern, ReportPattern, What};
 use super::location::Segment;
 use super::scenario::Scenario;
 
@@ -109,6 +109,24 @@ pub fn validate(s: &Scenario) -> Result<(), Invalid> {
         }
     }
     for (i, e) in s.expect.iter().enumerate() {
+        if let Check::Invariant { name } = &e.check {
+            let judged = crate::invariants::invariant(name)
+                .is_some_and(|i| matches!(i.judged, crate::invariants::Judged::Trace(_)));
+            if !judged {
+                let names: Vec<&str> = crate::invariants::INVARIANTS
+                    .iter()
+                    .filter(|i| matches!(i.judged, crate::invariants::Judged::Trace(_)))
+                    .map(|i| i.name)
+                    .collect();
+                return invalid(
+                    &["expect".into(), i.into(), "invariant".into()],
+                    format!(
+                        "{name:?} is not an invariant a trace shows; they are: {}",
+                        names.join(", ")
+                    ),
+                );
+            }
+        }
         if let Some(What::Report(pattern)) = e.check.what() {
             let at = |key: &str| -> Vec<Segment> {
                 let path = ["expect".into(), i.into(), "what".into(), "report".into()];

@@ -155,6 +155,11 @@ pub fn time(at: Duration) -> String {
     format!("{}.{:06}", at.as_secs(), at.subsec_micros())
 }
 
+/// Virtual time as reports show it: `12.345678s`.
+pub fn secs(at: Duration) -> String {
+    format!("{}s", time(at))
+}
+
 impl Record {
     /// The record as one JSON line, without the newline.
     pub fn to_json(&self) -> String {
