@@ -6,7 +6,8 @@
 //! | invariant | kind | judged |
 //! |---|---|---|
 //! | `answered` | safety | every request the device received (`back…`, `bin`, `time`) is answered: a `Sent` reply with its bytes, unless the firmware reported the reply `Dropped` |
-//! | `only_asked_for` | safety | the server receives nothing but heartbeats and replies to what the device received (no AT command, no modem text in the data) |
+//! | `no_command_in_data` | safety | no AT command reaches the server: what it receives holds no command line the firmware meant for the modem |
+//! | `only_asked_for` | safety | the server receives nothing but heartbeats and replies to what the device received (bytes corrupted on the way included) |
 //! | `replies_unchanged` | safety | what the device takes for a request is bytes the server sent; a `time` reply is the network's time |
 //! | `outbox_bounded` | safety | the outbox never holds more than its bound, nor more than one heartbeat |
 //! | `healthy_modem_kept` | safety | a modem that answered within the no-answer limit is never power-cycled |
@@ -95,6 +96,12 @@ pub const INVARIANTS: &[Invariant] = &[
             )
         },
         judged: Judged::Trace(answered),
+    },
+    Invariant {
+        name: "no_command_in_data",
+        statement: "no AT command the firmware meant for the modem reaches the server as data",
+        bound: |_| "every byte, on every connection".into(),
+        judged: Judged::Trace(no_command_in_data),
     },
     Invariant {
         name: "only_asked_for",
@@ -554,10 +561,22 @@ fn server_streams(e: &Evidence<'_>) -> ServerStreams {
     out
 }
 
-fn only_asked_for(e: &Evidence<'_>) -> Vec<Violation> {
+/// Whether bytes the server got hold an AT command line (`AT…\r`): the firmware's command
+/// taken for data by the modem.
+fn holds_command(bytes: &[u8]) -> bool {
+    bytes
+        .windows(2)
+        .enumerate()
+        .any(|(i, w)| w.eq_ignore_ascii_case(b"AT") && bytes[i..].contains(&b'\r'))
+}
+
+/// The bytes the server received that are neither heartbeats nor replies, split: those that
+/// hold an AT command (`commands`: true) or not.
+fn unasked(e: &Evidence<'_>, commands: bool, invariant: &'static str) -> Vec<Violation> {
     server_streams(e)
         .unasked
         .into_iter()
+        .filter(|(_, _, rest)| holds_command(rest) == commands)
         .map(|(at, client, rest)| {
             let shown: Vec<u8> = rest.iter().copied().take(60).collect();
             let message = format!(
@@ -566,9 +585,17 @@ fn only_asked_for(e: &Evidence<'_>) -> Vec<Violation> {
                 if rest.len() > shown.len() { "..." } else { "" },
                 secs(at)
             );
-            violation("only_asked_for", at, message)
+            violation(invariant, at, message)
         })
         .collect()
+}
+
+fn no_command_in_data(e: &Evidence<'_>) -> Vec<Violation> {
+    unasked(e, true, "no_command_in_data")
+}
+
+fn only_asked_for(e: &Evidence<'_>) -> Vec<Violation> {
+    unasked(e, false, "only_asked_for")
 }
 
 fn replies_unchanged(e: &Evidence<'_>) -> Vec<Violation> {
@@ -710,18 +737,25 @@ fn phases(records: &[Record]) -> Vec<(Duration, Phase)> {
         .collect()
 }
 
-/// When the device is connected from the quiet phase on: the first moment at or after
-/// `quiet` that the phase is `Connected`.
-fn connected_after(e: &Evidence<'_>, quiet: Duration) -> Option<Duration> {
+/// The span the device is connected in at the quiet phase's deadline (the quiet start plus
+/// the recovery bound): when it began and when it ended (the end of the run, if it lasts),
+/// or the phase it is in instead.
+fn final_connection(e: &Evidence<'_>, deadline: Duration) -> Result<(Duration, Duration), Phase> {
     let phases = phases(e.records);
-    let before = phases.iter().rev().find(|(at, _)| *at <= quiet);
-    if before.is_some_and(|(_, p)| *p == Phase::Connected) {
-        return Some(quiet);
+    let at_deadline = phases.iter().rposition(|(at, _)| *at <= deadline);
+    let Some(i) = at_deadline.filter(|&i| phases[i].1 == Phase::Connected) else {
+        return Err(at_deadline.map_or(Phase::Starting, |i| phases[i].1));
+    };
+    // Back to where this connected span began (repeated reports of the phase included).
+    let mut start = i;
+    while start > 0 && phases[start - 1].1 == Phase::Connected {
+        start -= 1;
     }
-    phases
+    let end = phases[i + 1..]
         .iter()
-        .find(|(at, p)| *at > quiet && *p == Phase::Connected)
-        .map(|(at, _)| *at)
+        .find(|(_, phase)| *phase != Phase::Connected)
+        .map_or(e.end, |(at, _)| *at);
+    Ok((phases[start].0, end))
 }
 
 fn reconnected(e: &Evidence<'_>) -> Vec<Violation> {
@@ -730,44 +764,33 @@ fn reconnected(e: &Evidence<'_>) -> Vec<Violation> {
     };
     let bound = recovery_bound(e.config);
     let deadline = quiet + bound;
-    let Some(connected) = connected_after(e, quiet).filter(|at| *at <= deadline) else {
-        let message = format!(
-            "not connected by {} ({} after the last fault was over at {})",
+    let message = match final_connection(e, deadline) {
+        Err(phase) => format!(
+            "{phase:?} at {}, {} after the last fault was over at {}: not connected again",
             secs(deadline),
             units::format_duration(bound),
             secs(quiet)
-        );
-        return vec![violation("reconnected", deadline, message)];
+        ),
+        Ok((_, end)) if end < e.end => format!(
+            "connected again by {}, then lost at {} with no fault",
+            secs(deadline),
+            secs(end)
+        ),
+        Ok(_) => return Vec::new(),
     };
-    // And it stays connected.
-    phases(e.records)
-        .into_iter()
-        .find(|(at, phase)| *at > connected && *phase != Phase::Connected)
-        .map(|(at, phase)| {
-            let message = format!(
-                "connected at {} after the last fault, then {phase:?} at {}",
-                secs(connected),
-                secs(at)
-            );
-            violation("reconnected", at, message)
-        })
-        .into_iter()
-        .collect()
+    vec![violation("reconnected", deadline, message)]
 }
 
 fn heartbeat_grid(e: &Evidence<'_>) -> Vec<Violation> {
     let Some(quiet) = quiet_window(e) else {
         return Vec::new();
     };
-    // `reconnected` judges a device that does not come back, or does not stay: this one
-    // judges the heartbeats while it is connected.
-    let Some(connected) = connected_after(e, quiet) else {
+    // The connection the device is in once recovered (`reconnected` judges one that does not
+    // come, or does not last): its heartbeats, from the quiet phase on.
+    let Ok((began, until)) = final_connection(e, quiet + recovery_bound(e.config)) else {
         return Vec::new();
     };
-    let until = phases(e.records)
-        .into_iter()
-        .find(|(at, phase)| *at > connected && *phase != Phase::Connected)
-        .map_or(e.end, |(at, _)| at);
+    let connected = began.max(quiet);
     let (every, tolerance) = (e.config.heartbeat_interval, e.config.send_timeout);
     let beats: Vec<Duration> = server_streams(e)
         .pieces
@@ -786,7 +809,8 @@ fn heartbeat_grid(e: &Evidence<'_>) -> Vec<Violation> {
     };
     // The first right after connecting (one interval on, if it was connected before).
     let first = beats.first().copied().unwrap_or(until);
-    let first_due = match connected == quiet {
+    // Right after connecting; one interval on if it was connected before the faults ended.
+    let first_due = match began < quiet {
         true => every + tolerance,
         false => tolerance,
     };
@@ -967,6 +991,12 @@ mod tests {
             (
                 "an AT command in the data",
                 with(vec![lab(7, false, b"heart beatAT\r")]),
+                Some(0),
+                &["no_command_in_data"],
+            ),
+            (
+                "a heartbeat changed on the way",
+                with(vec![lab(7, false, b"heazt beat")]),
                 Some(0),
                 &["only_asked_for"],
             ),

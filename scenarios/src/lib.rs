@@ -26,6 +26,7 @@ pub mod plan;
 pub mod realtime;
 pub mod replay;
 pub mod report;
+pub mod swarm;
 pub mod trace;
 pub mod view;
 pub mod world;

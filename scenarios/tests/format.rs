@@ -77,7 +77,7 @@ fn bad_files_are_refused_with_where_and_what() {
         ("report in hex", expect("{ \"expect\": \"never\", \"what\": { \"report\": { \"hex\": \"41\" } } }"), "4:64", "a report is text"),
         ("report kind not a name", expect("{ \"expect\": \"never\", \"what\": { \"report\": { \"kind\": 3 } } }"), "4:57", "`kind` is a report kind's name, not 3"),
         ("report pattern unknown", expect("{ \"expect\": \"never\", \"what\": { \"report\": { \"regex\": \"x\" } } }"), "4:57", "unknown variant `regex`"),
-        ("unknown invariant", expect("{ \"expect\": \"invariant\", \"invariant\": \"always_up\" }"), "4:52", "\"always_up\" is not an invariant a trace shows; they are: answered, only_asked_for"),
+        ("unknown invariant", expect("{ \"expect\": \"invariant\", \"invariant\": \"always_up\" }"), "4:52", "\"always_up\" is not an invariant a trace shows; they are: answered, no_command_in_data, only_asked_for"),
         ("an invariant no trace shows", expect("{ \"expect\": \"invariant\", \"invariant\": \"no_panic\" }"), "4:52", "\"no_panic\" is not an invariant a trace shows"),
         ("an invariant with a window", expect("{ \"expect\": \"invariant\", \"invariant\": \"answered\", \"from\": \"1m\" }"), "4:14", "an invariant is judged over the whole run"),
         ("random faults without faults", file(",\n  \"random_faults\": { \"mean_interval\": \"1h\", \"faults\": [] }"), "4:55", "at least one fault"),

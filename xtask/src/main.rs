@@ -10,6 +10,7 @@ mod layers;
 mod process;
 mod replay;
 mod sim;
+mod swarm;
 mod toolchain;
 
 use clap::{Parser, Subcommand};
@@ -57,6 +58,10 @@ enum Task {
     /// happens: AT traffic, modem and link state, what the server and the device said. No
     /// board, SIM card or server needed. Without a scenario, the built-in default.
     Sim(sim::Args),
+    /// Runs many seeded fault runs (built in release, on every core), checks every invariant
+    /// on each, and shrinks the first failure of each broken invariant into a regression
+    /// file (scenarios/regressions/<invariant>-<seed>.json). Fails if any invariant broke.
+    Swarm(swarm::Args),
     /// Measures replay speed in release: the 24-hour scenario, and many devices at once.
     Bench {
         /// How many devices to replay at once.
@@ -99,6 +104,7 @@ fn main() -> ExitCode {
         Task::Fuzz { seconds, target } => ci::fuzz(seconds, target.as_deref()),
         Task::Replay(args) => replay::replay(args),
         Task::Sim(args) => sim::sim(args),
+        Task::Swarm(args) => swarm::swarm(args),
         Task::Bench { devices } => bench::bench(devices),
         Task::Size => board::size(),
         Task::Flash {

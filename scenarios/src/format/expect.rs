@@ -308,10 +308,11 @@ pub enum Kind {
     /// same bytes, `11 22 33`, or the Unix time (± 5 s of the network's). Nothing is lost
     /// and nothing is doubled, whatever happens to the connection meanwhile.
     Answered,
-    /// The run keeps an invariant (`invariant` names it: `answered`, `only_asked_for`,
-    /// `replies_unchanged`, `outbox_bounded`, `healthy_modem_kept`, `reconnected`,
-    /// `heartbeat_grid`, `replies_delivered`; see `scenarios/src/invariants.rs`), judged over
-    /// the whole run with the bounds the device's configuration gives: no window.
+    /// The run keeps an invariant (`invariant` names it: `answered`, `no_command_in_data`,
+    /// `only_asked_for`, `replies_unchanged`, `outbox_bounded`, `healthy_modem_kept`,
+    /// `reconnected`, `heartbeat_grid`, `replies_delivered`; see
+    /// `scenarios/src/invariants.rs`), judged over the whole run with the bounds the device's
+    /// configuration gives: no window.
     Invariant,
 }
 
@@ -395,7 +396,11 @@ pub struct RawExpectation {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until: Option<String>,
     /// Where the window starts, from `after`.
-    #[serde(default, with = "units::HumanDuration")]
+    #[serde(
+        default,
+        with = "units::HumanDuration",
+        skip_serializing_if = "Duration::is_zero"
+    )]
     pub from: Duration,
     /// Where the window ends, from `after` (default: the end of the run).
     #[serde(

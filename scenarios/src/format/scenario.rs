@@ -23,37 +23,45 @@ pub struct Scenario {
     /// A short name, unique among the scenarios.
     pub name: String,
     /// What the scenario shows, for people.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description: String,
     /// Seeds every random choice (network loss, line noise, random faults). `--seed`
     /// overrides it.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub seed: u64,
     /// How much virtual time the scenario runs.
     #[serde(with = "units::HumanDuration")]
     pub duration: Duration,
     /// The modem personality: a profile's name, or an object naming the `profile` with some
     /// of its knobs changed.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub modem: Modem,
     /// Changes to the firmware's default configuration (`firmware::Config`): its knobs by
     /// name; the server defaults to the lab server.
     #[serde(default, skip_serializing_if = "Device::is_empty")]
     pub device: Device,
     /// Changes to the simulated network's defaults.
-    #[serde(default)]
+    #[serde(
+        default,
+        serialize_with = "changes",
+        skip_serializing_if = "is_default"
+    )]
     pub network: NetworkConfig,
     /// Changes to the lab server's defaults.
-    #[serde(default)]
+    #[serde(
+        default,
+        serialize_with = "changes",
+        skip_serializing_if = "is_default"
+    )]
     pub lab: LabConfig,
     /// What happens when: faults and lab server actions.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub timeline: Vec<Step>,
     /// Faults drawn at random from the seed, on top of the timeline.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub random_faults: Option<RandomFaults>,
     /// What must (and must not) happen.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub expect: Vec<Expectation>,
     /// This scenario shows a known bug: the expectations it names fail, and only those.
     /// It is reported as a known failure; any other failure is an error, and so is a named
@@ -77,6 +85,23 @@ impl KnownFailure {
     pub fn names(&self, id: Option<&str>) -> bool {
         id.is_some_and(|id| self.fails.iter().any(|f| f == id))
     }
+}
+
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
+}
+
+/// A section written as the fields that differ from its defaults (it is read with them).
+fn changes<T: Default + Serialize, S: serde::Serializer>(
+    value: &T,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    let defaults = serde_json::to_value(T::default()).map_err(serde::ser::Error::custom)?;
+    let mut changed = serde_json::to_value(value).map_err(serde::ser::Error::custom)?;
+    if let (Some(changed), Some(defaults)) = (changed.as_object_mut(), defaults.as_object()) {
+        changed.retain(|key, value| defaults.get(key) != Some(value));
+    }
+    changed.serialize(s)
 }
 
 impl Scenario {
