@@ -87,7 +87,7 @@ fn random_faults(r: &RandomFaults, run: Duration, seed: u64) -> Vec<Planned> {
             let lo = chosen.min.unwrap_or(d);
             let hi = chosen.max.unwrap_or(d).max(lo);
             let drawn = Duration::from_millis(rng.random_range(millis(lo)..=millis(hi)));
-            fault = with_duration(&fault, drawn);
+            fault = with_duration(&fault, drawn).unwrap_or(fault);
         }
         planned.push(Planned {
             at,
@@ -100,9 +100,11 @@ fn random_faults(r: &RandomFaults, run: Duration, seed: u64) -> Vec<Planned> {
     }
 }
 
-/// The same fault with another duration (through its JSON form, so every kind works).
-fn with_duration(fault: &Fault, d: Duration) -> Fault {
-    let mut json = serde_json::to_value(fault).expect("faults serialize");
+/// The same fault lasting `d` (through its JSON form, so that every kind works, new ones
+/// too); `None` for a fault without a duration.
+pub fn with_duration(fault: &Fault, d: Duration) -> Option<Fault> {
+    fault.duration()?;
+    let mut json = serde_json::to_value(fault).ok()?;
     json["duration"] = serde_json::Value::String(units::format_duration(d));
-    serde_json::from_value(json).expect("a fault with a duration takes another")
+    serde_json::from_value(json).ok()
 }

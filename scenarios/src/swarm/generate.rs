@@ -334,45 +334,12 @@ fn step(at: Duration, what: StepKind) -> Step {
 
 /// The fault, lasting at most `left` (so that the chaos phase ends when it says).
 fn clipped(fault: Fault, left: Duration) -> Fault {
-    let short = |d: Duration| d.min(left).max(Duration::from_millis(1));
-    match fault {
-        Fault::RegistrationLost { duration } => Fault::RegistrationLost {
-            duration: short(duration),
-        },
-        Fault::RegistrationDenied { duration } => Fault::RegistrationDenied {
-            duration: short(duration),
-        },
-        Fault::Roaming { duration } => Fault::Roaming {
-            duration: short(duration),
-        },
-        Fault::DataServiceLost { duration } => Fault::DataServiceLost {
-            duration: short(duration),
-        },
-        Fault::Blackhole { duration } => Fault::Blackhole {
-            duration: short(duration),
-        },
-        Fault::LatencySpike { extra, duration } => Fault::LatencySpike {
-            extra,
-            duration: short(duration),
-        },
-        Fault::UdpLoss { permille, duration } => Fault::UdpLoss {
-            permille,
-            duration: short(duration),
-        },
-        Fault::LineNoise {
-            direction,
-            duration,
-            bit_flip_ppm,
-            drop_ppm,
-            duplicate_ppm,
-        } => Fault::LineNoise {
-            direction,
-            duration: short(duration),
-            bit_flip_ppm,
-            drop_ppm,
-            duplicate_ppm,
-        },
-        other => other,
+    match fault.duration() {
+        Some(d) if d > left => {
+            let d = left.max(Duration::from_millis(1));
+            crate::plan::with_duration(&fault, d).unwrap_or(fault)
+        }
+        _ => fault,
     }
 }
 

@@ -13,9 +13,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Serialize;
-use sim_modem::fault::Fault;
 
 use crate::format::{Check, Device, Expectation, KnownFailure, Modem, Scenario, StepKind, Window};
+use crate::plan::with_duration;
 use crate::replay::replay;
 
 /// The scenario judged by `invariant` alone.
@@ -179,21 +179,13 @@ fn defaults(mut s: Scenario, fails: &mut dyn FnMut(&Scenario) -> bool) -> Scenar
     s
 }
 
-/// The same fault lasting `d`.
-fn lasting(fault: &Fault, d: Duration) -> Option<Fault> {
-    fault.duration()?;
-    let mut json = serde_json::to_value(fault).ok()?;
-    json["duration"] = serde_json::Value::String(units::format_duration(d));
-    serde_json::from_value(json).ok()
-}
-
 /// The fault of a step, lasting half as long (to the second), if it has a duration to halve.
 fn halved(what: &StepKind) -> Option<StepKind> {
     let StepKind::Fault(fault) = what else {
         return None;
     };
     let half = Duration::from_secs(fault.duration()?.as_secs() / 2);
-    (!half.is_zero()).then(|| lasting(fault, half).map(StepKind::Fault))?
+    (!half.is_zero()).then(|| with_duration(fault, half).map(StepKind::Fault))?
 }
 
 /// Each fault's duration halved while the failure stays.
