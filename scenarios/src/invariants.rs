@@ -10,7 +10,7 @@
 //! | `only_asked_for` | safety | the server receives nothing but heartbeats and replies to what the device received (bytes corrupted on the way included) |
 //! | `replies_unchanged` | safety | what the device takes for a request is bytes the server sent; a `time` reply is the network's time |
 //! | `outbox_bounded` | safety | the outbox never holds more than its bound, nor more than one heartbeat |
-//! | `healthy_modem_kept` | safety | a modem that answered within the no-answer limit is never power-cycled |
+//! | `healthy_modem_kept` | safety | a modem that answered within the no-answer limit, or was neither hung nor off (no `hang`, no `brown_out` since the last power action, no line noise to blame), is never power-cycled |
 //! | `no_panic` | safety | nothing panics (the run's own result: the swarm checks it) |
 //! | `deterministic` | safety | the same seed gives the same trace (the swarm reruns a sample) |
 //! | `reconnected` | liveness | once the last fault is over, the device is connected within the recovery bound, and stays so |
@@ -123,7 +123,7 @@ pub const INVARIANTS: &[Invariant] = &[
     },
     Invariant {
         name: "healthy_modem_kept",
-        statement: "a modem that answered within the no-answer limit is never power-cycled",
+        statement: "a modem that answered within the no-answer limit, or was neither hung nor off, is never power-cycled",
         bound: |c| {
             format!(
                 "no answer for at_no_answer_limit ({}) before a reset for Unresponsive, boot_timeout ({}) for NoAnswer",
@@ -693,36 +693,84 @@ fn is_answer(line: &[u8]) -> bool {
     ) || line.starts_with(b"+CME ERROR")
 }
 
+/// Whether the modem was hung or off at some time since the last power action (`None`: the
+/// start) until `at`, as far as the faults go: a `hang` or a `brown_out` in that time (a
+/// power action clears either).
+fn broken_modem(e: &Evidence<'_>, since: Option<Duration>, at: Duration) -> bool {
+    e.records.iter().any(|r| {
+        since.is_none_or(|since| r.at > since)
+            && r.at <= at
+            && matches!(
+                &r.event,
+                Event::Fault {
+                    fault: Fault::Hang | Fault::BrownOut
+                }
+            )
+    })
+}
+
+/// Whether line noise was on during `[from, to]`: then the firmware cannot tell a broken
+/// modem from a broken line.
+fn noisy_line(e: &Evidence<'_>, from: Duration, to: Duration) -> bool {
+    e.records.iter().any(|r| match &r.event {
+        Event::Fault {
+            fault: Fault::LineNoise { duration, .. },
+        } => r.at <= to && r.at + *duration >= from,
+        _ => false,
+    })
+}
+
 fn healthy_modem_kept(e: &Evidence<'_>) -> Vec<Violation> {
     let answers: Vec<Duration> = modem_lines(e.records)
         .filter(|(_, line)| is_answer(line))
         .map(|(at, _)| at)
         .collect();
     let mut violations = Vec::new();
-    // The previous restart: answers before it are the old modem's.
-    let mut since = Duration::ZERO;
+    // The previous power action: answers and faults before it are the old modem's. After a
+    // power-key press the modem may be off (a press switches a running modem off).
+    let mut since: Option<Duration> = None;
+    let mut maybe_off = false;
     for (at, report) in reports(e.records) {
         let FwReport::ModemRestart { reason, action } = report else {
             continue;
         };
-        let limit = match reason {
-            RestartReason::Unresponsive | RestartReason::Uart => Some(e.config.at_no_answer_limit),
-            RestartReason::NoAnswer => Some(e.config.boot_timeout),
-            _ => None,
-        };
-        if let (Some(limit), PowerAction::Reset | PowerAction::PowerKey) = (limit, action) {
-            let from = at.saturating_sub(limit).max(since);
-            if let Some(last) = answers.iter().rev().find(|&&t| t > from && t <= at) {
-                let message = format!(
-                    "power-cycled ({action:?}) for {reason:?}, yet the modem answered at {}, {} before (the limit is {})",
-                    secs(*last),
-                    units::format_duration(at - *last),
-                    units::format_duration(limit)
-                );
-                violations.push(violation("healthy_modem_kept", at, message));
-            }
+        if *action == PowerAction::None {
+            continue;
         }
-        since = at;
+        let limit = match reason {
+            RestartReason::Unresponsive | RestartReason::Uart => e.config.at_no_answer_limit,
+            RestartReason::NoAnswer => e.config.boot_timeout,
+            _ => {
+                since = Some(at);
+                maybe_off = *action == PowerAction::PowerKey;
+                continue;
+            }
+        };
+        let from = at.saturating_sub(limit).max(since.unwrap_or_default());
+        let answered = answers.iter().rev().find(|&&t| t > from && t <= at);
+        let message = match answered {
+            Some(last) => Some(format!(
+                "power-cycled ({action:?}) for {reason:?}, yet the modem answered at {}, {} before (the limit is {})",
+                secs(*last),
+                units::format_duration(at - *last),
+                units::format_duration(limit)
+            )),
+            None if !maybe_off
+                && !broken_modem(e, since, at)
+                && !noisy_line(e, at.saturating_sub(limit), at) =>
+            {
+                Some(format!(
+                    "power-cycled ({action:?}) for {reason:?}, yet the modem was neither hung nor off since {} (nor was the line noisy): it was busy, not broken",
+                    since.map_or("the start".into(), secs)
+                ))
+            }
+            None => None,
+        };
+        if let Some(message) = message {
+            violations.push(violation("healthy_modem_kept", at, message));
+        }
+        since = Some(at);
+        maybe_off = *action == PowerAction::PowerKey;
     }
     violations
 }
@@ -1086,7 +1134,26 @@ mod tests {
                 &["healthy_modem_kept"],
             ),
             (
-                "a reset of a modem silent for the limit",
+                "a reset of a hung modem silent for the limit",
+                with(vec![
+                    modem(10, b"0, SEND OK"),
+                    Record {
+                        at: Duration::from_secs(11),
+                        event: Event::Fault { fault: Fault::Hang },
+                    },
+                    fw(
+                        150,
+                        FwReport::ModemRestart {
+                            reason: RestartReason::Unresponsive,
+                            action: PowerAction::Reset,
+                        },
+                    ),
+                ]),
+                None,
+                &[],
+            ),
+            (
+                "a reset of a busy modem, silent but not hung",
                 with(vec![
                     modem(10, b"0, SEND OK"),
                     fw(
@@ -1098,7 +1165,7 @@ mod tests {
                     ),
                 ]),
                 None,
-                &[],
+                &["healthy_modem_kept"],
             ),
             (
                 "not connected again after the last fault",
