@@ -29,11 +29,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Task {
-    /// Everything CI checks: formatting, clippy, every test, the no_std Cortex-M build, both
-    /// board images (with their sizes) and the board smoke scenario in QEMU, and a short
-    /// bounded fuzz run of each parser. Installs what a fresh machine lacks.
+    /// Everything CI checks: formatting, clippy, every test, the swarm's fixed seeds, the
+    /// no_std Cortex-M build, both board images (with their sizes) and the board smoke
+    /// scenario in QEMU, and a short bounded run of each fuzz target. Installs what a fresh
+    /// machine lacks.
     Ci {
-        /// Seconds of fuzzing per parser (0 skips fuzzing).
+        /// Seconds of fuzzing per target (0 skips fuzzing).
         #[arg(long, default_value_t = 20)]
         fuzz_seconds: u32,
     },
@@ -42,12 +43,14 @@ enum Task {
     /// CI's board part: builds both board images, prints their sizes, and runs the board
     /// smoke scenario against the QEMU image (about 2 minutes of real time).
     Boards,
-    /// Runs each parser's fuzz target (cargo-fuzz, nightly) for a bounded time.
+    /// Runs every fuzz target (cargo-fuzz, nightly) for a bounded time: the command parser and
+    /// the response decoder, the firmware core on arbitrary modem bytes, the scenario loader.
     Fuzz {
         /// Seconds per target.
         #[arg(long, default_value_t = 60)]
         seconds: u32,
-        /// Only this target (`command_parser` or `response_decoder`).
+        /// Only this target (`command_parser`, `response_decoder`, `modem_bytes` or
+        /// `scenario_loader`).
         target: Option<String>,
     },
     /// Replays scenario files in virtual time and checks their expectations: a table of

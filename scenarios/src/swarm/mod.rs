@@ -17,13 +17,13 @@
 pub mod generate;
 pub mod shrink;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::format::Scenario;
+use crate::format::{Check, Scenario};
 use crate::invariants::{self, Judged};
 use crate::replay::replay;
 
@@ -187,8 +187,7 @@ pub fn run(options: &Options, progress: &(dyn Fn(Progress) + Sync)) -> Result<Su
         }
     });
     let (results, _) = state.into_inner().unwrap_or_else(|e| e.into_inner());
-    let mut results = results.into_iter().collect::<Result<Vec<_>, String>>()?;
-    results.sort_by_key(|r| r.seed);
+    let results = results.into_iter().collect::<Result<Vec<_>, String>>()?;
     Ok(Summary::new(results, &options.generate))
 }
 
@@ -202,10 +201,15 @@ pub struct Summary {
     pub invariants: Vec<(&'static str, Vec<u64>, Option<String>)>,
     /// The generation options, for the commands that replay a seed.
     generate: generate::Options,
+    /// Invariants whose violations are known bugs (see [`known_invariants`]): shown, but
+    /// not failing the run.
+    known: BTreeSet<String>,
 }
 
 impl Summary {
-    fn new(results: Vec<SeedResult>, generate: &generate::Options) -> Summary {
+    fn new(mut results: Vec<SeedResult>, generate: &generate::Options) -> Summary {
+        // The first failing seed is the lowest, whichever thread finished first.
+        results.sort_by_key(|r| r.seed);
         let mut broken: BTreeMap<&str, (Vec<u64>, Option<String>)> = BTreeMap::new();
         for result in &results {
             for (name, violation) in &result.broken {
@@ -225,12 +229,22 @@ impl Summary {
                 })
                 .collect(),
             generate: generate.clone(),
+            known: BTreeSet::new(),
         }
     }
 
-    /// Whether no invariant was broken.
+    /// The same, with these invariants' violations known bugs.
+    pub fn with_known(self, known: BTreeSet<String>) -> Summary {
+        Summary { known, ..self }
+    }
+
+    pub fn is_known(&self, invariant: &str) -> bool {
+        self.known.contains(invariant)
+    }
+
+    /// Whether no invariant was broken, known bugs aside.
     pub fn passed(&self) -> bool {
-        self.invariants.iter().all(|(_, seeds, _)| seeds.is_empty())
+        self.first_failures().is_empty()
     }
 
     /// The command that runs `seed` again, as this swarm ran it.
@@ -245,10 +259,12 @@ impl Summary {
         command
     }
 
-    /// The first failing seed of each broken invariant, with its invariant.
+    /// The first failing seed of each broken invariant (known bugs aside), with its
+    /// invariant.
     pub fn first_failures(&self) -> Vec<(&'static str, u64)> {
         self.invariants
             .iter()
+            .filter(|(name, ..)| !self.is_known(name))
             .filter_map(|(name, seeds, _)| seeds.first().map(|s| (*name, *s)))
             .collect()
     }
@@ -267,10 +283,13 @@ impl Summary {
             "invariant", "violations", "first seed"
         );
         for (name, seeds, _) in &self.invariants {
-            let (first, command) = match seeds.first() {
+            let (first, mut command) = match seeds.first() {
                 Some(seed) => (seed.to_string(), self.command(*seed)),
                 None => ("-".to_string(), String::new()),
             };
+            if !seeds.is_empty() && self.is_known(name) {
+                command.push_str("  (known bug: a regression file pins it)");
+            }
             text.push_str(&format!(
                 "{name:<width$}  {:>10}  {first:>10}  {command}\n",
                 seeds.len()
@@ -322,6 +341,28 @@ impl Summary {
         report.add_test_suite(suite);
         report.to_string()
     }
+}
+
+/// The invariants the regression files in `dir` mark as known failures: an `invariant`
+/// expectation whose id the file's `known_failure` names.
+pub fn known_invariants(dir: &Path) -> Result<BTreeSet<String>, String> {
+    let mut known = BTreeSet::new();
+    if !dir.exists() {
+        return Ok(known);
+    }
+    let files = crate::scenario_files(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for file in files {
+        let scenario = crate::load(&file).map_err(|e| e.to_string())?;
+        let Some(marked) = &scenario.known_failure else {
+            continue;
+        };
+        for e in &scenario.expect {
+            if let (true, Check::Invariant { name }) = (marked.names(e.id.as_deref()), &e.check) {
+                known.insert(name.clone());
+            }
+        }
+    }
+    Ok(known)
 }
 
 /// Shrinks the run of `seed` (generated with `options`) to a regression file for
@@ -382,6 +423,46 @@ mod tests {
             ("2", Err(())),
         ] {
             assert_eq!(text.parse::<Shard>().map_err(drop), shard, "{text}");
+        }
+    }
+
+    #[test]
+    fn known_bugs_are_shown_but_do_not_fail_the_run() {
+        let result = |seed, broken: &[&'static str]| SeedResult {
+            seed,
+            simulated: Duration::from_secs(60),
+            broken: broken.iter().map(|b| (*b, format!("{b} broke"))).collect(),
+        };
+        let results = vec![
+            result(3, &["reconnected"]),
+            result(1, &[]),
+            result(2, &["reconnected", "answered"]),
+        ];
+        let summary = Summary::new(results, &generate::Options::default());
+        assert_eq!(
+            summary.first_failures(),
+            [("answered", 2), ("reconnected", 2)]
+        );
+        assert!(!summary.passed());
+        let reconnected = summary
+            .invariants
+            .iter()
+            .find(|(n, ..)| *n == "reconnected");
+        assert_eq!(
+            reconnected.map(|(_, seeds, _)| seeds.as_slice()),
+            Some(&[2, 3][..])
+        );
+        let known = summary.with_known(["answered".to_string()].into());
+        assert_eq!(known.first_failures(), [("reconnected", 2)]);
+        let all = known.with_known(["answered".into(), "reconnected".into()].into());
+        assert!(all.passed());
+        assert!(all.table().contains("known bug"));
+        // The regression files mark what is known: none in a directory that is not there.
+        let none = known_invariants(Path::new("no/such/dir")).unwrap();
+        assert!(none.is_empty());
+        let regressions = Path::new(env!("CARGO_MANIFEST_DIR")).join("regressions");
+        for name in known_invariants(&regressions).unwrap() {
+            assert!(invariants::invariant(&name).is_some(), "{name}");
         }
     }
 
