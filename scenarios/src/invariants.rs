@@ -362,9 +362,10 @@ fn answers(e: &Evidence<'_>) -> Vec<(Request, Option<Answer>)> {
     let mut pending: Vec<(Request, Option<Answer>)> =
         requests(e.records).into_iter().map(|r| (r, None)).collect();
     for (at, sent) in sent_replies(e) {
-        let waiting = pending
-            .iter_mut()
-            .find(|(r, answer)| answer.is_none() && r.at <= at && r.answered_by(sent));
+        // A request whose reply was dropped waits for nothing.
+        let waiting = pending.iter_mut().find(|(r, answer)| {
+            answer.is_none() && !r.dropped && r.at <= at && r.answered_by(sent)
+        });
         if let Some((_, answer)) = waiting {
             *answer = Some((at, sent.to_vec()));
         }
@@ -939,6 +940,18 @@ mod tests {
         fw(s, FwReport::Sent { message, data })
     }
 
+    /// A reply dropped for a full outbox at `s` seconds.
+    fn reply_dropped(s: u64) -> Record {
+        let (message, reason) = (Message::Reply, DropReason::Full);
+        fw(s, FwReport::Dropped { message, reason })
+    }
+
+    /// A RESET pulse for `Unresponsive` at `s` seconds.
+    fn reset(s: u64) -> Record {
+        let (reason, action) = (RestartReason::Unresponsive, PowerAction::Reset);
+        fw(s, FwReport::ModemRestart { reason, action })
+    }
+
     fn phase(s: u64, phase: Phase) -> Record {
         fw(s, FwReport::Phase { phase })
     }
@@ -1015,13 +1028,21 @@ mod tests {
                 with(vec![
                     lab(5, true, b"back 1"),
                     received(5, b"back 1"),
-                    fw(
-                        5,
-                        FwReport::Dropped {
-                            message: Message::Reply,
-                            reason: DropReason::Full,
-                        },
-                    ),
+                    reply_dropped(5),
+                ]),
+                Some(0),
+                &[],
+            ),
+            (
+                "a dropped request takes no answer from a later one",
+                with(vec![
+                    lab(5, true, b"time"),
+                    received(5, b"time"),
+                    reply_dropped(5),
+                    lab(6, true, b"time"),
+                    received(6, b"time"),
+                    sent(7, Message::Reply, b"1000006"),
+                    lab(7, false, b"1000006"),
                 ]),
                 Some(0),
                 &[],
@@ -1120,16 +1141,7 @@ mod tests {
             ),
             (
                 "a reset of a modem that answered",
-                with(vec![
-                    modem(100, b"OK"),
-                    fw(
-                        150,
-                        FwReport::ModemRestart {
-                            reason: RestartReason::Unresponsive,
-                            action: PowerAction::Reset,
-                        },
-                    ),
-                ]),
+                with(vec![modem(100, b"OK"), reset(150)]),
                 None,
                 &["healthy_modem_kept"],
             ),
@@ -1141,29 +1153,14 @@ mod tests {
                         at: Duration::from_secs(11),
                         event: Event::Fault { fault: Fault::Hang },
                     },
-                    fw(
-                        150,
-                        FwReport::ModemRestart {
-                            reason: RestartReason::Unresponsive,
-                            action: PowerAction::Reset,
-                        },
-                    ),
+                    reset(150),
                 ]),
                 None,
                 &[],
             ),
             (
                 "a reset of a busy modem, silent but not hung",
-                with(vec![
-                    modem(10, b"0, SEND OK"),
-                    fw(
-                        150,
-                        FwReport::ModemRestart {
-                            reason: RestartReason::Unresponsive,
-                            action: PowerAction::Reset,
-                        },
-                    ),
-                ]),
+                with(vec![modem(10, b"0, SEND OK"), reset(150)]),
                 None,
                 &["healthy_modem_kept"],
             ),
