@@ -35,7 +35,8 @@ pub use format::{load, parse, Scenario};
 pub use replay::{replay, replay_file, Replay};
 pub use world::{Action, Step, World, WorldConfig};
 
-/// The scenario files under `dir` (recursively, sorted), schema files left out.
+/// The scenario files under `dir` (recursively, sorted), schema files left out, and build
+/// output, sources and the fuzz corpus not looked in.
 pub fn scenario_files(dir: &std::path::Path) -> std::io::Result<Vec<std::path::PathBuf>> {
     let mut files = Vec::new();
     let mut dirs = vec![dir.to_path_buf()];
@@ -44,7 +45,7 @@ pub fn scenario_files(dir: &std::path::Path) -> std::io::Result<Vec<std::path::P
             let path = entry?.path();
             let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
             if path.is_dir() {
-                if !matches!(name, "target" | "src" | "benches") && !name.starts_with('.') {
+                if !matches!(name, "target" | "src" | "benches" | "fuzz") && !name.starts_with('.') {
                     dirs.push(path);
                 }
             } else if name.ends_with(".json") && !name.ends_with(".schema.json") {
