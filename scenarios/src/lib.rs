@@ -7,6 +7,9 @@
 //! in virtual time that jumps from one wake-up to the next, writing a JSON Lines
 //! [`trace`]; [`check`] holds the run against the expectations and [`report`] shows the
 //! results (a diff, the trace around a failure, the command that reproduces it, JUnit XML).
+//! [`invariants`] are what every run must keep, judged from the typed trace; [`swarm`]
+//! generates runs from seeds, holds each to the invariants and shrinks a failure to a
+//! regression file (`cargo xtask swarm`).
 //! [`view`] renders a run for people, as `cargo xtask sim` shows it. `realtime` runs the
 //! same world against the wall clock, with the firmware in the process or outside it (a
 //! board in QEMU, a host runner on a pty), and checks the same expectations.
