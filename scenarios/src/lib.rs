@@ -48,7 +48,8 @@ pub fn scenario_files(dir: &std::path::Path) -> std::io::Result<Vec<std::path::P
             let path = entry?.path();
             let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
             if path.is_dir() {
-                if !matches!(name, "target" | "src" | "benches" | "fuzz") && !name.starts_with('.') {
+                if !matches!(name, "target" | "src" | "benches" | "fuzz") && !name.starts_with('.')
+                {
                     dirs.push(path);
                 }
             } else if name.ends_with(".json") && !name.ends_with(".schema.json") {

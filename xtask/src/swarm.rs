@@ -149,7 +149,7 @@ pub fn swarm(args: Args) -> Result {
                 );
                 continue;
             }
-            match swarm::shrink(seed, invariant, &options.generate, &dir) {
+            match swarm::shrink_seed(seed, invariant, &options.generate, &dir) {
                 Ok(path) => println!("{invariant}: seed {seed} shrunk to {}", path.display()),
                 Err(e) => eprintln!("  not shrunk: {e}"),
             }

@@ -7,7 +7,7 @@
 //! `deterministic` for a sampled seed whose second run gave another trace. [`run`] spreads
 //! the seeds over threads (a `World` is not `Send`: each is built in its thread), reports
 //! progress, and sums up: [`Summary`] holds, per invariant, the seeds that broke it, the
-//! first of them, and the command that replays it. [`shrink`] turns the first failing seed of
+//! first of them, and the command that replays it. [`shrink_seed`] turns the first failing seed of
 //! each invariant into a regression file.
 //!
 //! Seeds are split into shards for a batch of machines (`--shard K/N`): shard K of N takes
@@ -367,7 +367,7 @@ pub fn known_invariants(dir: &Path) -> Result<BTreeSet<String>, String> {
 
 /// Shrinks the run of `seed` (generated with `options`) to a regression file for
 /// `invariant` in `dir`; returns its path.
-pub fn shrink(
+pub fn shrink_seed(
     seed: u64,
     invariant: &str,
     options: &generate::Options,
