@@ -4,7 +4,8 @@
 //! The run is cut first (a shorter run is a cheaper test), then delta debugging (Zeller's
 //! ddmin) takes out the timeline's steps, faults and traffic alike, that the failure does not
 //! need; then each device, network and modem knob the file changes goes back to its
-//! default where the failure stays; then each fault's duration is halved while it stays;
+//! default where the failure stays; then each fault's duration and each lab message is
+//! halved while it stays;
 //! then the timeline moves earlier, gap by gap, and the run is cut again; and round again
 //! until a round changes nothing. Every test is a replay judged by the one invariant, so
 //! what comes out breaks it for certain.
@@ -15,7 +16,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::format::{Check, Device, Expectation, KnownFailure, Modem, Scenario, StepKind, Window};
+use crate::format::{
+    Check, Device, Expectation, Hex, KnownFailure, LabAction, Modem, Scenario, StepKind, Window,
+};
 use crate::plan::with_duration;
 use crate::replay::replay;
 
@@ -60,7 +63,8 @@ fn shrink_with(mut s: Scenario, fails: &mut dyn FnMut(&Scenario) -> bool) -> Sce
             })
         });
         s = defaults(s, fails);
-        s = shorter_faults(s, fails);
+        s = halving(s, fails, halved);
+        s = halving(s, fails, halved_message);
         s = earlier(s, fails);
         s = cut_run(s, fails);
         if s == before {
@@ -196,12 +200,16 @@ fn halved(what: &StepKind) -> Option<StepKind> {
     (!half.is_zero()).then(|| with_duration(fault, half).map(StepKind::Fault))?
 }
 
-/// Each fault's duration halved while the failure stays.
-fn shorter_faults(mut s: Scenario, fails: &mut dyn FnMut(&Scenario) -> bool) -> Scenario {
+/// Each step made smaller by `halve` (a fault's duration, a message) while the failure stays.
+fn halving(
+    mut s: Scenario,
+    fails: &mut dyn FnMut(&Scenario) -> bool,
+    halve: fn(&StepKind) -> Option<StepKind>,
+) -> Scenario {
     for i in 0..s.timeline.len() {
-        while let Some(shorter) = halved(&s.timeline[i].what) {
+        while let Some(smaller) = halve(&s.timeline[i].what) {
             let mut candidate = s.clone();
-            candidate.timeline[i].what = shorter;
+            candidate.timeline[i].what = smaller;
             if !fails(&candidate) {
                 break;
             }
@@ -209,6 +217,32 @@ fn shorter_faults(mut s: Scenario, fails: &mut dyn FnMut(&Scenario) -> bool) -> 
         }
     }
     s
+}
+
+/// A lab message cut to half its length (its first 8 bytes and a final `\n` kept: the
+/// request and its framing stay what they were), if it is longer than that.
+fn halved_message(what: &StepKind) -> Option<StepKind> {
+    let StepKind::Lab { action, client } = what else {
+        return None;
+    };
+    let bytes = action.bytes()?;
+    let (body, end) = match bytes.strip_suffix(b"\n") {
+        Some(body) => (body, &b"\n"[..]),
+        None => (bytes, &b""[..]),
+    };
+    if body.len() <= 8 {
+        return None;
+    }
+    let mut shorter = body[..(body.len() / 2).max(8)].to_vec();
+    shorter.extend_from_slice(end);
+    let action = match String::from_utf8(shorter) {
+        Ok(text) => LabAction::Send(text),
+        Err(e) => LabAction::SendHex(Hex(e.into_bytes())),
+    };
+    Some(StepKind::Lab {
+        action,
+        client: *client,
+    })
 }
 
 /// The timeline as early as it can be, and the run as much shorter: gap by gap, from the
