@@ -10,10 +10,10 @@
 //! | `only_asked_for` | safety | the server receives nothing but heartbeats and replies to what the device received (bytes corrupted on the way included) |
 //! | `replies_unchanged` | safety | what the device takes for a request is bytes the server sent; a `time` reply is the network's time |
 //! | `outbox_bounded` | safety | the outbox never holds more than its bound, nor more than one heartbeat |
-//! | `healthy_modem_kept` | safety | a modem that answered within the no-answer limit, or was neither hung nor off (no `hang`, no `brown_out` since the last power action, no line noise to blame), is never power-cycled |
+//! | `healthy_modem_kept` | safety | a modem that answered within the no-answer limit, or could answer throughout it (the simulator says it was neither hung, off nor booting, and no line noise is to blame), is never power-cycled |
 //! | `no_panic` | safety | nothing panics (the run's own result: the swarm checks it) |
 //! | `deterministic` | safety | the same seed gives the same trace (the swarm reruns a sample) |
-//! | `reconnected` | liveness | once the last fault is over, the device is connected within the recovery bound, and stays so |
+//! | `reconnected` | liveness | once the last fault is over, the device is connected within the recovery bound, and back within it whenever it loses the connection (a lossy network may still drop one) |
 //! | `heartbeat_grid` | liveness | then heartbeats reach the server every `heartbeat_interval`, ± `send_timeout` |
 //! | `replies_delivered` | liveness | every request is answered within the recovery bound of its arrival or of the last fault's end, whichever is later |
 //!
@@ -123,7 +123,7 @@ pub const INVARIANTS: &[Invariant] = &[
     },
     Invariant {
         name: "healthy_modem_kept",
-        statement: "a modem that answered within the no-answer limit, or was neither hung nor off, is never power-cycled",
+        statement: "a modem that answered within the no-answer limit, or could answer throughout it, is never power-cycled",
         bound: |c| {
             format!(
                 "no answer for at_no_answer_limit ({}) before a reset for Unresponsive, boot_timeout ({}) for NoAnswer",
@@ -147,7 +147,7 @@ pub const INVARIANTS: &[Invariant] = &[
     },
     Invariant {
         name: "reconnected",
-        statement: "once the last fault is over, the device is connected within the recovery bound, and stays connected",
+        statement: "once the last fault is over, the device is connected within the recovery bound, and back within it whenever it loses the connection",
         bound: |c| units::format_duration(recovery_bound(c)),
         judged: Judged::Trace(reconnected),
     },
@@ -694,20 +694,32 @@ fn is_answer(line: &[u8]) -> bool {
     ) || line.starts_with(b"+CME ERROR")
 }
 
-/// Whether the modem was hung or off at some time since the last power action (`None`: the
-/// start) until `at`, as far as the faults go: a `hang` or a `brown_out` in that time (a
-/// power action clears either).
-fn broken_modem(e: &Evidence<'_>, since: Option<Duration>, at: Duration) -> bool {
-    e.records.iter().any(|r| {
-        since.is_none_or(|since| r.at > since)
-            && r.at <= at
-            && matches!(
-                &r.event,
-                Event::Fault {
-                    fault: Fault::Hang | Fault::BrownOut
-                }
-            )
-    })
+/// Whether the simulated modem could answer throughout `[from, to)`: it had reached `RDY`
+/// (its `Ready` event) and was neither hung nor powered off (nor booting again) since. The
+/// simulator's own account (the trace's `modem` records: `Ready`, `Hung`, `PoweredOn`,
+/// `PoweredOff(..)`), not the firmware's.
+fn modem_could_answer(e: &Evidence<'_>, from: Duration, to: Duration) -> bool {
+    let mut able = false;
+    for record in e.records {
+        // At `to` itself the firmware's own power action switches it off.
+        if record.at >= to {
+            break;
+        }
+        let Event::Modem { event } = &record.event else {
+            continue;
+        };
+        let now_able = match event.as_str() {
+            "Ready" => true,
+            "Hung" | "PoweredOn" => false,
+            off if off.starts_with("PoweredOff") => false,
+            _ => continue,
+        };
+        if !now_able && record.at >= from {
+            return false;
+        }
+        able = now_able;
+    }
+    able
 }
 
 /// Whether line noise was on during `[from, to]`: then the firmware cannot tell a broken
@@ -727,10 +739,10 @@ fn healthy_modem_kept(e: &Evidence<'_>) -> Vec<Violation> {
         .map(|(at, _)| at)
         .collect();
     let mut violations = Vec::new();
-    // The previous power action: answers and faults before it are the old modem's. After a
-    // power-key press the modem may be off (a press switches a running modem off).
-    let mut since: Option<Duration> = None;
-    let mut maybe_off = false;
+    // The previous power action: answers before it are the old modem's.
+    let mut since = Duration::ZERO;
+    // The firmware keeps whole microseconds; the modem's times are finer.
+    let rounding = Duration::from_millis(1);
     for (at, report) in reports(e.records) {
         let FwReport::ModemRestart { reason, action } = report else {
             continue;
@@ -739,15 +751,16 @@ fn healthy_modem_kept(e: &Evidence<'_>) -> Vec<Violation> {
             continue;
         }
         let limit = match reason {
-            RestartReason::Unresponsive | RestartReason::Uart => e.config.at_no_answer_limit,
-            RestartReason::NoAnswer => e.config.boot_timeout,
-            _ => {
-                since = Some(at);
-                maybe_off = *action == PowerAction::PowerKey;
-                continue;
-            }
+            RestartReason::Unresponsive | RestartReason::Uart => Some(e.config.at_no_answer_limit),
+            RestartReason::NoAnswer => Some(e.config.boot_timeout),
+            _ => None,
         };
-        let from = at.saturating_sub(limit).max(since.unwrap_or_default());
+        let Some(limit) = limit else {
+            since = at;
+            continue;
+        };
+        let window = at.saturating_sub(limit);
+        let from = (window + rounding).max(since);
         let answered = answers.iter().rev().find(|&&t| t > from && t <= at);
         let message = match answered {
             Some(last) => Some(format!(
@@ -756,13 +769,10 @@ fn healthy_modem_kept(e: &Evidence<'_>) -> Vec<Violation> {
                 units::format_duration(at - *last),
                 units::format_duration(limit)
             )),
-            None if !maybe_off
-                && !broken_modem(e, since, at)
-                && !noisy_line(e, at.saturating_sub(limit), at) =>
-            {
+            None if modem_could_answer(e, window, at) && !noisy_line(e, window, at) => {
                 Some(format!(
-                    "power-cycled ({action:?}) for {reason:?}, yet the modem was neither hung nor off since {} (nor was the line noisy): it was busy, not broken",
-                    since.map_or("the start".into(), secs)
+                    "power-cycled ({action:?}) for {reason:?}, yet the modem could answer all the {} before (it was neither hung, off nor booting, and the line was not noisy): it was busy, not broken",
+                    units::format_duration(limit)
                 ))
             }
             None => None,
@@ -770,8 +780,7 @@ fn healthy_modem_kept(e: &Evidence<'_>) -> Vec<Violation> {
         if let Some(message) = message {
             violations.push(violation("healthy_modem_kept", at, message));
         }
-        since = Some(at);
-        maybe_off = *action == PowerAction::PowerKey;
+        since = at;
     }
     violations
 }
@@ -813,21 +822,49 @@ fn reconnected(e: &Evidence<'_>) -> Vec<Violation> {
     };
     let bound = recovery_bound(e.config);
     let deadline = quiet + bound;
-    let message = match final_connection(e, deadline) {
-        Err(phase) => format!(
+    if let Err(phase) = final_connection(e, deadline) {
+        let message = format!(
             "{phase:?} at {}, {} after the last fault was over at {}: not connected again",
             secs(deadline),
             units::format_duration(bound),
             secs(quiet)
-        ),
-        Ok((_, end)) if end < e.end => format!(
-            "connected again by {}, then lost at {} with no fault",
-            secs(deadline),
-            secs(end)
-        ),
-        Ok(_) => return Vec::new(),
-    };
-    vec![violation("reconnected", deadline, message)]
+        );
+        return vec![violation("reconnected", deadline, message)];
+    }
+    // After that, a connection lost with no fault (a lossy network may still drop one) is
+    // back within the bound too.
+    let phases = phases(e.records);
+    let mut violations = Vec::new();
+    let mut lost: Option<Duration> = None;
+    for (at, phase) in phases.into_iter().filter(|(at, _)| *at > deadline) {
+        match (phase == Phase::Connected, lost) {
+            (true, Some(since)) => {
+                if at > since + bound {
+                    violations.push(not_back(since, Some(at), bound));
+                }
+                lost = None;
+            }
+            (false, None) => lost = Some(at),
+            _ => {}
+        }
+    }
+    if let Some(since) = lost.filter(|since| *since + bound <= e.end) {
+        violations.push(not_back(since, None, bound));
+    }
+    violations
+}
+
+/// A connection lost at `since` and back only at `back` (or never), beyond `bound`.
+fn not_back(since: Duration, back: Option<Duration>, bound: Duration) -> Violation {
+    let back = back.map_or("never connected again".into(), |at| {
+        format!("connected again only at {}", secs(at))
+    });
+    let message = format!(
+        "lost the connection at {} with no fault, {back} (the bound is {})",
+        secs(since),
+        units::format_duration(bound)
+    );
+    violation("reconnected", since + bound, message)
 }
 
 fn heartbeat_grid(e: &Evidence<'_>) -> Vec<Violation> {
@@ -940,6 +977,16 @@ mod tests {
         fw(s, FwReport::Sent { message, data })
     }
 
+    /// The simulated modem's event at `s` seconds.
+    fn sim(s: u64, event: &str) -> Record {
+        Record {
+            at: Duration::from_secs(s),
+            event: Event::Modem {
+                event: event.to_string(),
+            },
+        }
+    }
+
     /// A reply dropped for a full outbox at `s` seconds.
     fn reply_dropped(s: u64) -> Record {
         let (message, reason) = (Message::Reply, DropReason::Full);
@@ -984,10 +1031,10 @@ mod tests {
     fn each_invariant_sees_what_breaks_it() {
         let hb = HEARTBEAT;
         let bound = recovery_bound(&Config::default()).as_secs();
-        let end = 2 * bound;
+        let end = 3 * bound;
         // Connected from 1 s, heartbeats every 10 s at the server to the end.
         let healthy = || {
-            let mut records = vec![phase(1, Phase::Connected)];
+            let mut records = vec![sim(0, "Ready"), phase(1, Phase::Connected)];
             records.extend((0..end / 10).map(|i| lab(1 + 10 * i, false, hb)));
             records
         };
@@ -1147,11 +1194,20 @@ mod tests {
             ),
             (
                 "a reset of a hung modem silent for the limit",
+                with(vec![modem(10, b"0, SEND OK"), sim(11, "Hung"), reset(150)]),
+                None,
+                &[],
+            ),
+            (
+                "a reset a thousandth of a second before the limit",
                 with(vec![
-                    modem(10, b"0, SEND OK"),
+                    sim(11, "Hung"),
                     Record {
-                        at: Duration::from_secs(11),
-                        event: Event::Fault { fault: Fault::Hang },
+                        at: Duration::from_micros(30_000_500),
+                        event: Event::At {
+                            dir: Dir::FromModem,
+                            line: Bytes(b"OK".to_vec()),
+                        },
                     },
                     reset(150),
                 ]),
@@ -1171,8 +1227,17 @@ mod tests {
                 &["reconnected"],
             ),
             (
-                "connected again, then lost with no fault",
-                with(vec![phase(bound, Phase::Pausing)]),
+                "connected again, then lost and back within the bound",
+                with(vec![
+                    phase(bound + 5, Phase::Pausing),
+                    phase(bound + 20, Phase::Connected),
+                ]),
+                Some(0),
+                &[],
+            ),
+            (
+                "connected again, then lost for good",
+                with(vec![phase(bound + 5, Phase::Pausing)]),
                 Some(0),
                 &["reconnected"],
             ),

@@ -229,6 +229,7 @@ pub fn swarm_seeds() -> Result {
         shard: None,
         jobs: None,
         junit: None,
+        list: None,
         faults: None,
         no_shrink: true,
         regressions: None,

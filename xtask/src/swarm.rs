@@ -36,6 +36,10 @@ pub struct Args {
     /// Only these fault kinds (`--faults hang,blackhole`).
     #[arg(long, value_delimiter = ',', value_name = "KINDS")]
     pub faults: Option<Vec<String>>,
+    /// Also write every failing seed, one line per invariant it broke (seed, invariant,
+    /// violation), to FILE: for sorting failures by their cause.
+    #[arg(long, value_name = "FILE")]
+    pub list: Option<PathBuf>,
     /// Do not shrink the failures into regression files.
     #[arg(long)]
     pub no_shrink: bool,
@@ -122,6 +126,11 @@ pub fn swarm(args: Args) -> Result {
         summary.simulated.as_secs_f64() / 3600.0,
         wall.as_secs_f64()
     );
+    if let Some(list) = &args.list {
+        std::fs::write(list, summary.listing())
+            .map_err(|e| format!("cannot write {}: {e}", list.display()))?;
+        eprintln!("wrote {}", list.display());
+    }
     if let Some(junit) = &args.junit {
         let xml = summary.junit().map_err(|e| format!("JUnit XML: {e}"))?;
         std::fs::write(junit, xml).map_err(|e| format!("cannot write {}: {e}", junit.display()))?;

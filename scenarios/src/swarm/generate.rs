@@ -278,10 +278,12 @@ pub fn generate(seed: u64, options: &Options) -> Result<Scenario, String> {
         }
     }
     let framing = device.framing;
+    // The traffic may begin before the device is connected, or right as it is.
+    let traffic_start = between(&mut rng, secs(5), secs(60));
     timeline.extend(traffic(
         &mut rng,
         framing,
-        chaos_start,
+        traffic_start,
         chaos_end,
         duration.saturating_sub(invariants::recovery_bound(&device) + secs(60)),
     ));
@@ -416,12 +418,13 @@ fn network(rng: &mut Rng) -> NetworkConfig {
     n
 }
 
-/// What the lab server does: in the chaos phase a subset of the traffic kinds at the
-/// seed's rate, in the quiet phase a few single requests, none after `last`.
+/// What the lab server does: from `start` to the end of the chaos phase a subset of the
+/// traffic kinds at the seed's rate, in the quiet phase a few single requests, none after
+/// `last`.
 fn traffic(
     rng: &mut Rng,
     framing: protocol::app::Framing,
-    chaos_start: Duration,
+    start: Duration,
     chaos_end: Duration,
     last: Duration,
 ) -> Vec<Step> {
@@ -472,7 +475,7 @@ fn traffic(
     };
     let mut steps = Vec::new();
     let mean = between(rng, secs(60), secs(30 * 60));
-    let mut at = chaos_start;
+    let mut at = start;
     loop {
         at += between(rng, Duration::ZERO, 2 * mean);
         if at >= chaos_end {

@@ -204,6 +204,8 @@ pub struct Summary {
     /// Invariants whose violations are known bugs (see [`known_invariants`]): shown, but
     /// not failing the run.
     known: BTreeSet<String>,
+    /// Every seed that broke an invariant, with what it broke, in seed order.
+    pub failing: Vec<SeedResult>,
 }
 
 impl Summary {
@@ -230,7 +232,24 @@ impl Summary {
                 .collect(),
             generate: generate.clone(),
             known: BTreeSet::new(),
+            failing: results
+                .into_iter()
+                .filter(|r| !r.broken.is_empty())
+                .collect(),
         }
+    }
+
+    /// Every failing seed, one line per invariant it broke: the seed, the invariant, the
+    /// violation's first line (for sorting failures by cause).
+    pub fn listing(&self) -> String {
+        let mut text = String::new();
+        for result in &self.failing {
+            for (name, violation) in &result.broken {
+                let short: String = violation.chars().take(200).collect();
+                text.push_str(&format!("{}\t{name}\t{short}\n", result.seed));
+            }
+        }
+        text
     }
 
     /// The same, with these invariants' violations known bugs.
