@@ -1,7 +1,8 @@
 //! The firmware core against arbitrary modem output, in virtual time: whatever the modem
 //! says (garbage, truncated lines, answers out of turn, prompts and payload headers that
-//! lie), the firmware must never panic, never block (it always waits for a deadline: its
-//! watchdog keeps it awake), and never write more than its buffers hold.
+//! lie), the firmware must never panic (a buffer it overran would), never block (it always
+//! waits for a deadline: its watchdog keeps it awake), and never run away (write without
+//! bound at one instant).
 //!
 //! Input: records, each a control byte `c` and what it says:
 //! - `c < 0x40`: the next `c` bytes (or what is left) are modem bytes, sent now;
@@ -21,7 +22,6 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use firmware::config::{COMMAND_BUF, MAX_MESSAGE};
 use firmware::harness::{Harness, Output, Peer, Wire};
 use firmware::{Board, Config, LedState, Report};
 use libfuzzer_sys::fuzz_target;
@@ -85,20 +85,29 @@ const LINES: &[&[u8]] = &[
 /// The modem: bytes at their times, from the input.
 struct Script {
     due: VecDeque<(Duration, Vec<u8>)>,
+    /// The instant of the last exchange, and what the firmware wrote in it so far.
+    instant: Duration,
+    written: usize,
 }
 
-/// The longest run of bytes the firmware may write at once: a command, or a payload with its
-/// framing (and the ESC that cancels a prompt).
-const MAX_WRITE: usize = COMMAND_BUF + MAX_MESSAGE + 1;
+/// The most the firmware may write at one instant. Its buffers are fixed (no heap): a
+/// command or a payload that did not fit would panic, which the fuzzer reports. What it
+/// writes at one instant is many commands when answers come as fast as it asks (the
+/// script can hold them all); more than this is a loop that runs away without time passing.
+const MOST_AT_ONCE: usize = 64 * 1024;
 
 impl Peer for Script {
     fn exchange(&mut self, now: Duration, drove: Vec<Output>, to_firmware: &mut Vec<u8>) {
+        if now != self.instant {
+            (self.instant, self.written) = (now, 0);
+        }
         for output in drove {
             if let Output::Uart(bytes) = output {
+                self.written += bytes.len();
                 assert!(
-                    bytes.len() <= MAX_WRITE,
-                    "wrote {} bytes at once",
-                    bytes.len()
+                    self.written <= MOST_AT_ONCE,
+                    "wrote {} bytes at {now:?}",
+                    self.written
                 );
             }
         }
@@ -183,7 +192,11 @@ fuzz_target!(|input: &[u8]| {
         config.sim_timeout = 2 * second;
         config.ip_wait = 10 * second;
     }
-    let mut peer = Script { due: script(input) };
+    let mut peer = Script {
+        due: script(input),
+        instant: Duration::ZERO,
+        written: 0,
+    };
     let end = peer.due.back().map_or(Duration::ZERO, |(at, _)| *at) + Duration::from_secs(30);
     let wire = Wire::default();
     let mut board = Pins(wire.clone());
