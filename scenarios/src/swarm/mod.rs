@@ -473,9 +473,21 @@ mod tests {
         );
         let known = summary.with_known(["answered".to_string()].into());
         assert_eq!(known.first_failures(), [("reconnected", 2)]);
-        let all = known.with_known(["answered".into(), "reconnected".into()].into());
+        let all = known
+            .clone()
+            .with_known(["answered".into(), "reconnected".into()].into());
         assert!(all.passed());
         assert!(all.table().contains("known bug"));
+        // JUnit: a test case per invariant, a failure with the seeds that broke it.
+        let xml = known.junit().unwrap();
+        assert_eq!(
+            xml.matches("<testcase ").count(),
+            invariants::INVARIANTS.len()
+        );
+        assert!(
+            xml.contains("2 seeds, the first 2: cargo xtask swarm --seed 2"),
+            "{xml}"
+        );
         // The regression files mark what is known: none in a directory that is not there.
         let none = known_invariants(Path::new("no/such/dir")).unwrap();
         assert!(none.is_empty());

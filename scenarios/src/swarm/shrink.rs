@@ -434,6 +434,65 @@ mod tests {
         assert_eq!(ddmin(vec![1, 2, 3], &mut |_: &[i32]| true), [] as [i32; 0]);
     }
 
+    /// The whole pipeline with a stand-in for the replay: "fails" when a `reboot` comes
+    /// 30 s or more before the end of a run with `transport: udp`, and a lab message
+    /// longer than 10 bytes is sent before it.
+    #[test]
+    fn shrinking_keeps_only_what_the_failure_needs() {
+        let text = r#"{ "name": "t", "duration": "2h", "seed": 3,
+          "device": { "transport": "udp", "heartbeat_interval": "30s" },
+          "network": { "latency": "1s" },
+          "timeline": [
+            { "at": "1m", "fault": { "kind": "blackhole", "duration": "10m" } },
+            { "at": "5m", "lab": { "send": "back 1 a long message of many bytes" } },
+            { "at": "20m", "lab": { "send": "bin" } },
+            { "at": "40m", "fault": { "kind": "reboot" } },
+            { "at": "50m", "fault": { "kind": "hang" } },
+            { "at": "70m", "lab": "close" }
+          ] }"#;
+        let original = crate::parse("t.json", text).unwrap();
+        let mut tests = 0;
+        let mut fails = |s: &Scenario| {
+            tests += 1;
+            let udp = s.device_config().transport == protocol::types::Transport::Udp;
+            let long_message = |at: Duration| {
+                s.timeline.iter().any(|t| {
+                    t.at < at && matches!(&t.what, StepKind::Lab { action, .. } if action.bytes().is_some_and(|b| b.len() > 10))
+                })
+            };
+            udp && s.timeline.iter().any(|t| {
+                matches!(t.what, StepKind::Fault(sim_modem::fault::Fault::Reboot))
+                    && t.at + Duration::from_secs(30) <= s.duration
+                    && long_message(t.at)
+            })
+        };
+        let shrunk = shrink_with(original.clone(), &mut fails);
+        assert!(fails(&shrunk));
+        // The two steps it needs, the message cut to 10 bytes or a little more, as early as
+        // the gaps allow, the run ending 30 s after the reboot; the other knobs back to
+        // their defaults.
+        assert_eq!(shrunk.timeline.len(), 2, "{shrunk:#?}");
+        let message = shrunk.timeline[0].what.clone();
+        let StepKind::Lab { action, .. } = message else {
+            panic!("{message:?}")
+        };
+        assert!(action.bytes().unwrap().len() <= 20, "{action:?}");
+        assert!(
+            shrunk.timeline[1].at <= Duration::from_secs(60),
+            "{shrunk:#?}"
+        );
+        assert_eq!(
+            shrunk.duration,
+            shrunk.timeline[1].at + Duration::from_secs(30)
+        );
+        assert_eq!(
+            serde_json::to_value(&shrunk.device).unwrap(),
+            serde_json::json!({ "transport": "udp" })
+        );
+        assert_eq!(shrunk.network, Default::default());
+        assert!(tests < 400, "{tests} tests");
+    }
+
     /// A file as the library writes them; it reads back the same.
     #[test]
     fn files_are_written_as_the_library_writes_them() {
