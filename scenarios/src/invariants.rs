@@ -196,8 +196,10 @@ pub const TIME_SLACK: u64 = 5;
 /// restarted (a RESET pulse, then the power key, each followed by `boot_timeout` of probing,
 /// and the SIM's `sim_timeout`); flight mode ends (`flight_mode`, `AT+CFUN` twice); the data
 /// link is shut and brought up (`AT+CIPSHUT`, `AT+CIICR`); a connect times out and pauses
-/// before the next; the clock is synced (`ntp_timeout`); a send in progress ends
-/// (`send_timeout`); and a minute for the modem's own start-up and the network's answers.
+/// before the next; the clock is synced (`ntp_timeout`); a link dead with nothing said (a
+/// peer gone, a PDP context lost silently) is noticed (`dead_link_bound`: the next
+/// heartbeat and its send timeout); and a minute for the modem's own start-up and the
+/// network's answers.
 pub fn recovery_bound(c: &Config) -> Duration {
     c.hung_modem_bound()
         + c.reset_pulse
@@ -211,7 +213,7 @@ pub fn recovery_bound(c: &Config) -> Duration {
         + c.connect_timeout
         + c.connect_pause
         + c.ntp_timeout
-        + c.send_timeout
+        + c.dead_link_bound()
         + Duration::from_secs(60)
 }
 
@@ -722,12 +724,12 @@ fn modem_could_answer(e: &Evidence<'_>, from: Duration, to: Duration) -> bool {
     able
 }
 
-/// Whether line noise was on during `[from, to]`: then the firmware cannot tell a broken
-/// modem from a broken line.
+/// Whether line noise or UART errors were on during `[from, to]`: then the firmware cannot
+/// tell a broken modem from a broken line.
 fn noisy_line(e: &Evidence<'_>, from: Duration, to: Duration) -> bool {
     e.records.iter().any(|r| match &r.event {
         Event::Fault {
-            fault: Fault::LineNoise { duration, .. },
+            fault: Fault::LineNoise { duration, .. } | Fault::UartErrors { duration, .. },
         } => r.at <= to && r.at + *duration >= from,
         _ => false,
     })

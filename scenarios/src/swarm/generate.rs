@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use sim_modem::fault::{Direction, Fault};
+use sim_modem::fault::{BadRdy, Direction, Fault};
 use sim_modem::lab::LabConfig;
 use sim_modem::network::NetworkConfig;
 
@@ -185,6 +185,51 @@ pub const FAULT_KINDS: &[FaultKind] = &[
             }
         },
     },
+    FaultKind {
+        name: "send_fail_loop",
+        draw: |rng, _| Fault::SendFailLoop {
+            link: rng.random_bool(0.5).then_some(0),
+        },
+    },
+    FaultKind {
+        name: "peer_vanish",
+        draw: |rng, _| Fault::PeerVanish {
+            link: rng.random_bool(0.5).then_some(0),
+        },
+    },
+    FaultKind {
+        name: "silent_pdp_loss",
+        draw: |_, _| Fault::SilentPdpLoss,
+    },
+    FaultKind {
+        name: "hang_after",
+        // It comes back after every power-up: an uptime of half an hour or more leaves the
+        // device time to recover in between.
+        draw: |rng, s| Fault::HangAfter {
+            uptime: secs(1800 + u64::from(s.up_to(rng, 3 * 3600))),
+            reset_line_recovers: rng.random_bool(0.5),
+        },
+    },
+    FaultKind {
+        name: "reboot_bad_rdy",
+        draw: |rng, _| Fault::RebootBadRdy {
+            rdy: match rng.random_bool(0.5) {
+                true => BadRdy::Garbled,
+                false => BadRdy::Missing,
+            },
+        },
+    },
+    FaultKind {
+        name: "uart_errors",
+        draw: |rng, s| Fault::UartErrors {
+            duration: s.duration(rng),
+            count: s.up_to(rng, 1000),
+        },
+    },
+    FaultKind {
+        name: "cfun_sim_reset",
+        draw: |_, _| Fault::CfunSimReset,
+    },
 ];
 
 /// Fault kinds sim-modem has that the generator leaves out, and why.
@@ -200,7 +245,7 @@ fn longest(kind: &str) -> Duration {
             minutes(30)
         }
         "blackhole" | "latency_spike" => minutes(10),
-        "line_noise" => minutes(5),
+        "line_noise" | "uart_errors" => minutes(5),
         _ => minutes(10),
     }
 }
