@@ -218,7 +218,8 @@ pub fn recovery_bound(c: &Config) -> Duration {
 }
 
 /// When the last fault is over: the latest of a fault's end (a latency spike's end plus its
-/// extra latency), a one-off fault, a `send_fail`'s last `SEND FAIL`, a lab close or reset.
+/// extra latency), a one-off fault, a `send_fail`'s last `SEND FAIL`, a lab close or reset,
+/// and the modem hanging by itself (the simulator's `Hung`: a `hang_after` recurs).
 /// `None` when a `send_fail` still had failures left at the end.
 pub fn quiet_start(e: &Evidence<'_>) -> Option<Duration> {
     let mut quiet = Duration::ZERO;
@@ -234,7 +235,13 @@ pub fn quiet_start(e: &Evidence<'_>) -> Option<Duration> {
         };
         quiet = quiet.max(over);
     }
-    Some(quiet)
+    // A modem that hangs by itself (`hang_after` comes back after every power-up) is a fault
+    // too, when it comes.
+    let hung = e
+        .records
+        .iter()
+        .filter(|r| matches!(&r.event, Event::Modem { event } if event == "Hung"));
+    Some(hung.map(|r| r.at).fold(quiet, Duration::max))
 }
 
 /// When the `count`-th `SEND FAIL` after `from` came, if it did.
@@ -1254,6 +1261,16 @@ mod tests {
                     .collect(),
                 Some(0),
                 &["heartbeat_grid"],
+            ),
+            (
+                "a modem hanging by itself near the end: liveness not judged",
+                healthy()
+                    .into_iter()
+                    .filter(|r| r.at < Duration::from_secs(end - 100))
+                    .chain([sim(end - 100, "Hung")])
+                    .collect(),
+                Some(0),
+                &[],
             ),
             (
                 "no quiet phase: liveness not judged",
