@@ -213,6 +213,8 @@ impl Modem {
             C::Test(name) => self.test(exec, name),
             C::Read(name) => self.read(now, exec, name),
             C::Exec(name) => self.exec(now, exec, name),
+            // Issue 13's commands: not yet simulated.
+            _ => Outcome::Fail(Failure::Error),
         }
     }
 
