@@ -9,6 +9,7 @@
 
 mod modem_harness;
 
+use modem_harness::Op;
 use modem_harness::*;
 use pretty_assertions::assert_eq;
 
@@ -34,17 +35,29 @@ fn luat_air202_bring_up_and_data() {
     b.exchange("AT+CREG=2\r", OK);
     b.exchange("AT+CREG?\r", OK);
     b.exchange("AT+CENG=1,1\r", OK);
+    // sim.lua at load: the SIM toolkit off.
+    b.exchange("AT+STON=0\r", OK);
     // misc.lua
     assert!(b.exchange("AT+VER\r", OK).contains("Luat_V"));
     b.exchange("AT+ATWMFT=99\r", OK);
     b.exchange("AT+WISN?\r", OK);
     b.exchange("AT+CGSN\r", OK);
+    // `+MUID:%s*"(.+)"`
+    assert!(b
+        .exchange("AT+MUID?\r", OK)
+        .contains("\r\n+MUID: \"0x3901b2c3d4e5f6a7\"\r\n"));
     // sim.lua: after +CPIN: READY
     b.wait_for("+CPIN: READY", 10_000);
     b.exchange("AT+CCID\r", OK);
     b.exchange("AT+CIMI\r", OK);
     // link.lua: once registered
     b.wait_for("+CREG: 1,", 20_000);
+    // net.lua's poll, read by `ceng()`: `%+CENG:%d+,".+"`, decimal fields.
+    let cells = b.exchange("AT+CENG?\r", OK);
+    assert!(
+        cells.contains("\r\n+CENG:0,\"573,24,99,460,1,13,37857,10,0,6334,255\"\r\n"),
+        "{cells:?}"
+    );
     b.exchange("AT+CIICRMODE=2\r", OK);
     b.exchange("AT+CIPMUX=1\r", OK);
     b.exchange("AT+CIPHEAD=1\r", OK);
@@ -86,8 +99,17 @@ fn luat_air202_bring_up_and_data() {
         data: b"back".to_vec(),
     });
     assert!(b.wait_for("back", 1000).contains("+RECEIVE,7,4:\r\nback"));
+    // A second socket takes the next id down (socket.lua takes ids from the end).
+    b.exchange(
+        "AT+CIPSTART=6,\"UDP\",\"lab.example\",6500\r",
+        "6, CONNECT OK",
+    );
+    assert!(b
+        .exchange("AT+CIPSTATUS\r", "C: 7,")
+        .contains("C: 6,0,\"UDP\",\"lab.example\",\"6500\",\"CONNECTED\""));
     // close
     b.exchange("AT+CIPCLOSE=7\r", "7, CLOSE OK");
+    b.exchange("AT+CIPCLOSE=6\r", "6, CLOSE OK");
     check_golden("clients/luat_air202.txt", b.transcript());
 }
 
@@ -111,6 +133,13 @@ fn tinygsm_sim800_bring_up_and_data() {
         if String::from_utf8_lossy(&b.take_output()).contains("OK") {
             break;
         }
+    }
+    // factoryDefault, then init: every line answers OK (`+ICF` is not simulated: ERROR).
+    for line in ["AT&FZE0&W", "AT+IFC=0,0", "AT+CSCLK=0", "AT&W"] {
+        assert!(
+            b.exchange(&format!("{line}\r\n"), "\r\n").contains("OK"),
+            "{line}"
+        );
     }
     b.exchange("ATE0\r\n", OK);
     b.exchange("AT+CMEE=0\r\n", OK);
@@ -173,6 +202,26 @@ fn tinygsm_sim800_bring_up_and_data() {
         .contains(",\"CONNECTED\""));
     // stop
     b.exchange("AT+CIPCLOSE=0,1\r\n", "0, CLOSE OK");
+    // getOperator, getBattVoltage, getGsmLocation: the fields TinyGSM reads.
+    assert!(b
+        .exchange("AT+COPS?\r\n", OK)
+        .contains("+COPS: 0,0,\"CHINA MOBILE\""));
+    assert!(b.exchange("AT+CBC\r\n", OK).contains("+CBC: 0,85,4100"));
+    let location = b.exchange("AT+CLBS=4,1\r\n", OK);
+    assert!(
+        location.contains("+CLBS: 0,121.473700,31.230400,550,24/01/01,"),
+        "{location:?}"
+    );
+    // getGSMDateTime after network time (AT+CLTS=1 at init): the network's, in its zone.
+    assert!(b
+        .exchange("AT+CCLK?\r\n", OK)
+        .contains("+CCLK: \"24/01/01,08:00:"));
+    // sleepEnable(true) sleeps at once (DTR is high); TinyGSM's comment: pull DTR low for
+    // at least 50 ms, then disable sleep.
+    b.exchange("AT+CSCLK=1\r\n", OK);
+    b.op(Op::Dtr(false));
+    b.wait(50);
+    b.exchange("AT+CSCLK=0\r\n", OK);
     // poweroff
     b.exchange("AT+CPOWD=1\r\n", "NORMAL POWER DOWN");
     check_golden("clients/tinygsm_sim800.txt", b.transcript());

@@ -636,7 +636,8 @@ impl Modem {
         }
     }
 
-    /// Sleeps if nothing keeps the modem awake; otherwise tries again later.
+    /// Sleeps if nothing keeps the modem awake. A busy modem is looked at again when its
+    /// line is done (`line`'s release).
     pub(super) fn on_sleep_due(&mut self, now: Duration) {
         let s = &self.session.settings;
         let idle =
@@ -646,15 +647,12 @@ impl Modem {
             2 => now >= s.last_activity + self.profile.sleep_idle,
             _ => false,
         };
-        if s.csclk == 0 || s.asleep {
+        if s.asleep || !idle {
             return;
         }
-        if idle && allowed {
+        if allowed {
             self.session.settings.asleep = true;
             self.event(ModemEvent::Asleep(true));
-        } else if !idle {
-            // Busy: look again once a command's time has passed.
-            self.timers.set(now + self.profile.sleep_idle, Timer::Sleep);
         } else {
             self.arm_sleep(now);
         }

@@ -305,16 +305,19 @@ impl Modem {
             self.session.cmd = Cmd::Idle;
             self.write_out(&exec.reply);
             self.flush_deferred();
+            self.arm_sleep(now);
         } else {
             self.session.cmd = Cmd::Replying { reply: exec.reply };
             self.timers.set(exec.ready_at, super::Timer::Reply);
         }
     }
 
-    pub(super) fn on_reply_due(&mut self) {
+    pub(super) fn on_reply_due(&mut self, now: Duration) {
         if let Cmd::Replying { reply } = std::mem::take(&mut self.session.cmd) {
             self.write_out(&reply);
             self.flush_deferred();
+            // The line is done: `AT+CSCLK` may let the modem sleep now.
+            self.arm_sleep(now);
         }
     }
 

@@ -665,7 +665,7 @@ impl Modem {
             Timer::Rdy | Timer::SimReady | Timer::CallReady | Timer::SmsReady => {
                 self.on_boot_step(now, timer)
             }
-            Timer::Reply => self.on_reply_due(),
+            Timer::Reply => self.on_reply_due(now),
             Timer::Register => self.on_register_due(now),
             Timer::Attach => self.on_attach_due(now),
             Timer::PdpDeadline => self.on_pdp_failed(now, true),

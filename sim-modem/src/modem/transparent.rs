@@ -352,9 +352,9 @@ impl Modem {
         });
     }
 
-    /// `AT+CIPSPRT`: whether `AT+CIPSEND` prompts `> `.
+    /// `AT+CIPSPRT`: whether `AT+CIPSEND` prompts `> ` (1 only).
     pub(super) fn send_prompt_shown(&self) -> bool {
-        self.session.transparent.sprt != 0
+        self.session.transparent.sprt == 1
     }
 
     /// `AT+CIPSPRT=2` drops a send's `SEND OK`.

@@ -98,6 +98,10 @@ pub enum Op {
     BrownOut,
     Hang,
     FailSends(u32),
+    /// The host's DTR line: high (`true`) or low.
+    Dtr(bool),
+    /// The battery reads `percent` % and `millivolts` from now on.
+    Battery(u8, u16),
     Note(&'static str),
 }
 
@@ -225,6 +229,15 @@ impl ModemBench {
             Op::FailSends(count) => {
                 self.log("!", &format!("fail the next {count} sends"));
                 self.modem.fail_next_sends(count);
+            }
+            Op::Dtr(high) => {
+                self.log("!", &format!("DTR {}", if high { "high" } else { "low" }));
+                self.modem.set_dtr(self.now, high);
+                self.collect();
+            }
+            Op::Battery(percent, millivolts) => {
+                self.log("!", &format!("battery {percent} %, {millivolts} mV"));
+                self.modem.set_battery(percent, millivolts, false);
             }
             Op::Note(text) => self.log("#", text),
         }
