@@ -416,9 +416,8 @@ const TRANSPARENT: &[Case] = &[
             BOOT,
             ECHO_OFF,
             TRANSPARENT_UP,
+            SINGLE_CONNECT,
             &[
-                Host("AT+CIPSTART=\"TCP\",\"lab.example\",6500\r"),
-                Wait(500),
                 Note("data mode: raw bytes both ways, sent after WaitTm (2 x 200 ms) of silence"),
                 Host("hello\r\nAT\r\n"),
                 Wait(500),
@@ -460,9 +459,8 @@ const TRANSPARENT: &[Case] = &[
             BOOT,
             ECHO_OFF,
             TRANSPARENT_UP,
+            SINGLE_CONNECT,
             &[
-                Host("AT+CIPSTART=\"TCP\",\"lab.example\",6500\r"),
-                Wait(500),
                 Host("ping"),
                 Wait(500),
                 Note("the peer closes: CLOSED, command mode"),
