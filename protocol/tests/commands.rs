@@ -654,7 +654,10 @@ fn issue_13_set_forms() {
         ("AT+CIPMODE=1", false, &[Ok(C::Cipmode(true))]),
         ("AT+CIPMODE=2", false, &[BAD]),
         (r#"AT+CDNSGIP="www.example.com""#, false, &[Ok(C::Cdnsgip("www.example.com"))]),
-        ("AT+CDNSGIP=www.example.com", false, &[BAD]),
+        // Bare, as Ircama's sim800l writes it; the encoder quotes it.
+        ("AT+CDNSGIP=www.example.com", false, &[Ok(C::Cdnsgip("www.example.com"))]),
+        ("AT+CDNSGIP=", false, &[BAD]),
+        ("AT+CDNSGIP=a\"b", false, &[BAD]),
         ("AT+CIPGSMLOC=1,1", false, &[Ok(C::Cipgsmloc { kind: 1, cid: 1 })]),
         ("AT+CIPGSMLOC=1", false, &[BAD]),
         ("AT+CLBS=4,1", false, &[Ok(C::Clbs { kind: 4, cid: 1 })]),

@@ -226,3 +226,87 @@ fn tinygsm_sim800_bring_up_and_data() {
     b.exchange("AT+CPOWD=1\r\n", "NORMAL POWER DOWN");
     check_golden("clients/tinygsm_sim800.txt", b.transcript());
 }
+
+/// Ircama's `sim800l` 2.0.5 (PyPI `sim800l-gsm-module`), as its README's example drives it
+/// (recorded from the library against `sim-modem --pty`, see README "Live"): lines end in
+/// `\n`, `setup()`'s one-line configuration, then the basic calls, each checked with the
+/// pattern the library reads its answer with. The library itself needs Python and PyPI, so
+/// this replays its bytes; the README shows the library's own run.
+#[test]
+fn ircama_sim800l_basic_calls() {
+    let mut b = ModemBench::new("sim800");
+    b.wait_for("SMS Ready", 10_000);
+    b.wait(2000);
+    // setup(): ATE0, then its PDU-mode line (`mode="PDU"`, the default).
+    b.exchange("ATE0\n", OK);
+    assert_eq!(
+        b.exchange("AT+CLIP=1;+CMGF=0;+CLTS=1;+CSCLK=0;+CSCS=\"HEX\"\n", OK),
+        OK
+    );
+    // The text-mode line of issue 13.
+    assert_eq!(
+        b.exchange(
+            "AT+IFC=0,0;+CLIP=1;+CMGF=1;+CLTS=1;+CSCLK=0;+CSCS=\"GSM\";+CMGHEX=1\n",
+            OK
+        ),
+        OK
+    );
+    // Each call, and the part of the answer the library's pattern takes.
+    let calls: &[(&str, &str)] = &[
+        // get_netlight: `\+CNETLIGHT: (\d+)`
+        ("AT+CNETLIGHT?\n", "+CNETLIGHT: 1\r\n"),
+        // check_sim: `\+CSMINS: \d*,(\d*)` == "1"
+        ("AT+CSMINS?\n", "+CSMINS: 0,1\r\n"),
+        // get_date: `"(\d*/\d*/\d*,\d*:\d*:\d*)`
+        ("AT+CCLK?\n", "+CCLK: \"04/01/01,00:00:"),
+        // is_registered: `^\+CREG: (\d*),(\d*)$`, 1 or 5
+        ("AT+CREG?\n", "+CREG: 0,1\r\n"),
+        // get_operator: `"(.*)"`
+        ("AT+COPS?\n", "+COPS: 0,0,\"CHINA MOBILE\"\r\n"),
+        // get_operator_list: `+COPN: "<numeric>","<name>"` lines
+        ("AT+COPN\n", "+COPN: \"46000\",\"CHINA MOBILE\"\r\n"),
+        // get_service_provider: `"(.*)"`
+        ("AT+CSPN?\n", "+CSPN: \"CMCC\",0\r\n"),
+        // get_battery_voltage: `\+CBC: \d*,\d*,(\d*)` in mV
+        ("AT+CBC\n", "+CBC: 0,85,4100\r\n"),
+        // get_signal_strength: `\+CSQ: (\d*),`
+        ("AT+CSQ\n", "+CSQ: 24,0\r\n"),
+        ("ATI\n", "SIM800 R14.18\r\n"),
+        ("AT+CGMR\n", "Revision:"),
+        ("AT+CGSN\n", "866104025123456\r\n"),
+        ("AT+CCID\n", "89860012345678901234\r\n"),
+        ("AT+CIMI\n", "460001234567890\r\n"),
+        // get_temperature: `\+CMTE: \d*,([0-9.]*)`
+        ("AT+CMTE?\n", "+CMTE: 0,27.0\r\n"),
+        // get_hw_revision(method=2)
+        ("AT+GMR\n", "Revision:"),
+    ];
+    for (line, expect) in calls {
+        let answer = b.exchange(line, OK);
+        assert!(answer.contains(expect), "{line:?}: {answer:?}");
+    }
+    // connect_gprs and get_ip: the bearer, then `+SAPBR: 1,1,"<ip>"`.
+    b.exchange(
+        "AT+SAPBR=3,1,\"CONTYPE\",\"GPRS\";+SAPBR=3,1,\"APN\",\"CMNET\";+SAPBR=1,1\n",
+        OK,
+    );
+    assert!(b
+        .exchange("AT+SAPBR=2,1\n", OK)
+        .contains("+SAPBR: 1,1,\"10.68.27.49\""));
+    // internet_sync_time: `+CNTP: 1`, then the clock.
+    b.exchange("AT+CNTP=\"193.204.114.232\",32\n", OK);
+    b.exchange("AT+CNTP\n", OK);
+    b.wait_for("+CNTP: 1", 5000);
+    // dns_query: the TCP/IP bring-up, then `+CDNSGIP:\s*1,"([^"]+)"` with the domain bare.
+    b.exchange("AT+CIPSHUT\n", "SHUT OK");
+    b.exchange("AT+CSTT=\"CMNET\"\n", OK);
+    b.exchange("AT+CIICR\n", OK);
+    b.exchange("AT+CIFSR\n", "\r\n10.68.27.49\r\n");
+    b.exchange("AT+CDNSGIP=lab.example\n", OK);
+    assert!(b
+        .wait_for("+CDNSGIP:", 2000)
+        .contains("+CDNSGIP: 1,\"lab.example\",\"10.0.0.1\""));
+    b.exchange("AT+CIPSHUT\n", "SHUT OK");
+    b.exchange("AT+SAPBR=0,1\n", OK);
+    check_golden("clients/ircama_sim800l.txt", b.transcript());
+}

@@ -319,7 +319,8 @@ fn set_form<'a>(name: Name, fields: &[&'a [u8]], multi: bool) -> Result<Command<
         (Name::Cipshowtp, [on]) => C::Cipshowtp(flag(on)?),
         (Name::Cipsprt, [n]) => C::Cipsprt(number(n)?),
         (Name::Cipmode, [on]) => C::Cipmode(flag(on)?),
-        (Name::Cdnsgip, [domain]) => C::Cdnsgip(string(domain)?),
+        // Ircama's `sim800l` writes the domain bare (`AT+CDNSGIP=www.google.com`).
+        (Name::Cdnsgip, [domain]) => C::Cdnsgip(string(domain).or_else(|_| bare(domain))?),
         (Name::Cipgsmloc, [kind, cid]) => C::Cipgsmloc { kind: number(kind)?, cid: number(cid)? },
         (Name::Clbs, [kind, cid]) => C::Clbs { kind: number(kind)?, cid: number(cid)? },
         (Name::Ston, [on]) => C::Ston(flag(on)?),
@@ -433,6 +434,15 @@ fn string(field: &[u8]) -> Result<&str, ParseError> {
         [b'"', inner @ .., b'"'] if !inner.contains(&b'"') => {
             core::str::from_utf8(inner).map_err(|_| ParseError::BadParameters)
         }
+        _ => Err(ParseError::BadParameters),
+    }
+}
+
+/// A string written without quotes: printable ASCII, no quote, not empty.
+fn bare(field: &[u8]) -> Result<&str, ParseError> {
+    let printable = field.iter().all(|b| b.is_ascii_graphic() && *b != b'"');
+    match core::str::from_utf8(field) {
+        Ok(text) if printable && !text.is_empty() => Ok(text),
         _ => Err(ParseError::BadParameters),
     }
 }
