@@ -18,12 +18,12 @@
 //! | `AT+CBC` | `+CBC: <bcs>,<bcl>,<voltage mV>` | manual `AT+CBC`; TinyGSM `TinyGsmBattery.tpp` and Adafruit FONA read the three fields |
 //! | `AT+COPS?` / `=?` / `=` | `+COPS: 0,0,"CHINA MOBILE"`; test `(2,"CHINA MOBILE","CMCC","46000"),...,,(0-4),(0-2)` | 27.007 §7.3; TinyGSM `getOperator` skips to the first `"` |
 //! | `AT+CGREG` | `+CGREG: <n>,<stat>[,"<lac>","<ci>"]`; URC `+CGREG: <stat>[,...]` | 27.007 §10.1.20; TinyGSM `getRegistrationStatusXREG` reads `+CGREG:` |
-//! | `AT+GMR` | the revision line | V.250 §6.1.5, manual §2.2.? (`Revision:...`); Ircama `get_hw_revision(method=2)` |
-//! | `AT+CSPN?` | `+CSPN: "<spn>",0` | 27.007 §7.? (`AT+CSPN`); TinyGSM `getProvider` skips to the first `"`. UNCONFIRMED display mode |
+//! | `AT+GMR` | the revision line | V.250 §6.1.5 (`+GMR`), the manual's `AT+GMR` (`Revision:...`, as `AT+CGMR`); Ircama `get_hw_revision(method=2)` |
+//! | `AT+CSPN?` | `+CSPN: "<spn>",0` | the manual's `AT+CSPN`; TinyGSM `getProvider` skips to the first `"`. UNCONFIRMED display mode |
 //! | `AT+CNUM` | `+CNUM: "","<number>",<type>` (nothing when the SIM stores none) | 27.007 §7.1; Luat `sim.lua` reads `%+CNUM:%s*".-","[%+]*(%d+)",` |
 //! | `AT+CMTE?` | `+CMTE: 0,<degrees>` | manual `AT+CMTE`; Ircama `get_temperature()` reads `\+CMTE: \d*,([0-9.]*)`. UNCONFIRMED first field |
 //! | `AT+COPN` | `+COPN: "<numeric>","<long>"` per operator | 27.007 §7.21; Ircama `get_operator_list()` |
-//! | `AT+CLTS=1` | `*PSUTTZ: <yyyy>,<M>,<d>,<h>,<m>,<s>,"<±tz>",<dst>`, `+CTZV: <±tz>,<dst>`, `DST: <dst>` on registration, and the clock set | manual §2.2.? (`AT+CLTS`), SIM800 logs; TinyGSM `handleURCs` skips `*PSUTTZ:`, `+CTZV:`, `DST:`; Ircama reads `+CTZV` as two fields. UTC in `*PSUTTZ`, local time in `AT+CCLK?`: UNCONFIRMED (SIM800 logs) |
+//! | `AT+CLTS=1` | `*PSUTTZ: <yyyy>,<M>,<d>,<h>,<m>,<s>,"<±tz>",<dst>`, `+CTZV: <±tz>,<dst>`, `DST: <dst>` on registration, and the clock set | the manual's `AT+CLTS`, SIM800 logs; TinyGSM `handleURCs` skips `*PSUTTZ:`, `+CTZV:`, `DST:`; Ircama reads `+CTZV` as two fields. UTC in `*PSUTTZ`, local time in `AT+CCLK?`: UNCONFIRMED (SIM800 logs) |
 //! | `AT+CENG?` (Air202) | `+CENG:1,1` then `+CENG:0,"<arfcn>,<rxl>,<rxq>,<mcc>,<mnc>,<bsic>,<cellid>,<rla>,<txp>,<lac>,<ta>"`, decimal, no space | Luat `net.lua` `ceng()` (its comment's example and its pattern `%+CENG:%d+,".+"`) |
 //! | `AT+MUID?` (Air202) | `+MUID: "<id>"` | Luat `misc.lua` reads `+MUID:%s*"(.+)"` |
 //! | `AT+STON=<0-1>` (Air202) | `OK` | Luat `sim.lua` sends `AT+STON=0` at load |
@@ -133,7 +133,7 @@ impl Battery {
 }
 
 impl Settings {
-    pub(super) fn new(_profile: &Profile, now: Duration) -> Settings {
+    pub(super) fn new(now: Duration) -> Settings {
         Settings {
             clip: false,
             cscs: "IRA".into(),
@@ -274,7 +274,7 @@ impl Modem {
                 s.ston = on;
                 self.ok()
             }
-            C::Test(name) => self.housekeeping_test(now, exec, name)?,
+            C::Test(name) => self.housekeeping_test(exec, name)?,
             C::Read(name) => self.housekeeping_read(exec, name)?,
             C::Exec(name) => self.housekeeping_exec(exec, name)?,
             _ => return None,
@@ -298,12 +298,7 @@ impl Modem {
         exec.quiet = saved.quiet;
     }
 
-    fn housekeeping_test(
-        &mut self,
-        now: Duration,
-        exec: &mut LineExec,
-        name: Name,
-    ) -> Option<Outcome> {
+    fn housekeeping_test(&mut self, exec: &mut LineExec, name: Name) -> Option<Outcome> {
         let params = match name {
             Name::Ifc => "(0-2),(0-2)".to_string(),
             Name::Clip | Name::Cmgf | Name::Cmghex | Name::Cnetlight | Name::Csmins => {
@@ -317,7 +312,7 @@ impl Modem {
             Name::Cgreg => "(0-2)".into(),
             // UNCONFIRMED: the manual gives the ranges in this form.
             Name::Cbc => "(0-2),(1-100),(voltage)".into(),
-            Name::Cops => return Some(self.cops_test(now, exec)),
+            Name::Cops => return Some(self.cops_test(exec)),
             Name::Ston => "(0,1)".into(),
             _ => return None,
         };
@@ -423,7 +418,7 @@ impl Modem {
     /// `(<stat>,"<long>","<short>","<numeric>")`: 2 the current one, 1 the home network while
     /// not registered to it, 3 (forbidden) the others, which the simulated network does not
     /// carry. Without a cell, no operator.
-    fn cops_test(&mut self, now: Duration, exec: &mut LineExec) -> Outcome {
+    fn cops_test(&mut self, exec: &mut LineExec) -> Outcome {
         let r = &self.session.radio;
         let cell = self
             .coverage
@@ -449,7 +444,6 @@ impl Modem {
             name: "COPS",
             params: &params,
         });
-        let _ = now;
         Outcome::Done {
             result: Some(Response::Ok),
             takes: self.profile.cops_scan,
@@ -599,9 +593,10 @@ impl Modem {
         self.settle(now);
     }
 
-    /// Host bytes while asleep, or before the UART woke: whether they were lost. With
-    /// `AT+CSCLK=2` they wake the modem (and are lost all the same).
-    pub(super) fn lost_to_sleep(&mut self, now: Duration, bytes: &[u8]) -> bool {
+    /// Host bytes arrived: UART activity for `AT+CSCLK=2`. Returns whether they are lost:
+    /// the modem sleeps, or its UART is not awake yet. With `AT+CSCLK=2` they wake it (and are
+    /// lost all the same).
+    pub(super) fn host_activity(&mut self, now: Duration, bytes: &[u8]) -> bool {
         let s = &mut self.session.settings;
         let lost = s.asleep || now < s.deaf_until;
         if s.asleep && s.csclk == 2 {

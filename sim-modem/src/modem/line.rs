@@ -17,6 +17,10 @@
 //!   the errors a SIM800 reports that way. Unknown commands and errors of the TCP/IP state
 //!   machine are plain `ERROR` in every mode (UNCONFIRMED, but what SIM800 logs show).
 //!   Lines without `AT` are noise and ignored; overlong lines get `ERROR`.
+//! - Result codes follow `ATV` and `ATQ` (V.250 §6.2.5–§6.2.6): `ATV0` writes them as digits
+//!   and a CR (`0\r` for `OK`) and other lines without their leading CRLF, `ATQ1` drops them.
+//! - In transparent mode's data mode (`transparent`) the input is the link's data, not
+//!   commands.
 //! - Auto-bauding (`AT+IPR=0` saved): after power-up the modem only looks for `AT` or `at`
 //!   to learn the host's rate; what comes before is lost, and it says nothing until then
 //!   (SIM800 AT manual V1.09 §2.2.41.1).

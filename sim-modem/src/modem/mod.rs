@@ -333,7 +333,7 @@ impl Session {
             ifc: saved.ifc,
             clts: saved.clts,
             cbatchk: false,
-            settings: Settings::new(profile, now),
+            settings: Settings::new(now),
             transparent: Transparent::default(),
             services: Services::default(),
             ceng: (0, 0),
@@ -404,7 +404,7 @@ impl Modem {
     /// down; held (bounded by `input_buffer`) while a command executes.
     pub fn handle_uart(&mut self, now: Duration, bytes: &[u8]) {
         self.run_timers(now);
-        if self.listening() && self.lost_to_sleep(now, bytes) {
+        if self.listening() && self.host_activity(now, bytes) {
             self.settle(now);
             return;
         }
