@@ -75,6 +75,7 @@ fn exact(line: &[u8]) -> Option<Response<'static>> {
         b"SMS Ready" => Response::SmsReady,
         b"NORMAL POWER DOWN" => Response::NormalPowerDown,
         b"+PDP: DEACT" => Response::PdpDeact,
+        b"NO CARRIER" => Response::NoCarrier,
         _ => {
             if let Some(alarm) = VoltageAlarm::ALL
                 .into_iter()
@@ -105,6 +106,10 @@ fn link_result(link: Option<LinkId>, text: &[u8]) -> Option<Response<'static>> {
         b"ALREADY CONNECT" => Response::Connect {
             link,
             result: ConnectResult::AlreadyConnected,
+        },
+        b"CONNECT" => Response::Connect {
+            link,
+            result: ConnectResult::DataMode,
         },
         _ => return None,
     })
@@ -321,6 +326,8 @@ fn ip_address(line: &[u8]) -> Option<[u8; 4]> {
 pub(super) enum Payload {
     Receive(LinkId),
     Ipd,
+    /// `+IPD,<len>,<TCP|UDP>:` (`AT+CIPSHOWTP=1`).
+    IpdTransport(Transport),
     RxGet {
         link: Option<LinkId>,
         hex: bool,
@@ -341,6 +348,7 @@ impl Payload {
         match self {
             Payload::Receive(link) => Response::Receive { link, data },
             Payload::Ipd => Response::Ipd(data),
+            Payload::IpdTransport(transport) => Response::IpdTransport { transport, data },
             Payload::RxGet {
                 link,
                 hex,
@@ -363,10 +371,18 @@ pub(super) enum Lead {
     CrLf,
 }
 
-/// `+IPD,<len>:` or `+RECEIVE,<n>,<len>:`, complete up to its colon.
+/// `+IPD,<len>:`, `+IPD,<len>,<TCP|UDP>:` or `+RECEIVE,<n>,<len>:`, complete up to its
+/// colon.
 pub(super) fn colon_header(line: &[u8]) -> Option<(Payload, u64)> {
     if let Some(rest) = line.strip_prefix(b"+IPD,") {
-        return Some((Payload::Ipd, parse_decimal(rest.strip_suffix(b":")?)?));
+        let rest = rest.strip_suffix(b":")?;
+        return Some(match split_once(rest, b',') {
+            Some((len, transport)) => (
+                Payload::IpdTransport(Transport::from_text(transport)?),
+                parse_decimal(len)?,
+            ),
+            None => (Payload::Ipd, parse_decimal(rest)?),
+        });
     }
     let rest = line.strip_prefix(b"+RECEIVE,")?.strip_suffix(b":")?;
     let [link, len] = exactly(rest)?;
