@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use scenarios::format::LoadError;
 use scenarios::replay::Verdict;
-use scenarios::{report, Replay};
+use scenarios::{report, timeline, Replay};
 
 use crate::process::{root, Result};
 
@@ -22,6 +22,10 @@ pub struct Args {
     /// Write each replay's trace (JSON Lines) to DIR/<name>.jsonl.
     #[arg(long, value_name = "DIR")]
     pub trace_dir: Option<PathBuf>,
+    /// Write a timeline of each replay (DIR/<name>.html, self-contained) and DIR/index.html,
+    /// the table of results.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
     /// Only the files whose path contains PATTERN.
     #[arg(long, value_name = "PATTERN")]
     pub filter: Option<String>,
@@ -67,6 +71,9 @@ pub fn replay(args: Args) -> Result {
         if !text.is_empty() {
             println!("\n{text}");
         }
+    }
+    if let Some(dir) = &args.report {
+        write_report(dir, &replays)?;
     }
     if let Some(junit) = &args.junit {
         let xml = report::junit(&replays, &refused).map_err(|e| format!("JUnit XML: {e}"))?;
@@ -119,4 +126,20 @@ fn write_trace(dir: &Path, replay: &Replay) -> Result {
     let path = dir.join(format!("{}.jsonl", replay.scenario.name));
     std::fs::write(&path, replay.trace())
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// The timeline of each replay, and the index of them all, in `dir`.
+pub fn write_report(dir: &Path, replays: &[Replay]) -> Result {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let files = timeline::file_names(replays);
+    let write = |name: &str, html: String| {
+        let path = dir.join(name);
+        std::fs::write(&path, html).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    };
+    for (replay, file) in replays.iter().zip(&files) {
+        write(file, timeline::page(replay))?;
+    }
+    write("index.html", timeline::index(replays, &files))?;
+    eprintln!("wrote {}", dir.join("index.html").display());
+    Ok(())
 }

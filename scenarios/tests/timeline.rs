@@ -1,0 +1,109 @@
+//! The timeline report (`scenarios::timeline`): a small run's page against its golden file
+//! (`UPDATE_EXPECT=1 cargo test -p scenarios --test timeline` rewrites it), a failing
+//! expectation drawn red with its reason, and a simulated day's page kept small by bins.
+
+use std::path::Path;
+
+use scenarios::timeline;
+use scenarios::timeline::svg::{MAX_TICKS, PLOT_WIDTH};
+use scenarios::Replay;
+
+fn replay_text(text: &str) -> Replay {
+    let scenario = scenarios::parse("t.json", text).unwrap_or_else(|e| panic!("{e}"));
+    scenarios::replay(&scenario, "t.json", None)
+}
+
+/// A 40 s run with a fault, a lab message, a met expectation and a skipped-free table.
+const SMALL: &str = r#"{
+  "name": "small",
+  "description": "A heartbeat, an echo, the peer closing: the golden timeline.",
+  "duration": "40s",
+  "timeline": [
+    { "at": "20s", "id": "hello", "lab": { "send": "back <hi> & \"bye\"" } },
+    { "at": "30s", "id": "close", "fault": { "kind": "peer_close" } }
+  ],
+  "expect": [
+    { "expect": "happens", "id": "up", "what": "accepted", "count": 2 },
+    { "expect": "answered", "within": "5s" }
+  ]
+}"#;
+
+#[test]
+fn a_small_run_matches_its_golden_page() {
+    let replay = replay_text(SMALL);
+    assert!(replay.passed(), "{:?}", replay.results);
+    let page = timeline::page(&replay);
+    assert_eq!(page, timeline::page(&replay_text(SMALL)), "the same bytes");
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/timeline_small.html");
+    expect_test::expect_file![golden].assert_eq(&page);
+}
+
+#[test]
+fn a_failing_expectation_is_a_red_window_with_its_reason() {
+    let replay = replay_text(
+        r#"{ "name": "fails <b>", "description": "one & <script>alert(1)</script>", "duration": "20s", "expect": [
+          { "expect": "happens", "id": "one", "what": "accepted", "count": 1 },
+          { "expect": "happens", "id": "two", "what": "accepted", "count": 2, "from": "5s" }
+        ] }"#,
+    );
+    let page = timeline::page(&replay);
+    let failure = replay.results[1].failure.as_ref().expect("#2 fails");
+    let reason = timeline::html::escape(&failure.message);
+    assert!(reason.contains("expected 2x"), "{reason}");
+    // The window [5 s, 20 s] of a 20 s run: from a quarter of the plot to its end, red, its
+    // reason on hover.
+    let (x, width) = (PLOT_WIDTH * 5.0 / 20.0, PLOT_WIDTH * 15.0 / 20.0);
+    let red = format!(r#"<rect class="x-fail" x="{x}" y="#);
+    let at = page
+        .find(&red)
+        .unwrap_or_else(|| panic!("no red window in\n{page}"));
+    let rect = &page[at..page[at..].find("</rect>").unwrap() + at];
+    assert!(rect.contains(&format!(r#"width="{width}""#)), "{rect}");
+    assert!(rect.contains(&reason), "{rect}");
+    // The met one is green, over the whole run.
+    assert!(
+        page.contains(r#"<rect class="x-pass" x="0" y="#),
+        "no green window"
+    );
+    // The table says why, in words.
+    assert!(
+        page.contains(&format!("<b>{reason}</b>")),
+        "no reason in the table"
+    );
+    assert!(page.contains("<tr class=\"o-fail\"><td>2</td><td>fail</td>"));
+    // What the file says is text, never markup.
+    assert!(page.contains("one &amp; &lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(!page.contains("<script>alert"));
+    assert!(page.contains("<title>fails &lt;b&gt; (FAILED)</title>"));
+    let index = timeline::index(std::slice::from_ref(&replay), &["fails__b_.html".into()]);
+    assert!(
+        index.contains(r#"<a href="fails__b_.html">fails &lt;b&gt;</a>"#),
+        "{index}"
+    );
+    assert_eq!(timeline::file_names(&[replay]), ["fails__b_.html"]);
+}
+
+#[test]
+fn a_day_is_drawn_in_bins_and_stays_small() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("day.json");
+    let replay = scenarios::replay_file(&path, None).unwrap_or_else(|e| panic!("{e}"));
+    let received = replay
+        .records
+        .iter()
+        .filter(|r| matches!(r.event, scenarios::trace::Event::LabReceived { .. }))
+        .count();
+    assert!(
+        received > MAX_TICKS,
+        "a day has more heartbeats than pixels"
+    );
+    let page = timeline::page(&replay);
+    assert!(page.len() < 3_000_000, "{} bytes", page.len());
+    // The server's received row is binned: counts on hover, no tick per heartbeat.
+    assert!(
+        page.contains(" received from "),
+        "no bins of received messages"
+    );
+    let ticks = page.matches("<line ").count();
+    let rows = page.matches(r#"<text class="row""#).count();
+    assert!(ticks <= rows * MAX_TICKS, "{ticks} ticks in {rows} rows");
+}
