@@ -106,4 +106,17 @@ fn a_day_is_drawn_in_bins_and_stays_small() {
     let ticks = page.matches("<line ").count();
     let rows = page.matches(r#"<text class="row""#).count();
     assert!(ticks <= rows * MAX_TICKS, "{ticks} ticks in {rows} rows");
+    // Each one is in the data the page's script draws them from when zoomed in.
+    let data = page
+        .split_once(r#"<script type="application/json" id="ticks">"#)
+        .and_then(|(_, rest)| rest.split_once("</script>"))
+        .map(|(data, _)| data)
+        .expect("the dense rows' data");
+    let dense: serde_json::Value = serde_json::from_str(data).expect("JSON");
+    let row = dense
+        .as_array()
+        .and_then(|rows| rows.iter().find(|r| r["row"] == "received"))
+        .expect("the received row is dense");
+    assert_eq!(row["t"].as_array().map(Vec::len), Some(received));
+    assert_eq!(row["whats"][0], "client 1 sent \"heart beat\"");
 }

@@ -42,7 +42,7 @@ td,th{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}
 .sw{width:12px;height:10px;margin:0 3px 0 8px;vertical-align:middle}
 .controls{margin:8px 0}.controls button{margin-right:4px}
 #timeline{user-select:none;cursor:grab;display:block}
-#timeline line{vector-effect:non-scaling-stroke;stroke-width:1}
+#timeline line,#timeline rect{vector-effect:non-scaling-stroke;stroke-width:1}
 #timeline line.instant{stroke-width:3}
 .lane{font-weight:bold;font-size:12px}.row{font-size:11px;text-anchor:end}
 .lanebg{fill:#eef1f5}.stripe{fill:#f7f7f7}.plotbg{fill:#fff}
@@ -60,8 +60,9 @@ td,th{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}
 "#;
 
 /// Zoom (wheel, buttons) and pan (drag) of the plot's `viewBox`, along the time axis only;
-/// the axis' labels redrawn for the span shown; links that show a span (`data-from`,
-/// `data-to`, in seconds).
+/// the axis' labels redrawn for the span shown; a dense row's ticks drawn one by one (from
+/// the `ticks` data) instead of its bins once the span shown holds no more of them than the
+/// plot has pixels; links that show a span (`data-from`, `data-to`, in seconds).
 const SCRIPT: &str = r#"
 (function(){
 const svg=document.getElementById('timeline');if(!svg)return;
@@ -78,10 +79,30 @@ function label(t,step){
   if(step<60)text+=':'+(step<1?s.toFixed(3).padStart(6,'0'):String(Math.round(s)).padStart(2,'0'));
   return text;
 }
+const dense=JSON.parse(document.getElementById('ticks').textContent).map((r,i)=>{
+  let us=0;const at=r.t.map(d=>us+=d);const g=document.createElementNS(NS,'g');plot.append(g);
+  return {r:r,at:at,g:g,bins:document.getElementById('bins-'+i),shown:null};});
+function first(a,v){let lo=0,hi=a.length;while(lo<hi){const m=(lo+hi)>>1;if(a[m]<v)lo=m+1;else hi=m;}return lo;}
+function secs(us){return Math.floor(us/1e6)+'.'+String(us%1e6).padStart(6,'0')+'s';}
+function ticks(from,to){
+  for(const d of dense){
+    const lo=first(d.at,from*1e6),hi=first(d.at,to*1e6+1),key=hi-lo<=W?lo+':'+hi:null;
+    if(key===d.shown)continue;
+    d.shown=key;d.g.replaceChildren();d.bins.style.display=key?'none':'';
+    if(!key)continue;
+    for(let i=lo;i<hi;i++){
+      const x=d.at[i]/1e6/END*W,line=document.createElementNS(NS,'line'),title=document.createElementNS(NS,'title');
+      line.setAttribute('class',d.r.paints[d.r.p[i]]);line.setAttribute('x1',x);line.setAttribute('x2',x);
+      line.setAttribute('y1',d.r.y1);line.setAttribute('y2',d.r.y2);
+      title.textContent=secs(d.at[i])+' '+d.r.whats[d.r.w[i]];line.append(title);d.g.append(line);
+    }
+  }
+}
 function draw(){
   w=Math.min(W,Math.max(MIN,w));x0=Math.min(W-w,Math.max(0,x0));
   plot.setAttribute('viewBox',x0+' 0 '+w+' '+H);
   const from=x0/W*END,span=w/W*END;
+  ticks(from,from+span);
   const step=steps.find(s=>s>=span/10)||steps[steps.length-1];
   axis.replaceChildren();axis.setAttribute('class','axis');
   for(let t=Math.ceil(from/step)*step;t<=from+span+1e-9;t+=step){

@@ -46,7 +46,15 @@ pub struct Span {
 pub struct Tick {
     pub at: Duration,
     pub paint: Paint,
-    pub title: String,
+    /// What happened (its hover text is its time and this).
+    pub what: String,
+}
+
+impl Tick {
+    /// Its hover text: when and what.
+    pub fn title(&self) -> String {
+        format!("{} {}", secs(self.at), self.what)
+    }
 }
 
 /// How a span or a tick is coloured: a class of the page's style sheet, or, for a fault,
@@ -73,7 +81,7 @@ impl Row {
         self.ticks.push(Tick {
             at,
             paint,
-            title: format!("{} {what}", secs(at)),
+            what: what.to_string(),
         });
     }
 }
@@ -554,4 +562,107 @@ fn scenario(replay: &Replay) -> Vec<Row> {
         rows.push(row);
     }
     rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: u64) -> Duration {
+        Duration::from_secs(s)
+    }
+
+    fn record(s: u64, event: Event) -> Record {
+        Record { at: at(s), event }
+    }
+
+    /// The spans of each fault row, as `(from, to)` in seconds.
+    fn fault_rows(records: &[Record], end: u64) -> Vec<(String, Vec<(u64, u64)>)> {
+        faults(records, at(end))
+            .into_iter()
+            .map(|row| {
+                let spans = row
+                    .spans
+                    .iter()
+                    .map(|s| (s.from.as_secs(), s.to.as_secs()))
+                    .collect();
+                (row.name, spans)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn faults_last_until_they_end_and_stack_when_they_overlap() {
+        let lost = Fault::RegistrationLost { duration: at(30) };
+        let blackhole = Fault::Blackhole { duration: at(100) };
+        let check = |records: Vec<Record>, want: &[(&str, &[(u64, u64)])]| {
+            let want: Vec<(String, Vec<(u64, u64)>)> = want
+                .iter()
+                .map(|(name, spans)| (name.to_string(), spans.to_vec()))
+                .collect();
+            assert_eq!(fault_rows(&records, 200), want);
+        };
+        let fault = |s, fault: &Fault| {
+            record(
+                s,
+                Event::Fault {
+                    fault: fault.clone(),
+                },
+            )
+        };
+        let end = |s, fault: &Fault| {
+            record(
+                s,
+                Event::FaultEnd {
+                    fault: fault.clone(),
+                },
+            )
+        };
+        check(vec![], &[("faults", &[])]);
+        // Ended when its end is seen; an instant has no end.
+        check(
+            vec![fault(10, &lost), end(40, &lost), fault(50, &Fault::Reboot)],
+            &[("faults", &[(10, 40), (50, 50)])],
+        );
+        // Overlapping: a second row. Not ended by the end of the run: as long as it says,
+        // cut at the end.
+        check(
+            vec![
+                fault(10, &lost),
+                fault(20, &blackhole),
+                end(40, &lost),
+                fault(150, &lost),
+            ],
+            &[
+                ("faults", &[(10, 40), (150, 180)]),
+                ("faults (2)", &[(20, 120)]),
+            ],
+        );
+        check(vec![fault(150, &blackhole)], &[("faults", &[(150, 200)])]);
+    }
+
+    #[test]
+    fn states_run_until_the_next_and_repeat_only_on_change() {
+        let mut states = States::new("s");
+        states.set(at(0), Some(("a", "A".into())));
+        states.set(at(5), Some(("a", "A".into())));
+        states.set(at(10), Some(("b", "B".into())));
+        states.set(at(20), None);
+        states.set(at(30), Some(("a", "A".into())));
+        let row = states.finish(at(40));
+        let spans: Vec<(u64, u64, Paint)> = row
+            .spans
+            .iter()
+            .map(|s| (s.from.as_secs(), s.to.as_secs(), s.paint.clone()))
+            .collect();
+        assert_eq!(
+            spans,
+            [
+                (0, 10, class("a")),
+                (10, 20, class("b")),
+                (30, 40, class("a"))
+            ]
+        );
+        assert_eq!(row.spans[1].title, "B: 10.000000s to 20.000000s");
+    }
 }

@@ -5,8 +5,12 @@
 //!
 //! A row with more ticks than the plot has pixels is drawn as bins instead, one per pixel of
 //! the whole run, each as dark as its count, its hover text the count and its first and last
-//! event: a simulated day stays a page of a few MB.
+//! event; its ticks go in a compact JSON block (`<script type="application/json"
+//! id="ticks">`: microseconds since the previous tick, and indexes into the row's distinct
+//! texts and paints), from which the script draws them one by one once the span shown holds
+//! no more of them than the plot has pixels. A simulated day stays a page of a few MB.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -35,6 +39,7 @@ pub fn svg(lanes: &[Lane], end: Duration) -> String {
     let height = AXIS_HEIGHT + lanes.len() as f64 * LANE_HEADER + rows as f64 * ROW_HEIGHT + 4.0;
     let mut labels = String::new();
     let mut plot = String::new();
+    let mut dense: Vec<serde_json::Value> = Vec::new();
     let mut y = AXIS_HEIGHT;
     for lane in lanes {
         let _ = writeln!(
@@ -70,7 +75,11 @@ pub fn svg(lanes: &[Lane], end: Duration) -> String {
                     num(y)
                 );
             }
-            draw_row(&mut plot, row, y, scale);
+            if row.ticks.len() > MAX_TICKS {
+                dense.push(dense_row(&mut plot, row, y, scale, dense.len()));
+            } else {
+                draw_row(&mut plot, row, y, scale);
+            }
             y += ROW_HEIGHT;
         }
     }
@@ -85,6 +94,8 @@ pub fn svg(lanes: &[Lane], end: Duration) -> String {
             r#"<rect class="plotbg" x="0" y="0" width="{plot_w}" height="{height}"/>"#,
             "\n{plot}</svg>\n",
             r#"<g id="axis"></g></svg>"#,
+            "\n",
+            r#"<script type="application/json" id="ticks">{dense}</script>"#,
             "\n"
         ),
         total = num(LABEL_WIDTH + PLOT_WIDTH + 40.0),
@@ -94,30 +105,57 @@ pub fn svg(lanes: &[Lane], end: Duration) -> String {
         plot_w = num(PLOT_WIDTH),
         labels = labels,
         plot = plot,
+        // Inside a script element: no `<` may end it early.
+        dense = serde_json::Value::Array(dense)
+            .to_string()
+            .replace('<', "\\u003c"),
     )
 }
 
 /// `scale`: pixels per second of the whole run.
 fn draw_row(out: &mut String, row: &Row, y: f64, scale: f64) {
-    let x = |at: Duration| num(at.as_secs_f64() * scale);
     for span in &row.spans {
         draw_span(out, span, y, scale);
     }
-    if row.ticks.len() <= MAX_TICKS {
-        for tick in &row.ticks {
-            let _ = writeln!(
-                out,
-                r#"<line {} x1="{at}" x2="{at}" y1="{}" y2="{}"><title>{}</title></line>"#,
-                paint(&tick.paint),
-                num(y + 2.0),
-                num(y + ROW_HEIGHT - 2.0),
-                escape(&cut(&tick.title)),
-                at = x(tick.at),
-            );
-        }
-    } else {
-        draw_bins(out, row, y, scale);
+    for tick in &row.ticks {
+        let at = num(tick.at.as_secs_f64() * scale);
+        let _ = writeln!(
+            out,
+            r#"<line {} x1="{at}" x2="{at}" y1="{}" y2="{}"><title>{}</title></line>"#,
+            paint(&tick.paint),
+            num(y + 2.0),
+            num(ROW_HEIGHT - 2.0 + y),
+            escape(&cut(&tick.title())),
+        );
     }
+}
+
+/// A row too dense to draw tick by tick: its spans, its bins (group `bins-<index>`, which
+/// the script hides when it draws the ticks instead), and its ticks as data for the script:
+/// `{"row", "y1", "y2", "t": [microseconds since the previous], "w": [index into "whats"], "p": [index
+/// into "paints"]}`.
+fn dense_row(out: &mut String, row: &Row, y: f64, scale: f64, index: usize) -> serde_json::Value {
+    for span in &row.spans {
+        draw_span(out, span, y, scale);
+    }
+    let _ = writeln!(out, r#"<g id="bins-{index}">"#);
+    draw_bins(out, row, y, scale);
+    out.push_str("</g>\n");
+    let mut whats = Distinct::default();
+    let mut paints = Distinct::default();
+    let (mut t, mut w, mut p) = (Vec::new(), Vec::new(), Vec::new());
+    let mut previous = Duration::ZERO;
+    for tick in &row.ticks {
+        t.push((tick.at.saturating_sub(previous)).as_micros() as u64);
+        previous = tick.at;
+        w.push(whats.index_of(cut(&tick.what)));
+        let paint = match &tick.paint {
+            Paint::Class(class) => class.as_str(),
+            Paint::Hue(_) => "mark",
+        };
+        p.push(paints.index_of(paint.to_string()));
+    }
+    serde_json::json!({ "row": row.name, "y1": y + 2.0, "y2": y + ROW_HEIGHT - 2.0, "whats": whats.list, "paints": paints.list, "t": t, "w": w, "p": p })
 }
 
 fn draw_span(out: &mut String, span: &Span, y: f64, scale: f64) {
@@ -146,6 +184,24 @@ fn draw_span(out: &mut String, span: &Span, y: f64, scale: f64) {
     );
 }
 
+/// Distinct texts in the order first seen, each with its index.
+#[derive(Default)]
+struct Distinct {
+    list: Vec<String>,
+    index: BTreeMap<String, usize>,
+}
+
+impl Distinct {
+    /// Where `item` is, added at the end if it is new.
+    fn index_of(&mut self, item: String) -> usize {
+        let next = self.list.len();
+        *self.index.entry(item).or_insert_with_key(|item| {
+            self.list.push(item.clone());
+            next
+        })
+    }
+}
+
 /// Ticks too dense to draw one by one: counted in bins of one pixel of the whole run.
 fn draw_bins(out: &mut String, row: &Row, y: f64, scale: f64) {
     let bin = 1.0 / scale; // seconds per pixel
@@ -170,13 +226,13 @@ fn draw_bins(out: &mut String, row: &Row, y: f64, scale: f64) {
             row.name,
             secs(from),
             secs(to),
-            ticks[0].title
+            ticks[0].title()
         );
         if ticks.len() > 1 {
-            let _ = write!(title, "\nlast: {}", ticks[ticks.len() - 1].title);
+            let _ = write!(title, "\nlast: {}", ticks[ticks.len() - 1].title());
         }
         if let Some(bad) = bad.filter(|b| !std::ptr::eq(**b, ticks[0])) {
-            let _ = write!(title, "\ntrouble: {}", bad.title);
+            let _ = write!(title, "\ntrouble: {}", bad.title());
         }
         let _ = writeln!(
             out,
