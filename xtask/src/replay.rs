@@ -2,12 +2,14 @@
 //! `scenarios` library's; this picks the files, prints and writes what was asked.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use scenarios::format::LoadError;
 use scenarios::replay::Verdict;
 use scenarios::{report, timeline, Replay};
 
 use crate::process::{root, Result};
+use crate::progress::Progress;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -38,22 +40,31 @@ pub fn replay(args: Args) -> Result {
     }
     let mut replays = Vec::new();
     let mut refused: Vec<LoadError> = Vec::new();
-    for (path, shown) in &files {
+    let progress = Progress::new(files.len() as u64, "files");
+    let mut simulated = Duration::ZERO;
+    for (done, (path, shown)) in files.iter().enumerate() {
+        let hours = progress.per_second(simulated.as_secs_f64() / 3600.0);
+        progress.set(
+            done as u64,
+            format_args!("{hours:.0} simulated h/s  {shown}"),
+        );
         let scenario = match scenarios::load(path) {
             Ok(scenario) => scenario,
             Err(mut error) => {
                 error.path = shown.clone();
-                eprintln!("{error}");
+                progress.println(&error);
                 refused.push(error);
                 continue;
             }
         };
         let replay = scenarios::replay(&scenario, shown, args.seed);
+        simulated += replay.end;
         if let Some(dir) = &args.trace_dir {
             write_trace(dir, &replay)?;
         }
         replays.push(replay);
     }
+    progress.finish();
     print!("{}", report::table(&replays));
     let many = replays.len() > 1;
     for replay in &replays {
