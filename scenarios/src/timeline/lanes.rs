@@ -11,6 +11,7 @@ use sim_modem::fault::Fault;
 use sim_modem::modem::ModemEvent;
 
 use crate::check::CheckResult;
+use crate::format::Check;
 use crate::replay::Replay;
 use crate::trace::{secs, Dir, Event, FwReport, Pin, Record};
 
@@ -531,10 +532,18 @@ fn scenario(replay: &Replay) -> Vec<Row> {
         let expectation = replay.scenario.expect.get(result.index);
         let id = expectation.and_then(|e| e.id.as_deref());
         let outcome = outcome(replay, result);
-        let mut row = Row::named(&match id {
-            Some(id) => format!("#{} {id}", result.index + 1),
-            None => format!("#{}", result.index + 1),
+        // Named by its id, else by what it checks.
+        let name = id.map(str::to_string).or_else(|| {
+            expectation.map(|e| match &e.check {
+                Check::Happens { .. } => "happens".into(),
+                Check::Never { .. } => "never".into(),
+                Check::Periodic { .. } => "periodic".into(),
+                Check::Answered { .. } => "answered".into(),
+                Check::Invariant { name } => name.clone(),
+            })
         });
+        let label = format!("#{} {}", result.index + 1, name.unwrap_or_default());
+        let mut row = Row::named(label.trim_end());
         let mut title = format!("#{} {outcome}: {}", result.index + 1, result.summary);
         if let Some(failure) = &result.failure {
             title = format!("{title}\n{}", failure.message);
