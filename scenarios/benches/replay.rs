@@ -31,6 +31,7 @@ fn main() {
         .unwrap_or(1000);
     let simulated = day.duration.as_secs_f64();
     let mut progress = Progress::new(&day, 6 + 3 * devices as u64);
+    progress.add(0.0, "1 device, trace off");
     println!(
         "replay benchmark: {} ({} of virtual time)",
         day.name,

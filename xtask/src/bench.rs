@@ -15,11 +15,11 @@ pub fn bench(devices: usize) -> Result {
     command
         .args(["bench", "-p", "scenarios", "--bench", "replay"])
         .env("LONGLINK_BENCH_DEVICES", devices.to_string());
-    let progress = Progress::new(0, "device-h");
+    let mut progress = Progress::new(0, "device-h");
     if !progress.shown() {
         return run(&mut command);
     }
-    shown(&mut command, &progress)
+    shown(&mut command, &mut progress)
 }
 
 /// A line the benchmark wrote.
@@ -30,7 +30,7 @@ enum Line {
 
 /// Runs the benchmark under the bar: its figures (stdout) and cargo's messages (stderr) are
 /// printed above it, its progress lines move it.
-fn shown(command: &mut Command, progress: &Progress) -> Result {
+fn shown(command: &mut Command, progress: &mut Progress) -> Result {
     progress.println(format_args!("$ {}", show(command)));
     let mut child = command
         .current_dir(root())
@@ -54,11 +54,17 @@ fn shown(command: &mut Command, progress: &Progress) -> Result {
     forward(Box::new(child.stderr.take().expect("piped")), Line::Err);
     drop(lines);
     // Until both pipes close.
+    let mut measuring = false;
     for line in seen {
         match line {
             Line::Out(line) => progress.suspend(|| println!("{line}")),
             Line::Err(line) => match parse(&line) {
                 Some((done, total, what)) => {
+                    if !measuring {
+                        // The rate counts from the benchmark's start, not the build's.
+                        progress.restart_clock();
+                        measuring = true;
+                    }
                     progress.set_len(total);
                     progress.set(done, what);
                 }

@@ -33,6 +33,11 @@ impl Progress {
         !self.bar.is_hidden()
     }
 
+    /// Rates count from now (the work itself starts after a build, say).
+    pub fn restart_clock(&mut self) {
+        self.started = Instant::now();
+    }
+
     /// The wall time since the start.
     pub fn elapsed(&self) -> Duration {
         self.started.elapsed()
