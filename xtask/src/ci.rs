@@ -342,4 +342,20 @@ mod tests {
         check("INFO: Seed: 1234", None);
         check("#1 READ units: 1", None);
     }
+
+    /// A stand-in for a fuzzer: libFuzzer-like lines on stderr, then an exit status.
+    #[test]
+    fn a_fuzz_run_under_the_bar_fails_as_the_fuzzer_does() {
+        let check = |code: u8, ok: bool| {
+            let script = format!(
+                "echo 'INFO: Seed: 1' >&2; echo '#2 INITED cov: 5 ft: 5 corp: 1/1b exec/s: 0 rss: 30Mb' >&2; exit {code}"
+            );
+            let mut command = Command::new("sh");
+            command.args(["-c", &script]);
+            let result = fuzz_shown(&mut command, &Progress::new(1, "s"), "stand-in", 1);
+            assert_eq!(result.is_ok(), ok, "exit {code}: {result:?}");
+        };
+        check(0, true);
+        check(1, false);
+    }
 }
