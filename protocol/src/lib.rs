@@ -15,6 +15,7 @@
 pub mod app;
 pub mod command;
 mod encode;
+pub mod pdu;
 pub mod response;
 pub mod text;
 pub mod types;
