@@ -17,6 +17,7 @@ pub mod command;
 mod encode;
 pub mod pdu;
 pub mod response;
+pub mod service;
 pub mod text;
 pub mod types;
 

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 const NO_STD_CRATES: &[&str] = &["protocol", "firmware"];
 const CORTEX_M0: &str = "thumbv6m-none-eabi";
 
-const FUZZ_TARGETS: &[&str] = &["command_parser", "response_decoder"];
+const FUZZ_TARGETS: &[&str] = &["command_parser", "response_decoder", "services"];
 
 /// The steps run so far, and how long each took: printed at the end, so that a slow or a
 /// newly installing step shows.

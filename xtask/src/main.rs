@@ -46,7 +46,7 @@ enum Task {
         /// Seconds per target.
         #[arg(long, default_value_t = 60)]
         seconds: u32,
-        /// Only this target (`command_parser` or `response_decoder`).
+        /// Only this target (`command_parser`, `response_decoder` or `services`).
         target: Option<String>,
     },
     /// Replays scenario files in virtual time and checks their expectations: a table of

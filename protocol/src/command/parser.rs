@@ -166,7 +166,7 @@ fn parse_extended(text: &[u8], multi: bool) -> Result<Command<'_>, ParseError> {
 }
 
 /// The most parameters any command takes (`AT+CIPCCFG`).
-const MAX_FIELDS: usize = 7;
+pub(crate) const MAX_FIELDS: usize = 7;
 
 /// The set form `AT+NAME=<fields>`. A table: one arm per spelling.
 #[rustfmt::skip]
@@ -310,7 +310,7 @@ fn date_time(text: &str) -> Result<DateTime, ParseError> {
 }
 
 /// An unsigned decimal that fits `T`.
-fn number<T: TryFrom<u64>>(field: &[u8]) -> Result<T, ParseError> {
+pub(crate) fn number<T: TryFrom<u64>>(field: &[u8]) -> Result<T, ParseError> {
     parse_decimal(field)
         .and_then(|n| T::try_from(n).ok())
         .ok_or(ParseError::BadParameters)
@@ -328,7 +328,7 @@ fn signed(field: &[u8]) -> Result<i8, ParseError> {
 }
 
 /// `0` or `1`.
-fn flag(field: &[u8]) -> Result<bool, ParseError> {
+pub(crate) fn flag(field: &[u8]) -> Result<bool, ParseError> {
     match number::<u8>(field)? {
         0 => Ok(false),
         1 => Ok(true),
@@ -345,7 +345,7 @@ fn link(field: &[u8]) -> Result<LinkId, ParseError> {
 }
 
 /// A string in double quotes (UTF-8, no `"` inside).
-fn string(field: &[u8]) -> Result<&str, ParseError> {
+pub(crate) fn string(field: &[u8]) -> Result<&str, ParseError> {
     match field {
         [b'"', inner @ .., b'"'] if !inner.contains(&b'"') => {
             core::str::from_utf8(inner).map_err(|_| ParseError::BadParameters)
@@ -355,7 +355,7 @@ fn string(field: &[u8]) -> Result<&str, ParseError> {
 }
 
 /// Splits parameters at `,` outside quotes into `fields`, trimmed, and returns their count.
-fn split_fields<'a>(
+pub(crate) fn split_fields<'a>(
     params: &'a [u8],
     fields: &mut [&'a [u8]; MAX_FIELDS],
 ) -> Result<usize, ParseError> {
