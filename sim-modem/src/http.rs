@@ -360,9 +360,16 @@ fn dechunk(mut rest: &[u8]) -> Result<Option<Vec<u8>>, ReadError> {
 mod tests {
     use super::*;
 
+    type UrlCase = (&'static str, Option<(&'static str, u16, &'static str)>);
+    type AnswerCase = (
+        &'static [u8],
+        bool,
+        Result<Option<&'static [u8]>, ReadError>,
+    );
+
     #[test]
     fn urls() {
-        let cases: &[(&str, Option<(&str, u16, &str)>)] = &[
+        let cases: &[UrlCase] = &[
             (
                 "http://lab.longlink.test/ping",
                 Some(("lab.longlink.test", 80, "/ping")),
@@ -415,7 +422,7 @@ mod tests {
 
     #[test]
     fn answers_framed_every_way() {
-        let cases: &[(&[u8], bool, Result<Option<&[u8]>, ReadError>)] = &[
+        let cases: &[AnswerCase] = &[
             (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", false, Ok(Some(b"hello"))),
             (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel", false, Ok(None)),
             (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel", true, Err(ReadError::Cut)),

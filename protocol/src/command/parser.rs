@@ -472,6 +472,13 @@ impl<const N: usize> CommandParser<N> {
         };
     }
 
+    /// For input the caller reads around the parser (`AT+HTTPDATA`'s bytes, which it counts
+    /// itself): whether `first`, the first byte after the line that asked for it, is the
+    /// `\n` this host still owes that line, as [`CommandParser::expect_data`] decides it.
+    pub fn owes_lf(&mut self, first: u8) -> bool {
+        core::mem::take(&mut self.lf_pending) && self.crlf_host && first == b'\n'
+    }
+
     /// Whether the parser is waiting for the data of a `> ` prompt.
     pub fn in_data_mode(&self) -> bool {
         matches!(self.state, State::Fixed { .. } | State::CtrlZ { .. })
