@@ -268,15 +268,38 @@ impl Modem {
     /// `AT+CMGS`: the form must be the mode's; then `> `.
     fn cmgs(&mut self, target: CmgsTarget<'_>) -> Outcome {
         let draft = match (target, self.session.sms.text_mode) {
-            (CmgsTarget::Text { da, toda }, true) => SmsDraft::Text {
-                destination: da.to_string(),
-                toda: toda.unwrap_or(if da.starts_with('+') { 145 } else { 129 }),
-            },
+            (CmgsTarget::Text { da, toda }, true) => {
+                let destination = self.destination(da);
+                let toda = toda.unwrap_or(if destination.starts_with('+') {
+                    145
+                } else {
+                    129
+                });
+                SmsDraft::Text { destination, toda }
+            }
             (CmgsTarget::Pdu { length }, false) => SmsDraft::Pdu { length },
             (_, true) => return Outcome::Fail(Failure::Cms(cms::INVALID_TEXT_PARAMETER)),
             (_, false) => return Outcome::Fail(Failure::Cms(cms::INVALID_PDU_PARAMETER)),
         };
         Outcome::Input(Input::Sms(draft))
+    }
+
+    /// `AT+CMGS`'s number as text: in the UCS2 character set hosts write it as UCS2 hex
+    /// too (usim800 `send`), which is read back when it is (UNCONFIRMED: TinyGSM writes the
+    /// number plain with the HEX set, so only UCS2 is decoded).
+    fn destination(&self, da: &str) -> String {
+        if self.session.sms.charset == Charset::Ucs2 && da.len() % 4 == 0 {
+            let mut octets = vec![0; da.len() / 2];
+            if decode_hex(da.as_bytes(), &mut octets).is_ok() {
+                let units = octets
+                    .chunks_exact(2)
+                    .map(|p| u16::from_be_bytes([p[0], p[1]]));
+                if let Ok(text) = char::decode_utf16(units).collect::<Result<String, _>>() {
+                    return text;
+                }
+            }
+        }
+        da.to_string()
     }
 
     /// The text or PDU of an `AT+CMGS` came (without its Ctrl-Z): it goes to the service
