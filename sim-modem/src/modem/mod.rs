@@ -25,14 +25,15 @@
 //! - `outcome`: what running a command gives back to the line discipline (how it ended, its
 //!   error, what it waits for).
 //! - `http`, `sms`, `sntp`: the application services: the HTTP application set, SMS in text
-//!   and PDU mode, `AT+CNTP`'s time request; `services` routes commands and network events
-//!   to them.
+//!   and PDU mode, `AT+CNTP`'s time request; `apps` routes commands and network events to
+//!   them.
 //!
 //! The files are layers, each importing only from those before it (and the shared
 //! [`Modem`] plumbing from here): `outcome` and `timers` (values), `line`, `radio`, `ip`,
-//! `field`, `http`, `sms`, `sntp`, `services`, `commands`. `line` runs commands through `Modem` methods, never by importing
-//! their files.
+//! `field`, `http`, `sms`, `sntp`, `apps`, `commands`. `line` runs commands through `Modem`
+//! methods, never by importing their files.
 
+mod apps;
 mod commands;
 mod field;
 mod http;
@@ -40,7 +41,6 @@ mod ip;
 mod line;
 mod outcome;
 mod radio;
-mod services;
 mod sms;
 mod sntp;
 mod timers;

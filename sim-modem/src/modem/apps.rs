@@ -1,6 +1,7 @@
-//! The modem's application services on one page: which of them runs a command (HTTP or
-//! SMS), which gets a network event (the links [`HTTP_LINK`] and [`NTP_LINK`], the service
-//! centre's answers and messages), and what losing the PDP context does to them.
+//! The modem's application services (HTTP, SMS, time) on one page: which of them runs a
+//! command (HTTP or SMS), which gets a network event (the links [`HTTP_LINK`] and
+//! [`NTP_LINK`], the service centre's answers and messages), and what losing the PDP context
+//! does to them.
 
 use std::time::Duration;
 
