@@ -20,6 +20,14 @@ pub fn escape(text: &str) -> String {
     out
 }
 
+/// `text` cut to `chars` characters, with `…` when it was longer.
+pub fn shorten(text: &str, chars: usize) -> String {
+    match text.char_indices().nth(chars) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
+}
+
 /// A whole page: `title` (text) and `body` (HTML).
 pub fn page(title: &str, body: &str) -> String {
     format!(
@@ -147,5 +155,11 @@ mod tests {
         check("a\u{1}b\u{7f}", "a\\x01b\\x7f");
         check("line\nnext\ttab", "line\nnext\ttab");
         check("héllo ✓", "héllo ✓");
+    }
+
+    #[test]
+    fn long_texts_are_cut_on_a_character() {
+        assert_eq!(shorten("héllo", 2), "hé…");
+        assert_eq!(shorten("hé", 2), "hé");
     }
 }

@@ -167,6 +167,9 @@ pub fn file_names(replays: &[Replay]) -> Vec<String> {
     names
 }
 
+/// How much of a known failure's explanation the index shows.
+const KNOWN_CHARS: usize = 140;
+
 /// The index: one row per replay (name, file, outcome, known failure, virtual duration,
 /// expectations met, a link to its page `files[i]`) and the totals.
 pub fn index(replays: &[Replay], files: &[String]) -> String {
@@ -179,11 +182,19 @@ pub fn index(replays: &[Replay], files: &[String]) -> String {
             .iter()
             .filter(|c| c.checked() && c.passed())
             .count();
+        // The ids it names and the start of why: the whole on hover and on the page.
         let known = replay
             .scenario
             .known_failure
             .as_ref()
-            .map_or(String::new(), |k| escape(&k.why));
+            .map_or(String::new(), |k| {
+                format!(
+                    "<span title=\"{}\">{}: {}</span>",
+                    escape(&k.why),
+                    escape(&k.fails.join(", ")),
+                    escape(&html::shorten(&k.why, KNOWN_CHARS))
+                )
+            });
         let _ = writeln!(
             rows,
             "<tr><td><a href=\"{file}\">{}</a></td><td>{}</td><td><span class=\"verdict v-{v}\">{v}</span></td><td>{known}</td><td>{}</td><td>{met}/{checked}</td></tr>",
