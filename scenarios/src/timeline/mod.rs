@@ -6,7 +6,8 @@
 //! (power, links, AT commands and what it wrote), the firmware (phases, LED, reports), the
 //! server (connections, what it received and sent) and the scenario (steps, and each
 //! expectation's window, green when met, red when not). [`svg`] draws them; a row denser
-//! than the plot's pixels is drawn as bins, so a simulated day stays a few MB. [`html`]
+//! than the plot's pixels is drawn as bins, its ticks kept as compact data the page's script
+//! draws one by one once zoomed in, so a simulated day stays a few MB. [`html`]
 //! escapes text and wraps the page: style sheet and script inline (zoom with the wheel, pan
 //! by dragging), no network needed to open it.
 //!
