@@ -65,6 +65,13 @@ fn a_failing_expectation_is_a_red_window_with_its_reason() {
         page.contains(r#"<rect class="x-pass" x="0" y="#),
         "no green window"
     );
+    // At the top, the failure and why, with a link that shows it; the met one is not listed.
+    let summary = timeline::html::escape(&replay.results[1].summary);
+    assert!(
+        page.contains(&format!("<li><b>#2 failed</b>: {summary}: {reason} <a ")),
+        "no failure at the top"
+    );
+    assert!(!page.contains("<li><b>#1 failed"));
     // The table says why, in words.
     assert!(
         page.contains(&format!("<b>{reason}</b>")),

@@ -40,7 +40,8 @@ const STYLE: &str = r#"
 body{font:14px/1.4 system-ui,sans-serif;margin:16px;color:#222}
 h1{font-size:20px;margin:0 0 4px}
 .meta{color:#555;margin:2px 0}
-pre{background:#f6f6f6;padding:6px;overflow-x:auto;font-size:12px;margin:4px 0}
+pre{background:#f6f6f6;padding:6px;white-space:pre-wrap;overflow-wrap:anywhere;font-size:12px;margin:4px 0}
+.failed{margin:6px 0;padding-left:20px}.failed li{color:#a01f1b}
 table{border-collapse:collapse;margin:8px 0}
 td,th{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}
 .verdict{font-weight:bold;padding:1px 6px;border-radius:3px}

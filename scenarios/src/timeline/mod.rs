@@ -62,6 +62,7 @@ pub fn page(replay: &Replay) -> String {
         "<p class=\"meta\">Reproduce: <code>{}</code></p>",
         escape(&replay.command())
     );
+    body.push_str(&failed(replay));
     body.push_str(
         "<div class=\"controls\"><button data-zoom=\"0.5\">zoom in</button><button data-zoom=\"2\">zoom out</button><button data-zoom=\"0\">whole run</button> <span class=\"meta\">wheel: zoom · drag: pan · double-click: whole run · hover: details</span></div>\n",
     );
@@ -69,6 +70,46 @@ pub fn page(replay: &Replay) -> String {
     body.push_str(&svg::svg(&lanes::lanes(replay), replay.end));
     body.push_str(&expectations(replay));
     html::page(&format!("{} ({})", s.name, verdict.as_str()), &body)
+}
+
+/// The failed expectations first, each with why and a link that shows where: what a reader
+/// of a failing run looks for.
+fn failed(replay: &Replay) -> String {
+    let mut items = String::new();
+    for result in replay.results.iter().filter(|r| !r.passed()) {
+        let failure = result
+            .failure
+            .as_ref()
+            .expect("a failed result has a failure");
+        let known = if replay.known(result) {
+            " (a known failure)"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            items,
+            "<li><b>#{} failed{known}</b>: {}: {}{}</li>",
+            result.index + 1,
+            escape(&result.summary),
+            escape(&failure.message),
+            failure.around.map_or(String::new(), show_link)
+        );
+    }
+    if items.is_empty() {
+        return items;
+    }
+    format!("<ul class=\"failed\">\n{items}</ul>\n")
+}
+
+/// A link that shows ten seconds of the timeline around `at`.
+fn show_link(at: std::time::Duration) -> String {
+    let from = at.as_secs_f64();
+    format!(
+        " <a href=\"#timeline\" data-from=\"{}\" data-to=\"{}\">show {}</a>",
+        (from - 5.0).max(0.0),
+        from + 5.0,
+        escape(&secs(at))
+    )
 }
 
 /// What the colours mean (the style sheet's classes, as swatches).
@@ -116,14 +157,7 @@ fn expectations(replay: &Replay) -> String {
         if let Some(failure) = &result.failure {
             let _ = write!(what, "<br><b>{}</b>", escape(&failure.message));
             if let Some(at) = failure.around {
-                let from = at.as_secs_f64();
-                let _ = write!(
-                    what,
-                    " <a href=\"#timeline\" data-from=\"{}\" data-to=\"{}\">show {}</a>",
-                    (from - 5.0).max(0.0),
-                    from + 5.0,
-                    escape(&secs(at))
-                );
+                what.push_str(&show_link(at));
             }
             let _ = write!(
                 what,
