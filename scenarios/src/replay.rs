@@ -34,7 +34,8 @@ pub fn sim_config(s: &Scenario, seed: u64) -> SimConfig {
     }
 }
 
-/// Builds the world of a scenario, with its steps scheduled.
+/// Builds the world of a scenario (the firmware, or the file's scripted client, as the
+/// device), with its steps scheduled.
 pub fn world(s: &Scenario, seed: u64, trace: bool) -> Result<(World, Vec<Planned>), String> {
     let config = WorldConfig {
         device: device_config(s)?,
@@ -42,7 +43,11 @@ pub fn world(s: &Scenario, seed: u64, trace: bool) -> Result<(World, Vec<Planned
         profile: Some(s.modem.profile.clone()),
         trace,
     };
-    let world = World::new(config).map_err(|e| e.to_string())?;
+    let world = match &s.client {
+        Some(client) => World::client(config.sim, config.profile, trace, client.steps.clone()),
+        None => World::new(config),
+    }
+    .map_err(|e| e.to_string())?;
     Ok(scheduled(s, seed, world))
 }
 
