@@ -847,6 +847,50 @@ mod tests {
         assert_eq!(failed, [] as [usize; 0], "{:?}", run.results);
     }
 
+    /// A client's script is one result: passed, or the step that failed with what it
+    /// awaited and what came, or the step still going when the run ended.
+    #[test]
+    fn a_client_script_fails_at_its_step_with_what_came() {
+        let boot = r#"{ "expect": "SMS Ready", "within": "30s" }"#;
+        let cases: [(&str, &str, Option<&str>); 4] = [
+            (
+                "runs to its end",
+                r#"{ "send": "AT" }, { "expect": "OK" }"#,
+                None,
+            ),
+            (
+                "the wrong answer",
+                r#"{ "send": "AT+NOPE" }, { "expect": "OK", "within": "2s" }"#,
+                Some(
+                    r#"client.steps[2] (expect "OK" within 2s) failed at 9.501129s: came instead: "AT+NOPE", "ERROR""#,
+                ),
+            ),
+            (
+                "no answer",
+                r#"{ "expect": { "prefix": "+CMTI:" }, "within": "1s" }"#,
+                Some(
+                    r#"client.steps[1] (expect "+CMTI:"... within 1s) failed at 8.501129s: nothing came"#,
+                ),
+            ),
+            (
+                "not done at the end",
+                r#"{ "wait": "30s" }, { "send": "AT" }"#,
+                Some(
+                    "client.steps[1] (wait 30s) had not finished when the run ended at 20.000000s",
+                ),
+            ),
+        ];
+        for (name, steps, want) in cases {
+            let text = format!(
+                r#"{{ "name": "t", "duration": "20s", "client": {{ "steps": [{boot}, {steps}] }} }}"#
+            );
+            let run = replay(&scenario(&text), "t.json", None);
+            let failure = run.results.last().and_then(|r| r.failure.as_ref());
+            assert_eq!(failure.map(|f| f.message.as_str()), want, "{name}");
+            assert_eq!(run.passed(), want.is_none(), "{name}");
+        }
+    }
+
     #[test]
     fn slack_loosens_time_bounds() {
         let scenario = scenario(
