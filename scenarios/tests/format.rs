@@ -102,6 +102,7 @@ fn bad_files_are_refused_with_where_and_what() {
         ("client and answered", client_expect("{ \"expect\": \"answered\" }"), "5:26", "nothing checks the firmware's replies"),
         ("client and an invariant", client_expect("{ \"expect\": \"invariant\", \"invariant\": \"answered\" }"), "5:52", "nothing checks an invariant of the firmware"),
         ("sms to a lab client", step("{ \"at\": \"1s\", \"lab\": { \"sms\": \"hi\" }, \"client\": 1 }"), "4:54", "`client` names a lab connection: an SMS goes to the device"),
+        ("sms too long", step(&format!("{{ \"at\": \"1s\", \"lab\": {{ \"sms\": \"{}\" }} }}", "x".repeat(161))), "4:46", "161 characters do not fit one SMS (160 GSM 7-bit, or 70 UCS2)"),
         ("sms pattern unknown", expect("{ \"expect\": \"never\", \"what\": { \"sms\": { \"regex\": \"x\" } } }"), "4:54", "unknown variant `regex`"),
     ];
     let failed: Vec<String> = cases

@@ -1,9 +1,10 @@
 //! What the types cannot check: the run is not too long, a scripted client does not meet
-//! the firmware's knobs or expectations, the device's knobs are in their
-//! ranges (`firmware::Config::validate`), ids are unique, anchors exist and do not go round in
-//! circles, a known failure names expectations, times fit the run, random faults can be
-//! drawn (and not too many), report patterns name the firmware's report kinds and their
-//! fields. Each error names the JSON path of the offending value, for `path:line:column`.
+//! the firmware's knobs or expectations, the device's knobs are in their ranges
+//! (`firmware::Config::validate`), ids are unique, anchors exist and do not go round in
+//! circles, a known failure names expectations, times fit the run, a lab SMS fits one SMS,
+//! random faults can be drawn (and not too many), report patterns name the firmware's report
+//! kinds and their fields. Each error names the JSON path of the offending value, for
+//! `path:line:column`.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -11,6 +12,7 @@ use std::time::Duration;
 use super::expect::{Check, Expectation, Pattern, ReportPattern, What};
 use super::location::Segment;
 use super::scenario::Scenario;
+use super::timeline::{LabAction, StepKind};
 
 /// A scenario that reads well but makes no sense: where, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +65,18 @@ pub fn validate(s: &Scenario) -> Result<(), Invalid> {
                     units::format_duration(s.duration)
                 ),
             );
+        }
+        if let StepKind::Lab {
+            action: LabAction::Sms(text),
+            ..
+        } = &step.what
+        {
+            // The lab's phone says whether the text fits one SMS.
+            let mut lab = sim_modem::lab::LabServer::new(s.lab.clone());
+            if let Err(e) = lab.send_sms(Duration::ZERO, text) {
+                let path = ["timeline".into(), i.into(), "lab".into(), "sms".into()];
+                return invalid(&path, e);
+            }
         }
         if let Some(id) = &step.id {
             if !steps.insert(id.as_str()) {
