@@ -13,7 +13,7 @@ use sim_modem::modem::ModemEvent;
 use crate::check::CheckResult;
 use crate::format::Check;
 use crate::replay::Replay;
-use crate::trace::{secs, Dir, Event, FwReport, Pin, Record};
+use crate::trace::{secs, Dir, Event, FwReport, Pin, Record, SmsDir};
 
 /// A part of the system: the network, the modem, the firmware, the server, the scenario.
 #[derive(Debug, Clone, PartialEq)]
@@ -488,6 +488,18 @@ fn server(records: &[Record], end: Duration) -> Vec<Row> {
                 class("sent"),
                 format_args!("to client {client}: {}", Quoted(&data.0)),
             ),
+            Event::LabSms { dir, number, text } => match dir {
+                SmsDir::FromDevice => received.tick(
+                    r.at,
+                    class("recv"),
+                    format_args!("SMS from {number}: {text:?}"),
+                ),
+                SmsDir::ToDevice => sent.tick(
+                    r.at,
+                    class("sent"),
+                    format_args!("SMS to {number}: {text:?}"),
+                ),
+            },
             _ => {}
         }
     }
@@ -515,16 +527,23 @@ pub fn outcome(replay: &Replay, result: &CheckResult) -> &'static str {
 fn scenario(replay: &Replay) -> Vec<Row> {
     let mut steps = Row::named("steps");
     for r in &replay.records {
-        if let Event::Step { id, action, error } = &r.event {
-            let id = id.as_ref().map_or(String::new(), |id| format!("[{id}] "));
-            match error {
-                Some(error) => steps.tick(
-                    r.at,
-                    class("bad"),
-                    format_args!("{id}{action} FAILED: {error}"),
-                ),
-                None => steps.tick(r.at, class("step"), format_args!("{id}{action}")),
+        let (what, error) = match &r.event {
+            Event::Step { id, action, error } => {
+                let id = id.as_ref().map_or(String::new(), |id| format!("[{id}] "));
+                (format!("{id}{action}"), error)
             }
+            // The scripted client's steps (a file's `client` section).
+            Event::Client {
+                step,
+                action,
+                error,
+                ..
+            } => (format!("client step {step}: {action}"), error),
+            _ => continue,
+        };
+        match error {
+            Some(error) => steps.tick(r.at, class("bad"), format_args!("{what} FAILED: {error}")),
+            None => steps.tick(r.at, class("step"), what),
         }
     }
     let mut rows = vec![steps];
