@@ -152,17 +152,23 @@ impl Web {
     }
 
     /// Shows the simulation's state (the modem's power, registration, IP state, the
-    /// network's coverage and PDP context) and the device's phase, if known, when they
+    /// network's cell and PDP context) and the device's phase, if known, when they
     /// changed since the last call.
     pub fn status(&self, sim: &Sim, device: Option<&str>) {
         let modem = sim.modem().status();
         let network = sim.network();
+        let cell = network.coverage();
         let status = json!({
             "kind": "status",
             "power": format!("{:?}", modem.power),
             "registration": format!("{:?}", modem.registration),
             "ip_state": format!("{:?}", modem.ip_state),
-            "coverage": format!("{:?}", network.coverage()),
+            "cell": format!(
+                "{:?}, rssi {}{}",
+                cell.registration,
+                cell.rssi,
+                if cell.data { "" } else { ", no data service" }
+            ),
             "pdp": if network.pdp_active() { "active" } else { "inactive" },
             "device": device,
         })

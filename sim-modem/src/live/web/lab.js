@@ -118,7 +118,7 @@ function log(message, cls, what, text) {
 
 function renderStatus(status) {
   const shown = [
-    ["power", status.power], ["registration", status.registration], ["coverage", status.coverage],
+    ["power", status.power], ["registration", status.registration], ["cell", status.cell],
     ["PDP", status.pdp], ["IP state", status.ip_state],
   ];
   if (status.device) shown.push(["device", status.device]);
