@@ -332,6 +332,11 @@ $("fault").addEventListener("submit", (event) => {
 
 // --- Start. ---
 
+// `?view=hex` or `?view=both` opens the page with that view of the data.
+const asked = new URLSearchParams(location.search).get("view");
+const wanted = ["text", "hex", "both"].includes(asked) ? asked : "text";
+for (const radio of document.querySelectorAll("input[name=view]")) radio.checked = radio.value === wanted;
+
 fetch("/api/fault-schema").then((r) => r.json()).then((s) => { schema = s; buildFaultForm(); });
 
 const events = new EventSource("/api/events");
