@@ -27,12 +27,22 @@ async fn serve() -> Web {
     Web::serve("127.0.0.1:0".parse().unwrap()).await.unwrap()
 }
 
-/// One HTTP/1.1 request; the status and the body.
+/// One HTTP/1.1 request with a JSON body; the status and the body.
 async fn http(address: SocketAddr, method: &str, path: &str, body: &str) -> (u16, String) {
+    request(address, method, path, "application/json", body).await
+}
+
+async fn request(
+    address: SocketAddr,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    body: &str,
+) -> (u16, String) {
     let exchange = async {
         let mut stream = TcpStream::connect(address).await.unwrap();
         let request = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
+            "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: {content_type}\r\n\
              Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
         );
@@ -70,6 +80,20 @@ fn the_page_and_the_fault_schema_are_served() {
         let expected =
             serde_json::to_value(schemars::schema_for!(sim_modem::fault::Fault)).unwrap();
         assert_eq!(schema, expected);
+        // What changes something takes JSON only: a plain cross-site form cannot send it.
+        for path in ["/api/send", "/api/close", "/api/reset", "/api/fault"] {
+            let form = "kind=reboot&client=1";
+            let (status, body) = request(
+                web.address(),
+                "POST",
+                path,
+                "application/x-www-form-urlencoded",
+                form,
+            )
+            .await;
+            assert_eq!(status, 400, "{path}: {body}");
+            assert!(body.contains("Content-Type"), "{path}: {body}");
+        }
     });
 }
 

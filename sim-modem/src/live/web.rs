@@ -19,6 +19,8 @@
 //! The page itself (`web/index.html`, `web/lab.js`, `web/lab.css`) is plain HTML, JS and
 //! CSS compiled into the binary: no CDN, nothing fetched from the internet. It listens on
 //! loopback unless told otherwise (the CLI refuses another address without `--bind-any`).
+//! Requests that change something take JSON only (`Content-Type: application/json`), which a
+//! plain cross-site form cannot send.
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)] // the web page is an edge: a real socket, wall-clock stamps (clippy.toml)
 
 use std::collections::VecDeque;
@@ -427,10 +429,10 @@ async fn client_command(
 
 /// The body is a fault as JSON (`{"kind":"blackhole","duration":"30s"}`), checked here so
 /// that the page gets serde's message for a bad one.
-async fn fault(State(shared): State<Shared>, body: String) -> Response {
-    match serde_json::from_str::<Fault>(&body) {
-        Ok(fault) => run(&shared, format!("fault {}", fault.to_json())).await,
-        Err(error) => refuse(format!("not a fault: {error}")),
+async fn fault(State(shared): State<Shared>, body: Result<Json<Fault>, JsonRejection>) -> Response {
+    match body {
+        Ok(Json(fault)) => run(&shared, format!("fault {}", fault.to_json())).await,
+        Err(rejection) => refuse(rejection.body_text()),
     }
 }
 
