@@ -65,10 +65,10 @@ pub fn browser_test(screenshot: Option<&Path>) -> Result {
     let profile = std::env::temp_dir().join(format!("longlink-browser-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&profile);
     std::fs::create_dir_all(&profile).map_err(|e| format!("{}: {e}", profile.display()))?;
-    let mut driver = Driver::start(&tools.chromedriver)?;
+    let driver = Driver::start(&tools.chromedriver)?;
     let result =
         crate::sim::runtime()?.block_on(run(&tools.chromium, &profile, &driver, screenshot));
-    driver.stop();
+    drop(driver);
     let _ = std::fs::remove_dir_all(&profile);
     result?;
     eprintln!(
@@ -106,7 +106,6 @@ impl Driver {
                 return Err(format!("chromedriver exited ({status})"));
             }
             if std::time::Instant::now() > deadline {
-                driver.stop();
                 return Err(format!(
                     "chromedriver did not listen on {address} within {WAIT:?}"
                 ));
@@ -115,8 +114,11 @@ impl Driver {
         }
         Ok(driver)
     }
+}
 
-    fn stop(&mut self) {
+impl Drop for Driver {
+    /// However the test ends, chromedriver goes (the session's end has closed Chromium).
+    fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -342,6 +344,19 @@ async fn has_text(client: &Client, css: &str, needle: &str) -> Result<bool> {
     Ok(found.as_bool() == Some(true))
 }
 
+/// What the page shows, for a failure: the status, the devices, the selected device's data
+/// and the end of the log.
+async fn shown(client: &Client) -> String {
+    let script = "const text = (css) => Array.from(document.querySelectorAll(css), \
+                  (e) => e.innerText).join('\\n'); \
+                  const log = text('#log li').split('\\n').slice(-40).join('\\n'); \
+                  return [text('#status'), text('.devices'), text('.device'), log].join('\\n\\n');";
+    match client.execute(script, Vec::new()).await {
+        Ok(text) => text.as_str().unwrap_or_default().to_string(),
+        Err(e) => format!("(cannot read the page: {e})"),
+    }
+}
+
 /// Waits until `condition` holds, at most [`WAIT`]; says what was not seen, with the page's
 /// log, if it does not.
 async fn until<F, Fut>(client: &Client, what: &str, mut condition: F) -> Result
@@ -359,15 +374,9 @@ where
     };
     match tokio::time::timeout(WAIT, wait).await {
         Ok(result) => result,
-        Err(_) => {
-            let shown = client.find(Locator::Css("body")).await.ok();
-            let text = match shown {
-                Some(body) => body.text().await.unwrap_or_default(),
-                None => String::new(),
-            };
-            Err(format!(
-                "not seen in the page within {WAIT:?}: {what}\nthe page showed:\n{text}"
-            ))
-        }
+        Err(_) => Err(format!(
+            "not seen in the page within {WAIT:?}: {what}\nthe page showed:\n{}",
+            shown(client).await
+        )),
     }
 }
