@@ -36,7 +36,7 @@ use tokio::io::{Lines, ReadHalf, WriteHalf};
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::Instant;
 
-use sim_modem::live::web::Command;
+use sim_modem::live::web;
 use sim_modem::live::{Feed, LabListen, NetBridge, NetInput, Web};
 
 use crate::check::{secs, Observation};
@@ -253,7 +253,7 @@ pub async fn run(
                     _ => log = None,
                 }
             }
-            command = web_command(&mut options.web) => {
+            command = web::next_command(&mut options.web) => {
                 world.run_until(start.elapsed().min(end));
                 // The page sends no `quit`.
                 let answer = match view::console(&mut world, &command.line, terminator) {
@@ -333,13 +333,6 @@ type LogLines = Lines<BufReader<Box<dyn AsyncRead + Unpin>>>;
 async fn next_line(log: &mut Option<LogLines>) -> io::Result<Option<String>> {
     match log {
         Some(log) => log.next_line().await,
-        None => pending().await,
-    }
-}
-
-async fn web_command(web: &mut Option<Web>) -> Command {
-    match web {
-        Some(web) => web.command().await,
         None => pending().await,
     }
 }

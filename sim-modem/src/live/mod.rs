@@ -210,7 +210,7 @@ pub async fn run(mut config: LiveConfig) -> io::Result<()> {
                 let now = live.now();
                 live.bridge.handle(&mut live.sim, now, input);
             }
-            command = web_command(&mut live.web) => {
+            command = web::next_command(&mut live.web) => {
                 let now = live.now();
                 // The page sends no `quit`.
                 let answer = live.console(now, &command.line).unwrap_or_default();
@@ -223,13 +223,6 @@ pub async fn run(mut config: LiveConfig) -> io::Result<()> {
             _ = tokio::signal::ctrl_c() => return Ok(()),
         }
         live.flush();
-    }
-}
-
-async fn web_command(web: &mut Option<Web>) -> web::Command {
-    match web {
-        Some(web) => web.command().await,
-        None => std::future::pending().await,
     }
 }
 

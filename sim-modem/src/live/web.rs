@@ -179,6 +179,15 @@ impl Web {
     }
 }
 
+/// The next request of the page, if there is one: never, without a page (a loop's
+/// `select!` branch that waits forever when the page is off).
+pub async fn next_command(web: &mut Option<Web>) -> Command {
+    match web {
+        Some(web) => web.command().await,
+        None => std::future::pending().await,
+    }
+}
+
 impl Drop for Web {
     fn drop(&mut self) {
         self.server.abort();
