@@ -41,7 +41,7 @@ use sim_modem::live::{Feed, LabListen, NetBridge, NetInput, Web};
 
 use crate::check::{secs, Observation};
 use crate::replay::{conclude_observed, external_world, sim_config, world, Planned};
-use crate::trace::{Event, Pin, Record, Reported};
+use crate::trace::{Event, Pin, Record, Reported, SmsDir};
 use crate::view::{self, Console};
 use crate::{Replay, Scenario};
 
@@ -416,6 +416,24 @@ fn show_on_page(web: &Web, record: &Record, phase: &mut Option<String>) {
         ),
         Event::UartOverflow { dir, lost } => {
             note("uart", &format!("overflow {dir:?}: {lost} bytes lost"))
+        }
+        Event::LabSms { dir, number, text } => {
+            let way = match dir {
+                SmsDir::FromDevice => "from the device to",
+                SmsDir::ToDevice => "to the device from",
+            };
+            note("sms", &format!("{way} {number}: {text:?}"));
+        }
+        Event::Client {
+            step,
+            action,
+            error,
+            ..
+        } => {
+            let error = error
+                .as_ref()
+                .map_or(String::new(), |e| format!(" FAILED: {e}"));
+            note("scenario", &format!("client [{step}] {action}{error}"));
         }
         Event::Uart { .. } | Event::Net { .. } => {}
     }

@@ -395,6 +395,10 @@ fn show_sim_event(web: &Web, event: &SimEvent) {
                 }
                 SimEventKind::FaultEnded(fault) => ("fault", format!("ended {}", fault.to_json())),
                 SimEventKind::Modem(modem) => ("modem", format!("{modem:?}")),
+                SimEventKind::Sms(sms) => (
+                    "sms",
+                    format!("{:?} {}: {:?}", sms.direction, sms.number, sms.text),
+                ),
                 other => ("uart", format!("{other:?}")),
             };
             web.publish(
