@@ -232,3 +232,33 @@ async fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_listens_unless_bind_any() {
+        for (address, bind_any, refused) in [
+            ("127.0.0.1:8080", false, false),
+            ("[::1]:8080", false, false),
+            ("0.0.0.0:8080", false, true),
+            ("192.0.2.1:8080", false, true),
+            ("0.0.0.0:8080", true, false),
+        ] {
+            let got = loopback_unless_bind_any("--web", address.parse().unwrap(), bind_any);
+            assert_eq!(got.is_err(), refused, "{address} {bind_any}: {got:?}");
+            if let Err(message) = got {
+                assert!(message.starts_with("--web "), "{message}");
+                assert!(message.contains("--bind-any"), "{message}");
+            }
+        }
+        // The CLI refuses it before anything listens.
+        let cli = Cli::parse_from(["sim-modem", "--pty", "--web", "0.0.0.0:8080"]);
+        let error = config(cli).unwrap_err();
+        assert!(
+            error.contains("--web 0.0.0.0:8080 is not loopback"),
+            "{error}"
+        );
+    }
+}
