@@ -127,6 +127,10 @@ fn all(steps: &mut Steps, fuzz_seconds: u32) -> Result {
         ]))
     })?;
     steps.run("test", || run(cargo().args(["test", "--workspace"])))?;
+    // Not in `cargo test`, which must not need a browser: installs Chromium when missing.
+    steps.run("browser test: the lab page in headless Chromium", || {
+        crate::browser::browser_test(None)
+    })?;
     steps.run("swarm", swarm_seeds)?;
     // From here on, nothing may find a `rust-lld` by luck on the PATH: the Cortex-M builds
     // must link with what the xtask found or installed (a fresh machine has none there).

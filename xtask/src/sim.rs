@@ -10,6 +10,10 @@
 //!   the other end of a pty (`longlink-host <pty>`, or a board through a serial bridge):
 //!   `scenarios::realtime` with an external device, as `cargo xtask flash --board qemu`.
 //!
+//! With `--realtime` or `--pty`, `--web 127.0.0.1:8080` also serves the lab as a web page
+//! (sim-modem's `live::web`, as `sim-modem --web`): the devices, their data, sending,
+//! closing, resetting, faults, the AT log.
+//!
 //! Every way ends with the scenario's expectations.
 
 use std::io::Write as _;
@@ -20,7 +24,7 @@ use std::time::{Duration, Instant};
 use scenarios::realtime::{self, External, Start};
 use scenarios::replay::{conclude, world, Planned};
 use scenarios::{report, view, Replay, Scenario, World};
-use sim_modem::live::Pty;
+use sim_modem::live::{Pty, Web};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::mpsc;
 
@@ -60,6 +64,10 @@ pub struct Args {
     /// (default: the scenario's lab port, 6500 unless it says otherwise; 0: any free one).
     #[arg(long, value_name = "PORT")]
     pub lab_port: Option<u16>,
+    /// With --realtime or --pty: serve the lab as a web page on this loopback address, e.g.
+    /// 127.0.0.1:8080 (port 0: any free one).
+    #[arg(long, value_name = "ADDR")]
+    pub web: Option<SocketAddr>,
 }
 
 /// How long `--pty` waits for a firmware to open the pty and say something.
@@ -85,9 +93,27 @@ pub fn sim(args: Args) -> Result {
         Ipv4Addr::LOCALHOST,
         args.lab_port.unwrap_or(scenario.lab.port),
     ));
+    if let Some(web) = args.web {
+        if !args.realtime && !args.pty {
+            return Err("--web needs --realtime or --pty".into());
+        }
+        if !web.ip().is_loopback() {
+            return Err(format!(
+                "--web {web}: the lab page listens on loopback only"
+            ));
+        }
+    }
     if args.pty {
         let slack = args.slack.unwrap_or(realtime::EXTERNAL_SLACK);
-        return pty(&scenario, &shown, seed, slack, lab, args.report.as_deref());
+        return pty(
+            &scenario,
+            &shown,
+            seed,
+            slack,
+            lab,
+            args.web,
+            args.report.as_deref(),
+        );
     }
     if args.realtime {
         println!(
@@ -102,14 +128,15 @@ pub fn sim(args: Args) -> Result {
                 // The firmware runs in this process, on the world's clock: times are exact.
                 slack: Duration::ZERO,
                 lab: Some(lab),
+                web: web_page(args.web).await?,
             };
-            realtime::run(&scenario, &shown, seed, options, print).await
+            Ok::<_, String>(realtime::run(&scenario, &shown, seed, options, print).await)
         });
         // The console's blocking stdin read would hold a normal shutdown up.
         runtime.shutdown_background();
         let replay = Replay {
             rerun: Some(format!("cargo xtask sim {shown} --seed {seed} --realtime")),
-            ..replay
+            ..replay?
         };
         return reported(&replay, args.report.as_deref());
     }
@@ -239,12 +266,25 @@ pub fn console() -> mpsc::UnboundedReceiver<String> {
 
 /// Runs the scenario in real time against a firmware outside this process, on the other
 /// end of a pty; the run starts when it first writes.
+/// Starts the lab's web page on `address`, if asked for, and says where it is.
+async fn web_page(address: Option<SocketAddr>) -> Result<Option<Web>> {
+    let Some(address) = address else {
+        return Ok(None);
+    };
+    let web = Web::serve(address)
+        .await
+        .map_err(|e| format!("the lab page cannot listen on {address}: {e}"))?;
+    println!("  lab page on http://{}/\n", web.address());
+    Ok(Some(web))
+}
+
 fn pty(
     scenario: &Scenario,
     shown: &str,
     seed: u64,
     slack: Duration,
     lab: SocketAddr,
+    web: Option<SocketAddr>,
     report: Option<&Path>,
 ) -> Result {
     let runtime = runtime()?;
@@ -269,6 +309,7 @@ fn pty(
             console: Some(console()),
             slack,
             lab: Some(lab),
+            web: web_page(web).await?,
         };
         Ok::<_, String>(realtime::run(scenario, shown, seed, options, print).await)
     });
