@@ -18,6 +18,14 @@
 //! streams and embassy's buffered UARTs): a read that loses the race to a deadline is dropped
 //! and must not lose bytes.
 //!
+//! A read error (framing, parity, overrun, break: line noise, a modem powering up) is
+//! reported ([`Report::UartError`]) and the read is tried again at once: a driver may keep
+//! its reception off until the next read (embassy-rp's `BufferedUart` switches its receive
+//! interrupt off on an error and on again in the read that reports it), and what arrives
+//! while nobody reads is lost once the driver's buffer is full. Only end of file (`Ok(0)`),
+//! or more than `UART_ERRORS_IN_A_ROW` errors with no byte read between them (a broken
+//! UART), waits: the rest of the watchdog slice, so that the loop does not spin.
+//!
 //! # Resynchronising after a timeout
 //!
 //! A command that timed out may still be answered, and its late `OK` or `ERROR` must not be
@@ -66,6 +74,10 @@ pub const TEXT_LEN: usize = 48;
 
 /// Cancels a pending data prompt.
 const ESC: u8 = 0x1B;
+
+/// UART read errors in a row, with no byte read, that are retried at once; past them the
+/// client waits a slice, as for end of file, rather than spin on a broken UART.
+const UART_ERRORS_IN_A_ROW: u8 = 8;
 
 /// The shortest wake interval, whatever `Config::watchdog_feed_interval` says.
 const MIN_FEED_INTERVAL: Duration = Duration::from_millis(1);
@@ -188,6 +200,8 @@ struct Rx {
     answer: Answer,
     /// When the oldest command still without a final result was sent.
     unanswered_since: Option<Instant>,
+    /// UART read errors since the last bytes were read.
+    errors: u8,
 }
 
 impl Rx {
@@ -281,6 +295,7 @@ impl<'c, U: Read + Write, C: Clock> At<'c, U, C> {
                 last_read: Instant::ZERO,
                 answer: Answer::default(),
                 unanswered_since: None,
+                errors: 0,
             },
             out_of_step: false,
             fed_reported: Instant::ZERO,
@@ -486,16 +501,29 @@ impl<'c, U: Read + Write, C: Clock> At<'c, U, C> {
             .await
             {
                 Either::First(Ok(n)) if n > 0 => {
+                    self.rx.errors = 0;
                     self.rx.start = 0;
                     self.rx.end = n.min(UART_RX_BUF);
                     self.rx.last_read = self.clock.now();
                 }
-                Either::First(result) => {
-                    // An error, or end of file: wait out the slice rather than spin on it.
-                    let kind = result.err().map_or(ErrorKind::Other, |e| e.kind());
-                    handler.report(Report::UartError(kind));
-                    let slice = now + self.feed_interval();
-                    self.clock.sleep_until(deadline.min(slice)).await;
+                Either::First(Err(e)) => {
+                    // Read again at once: a driver may keep reception off until the next
+                    // read, and what arrives meanwhile is lost. Only an error at every try
+                    // (a broken UART) waits, as end of file does.
+                    handler.report(Report::UartError(e.kind()));
+                    self.rx.errors = self.rx.errors.saturating_add(1);
+                    if self.rx.errors > UART_ERRORS_IN_A_ROW {
+                        self.rx.errors = 0;
+                        self.clock
+                            .sleep_until(deadline.min(now + self.feed_interval()))
+                            .await;
+                    }
+                }
+                Either::First(Ok(_)) => {
+                    // End of file: wait out the slice rather than spin on it.
+                    self.clock
+                        .sleep_until(deadline.min(now + self.feed_interval()))
+                        .await;
                 }
                 Either::Second(()) => {}
             }

@@ -90,7 +90,7 @@ pub enum Report<'a> {
     AtResync,
     /// The modem sent bytes the decoder refused.
     Decode(DecodeError),
-    /// The UART failed to read; the core waits and carries on.
+    /// A UART read failed (framing, parity, overrun, break); the core reads again at once.
     UartError(ErrorKind),
 }
 

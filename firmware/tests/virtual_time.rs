@@ -7,9 +7,12 @@
 //! the watchdog reports.
 
 use std::collections::VecDeque;
+use std::future::Future;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use firmware::harness::{Harness, Output, Peer, Wire};
+use embedded_io_async::{ErrorKind, ErrorType, Read, Write};
+use firmware::harness::{Harness, Output, Peer, VirtualUart, Wire};
 use firmware::{Board, Config, Instant, LedState, Report};
 
 #[derive(Default)]
@@ -83,6 +86,8 @@ struct ScriptedModem {
     /// waits `send_ok_delay` for the server's acknowledgement (its `SEND OK`).
     incoming: Vec<&'static [u8]>,
     send_ok_delay: Duration,
+    /// Bytes the modem writes by itself at a time (a URC, a `+RECEIVE`), in time order.
+    timed: VecDeque<(Instant, Vec<u8>)>,
     /// Busy until then; then writes the bytes, and takes `n` bytes of data if `Some(n)`.
     busy: Option<(Instant, Vec<u8>, Option<usize>)>,
     /// Host bytes not yet taken.
@@ -124,6 +129,9 @@ impl ScriptedModem {
         }
         if !self.booted {
             return;
+        }
+        while self.timed.front().is_some_and(|(at, _)| *at <= now) {
+            out.extend(self.timed.pop_front().unwrap().1);
         }
         self.raw.extend_from_slice(input);
         self.held.extend(input);
@@ -256,7 +264,12 @@ impl Peer for ScriptedModem {
             Some((until, ..)) => Some(*until),
             None => self.boots_at.filter(|_| !self.booted),
         };
-        at.map(|at| at - Instant::ZERO)
+        let timed = self.timed.front().map(|(t, _)| *t);
+        [at, timed]
+            .into_iter()
+            .flatten()
+            .min()
+            .map(|at| at - Instant::ZERO)
     }
 
     // Its timers are checked on every exchange.
@@ -265,13 +278,23 @@ impl Peer for ScriptedModem {
 
 /// Runs the firmware against `modem` until `until`; returns the board's record.
 fn simulate(modem: &mut ScriptedModem, until: Duration) -> TestBoard {
+    simulate_on(modem, until, |uart, _| uart)
+}
+
+/// [`simulate`], the firmware's UART made by `uart` from the harness's (and its wire).
+fn simulate_on<U: Read + Write>(
+    modem: &mut ScriptedModem,
+    until: Duration,
+    uart: impl FnOnce(VirtualUart, Wire) -> U,
+) -> TestBoard {
     let config = Config::default();
     let wire = Wire::default();
     let mut board = TestBoard {
         wire: wire.clone(),
         ..TestBoard::default()
     };
-    let (uart, clock, board_ref) = (wire.uart(), wire.clock(), &mut board);
+    let uart = uart(wire.uart(), wire.clone());
+    let (clock, board_ref) = (wire.clock(), &mut board);
     let mut harness = Harness::new(wire, async {
         firmware::run(&config, uart, &clock, board_ref).await;
     });
@@ -507,4 +530,126 @@ fn a_reboot_during_a_pending_command_goes_straight_to_start_up() {
     // The next command is start-up's probe.
     assert_eq!(modem.commands[csq + 1], "AT");
     assert!(!modem.commands.iter().any(|c| c.starts_with("AT+CIPCLOSE")));
+}
+
+/// A UART whose read fails once, at the first poll of a read from `fails_at` on, and whose
+/// reception then stays off until the next read: what arrives meanwhile is lost beyond the
+/// 32-byte hardware FIFO (what had arrived before the error is safe in the driver's buffer).
+/// An RP2040 driver that switches its receive interrupt off on an error behaves so; embassy-
+/// rp's `BufferedUart` switches it back on in the read that reports the error, and loses
+/// bytes only once its ring buffer is full, which a core that does not read soon enough
+/// lets happen.
+struct FailingUart {
+    inner: VirtualUart,
+    wire: Wire,
+    fails_at: Instant,
+    failed: bool,
+    /// Reception is off: the last read failed and no read has come since.
+    off: bool,
+    /// Bytes received and not yet handed over.
+    kept: VecDeque<u8>,
+}
+
+const FIFO: usize = 32;
+
+impl FailingUart {
+    fn new(inner: VirtualUart, wire: Wire, fails_at: Instant) -> Self {
+        FailingUart {
+            inner,
+            wire,
+            fails_at,
+            failed: false,
+            off: false,
+            kept: VecDeque::new(),
+        }
+    }
+
+    /// What the modem wrote and the harness has queued, taken now.
+    fn arrived(&mut self) -> Vec<u8> {
+        let mut arrived = vec![0u8; 1 << 16];
+        let read = std::pin::pin!(self.inner.read(&mut arrived))
+            .poll(&mut Context::from_waker(std::task::Waker::noop()));
+        let n = match read {
+            Poll::Ready(Ok(n)) => n,
+            _ => 0,
+        };
+        arrived.truncate(n);
+        arrived
+    }
+}
+
+impl ErrorType for FailingUart {
+    type Error = ErrorKind;
+}
+
+impl Read for FailingUart {
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, ErrorKind> {
+        std::future::poll_fn(|cx| {
+            if !self.failed && Instant::ZERO + self.wire.now() >= self.fails_at {
+                self.failed = true;
+                self.off = true;
+                let before = self.arrived();
+                self.kept.extend(before);
+                return Poll::Ready(Err(ErrorKind::Other));
+            }
+            if std::mem::take(&mut self.off) {
+                let meanwhile = self.arrived();
+                self.kept.extend(meanwhile.iter().take(FIFO));
+            }
+            if !self.kept.is_empty() {
+                let n = buf.len().min(self.kept.len());
+                for (dst, src) in buf.iter_mut().zip(self.kept.drain(..n)) {
+                    *dst = src;
+                }
+                return Poll::Ready(Ok(n));
+            }
+            match std::pin::pin!(self.inner.read(buf)).poll(cx) {
+                Poll::Ready(Ok(n)) => Poll::Ready(Ok(n)),
+                Poll::Ready(Err(never)) => match never {},
+                Poll::Pending => Poll::Pending,
+            }
+        })
+        .await
+    }
+}
+
+impl Write for FailingUart {
+    async fn write(&mut self, buf: &[u8]) -> Result<usize, ErrorKind> {
+        self.inner.write(buf).await.map_err(|never| match never {})
+    }
+
+    async fn flush(&mut self) -> Result<(), ErrorKind> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_uart_read_error_is_retried_at_once() {
+    // Connected and idle at 20 s, a read fails; 100 ms later the server's `back` with 200
+    // bytes of payload arrives. The core reads again at once after the error, so nothing is
+    // lost: the message is echoed whole. (Waiting out the 4 s slice after the error, it lost
+    // all but 32 bytes and echoed nothing.)
+    let message = [b"back ".as_slice(), &[b'x'; 195]].concat();
+    let head = format!("\r\n+RECEIVE,0,{}:\r\n", message.len());
+    let mut modem = ScriptedModem {
+        timed: [
+            // A URC makes the core read at 20 s: that read fails.
+            (secs(20.0), b"\r\n+CREG: 1\r\n".to_vec()),
+            (secs(20.1), [head.as_bytes(), &message].concat()),
+        ]
+        .into(),
+        ..ScriptedModem::connecting()
+    };
+    let board = simulate_on(&mut modem, Duration::from_secs(30), |inner, wire| {
+        FailingUart::new(inner, wire, secs(20.0))
+    });
+    let failed = board.first("UartError").expect("the read failed");
+    assert!(failed >= secs(20.0), "{failed}");
+    assert!(
+        modem.sent.contains(&message),
+        "sent {:?} {:#?}",
+        modem.sent,
+        board.reports
+    );
+    assert_eq!(board.first("Decode"), None, "{:#?}", board.reports);
 }
