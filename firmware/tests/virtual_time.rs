@@ -82,6 +82,10 @@ struct ScriptedModem {
     slow: Vec<(&'static str, Duration, &'static str)>,
     /// How long the `> ` prompt of `AT+CIPSEND` takes.
     prompt_delay: Duration,
+    /// A line written at once after each `AT+CIPSEND`, before its prompt (a stray answer).
+    before_prompt: Option<&'static str>,
+    /// What the modem writes for the prompt (a garbled one if not `\r\n> `).
+    prompt: Option<&'static [u8]>,
     /// Data the server sends: `+RECEIVE`d once the next send's data is in, while the modem
     /// waits `send_ok_delay` for the server's acknowledgement (its `SEND OK`).
     incoming: Vec<&'static [u8]>,
@@ -201,7 +205,11 @@ impl ScriptedModem {
         }
         if let Some(len) = line.strip_prefix("AT+CIPSEND=0,") {
             let len = len.parse().unwrap();
-            self.busy = Some((now + self.prompt_delay, b"\r\n> ".to_vec(), Some(len)));
+            if let Some(stray) = self.before_prompt {
+                out.extend(format!("\r\n{stray}\r\n").as_bytes());
+            }
+            let prompt = self.prompt.unwrap_or(b"\r\n> ").to_vec();
+            self.busy = Some((now + self.prompt_delay, prompt, Some(len)));
             return;
         }
         let status;
@@ -652,4 +660,27 @@ fn a_uart_read_error_is_retried_at_once() {
         board.reports
     );
     assert_eq!(board.first("Decode"), None, "{:#?}", board.reports);
+}
+
+#[test]
+fn a_stray_ok_before_the_prompt_sends_nothing() {
+    // A stray `OK` (or a late `0, SEND OK`) right after `AT+CIPSEND=0,10`, the prompt 100 ms
+    // later: the send is not over, the data goes after the prompt, and `Sent` comes only
+    // with the send's own answer. (Taken for the answer, the `OK` made the heartbeat "sent"
+    // without its bytes, and the prompt then took the next command for data.)
+    for stray in ["OK", "0, SEND OK"] {
+        let mut modem = ScriptedModem {
+            before_prompt: Some(stray),
+            prompt_delay: Duration::from_millis(100),
+            ..ScriptedModem::connecting()
+        };
+        let board = simulate(&mut modem, Duration::from_secs(15));
+        assert_eq!(modem.sent, [b"heart beat", b"heart beat"], "{stray}");
+        let sends = board.reports.iter().filter(|(_, r)| r.starts_with("Sent("));
+        assert_eq!(sends.count(), 2, "{stray}: {:#?}", board.reports);
+        assert!(
+            !modem.commands.iter().any(|c| c.contains("heart")),
+            "{stray}"
+        );
+    }
 }

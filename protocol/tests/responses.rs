@@ -795,6 +795,31 @@ fn answers() {
             ],
         ),
         case(
+            "CIPSEND: before the prompt only an error ends it; a stray OK, SEND OK, SEND FAIL or DATA ACCEPT is a URC; after it OK ends nothing",
+            vec![
+                Host(SEND0),
+                Modem(b"\r\nOK\r\n\r\n0, SEND OK\r\n\r\nDATA ACCEPT:0,5\r\n\r\n0, SEND FAIL\r\n"),
+                Pending(true),
+                Modem(b"\r\n> \r\nOK\r\n"),
+                Pending(true),
+                Modem(b"\r\nDATA ACCEPT:0,5\r\n"),
+                Pending(false),
+                Host(SEND0),
+                Modem(b"\r\n+CME ERROR: 3\r\n"),
+                Pending(false),
+            ],
+            vec![
+                urc(R::Ok),
+                urc(R::SendOk(Some(0))),
+                urc(R::DataAccept { link: Some(0), len: 5 }),
+                urc(R::SendFail(Some(0))),
+                info(R::Prompt),
+                urc(R::Ok),
+                fin(R::DataAccept { link: Some(0), len: 5 }),
+                fin(R::CmeError(3)),
+            ],
+        ),
+        case(
             "CIPSEND: +PDP: DEACT and CLOSED are URCs; the host gives up",
             vec![
                 Host(SEND0),

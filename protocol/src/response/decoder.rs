@@ -33,7 +33,7 @@
 //! | `AT+NAME...` in any form | `+NAME: ...` of the same name (see below) | `OK` |
 //! | `AT+CIFSR` | — | the bare IP line (no `OK`) |
 //! | `AT+CIPSTATUS` | `OK` (first!), `STATE:`, `C:` lines | `STATE:` with 0 connection lines (single mode), else the last `C:` line |
-//! | `AT+CIPSEND...` | `> ` | `SEND OK`, `SEND FAIL`, `DATA ACCEPT` |
+//! | `AT+CIPSEND...` | `> ` | after the prompt: `SEND OK`, `SEND FAIL`, `DATA ACCEPT`; before it only an error (a stray `OK` or `SEND OK` is a URC, and `OK` never ends it) |
 //! | `AT+CIPSHUT` | — | `SHUT OK` |
 //! | `AT+CIPCLOSE...` | — | `CLOSE OK` |
 //! | `AT+CPOWD=...` | — | `NORMAL POWER DOWN` |
@@ -453,15 +453,19 @@ impl Answer {
                 }
                 _ => Role::Urc,
             },
+            // Before the prompt only an error ends it (checked above): a stray `OK` or a
+            // late `SEND OK` ending it would leave the prompt to come, and the modem would
+            // take the host's next bytes for data. `OK` never ends it.
             Answer::Cipsend { prompted } => match r {
                 Response::Prompt => {
                     *prompted = true;
                     Role::Info
                 }
-                Response::SendOk(_)
-                | Response::SendFail(_)
-                | Response::DataAccept { .. }
-                | Response::Ok => Role::Final,
+                Response::SendOk(_) | Response::SendFail(_) | Response::DataAccept { .. }
+                    if *prompted =>
+                {
+                    Role::Final
+                }
                 _ => Role::Urc,
             },
             Answer::Cipshut => done(matches!(r, Response::ShutOk | Response::Ok)),
