@@ -37,12 +37,17 @@
 //! held while it was busy. Only then is the next command sent ([`Report::AtResync`]). An `AT`
 //! the layers above send is itself the probe (the start-up probing works that way).
 //!
-//! A send whose `> ` prompt did not come in time gets one more step: ESC (0x1B) is written at
-//! once, because a prompt that comes late would make the modem take the next bytes it reads
-//! (the probe, the next command) for the data. ESC cancels a pending data prompt; outside
-//! data mode a modem drops it as line noise before the next `AT`. (The SIM800 manual
-//! documents ESC for the Ctrl-Z form of `AT+CIPSEND`; that it also ends the fixed-length
-//! form is UNCONFIRMED.)
+//! # Sending: the data is always written
+//!
+//! After `AT+CIPSEND=<link>,<len>` the client always writes exactly `<len>` bytes: the data
+//! once the `> ` prompt came, and otherwise (no prompt in `at_timeout`, a garbled one, an
+//! error, a URC that ended the wait) `<len>` bytes of filler, NULs and a final `\n`. A
+//! SIM800 in fixed-length data mode takes every byte for data, ESC included (ESC cancels
+//! only the Ctrl-Z form, which cannot carry binary data), and reads the host's bytes in
+//! order: a prompt that came late or garbled takes the filler, never a command; a modem
+//! that did not prompt reads the filler as a line of noise without `AT`. So no command byte
+//! reaches the server as data, and server data never reaches the modem's command parser.
+//! The client is then out of step (the send's answer, or the filler's, may still come).
 //!
 //! # A modem that stops answering
 //!
@@ -72,8 +77,10 @@ use crate::time::{Clock, Instant};
 /// The free text kept from an answer (`ATI`, `AT+CGMR`), in bytes.
 pub const TEXT_LEN: usize = 48;
 
-/// Cancels a pending data prompt.
-const ESC: u8 = 0x1B;
+/// What is written for the data of a send whose prompt was not seen, `len` bytes of it: NULs
+/// and a final `\n`. Taken as data (the prompt came late, or garbled), the server gets a line
+/// of NULs, which asks for nothing; taken as a command line, it is noise without `AT`.
+const FILLER: [u8; 16] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, b'\n'];
 
 /// UART read errors in a row, with no byte read, that are retried at once; past them the
 /// client waits a slice, as for end of file, rather than spin on a broken UART.
@@ -334,7 +341,8 @@ impl<'c, U: Read + Write, C: Clock> At<'c, U, C> {
             Command::Exec(Name::Ciicr) | Command::Sapbr { cmd: 1, .. } => c.ciicr_timeout,
             Command::Exec(Name::Cipshut) => c.cipshut_timeout,
             Command::Cfun { .. } => c.cfun_timeout,
-            Command::Cipsend { .. } => c.send_timeout,
+            // Until the prompt; the data's answer has its own ([`At::send_result`]).
+            Command::Cipsend { .. } => c.at_timeout,
             // Only start-up sends it: the probe.
             Command::At => c.probe_interval,
             _ => c.at_timeout,
@@ -345,12 +353,11 @@ impl<'c, U: Read + Write, C: Clock> At<'c, U, C> {
     /// information lines said is in [`At::answer`] afterwards. Out of step, it first probes
     /// with `AT` until in step again (see the module documentation); an `AT` is its own probe.
     ///
-    /// `AT+CIPSEND=<link>,<len>` waits for the `> ` prompt ([`Outcome::Prompt`]): then the
-    /// modem waits for exactly `len` bytes; [`At::write`] them at once and wait for the
-    /// `SEND OK` with [`At::send_result`]. `send_timeout` bounds the whole send. A
-    /// [`Wake::Abort`] URC (`CLOSED`, `+PDP: DEACT`, which may come instead of the answer)
-    /// ends a send's wait at once. When the prompt does not come in time, ESC is written: a
-    /// late prompt would take what is written next for the data.
+    /// `AT+CIPSEND=<link>,<len>` waits `at_timeout` for the `> ` prompt ([`Outcome::Prompt`]):
+    /// then the modem waits for exactly `len` bytes; [`At::write`] them at once and wait for
+    /// the `SEND OK` with [`At::send_result`]. A [`Wake::Abort`] URC (`CLOSED`, `+PDP: DEACT`,
+    /// which may come instead of the answer) ends a send's wait at once. Without the prompt,
+    /// `len` bytes of filler are written before this returns (see "Sending").
     pub async fn command(
         &mut self,
         command: &Command<'_>,
@@ -375,26 +382,34 @@ impl<'c, U: Read + Write, C: Clock> At<'c, U, C> {
             if probe {
                 continue;
             }
-            if outcome == Outcome::Timeout && matches!(command, Command::Cipsend { .. }) {
-                self.write(&[ESC]).await?;
+            if let (Command::Cipsend { len: Some(len), .. }, false) =
+                (command, outcome == Outcome::Prompt)
+            {
+                self.write_filler(usize::from(*len)).await?;
+                // Its answer may still come, or the prompt's.
+                self.out_of_step = true;
             }
             return Ok(outcome);
         }
     }
 
-    /// Waits for the result of a send whose data was written (`SEND OK`), until the
-    /// deadline its `AT+CIPSEND` set.
-    pub fn send_result<'s>(
-        &'s mut self,
+    /// Waits for the result of a send whose data was written (`SEND OK`, `DATA ACCEPT`), at
+    /// most `Config::send_timeout`. A wait that a URC ends leaves the client out of step:
+    /// the send's answer may still come.
+    pub async fn send_result(
+        &mut self,
         link: LinkId,
         len: usize,
-        handler: &'s mut dyn Handler,
-    ) -> impl Future<Output = Result<Outcome, AtError>> + use<'s, 'c, U, C> {
+        handler: &mut dyn Handler,
+    ) -> Result<Outcome, AtError> {
         let command = Command::Cipsend {
             link: Some(link),
             len: u16::try_from(len).ok(),
         };
-        self.finish(command, handler)
+        self.deadline = self.clock.now() + self.config.send_timeout;
+        let outcome = self.finish(command, handler).await?;
+        self.out_of_step |= outcome == Outcome::Aborted;
+        Ok(outcome)
     }
 
     /// Dispatches what was read and not yet decoded, without waiting: the URCs that came in
@@ -535,6 +550,23 @@ impl<'c, U: Read + Write, C: Clock> At<'c, U, C> {
                 handler.report(Report::WatchdogFed);
             }
         }
+    }
+
+    /// Writes `len` bytes of [`FILLER`]: the data of a send whose prompt was not seen.
+    async fn write_filler(&mut self, len: usize) -> Result<(), AtError> {
+        let mut left = len;
+        while left > 0 {
+            let n = left.min(FILLER.len());
+            // The last byte of all is the `\n`.
+            let chunk = if n == left {
+                &FILLER[FILLER.len() - n..]
+            } else {
+                &FILLER[..n]
+            };
+            self.write(chunk).await?;
+            left -= n;
+        }
+        Ok(())
     }
 
     /// Writes all of `bytes` and flushes, within `Config::uart_write_timeout`: a command, or

@@ -44,7 +44,7 @@
 //! | the modem hung | power-cycled within [`Config::hung_modem_bound`] of the first unanswered command |
 //! | the modem silent from power-up | RESET pulse after `boot_timeout` (10 s), then the power key after another, alternately |
 //! | a command without an answer in time | `AT` probes until one is answered, then `resync_quiet` (200 ms) of silence before the next command: a late answer is not taken for the next command's ([`at`]) |
-//! | a `> ` prompt that did not come in time | ESC written at once, so that a late prompt does not take the next command for data |
+//! | a `> ` prompt that did not come in time, or garbled, or a send aborted by a URC | the send's length in filler (NULs, `\n`) written at once: a late prompt takes it for the data, never a command; then `AT` probes and `resync_quiet` before the next command |
 //! | a UART read error | reported, and the read tried again at once (no byte wait) |
 //! | the watchdog | fed on every wake, at least every `watchdog_feed_interval` (4 s) while the core runs; [`Report::WatchdogFed`] at most once a second |
 //!

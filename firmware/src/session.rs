@@ -18,8 +18,9 @@
 //!
 //! # Sending
 //!
-//! `AT+CIPSEND=0,<len>`, `> `, the bytes (message and framing terminator), `SEND OK` (or
-//! `DATA ACCEPT`) within `send_timeout`. `SEND FAIL`, `ERROR`, no answer in time, `CLOSED`
+//! `AT+CIPSEND=0,<len>`, `> ` within `at_timeout`, the bytes (message and framing
+//! terminator), `SEND OK` (or `DATA ACCEPT`) within `send_timeout` (no prompt: filler goes
+//! instead of the bytes, see `at`). `SEND FAIL`, `ERROR`, no answer in time, `CLOSED`
 //! or `+PDP: DEACT` end the session; the message stays at the outbox head and is the first
 //! sent after the reconnect. The bytes are written straight from the outbox head, which
 //! stays in place while replies decoded during the send queue behind it.

@@ -65,8 +65,6 @@ impl Board for TestBoard {
     }
 }
 
-const ESC: u8 = 0x1B;
-
 /// A hand-scripted modem: it knows the start-up commands, `OK`s the rest, and can be told to
 /// register, connect, answer slowly, and to carry data. It holds the host's bytes while it is
 /// busy with a slow command, as a real modem's UART buffer does. `boots_at: None` is a modem
@@ -152,13 +150,7 @@ impl ScriptedModem {
                 return;
             };
             if let Some(due) = self.data_due {
-                if b == ESC {
-                    // ESC cancels the data; what follows is commands again.
-                    self.data_due = None;
-                    self.data.clear();
-                    out.extend(b"\r\nOK\r\n");
-                    continue;
-                }
+                // Fixed-length data, as a SIM800 takes it: every byte is data, ESC too.
                 self.data.push(b);
                 if self.data.len() == due {
                     self.data_due = None;
@@ -412,20 +404,45 @@ fn a_late_answer_is_not_taken_for_the_next_commands() {
     assert_eq!(board.first("AtRejected"), None);
 }
 
+/// Whether any byte the firmware meant as a command reached the server: the data of every
+/// send is either a message or the filler (NULs and a final `\n`).
+fn no_command_as_data(modem: &ScriptedModem) -> bool {
+    modem.sent.iter().all(|data| {
+        let filler = data
+            .split_last()
+            .is_some_and(|(&last, rest)| last == b'\n' && rest.iter().all(|&b| b == 0));
+        filler || data == b"heart beat"
+    })
+}
+
+/// The first send's data was the filler, and the command after that send was an `AT`
+/// probe: the firmware resynchronised before going on.
+fn filler_then_probe(modem: &ScriptedModem) {
+    assert!(no_command_as_data(modem), "sent {:?}", modem.sent);
+    assert_eq!(modem.sent.first().map(Vec::len), Some(10));
+    let commands = modem.after_probes();
+    let at = commands
+        .iter()
+        .position(|c| *c == "AT+CIPSEND=0,10")
+        .unwrap();
+    assert_eq!(commands[at + 1], "AT", "a probe before the next command");
+}
+
 #[test]
-fn a_late_prompt_is_cancelled_with_esc() {
-    // The `> ` of the first send (the heartbeat) comes after 31 s, past `send_timeout` (30 s).
-    // Without ESC the modem would take the next bytes written (the probe, `AT+CIPCLOSE`) for
-    // the 10 bytes of data and send them to the server.
+fn a_late_prompt_takes_filler_never_a_command() {
+    // The `> ` of the first send (the heartbeat) comes after 31 s, long past the prompt's
+    // timeout. A SIM800 takes every byte after a fixed-length prompt for data (ESC too):
+    // whatever the firmware writes next goes to the server. So the firmware writes the
+    // send's length in filler at once after the timeout: the late prompt takes it, and the
+    // probe and the close after it are commands. (With ESC and then `AT` probes, the modem
+    // sent `ESC AT\r AT\r AT` to the server.)
     let mut modem = ScriptedModem {
         prompt_delay: Duration::from_secs(31),
         ..ScriptedModem::connecting()
     };
     let board = simulate(&mut modem, Duration::from_secs(60));
-    let lost = board
-        .first("LinkLost(SendTimeout)")
-        .expect("send timed out");
-    assert!(board.first_after("AtResync", lost).is_some());
+    let timed_out = board.first("AtTimeout(Cipsend").expect("prompt timed out");
+    assert!(board.first_after("AtResync", timed_out).is_some());
     let send = b"AT+CIPSEND=0,10\r";
     let at = modem
         .raw
@@ -433,20 +450,44 @@ fn a_late_prompt_is_cancelled_with_esc() {
         .position(|w| w == send)
         .unwrap();
     assert_eq!(
-        modem.raw[at + send.len()],
-        ESC,
-        "ESC right after the timed-out send"
+        modem.raw[at + send.len()..at + send.len() + 10],
+        *b"\0\0\0\0\0\0\0\0\0\n",
+        "filler right after the timed-out send"
     );
-    assert!(modem.sent.is_empty(), "sent {:?}", modem.sent);
-    let commands = modem.after_probes();
-    let at = commands
-        .iter()
-        .position(|c| *c == "AT+CIPSEND=0,10")
-        .unwrap();
-    assert_eq!(
-        commands[at..at + 3],
-        ["AT+CIPSEND=0,10", "AT", "AT+CIPCLOSE=0,1"]
-    );
+    filler_then_probe(&modem);
+}
+
+#[test]
+fn a_garbled_prompt_takes_filler_never_a_command() {
+    // Line noise turns every prompt into `>!`: the firmware does not see it, but the modem
+    // waits for the data. The filler written after the prompt's timeout is the data; no
+    // command byte reaches the server, and the firmware stays in step.
+    let mut modem = ScriptedModem {
+        prompt: Some(b"\r\n>!"),
+        ..ScriptedModem::connecting()
+    };
+    let board = simulate(&mut modem, Duration::from_secs(60));
+    assert!(board.first("AtTimeout(Cipsend").is_some());
+    assert!(!modem.sent.is_empty());
+    assert!(no_command_as_data(&modem), "sent {:?}", modem.sent);
+    assert_eq!(board.first("ModemRestart"), None, "{:#?}", board.reports);
+}
+
+#[test]
+fn an_aborted_send_writes_filler_then_resyncs() {
+    // `0, CLOSED` arrives while the heartbeat's `AT+CIPSEND` waits for its prompt, which
+    // the modem sends anyway 200 ms later: the filler is its data, and before the next
+    // command the firmware probes and lets the line go quiet (the send's late answer).
+    let mut modem = ScriptedModem {
+        prompt_delay: Duration::from_millis(200),
+        timed: [(secs(1.75), b"\r\n0, CLOSED\r\n".to_vec())].into(),
+        ..ScriptedModem::connecting()
+    };
+    let board = simulate(&mut modem, Duration::from_secs(15));
+    assert!(board.first("LinkLost(Closed)").is_some());
+    filler_then_probe(&modem);
+    let lost = board.first("LinkLost(Closed)").unwrap();
+    assert!(board.first_after("AtResync", lost).is_some());
 }
 
 #[test]
