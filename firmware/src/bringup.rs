@@ -27,7 +27,9 @@
 //! # Connect (B7)
 //!
 //! `AT+CIPSTART=0,"TCP"|"UDP","<host>",<port>`, then `0, CONNECT OK` within
-//! `connect_timeout` (`ALREADY CONNECT` counts as connected). A failure is counted; the 5th in
+//! `connect_timeout`. `ALREADY CONNECT` is a link this attempt did not open (one given up on
+//! earlier, whose close failed): it is closed (`AT+CIPCLOSE=0,1`) and the attempt counts as
+//! failed, so the next one opens a fresh link. A failure is counted; the 5th in
 //! a row shuts the data link (`AT+CIPSHUT`) and resets the count, and so does finding the IP
 //! not ready (as in the seed). Every attempt, failed or ended, is followed by `connect_pause`.
 //!
@@ -231,10 +233,11 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
         let deadline = self.now() + c.connect_timeout;
         loop {
             if let Some(result) = self.state.flags.connect.take() {
-                return Ok(matches!(
-                    result,
-                    ConnectResult::Ok | ConnectResult::AlreadyConnected
-                ));
+                if result == ConnectResult::AlreadyConnected {
+                    // Not the link this attempt opened: one given up on earlier.
+                    self.cmd(&CLOSE).await?;
+                }
+                return Ok(result == ConnectResult::Ok);
             }
             self.check_modem()?;
             if self.state.flags.closed || self.state.flags.pdp_deact {

@@ -88,6 +88,8 @@ struct ScriptedModem {
     /// waits `send_ok_delay` for the server's acknowledgement (its `SEND OK`).
     incoming: Vec<&'static [u8]>,
     send_ok_delay: Duration,
+    /// `AT+CIPSTART` answers `0, ALREADY CONNECT` this many more times.
+    already_connected: usize,
     /// Bytes the modem writes by itself at a time (a URC, a `+RECEIVE`), in time order.
     timed: VecDeque<(Instant, Vec<u8>)>,
     /// Busy until then; then writes the bytes, and takes `n` bytes of data if `Some(n)`.
@@ -230,6 +232,10 @@ impl ScriptedModem {
             "AT+SAPBR=1,1" => "ERROR",
             "AT+CNTP" => "OK\r\n\r\n+CNTP: 1",
             "AT+CCLK?" => "+CCLK: \"24/01/01,00:00:00+00\"\r\n\r\nOK",
+            l if l.starts_with("AT+CIPSTART=") && self.already_connected > 0 => {
+                self.already_connected -= 1;
+                "OK\r\n\r\n0, ALREADY CONNECT"
+            }
             l if l.starts_with("AT+CIPSTART=") => "OK\r\n\r\n0, CONNECT OK",
             _ => "OK",
         };
@@ -724,4 +730,30 @@ fn a_stray_ok_before_the_prompt_sends_nothing() {
             "{stray}"
         );
     }
+}
+
+#[test]
+fn already_connect_is_closed_and_counted_as_a_failure() {
+    // `0, ALREADY CONNECT` is a link the firmware did not open this time (one it gave up
+    // on, whose close failed): it is closed and the connect counted as failed; the next
+    // attempt, after `connect_pause`, opens a fresh one.
+    let mut modem = ScriptedModem {
+        already_connected: 1,
+        ..ScriptedModem::connecting()
+    };
+    let board = simulate(&mut modem, Duration::from_secs(15));
+    let failed = board
+        .first("ConnectFailed { failures: 1 }")
+        .expect("counted");
+    let connected = board.first("Connected").expect("connected after");
+    assert!(
+        connected >= failed + Duration::from_secs(5),
+        "{connected} {failed}"
+    );
+    let commands = modem.after_probes();
+    let start = commands
+        .iter()
+        .position(|c| c.starts_with("AT+CIPSTART="))
+        .unwrap();
+    assert_eq!(commands[start + 1], "AT+CIPCLOSE=0,1");
 }
