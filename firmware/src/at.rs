@@ -149,6 +149,10 @@ pub struct Answer {
     pub connections: u8,
     pub ip: Option<[u8; 4]>,
     pub cclk: Option<DateTime>,
+    /// `+CIPACK: <txlen>,<acklen>,<nacklen>`: bytes written on the link and acknowledged.
+    pub cipack: Option<(u32, u32)>,
+    /// `DATA ACCEPT:<n>,<len>`: the bytes a send handed to the modem.
+    pub accepted: Option<u16>,
     /// The first free-text line, cut to [`TEXT_LEN`] bytes.
     pub text: heapless::Vec<u8, TEXT_LEN>,
 }
@@ -164,6 +168,8 @@ impl Answer {
             Response::Connection(_) => self.connections = self.connections.saturating_add(1),
             Response::IpAddress(ip) => self.ip = Some(ip),
             Response::Cclk(t) => self.cclk = Some(t),
+            Response::Cipack { txlen, acklen, .. } => self.cipack = Some((txlen, acklen)),
+            Response::DataAccept { len, .. } => self.accepted = Some(len),
             Response::Text(t) if self.text.is_empty() => {
                 let _ = self.text.extend_from_slice(&t[..t.len().min(TEXT_LEN)]);
             }
@@ -284,7 +290,7 @@ pub struct At<'c, U, C> {
     out_of_step: bool,
     /// When [`Report::WatchdogFed`] was last reported.
     fed_reported: Instant,
-    /// The deadline of the pending answer (for a send, from `AT+CIPSEND` to `SEND OK`).
+    /// The deadline of the pending answer.
     deadline: Instant,
     config: &'c Config,
 }
@@ -355,7 +361,7 @@ impl<'c, U: Read + Write, C: Clock> At<'c, U, C> {
     ///
     /// `AT+CIPSEND=<link>,<len>` waits `at_timeout` for the `> ` prompt ([`Outcome::Prompt`]):
     /// then the modem waits for exactly `len` bytes; [`At::write`] them at once and wait for
-    /// the `SEND OK` with [`At::send_result`]. A [`Wake::Abort`] URC (`CLOSED`, `+PDP: DEACT`,
+    /// the `DATA ACCEPT` with [`At::send_result`]. A [`Wake::Abort`] URC (`CLOSED`, `+PDP: DEACT`,
     /// which may come instead of the answer) ends a send's wait at once. Without the prompt,
     /// `len` bytes of filler are written before this returns (see "Sending").
     pub async fn command(
@@ -393,9 +399,9 @@ impl<'c, U: Read + Write, C: Clock> At<'c, U, C> {
         }
     }
 
-    /// Waits for the result of a send whose data was written (`SEND OK`, `DATA ACCEPT`), at
-    /// most `Config::send_timeout`. A wait that a URC ends leaves the client out of step:
-    /// the send's answer may still come.
+    /// Waits for the result of a send whose data was written (`DATA ACCEPT`, in quick send
+    /// mode at once), at most `Config::at_timeout`. A wait that a URC ends leaves the client
+    /// out of step: the send's answer may still come.
     pub async fn send_result(
         &mut self,
         link: LinkId,
@@ -406,7 +412,7 @@ impl<'c, U: Read + Write, C: Clock> At<'c, U, C> {
             link: Some(link),
             len: u16::try_from(len).ok(),
         };
-        self.deadline = self.clock.now() + self.config.send_timeout;
+        self.deadline = self.clock.now() + self.config.at_timeout;
         let outcome = self.finish(command, handler).await?;
         self.out_of_step |= outcome == Outcome::Aborted;
         Ok(outcome)

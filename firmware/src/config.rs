@@ -33,9 +33,9 @@ pub const UART_RX_BUF: usize = 128;
 /// longest line the firmware reads (a `C:` line of `AT+CIPSTATUS`) is about 100 bytes.
 pub const DECODER_BUF: usize = MAX_MESSAGE;
 
-/// The outbox's byte storage: the message being sent, which stays at the head until its
-/// `SEND OK` (it is sent from there, not copied), and one more message of the largest size
-/// queued behind it meanwhile. Messages are stored as sent: framing terminator included.
+/// The outbox's byte storage: messages written and waiting for their acknowledgement (they
+/// are written from there, not copied), and those queued behind them: two messages of the
+/// largest size. Messages are stored as sent: framing terminator included.
 pub const OUTBOX_BYTES: usize = 2 * MAX_MESSAGE;
 
 /// The outbox's message slots (a heartbeat takes a slot and no bytes).
@@ -156,12 +156,16 @@ pub struct Config {
     pub connect_timeout: Duration,
 
     // ---- Sending (B9) ----
-    /// How long a send may take, from `AT+CIPSEND` to `SEND OK`. With `AT+CIPQSEND=0`,
-    /// `SEND OK` means the server's TCP stack acknowledged the data, so this is also what
-    /// notices a silently dead link (see `Config::dead_link_bound`).
+    /// How long written bytes may wait for the server's TCP acknowledgement (`AT+CIPACK`'s
+    /// acknowledged count not moving on) before the link is taken for dead, closed and
+    /// connected again: what notices a silently dead link (see `Config::dead_link_bound`).
     /// Valid: 1 ms to a day.
     #[cfg_attr(feature = "serde", serde(with = "units::HumanDuration"))]
     pub send_timeout: Duration,
+    /// How often `AT+CIPACK` is asked while written bytes wait for their acknowledgement.
+    /// Valid: 1 ms to a day.
+    #[cfg_attr(feature = "serde", serde(with = "units::HumanDuration"))]
+    pub ack_poll_interval: Duration,
 
     // ---- Queries and the watchdog (B10) ----
     /// How often signal (`AT+CSQ`) and cell (`AT+CREG?`) are queried (the seed's 60 s).
@@ -268,6 +272,7 @@ impl Default for Config {
             connect_pause: secs(5),
             connect_timeout: secs(75),
             send_timeout: secs(30),
+            ack_poll_interval: secs(1),
             query_interval: secs(60),
             watchdog_feed_interval: secs(4),
             at_timeout: secs(5),
@@ -301,10 +306,11 @@ impl Config {
     }
 
     /// The longest a silently dead TCP link goes unnoticed while connected: the next heartbeat
-    /// is at most one interval away and its `SEND OK` must come within the send timeout.
-    /// (Plus the answer time of a query in progress, milliseconds on a live modem.)
+    /// is at most one interval away, its bytes wait at most the send timeout for their
+    /// acknowledgement, and that is seen at the next `AT+CIPACK`. (Plus the answer time of a
+    /// command in progress, milliseconds on a live modem.)
     pub fn dead_link_bound(&self) -> Duration {
-        self.heartbeat_interval + self.send_timeout
+        self.heartbeat_interval + self.send_timeout + self.ack_poll_interval
     }
 
     /// The longest one round of B7 takes before the data link is shut: every attempt waits
@@ -373,6 +379,7 @@ impl Config {
             ("connect_pause", D(c.connect_pause), ms, day),
             ("connect_timeout", D(c.connect_timeout), ms, day),
             ("send_timeout", D(c.send_timeout), ms, day),
+            ("ack_poll_interval", D(c.ack_poll_interval), ms, day),
             ("query_interval", D(c.query_interval), ms, day),
             (
                 "watchdog_feed_interval",
@@ -501,7 +508,7 @@ mod tests {
     #[test]
     fn bounds() {
         let c = Config::default();
-        assert_eq!(c.dead_link_bound(), secs(40));
+        assert_eq!(c.dead_link_bound(), secs(41));
         assert_eq!(c.connect_round_bound(), secs(400));
         // The watchdog is fed well within a Pico's 8.3 s maximum.
         assert!(c.watchdog_feed_interval * 2 <= Duration::from_millis(8300));

@@ -34,12 +34,12 @@
 //! |---|---|
 //! | heartbeat (B1) | queued when due, sent as soon as the send before it ends (at most `send_timeout` late, only behind a slow send); the first right after connecting |
 //! | `back…` / `bin` / `time` (B2–B4) | the reply is queued when the data is decoded and sent next (after the send in progress) |
-//! | a silently dead TCP link | the session ends within [`Config::dead_link_bound`] (10 s + 30 s); the close that follows waits for the busy modem to answer an `AT` probe |
+//! | a silently dead TCP link | the session ends within [`Config::dead_link_bound`] (10 s + 30 s + 1 s: the heartbeat's bytes not acknowledged, seen by `AT+CIPACK`); closed (`AT+CIPCLOSE=0,1`) at once: a send never holds the AT channel (quick send mode), so a modem waiting for the network is never reset |
 //! | `<n>, CLOSED`, `SEND FAIL` | the session ends at once; the next `AT+CIPSTART` after `connect_pause` (5 s) plus a close and three status commands |
 //! | `+PDP: DEACT` | the session ends at once; `AT+CIPSHUT`, `connect_pause`, then bring-up from `IP INITIAL` |
 //! | IP not ready (B6) | polled every `poll_interval` (2 s); flight mode after `ip_wait` (5 min) for `flight_mode` (20 s) |
 //! | connects failing (B7) | `AT+CIPSHUT` after 5 in a row, within [`Config::connect_round_bound`] |
-//! | a failed send | the message stays at the outbox head and is the first sent after the reconnect |
+//! | a failed send, a lost link | what was written and not acknowledged (`AT+CIPACK`, asked once more after the link is gone) is written again, first, on the next connection: at-least-once delivery |
 //! | the modem rebooted (`RDY`, `+CPIN: NOT READY`) | start-up again at once, no power action |
 //! | the modem hung | power-cycled within [`Config::hung_modem_bound`] of the first unanswered command |
 //! | the modem silent from power-up | RESET pulse after `boot_timeout` (10 s), then the power key after another, alternately |

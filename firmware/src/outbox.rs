@@ -1,25 +1,28 @@
-//! The outbox (B9): a bounded FIFO of the messages to send, with a documented drop policy.
+//! The outbox (B9): a bounded FIFO of the messages to send, with a documented drop policy,
+//! that keeps what was written until the connection acknowledges it.
 //!
 //! The seed's queue grows without bound during an outage (a heartbeat every 10 s for hours)
 //! and loses the message whose send fails. Ours:
 //!
 //! | situation | what happens |
 //! |---|---|
-//! | a heartbeat is due and one is already queued (or being sent) | the new one is dropped: [`DropReason::HeartbeatPending`]. At most one heartbeat is ever queued. |
+//! | a heartbeat is due and one is already in the outbox (waiting, or written and not yet acknowledged) | the new one is dropped: [`DropReason::HeartbeatPending`]. At most one heartbeat is ever queued. |
+//! | a heartbeat is due and there is a slot | it goes ahead of the replies waiting to be written (B1: heartbeats on time), behind what was written already |
 //! | a reply arrives and there is room | queued at the tail |
-//! | a reply arrives, no room, a heartbeat waits (not being sent) | the heartbeat is dropped ([`DropReason::Evicted`]) to make room; replies are worth more |
+//! | a reply arrives, no room, a heartbeat waits (not written yet) | the heartbeat is dropped ([`DropReason::Evicted`]) to make room; replies are worth more |
 //! | a reply arrives, still no room | the new reply is dropped ([`DropReason::Full`]): what was queued first keeps its place |
 //! | a heartbeat is due and no slot is free | dropped ([`DropReason::Full`]) |
 //! | a message longer than [`MAX_MESSAGE`], terminator included | dropped ([`DropReason::TooLong`]) |
-//! | the send of the head fails | it stays at the head ([`Outbox::failed`]) and is sent first after the reconnect |
+//! | a message was written on the connection | it stays, with its end offset in the connection's byte stream, until the acknowledged count passes that end ([`Outbox::acked`]) |
+//! | the connection is lost | what was written and not acknowledged is written again, first, on the next one ([`Outbox::rewind`]) |
 //!
 //! "Room" is a free slot ([`OUTBOX_ENTRIES`]) and enough bytes ([`OUTBOX_BYTES`]). A
-//! heartbeat takes a slot and no bytes: its payload is the constant [`HEARTBEAT`]. The head
-//! being sent is never evicted.
+//! heartbeat takes a slot and no bytes: its payload is the constant [`HEARTBEAT`]. What was
+//! written is never evicted.
 //!
-//! Messages are stored as they go on the link, with the framing's terminator, so that the
-//! head is sent straight from here ([`Outbox::head`]): no copy, and replies still queue
-//! behind it while its send waits for `SEND OK`.
+//! Messages are stored as they go on the link, with the framing's terminator, so that each
+//! is written straight from here ([`Outbox::next`]): no copy, and replies still queue behind
+//! while earlier ones wait for their acknowledgement.
 
 use heapless::Vec;
 use protocol::app::{Framing, HEARTBEAT};
@@ -63,7 +66,9 @@ pub enum DropReason {
 struct Entry {
     kind: Kind,
     /// Bytes in `Outbox::bytes` (0 for a heartbeat).
-    len: usize,
+    len: u16,
+    /// Written: where it ends in the connection's byte stream.
+    end: u32,
 }
 
 /// The bounded FIFO. Replies' bytes are stored back to back in entry order.
@@ -73,8 +78,9 @@ pub struct Outbox {
     entries: Vec<Entry, OUTBOX_ENTRIES>,
     bytes: [u8; OUTBOX_BYTES],
     used: usize,
-    /// The head is being sent: it may not be evicted.
-    in_flight: bool,
+    /// `entries[..written]` were written on the connection and wait for its
+    /// acknowledgement; the others wait to be written.
+    written: usize,
 }
 
 impl Default for Outbox {
@@ -91,11 +97,11 @@ impl Outbox {
             entries: Vec::new(),
             bytes: [0; OUTBOX_BYTES],
             used: 0,
-            in_flight: false,
+            written: 0,
         }
     }
 
-    /// Messages queued, the one being sent included.
+    /// Messages in the outbox, written or not.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
@@ -104,22 +110,23 @@ impl Outbox {
         self.entries.is_empty()
     }
 
-    /// Bytes of replies queued, terminators included.
+    /// Bytes of replies in the outbox, terminators included.
     pub fn bytes(&self) -> usize {
         self.used
     }
 
-    /// Queues a heartbeat, unless one is queued already or no slot is free.
+    /// Queues a heartbeat ahead of the replies waiting to be written, unless one is in the
+    /// outbox already or no slot is free.
     pub fn push_heartbeat(&mut self) -> Result<(), DropReason> {
         if self.entries.iter().any(|e| e.kind == Kind::Heartbeat) {
             return Err(DropReason::HeartbeatPending);
         }
-        self.entries
-            .push(Entry {
-                kind: Kind::Heartbeat,
-                len: 0,
-            })
-            .map_err(|_| DropReason::Full)
+        let heartbeat = Entry {
+            kind: Kind::Heartbeat,
+            len: 0,
+            end: 0,
+        };
+        self.entries.push(heartbeat).map_err(|_| DropReason::Full)
     }
 
     /// Queues a reply, with the framing's terminator. `Ok(true)` if a waiting heartbeat was
@@ -137,7 +144,9 @@ impl Outbox {
         self.entries
             .push(Entry {
                 kind: Kind::Reply,
-                len,
+                // At most `MAX_MESSAGE`.
+                len: len as u16,
+                end: 0,
             })
             .map_err(|_| DropReason::Full)?;
         let (message, end) = self.bytes[self.used..self.used + len].split_at_mut(data.len());
@@ -147,60 +156,76 @@ impl Outbox {
         Ok(evicted)
     }
 
-    /// Removes the queued heartbeat if it is not being sent.
+    /// Removes the queued heartbeat if it was not written.
     fn evict_heartbeat(&mut self) -> bool {
-        let skip = usize::from(self.in_flight);
-        match self
-            .entries
-            .iter()
-            .skip(skip)
-            .position(|e| e.kind == Kind::Heartbeat)
-        {
+        let mut waiting = self.entries.iter().skip(self.written);
+        match waiting.position(|e| e.kind == Kind::Heartbeat) {
             Some(i) => {
-                self.entries.remove(i + skip);
+                self.entries.remove(self.written + i);
                 true
             }
             None => false,
         }
     }
 
-    /// The head, marked as being sent: its kind and bytes ([`Outbox::head`]).
-    pub fn begin_send(&mut self) -> Option<(Kind, &[u8])> {
-        let kind = self.entries.first()?.kind;
-        self.in_flight = true;
-        Some((kind, self.head()))
+    /// The message `i`: its kind and its bytes as they go on the link.
+    fn message(&self, i: usize) -> Option<(Kind, &[u8])> {
+        let entry = self.entries.get(i)?;
+        let start: usize = self.entries[..i].iter().map(|e| usize::from(e.len)).sum();
+        let data = match (entry.kind, self.framing) {
+            (Kind::Heartbeat, Framing::Raw) => HEARTBEAT,
+            (Kind::Heartbeat, Framing::Newline) => &HEARTBEAT_LINE,
+            (Kind::Reply, _) => &self.bytes[start..start + usize::from(entry.len)],
+        };
+        Some((entry.kind, data))
     }
 
-    /// The head's bytes as they go on the link, terminator included; empty if there is none.
-    /// They stay in place until [`Outbox::sent`], whatever is queued meanwhile.
-    pub fn head(&self) -> &[u8] {
-        match self.entries.first() {
-            None => &[],
-            Some(Entry {
-                kind: Kind::Heartbeat,
-                ..
-            }) => match self.framing {
-                Framing::Raw => HEARTBEAT,
-                Framing::Newline => &HEARTBEAT_LINE,
-            },
-            Some(&Entry { len, .. }) => &self.bytes[..len],
+    /// The next message to write: its kind and bytes. They stay in place until it is
+    /// acknowledged, whatever is queued meanwhile.
+    pub fn next(&self) -> Option<(Kind, &[u8])> {
+        self.message(self.written)
+    }
+
+    /// The message [`Outbox::next`] gave was written; it ends at `end` in the connection's
+    /// byte stream.
+    pub fn written(&mut self, end: u32) {
+        if let Some(entry) = self.entries.get_mut(self.written) {
+            entry.end = end;
+            self.written += 1;
         }
     }
 
-    /// The head was sent: it leaves the queue.
-    pub fn sent(&mut self) {
-        self.in_flight = false;
+    /// Whether written messages wait for their acknowledgement.
+    pub fn unacked(&self) -> bool {
+        self.written > 0
+    }
+
+    /// The oldest message, if it was written and the connection acknowledged it: `acked`
+    /// bytes of the stream reach its end. [`Outbox::remove_head`] then takes it out.
+    pub fn acked(&self, acked: u32) -> Option<(Kind, &[u8])> {
+        let written = self
+            .entries
+            .first()
+            .filter(|e| self.written > 0 && e.end <= acked);
+        written.and_then(|_| self.message(0))
+    }
+
+    /// Takes the oldest message out (it was acknowledged, see [`Outbox::acked`]).
+    pub fn remove_head(&mut self) {
         if self.entries.is_empty() {
             return;
         }
         let head = self.entries.remove(0);
-        self.bytes.copy_within(head.len..self.used, 0);
-        self.used -= head.len;
+        let len = usize::from(head.len);
+        self.bytes.copy_within(len..self.used, 0);
+        self.used -= len;
+        self.written = self.written.saturating_sub(1);
     }
 
-    /// The head's send failed: it stays at the head, to be sent first after the reconnect.
-    pub fn failed(&mut self) {
-        self.in_flight = false;
+    /// The connection was lost: what was written and not acknowledged is to be written
+    /// again, first, on the next one.
+    pub fn rewind(&mut self) {
+        self.written = 0;
     }
 }
 
@@ -208,18 +233,19 @@ impl Outbox {
 mod tests {
     use super::*;
 
-    /// The queue as (kind, payload) pairs, head first.
-    fn contents(outbox: &Outbox) -> heapless::Vec<(Kind, heapless::Vec<u8, MAX_MESSAGE>), 32> {
+    /// Writes every waiting message, ending at `end` and on, and acknowledges them all:
+    /// what went out, in order.
+    fn drain(o: &mut Outbox) -> heapless::Vec<(Kind, heapless::Vec<u8, MAX_MESSAGE>), 32> {
         let mut out = heapless::Vec::new();
-        let mut at = 0;
-        for e in &outbox.entries {
-            let data = match e.kind {
-                Kind::Heartbeat => HEARTBEAT,
-                Kind::Reply => &outbox.bytes[at..at + e.len],
-            };
-            at += e.len;
-            out.push((e.kind, heapless::Vec::from_slice(data).unwrap()))
+        let mut end = 0;
+        while let Some((kind, data)) = o.next() {
+            end += data.len() as u32;
+            out.push((kind, heapless::Vec::from_slice(data).unwrap()))
                 .unwrap();
+            o.written(end);
+        }
+        while o.acked(end).is_some() {
+            o.remove_head();
         }
         out
     }
@@ -229,10 +255,13 @@ mod tests {
         let mut o = Outbox::new(Framing::Raw);
         assert_eq!(o.push_heartbeat(), Ok(()));
         assert_eq!(o.push_heartbeat(), Err(DropReason::HeartbeatPending));
-        // Also while it is being sent.
-        assert_eq!(o.begin_send(), Some((Kind::Heartbeat, HEARTBEAT)));
+        // Also while it is written and not yet acknowledged.
+        assert_eq!(o.next(), Some((Kind::Heartbeat, HEARTBEAT)));
+        o.written(10);
         assert_eq!(o.push_heartbeat(), Err(DropReason::HeartbeatPending));
-        o.sent();
+        assert_eq!(o.acked(9), None);
+        assert_eq!(o.acked(10), Some((Kind::Heartbeat, HEARTBEAT)));
+        o.remove_head();
         assert!(o.is_empty());
         assert_eq!(o.push_heartbeat(), Ok(()));
     }
@@ -241,29 +270,40 @@ mod tests {
     fn fifo_order_and_bytes() {
         let mut o = Outbox::new(Framing::Raw);
         o.push_reply(b"back1").unwrap();
-        o.push_heartbeat().unwrap();
         o.push_reply(b"time-ish").unwrap();
-        assert_eq!((o.len(), o.bytes()), (3, 13));
-        assert_eq!(o.begin_send(), Some((Kind::Reply, &b"back1"[..])));
-        o.sent();
-        assert_eq!(o.begin_send(), Some((Kind::Heartbeat, HEARTBEAT)));
-        o.sent();
-        assert_eq!(o.begin_send(), Some((Kind::Reply, &b"time-ish"[..])));
-        o.sent();
+        assert_eq!((o.len(), o.bytes()), (2, 13));
+        let sent = drain(&mut o);
+        assert_eq!(
+            sent[0],
+            (Kind::Reply, heapless::Vec::from_slice(b"back1").unwrap())
+        );
+        assert_eq!(sent[1].1.as_slice(), b"time-ish");
         assert_eq!((o.len(), o.bytes()), (0, 0));
-        assert_eq!(o.begin_send(), None);
+        assert_eq!(o.next(), None);
     }
 
     #[test]
-    fn a_failed_send_stays_at_the_head() {
+    fn written_messages_leave_when_acknowledged_and_are_written_again_after_a_loss() {
         let mut o = Outbox::new(Framing::Raw);
         o.push_reply(b"back!").unwrap();
         o.push_reply(b"second").unwrap();
-        assert_eq!(o.begin_send(), Some((Kind::Reply, &b"back!"[..])));
-        o.failed();
-        assert_eq!(o.begin_send(), Some((Kind::Reply, &b"back!"[..])));
-        o.sent();
-        assert_eq!(o.begin_send(), Some((Kind::Reply, &b"second"[..])));
+        o.push_reply(b"third").unwrap();
+        o.written(5);
+        o.written(11);
+        assert!(o.unacked());
+        assert_eq!(o.next(), Some((Kind::Reply, &b"third"[..])));
+        // The first is acknowledged, not the second (part of it only).
+        assert_eq!(o.acked(8), Some((Kind::Reply, &b"back!"[..])));
+        o.remove_head();
+        assert_eq!(o.acked(8), None);
+        // Lost: the second is the first written on the next connection.
+        o.rewind();
+        assert!(!o.unacked());
+        assert_eq!(o.next(), Some((Kind::Reply, &b"second"[..])));
+        o.written(6);
+        assert_eq!(o.acked(6), Some((Kind::Reply, &b"second"[..])));
+        o.remove_head();
+        assert_eq!(o.next(), Some((Kind::Reply, &b"third"[..])));
     }
 
     #[test]
@@ -275,26 +315,25 @@ mod tests {
         }
         // Full: the heartbeat makes room for a reply...
         assert_eq!(o.push_reply(b"new"), Ok(true));
-        assert!(contents(&o).iter().all(|(k, _)| *k == Kind::Reply));
         // ...then new messages are refused and the old ones keep their places.
         assert_eq!(o.push_reply(b"newer"), Err(DropReason::Full));
         assert_eq!(o.push_heartbeat(), Err(DropReason::Full));
-        assert_eq!(
-            contents(&o).last().map(|(_, d)| d.as_slice()),
-            Some(&b"new"[..])
-        );
+        let sent = drain(&mut o);
+        assert!(sent.iter().all(|(k, _)| *k == Kind::Reply));
+        assert_eq!(sent.last().map(|(_, d)| d.as_slice()), Some(&b"new"[..]));
     }
 
     #[test]
-    fn the_heartbeat_being_sent_is_not_evicted() {
+    fn a_written_heartbeat_is_not_evicted() {
         let mut o = Outbox::new(Framing::Raw);
         o.push_heartbeat().unwrap();
         for _ in 1..OUTBOX_ENTRIES {
             o.push_reply(b"r").unwrap();
         }
-        o.begin_send();
+        o.written(10);
         assert_eq!(o.push_reply(b"new"), Err(DropReason::Full));
-        o.sent();
+        assert!(o.acked(10).is_some());
+        o.remove_head();
         assert_eq!(o.len(), OUTBOX_ENTRIES - 1);
     }
 
@@ -305,17 +344,15 @@ mod tests {
         o.push_heartbeat().unwrap();
         o.push_reply(b"back 1").unwrap();
         assert_eq!(o.bytes(), 7);
-        assert_eq!(
-            o.begin_send(),
-            Some((Kind::Heartbeat, &b"heart beat\n"[..]))
-        );
-        // A reply queued while the head is in flight goes behind it; the head stays put.
+        assert_eq!(o.next(), Some((Kind::Heartbeat, &b"heart beat\n"[..])));
+        o.written(11);
+        // A reply queued while the first is written goes behind; it stays put.
         o.push_reply(b"bin!").unwrap();
-        assert_eq!(o.head(), b"heart beat\n");
-        o.sent();
-        assert_eq!(o.begin_send(), Some((Kind::Reply, &b"back 1\n"[..])));
-        o.sent();
-        assert_eq!(o.head(), b"bin!\n");
+        o.remove_head();
+        assert_eq!(o.next(), Some((Kind::Reply, &b"back 1\n"[..])));
+        o.written(18);
+        o.remove_head();
+        assert_eq!(o.next(), Some((Kind::Reply, &b"bin!\n"[..])));
         let most = [b'b'; MAX_MESSAGE - 1];
         assert_eq!(o.push_reply(&most), Ok(false));
         assert_eq!(o.push_reply(&[b'b'; MAX_MESSAGE]), Err(DropReason::TooLong));
@@ -332,11 +369,12 @@ mod tests {
         assert_eq!(o.push_reply(&big), Ok(false));
         assert_eq!(o.push_reply(&big), Ok(false));
         assert_eq!(o.push_reply(b"x"), Err(DropReason::Full));
-        o.begin_send();
-        o.sent();
+        o.written(MAX_MESSAGE as u32);
+        o.remove_head();
         assert_eq!(o.push_reply(b"x"), Ok(false));
-        assert_eq!(o.begin_send(), Some((Kind::Reply, &big[..])));
-        o.sent();
-        assert_eq!(o.begin_send(), Some((Kind::Reply, &b"x"[..])));
+        assert_eq!(o.next(), Some((Kind::Reply, &big[..])));
+        o.written(2 * MAX_MESSAGE as u32);
+        o.remove_head();
+        assert_eq!(o.next(), Some((Kind::Reply, &b"x"[..])));
     }
 }

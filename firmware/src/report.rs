@@ -71,7 +71,8 @@ pub enum Report<'a> {
     Dropped { kind: Kind, reason: DropReason },
     /// The outbox now holds `messages` messages and `bytes` bytes of replies.
     Outbox { messages: usize, bytes: usize },
-    /// A message was sent and the modem confirmed it (`SEND OK`), terminator included.
+    /// A message was delivered: the server's TCP acknowledged its bytes (`AT+CIPACK`);
+    /// terminator included.
     Sent { kind: Kind, data: &'a [u8] },
     /// A message was received (after framing).
     Received(&'a [u8]),

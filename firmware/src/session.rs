@@ -7,23 +7,43 @@
 //! 1. the link or the modem failed (`CLOSED`, `+PDP: DEACT`, `RDY`, `+CPIN: NOT READY`,
 //!    `NORMAL POWER DOWN`, as URCs set them): the session ends;
 //! 2. a heartbeat is due: it is queued (B1), the next one is due one interval later;
-//! 3. the outbox is not empty: its head is sent (B9);
-//! 4. signal and cell are due (B10): `AT+CSQ`, `AT+CREG?` (on time: see `device.rs`);
-//! 5. the network clock is due, or its sync answered (B4);
-//! 6. otherwise: wait for the earliest of UART bytes and the deadlines of 2, 4 and 5.
+//! 3. a send is in doubt, or written messages wait and `AT+CIPACK` is due: it is asked;
+//! 4. a message waits to be written: it is (B9);
+//! 5. signal and cell are due (B10): `AT+CSQ`, `AT+CREG?` (on time: see `device.rs`);
+//! 6. the network clock is due, or its sync answered (B4);
+//! 7. otherwise: wait for the earliest of UART bytes and the deadlines of 2, 3, 5 and 6.
 //!
-//! Received data (`+RECEIVE`) is handled the moment it is decoded, whatever the loop is doing
-//! (even waiting for a `SEND OK`): deframed, answered (`back…`, `bin`, `time`), the replies
-//! queued. A heartbeat never waits behind a read: there is no read to wait for, only URCs.
+//! Received data (`+RECEIVE`) is handled the moment it is decoded, whatever the loop is doing:
+//! deframed, answered (`back…`, `bin`, `time`), the replies queued. A heartbeat never waits
+//! behind a read: there is no read to wait for, only URCs.
 //!
-//! # Sending
+//! # Sending: quick mode and `AT+CIPACK`
 //!
-//! `AT+CIPSEND=0,<len>`, `> ` within `at_timeout`, the bytes (message and framing
-//! terminator), `SEND OK` (or `DATA ACCEPT`) within `send_timeout` (no prompt: filler goes
-//! instead of the bytes, see `at`). `SEND FAIL`, `ERROR`, no answer in time, `CLOSED`
-//! or `+PDP: DEACT` end the session; the message stays at the outbox head and is the first
-//! sent after the reconnect. The bytes are written straight from the outbox head, which
-//! stays in place while replies decoded during the send queue behind it.
+//! The modem is in quick send mode (`AT+CIPQSEND=1`, see `startup`): a send never holds
+//! the AT channel. `AT+CIPSEND=0,<len>`, `> ` within `at_timeout`, the bytes (message and
+//! framing terminator), `DATA ACCEPT:0,<len>` at once: the message is written, and it stays
+//! in the outbox with its end offset in the connection's byte stream ([`crate::outbox`])
+//! while replies decoded meanwhile queue behind it. Every `ack_poll_interval` while written
+//! messages wait, `AT+CIPACK=0` gives the bytes written and the bytes the server's TCP
+//! acknowledged: a message leaves the outbox ([`Report::Sent`]) when the acknowledged count
+//! passes its end. When it does not move on for `send_timeout`, the link is taken for dead
+//! (`LinkLost(SendTimeout)`): closed and connected again at once.
+//!
+//! A send's data whose `DATA ACCEPT` does not come (or comes garbled) is settled by the next
+//! `AT+CIPACK` before anything more is written: written if the count grew by its length,
+//! otherwise written again. No prompt in time (filler went instead, see `at`), `SEND FAIL`,
+//! `ERROR`, `CLOSED` or `+PDP: DEACT` end the session. When it ends, a last `AT+CIPACK` (the
+//! counts stay readable after the connection is gone) takes out what the server
+//! acknowledged; what it did not is written again, first, on the next connection. The
+//! modem's counts are lost when it restarts: then everything not yet acknowledged is
+//! written again, and the server may get it twice (at-least-once delivery; the
+//! acknowledged framing, `protocol::app`, makes it exactly once).
+//!
+//! A modem that answers `AT+CIPACK` with `ERROR` (one without it): what it took counts as
+//! delivered at its `DATA ACCEPT`, and a dead link is then noticed only when the modem
+//! reports it (`CLOSED`, `SEND FAIL`, `+PDP: DEACT`). UDP: the modem counts a datagram
+//! acknowledged once it left (the simulator does; UNCONFIRMED on a real SIM800), so a dead
+//! UDP path is not noticed unless the modem reports it.
 //!
 //! # The network clock (B4)
 //!
@@ -42,11 +62,10 @@
 //!
 //! # Bounds
 //!
-//! - A heartbeat is queued within one turn of being due, and sent as soon as the send before
-//!   it ends: at most `send_timeout` late, and only when a send is slow.
+//! - A heartbeat is queued within one turn of being due, and written as soon as the command
+//!   in progress and the messages queued before it are.
 //! - A silently dead TCP link ends the session within `Config::dead_link_bound` (the next
-//!   heartbeat's `SEND OK` never comes). UDP has no acknowledgement: a dead UDP path is not
-//!   noticed unless the modem reports it.
+//!   heartbeat's bytes are never acknowledged). UDP: see "Sending".
 //! - `CLOSED` and `+PDP: DEACT` end the session as soon as they are decoded.
 
 use protocol::command::{Command, Name};
@@ -55,7 +74,6 @@ use protocol::types::DateTime;
 use crate::at::Outcome;
 use crate::config::{non_empty, LINK};
 use crate::device::{Device, NtpState};
-use crate::outbox::Kind;
 use crate::report::Report;
 use crate::time::{Clock, Instant};
 use crate::values::{LinkLoss, Phase, RestartReason};
@@ -81,49 +99,62 @@ impl Job {
     }
 }
 
+/// The connection's byte stream as `AT+CIPACK` counts it, while a session runs.
+struct Stream {
+    /// Bytes written on the connection (the modem's `txlen`), as far as the firmware knows.
+    tx: u32,
+    /// Bytes the peer acknowledged (`acklen`).
+    acked: u32,
+    /// When `acked` last moved on, or written bytes started to wait.
+    progress: Instant,
+    /// When `AT+CIPACK` is due while written messages wait.
+    poll: Instant,
+    /// A send's data was written and its `DATA ACCEPT` did not come: `AT+CIPACK` tells
+    /// whether the modem took the data (`len` more bytes written) before anything more is.
+    unsure: Option<u32>,
+}
+
 impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
     /// Runs the connected session until the link is lost (`Ok`) or the modem fails (`Err`).
     pub(crate) async fn session(&mut self) -> Result<LinkLoss, RestartReason> {
         self.set_phase(Phase::Connected);
         let interval = self.config.heartbeat_interval;
-        let mut heartbeat_due = self.now();
-        loop {
+        let now = self.now();
+        let mut heartbeat_due = now;
+        // A new connection: what the last one did not acknowledge is written again first.
+        self.state.outbox.rewind();
+        let mut stream = Stream {
+            tx: 0,
+            acked: 0,
+            progress: now,
+            poll: now,
+            unsure: None,
+        };
+        let loss = loop {
             self.check_modem()?;
-            if self.state.flags.pdp_deact {
-                return Ok(LinkLoss::PdpDeact);
+            let flags = &self.state.flags;
+            if flags.pdp_deact {
+                break LinkLoss::PdpDeact;
             }
-            if self.state.flags.closed {
-                return Ok(LinkLoss::Closed);
+            if flags.closed {
+                break LinkLoss::Closed;
             }
             let now = self.now();
             if now >= heartbeat_due {
                 self.state.queue_heartbeat();
-                // Late (behind a slow send): the next one is a whole interval from now.
+                // Late: the next one is a whole interval from now.
                 heartbeat_due = (heartbeat_due + interval).max(now + interval);
+            }
+            let unacked = self.state.outbox.unacked();
+            if stream.unsure.is_some() || (unacked && now >= stream.poll) {
+                if let Some(loss) = self.poll_acks(&mut stream).await? {
+                    break loss;
+                }
                 continue;
             }
-            if let Some((kind, head)) = self.state.outbox.begin_send() {
-                // The head is sent straight from the outbox, and stays there until its
-                // `SEND OK`: replies decoded meanwhile queue behind it.
-                let len = head.len();
-                let cipsend = Command::Cipsend {
-                    link: Some(LINK),
-                    len: u16::try_from(len).ok(),
-                };
-                let mut outcome = self.cmd(&cipsend).await?;
-                if outcome == Outcome::Prompt {
-                    self.at.write(self.state.outbox.head()).await?;
-                    outcome = self.at.send_result(LINK, len, &mut self.state).await?;
-                }
-                if outcome == Outcome::Aborted {
-                    // A restart URC, not a failed send: straight to start-up.
-                    if let Err(reason) = self.check_modem() {
-                        self.state.outbox.failed();
-                        return Err(reason);
-                    }
-                }
-                if let Err(loss) = self.sent(kind, outcome) {
-                    return Ok(loss);
+            if self.state.outbox.next().is_some() {
+                if let Some(loss) = self.write_next(&mut stream).await? {
+                    break loss;
                 }
                 continue;
             }
@@ -143,30 +174,106 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
             let ntp_deadline = match self.ntp {
                 NtpState::Due(at) | NtpState::Waiting(at) => at,
             };
-            let deadline = heartbeat_due.min(self.query_due).min(ntp_deadline);
+            let mut deadline = heartbeat_due.min(self.query_due).min(ntp_deadline);
+            if unacked {
+                deadline = deadline.min(stream.poll);
+            }
             self.at.wait_until(deadline, &mut self.state).await;
+        };
+        // What the peer acknowledged up to the end is not written again: the counts stay
+        // readable after the connection ends.
+        if self.state.outbox.unacked() {
+            self.poll_acks(&mut stream).await?;
         }
+        Ok(loss)
     }
 
-    /// The outbox head's send ended with `outcome`. `Err` with the loss when the link
-    /// failed; the message then stays at the head.
-    fn sent(&mut self, kind: Kind, outcome: Outcome) -> Result<(), LinkLoss> {
-        let state = &mut self.state;
-        if outcome == Outcome::Ok {
-            let data = state.outbox.head();
-            state.board.report(Report::Sent { kind, data });
-            state.outbox.sent();
-            state.report_outbox();
-            return Ok(());
+    /// Writes the next message from the outbox: `AT+CIPSEND=0,<len>`, the bytes, `DATA
+    /// ACCEPT:0,<len>`. `Some` with the loss when the link failed.
+    async fn write_next(&mut self, stream: &mut Stream) -> Result<Option<LinkLoss>, RestartReason> {
+        let len = self.state.outbox.next().map_or(0, |(_, data)| data.len());
+        let cipsend = Command::Cipsend {
+            link: Some(LINK),
+            // At most `MAX_MESSAGE`.
+            len: Some(len as u16),
+        };
+        let mut outcome = self.cmd(&cipsend).await?;
+        let mut written = None;
+        if outcome == Outcome::Prompt {
+            let data = self.state.outbox.next().map_or(&[][..], |(_, data)| data);
+            self.at.write(data).await?;
+            outcome = self.at.send_result(LINK, len, &mut self.state).await?;
+            written = Some(len as u32);
         }
-        state.outbox.failed();
-        let flags = &state.flags;
-        Err(match outcome {
-            Outcome::Timeout => LinkLoss::SendTimeout,
-            _ if flags.pdp_deact => LinkLoss::PdpDeact,
-            _ if flags.closed => LinkLoss::Closed,
-            _ => LinkLoss::SendFailed,
+        Ok(match outcome {
+            Outcome::Ok if self.at.answer().accepted == Some(len as u16) => {
+                let now = self.now();
+                if !self.state.outbox.unacked() {
+                    // Written bytes start to wait now.
+                    stream.progress = now;
+                    stream.poll = now + self.config.ack_poll_interval;
+                }
+                stream.tx = stream.tx.wrapping_add(len as u32);
+                self.state.outbox.written(stream.tx);
+                None
+            }
+            // The data went, its answer did not come (or garbled): `AT+CIPACK` tells
+            // whether the modem took it.
+            Outcome::Timeout | Outcome::Ok if written.is_some() => {
+                stream.unsure = written;
+                None
+            }
+            // No prompt in time (filler went instead): a modem that does not answer, or a
+            // garbled prompt; a new connection will tell.
+            Outcome::Timeout | Outcome::Ok => Some(LinkLoss::SendTimeout),
+            // `CLOSED`, `+PDP: DEACT`, a restart: the loop sees why.
+            Outcome::Aborted => None,
+            Outcome::SendFail | Outcome::Error | Outcome::Prompt => Some(LinkLoss::SendFailed),
         })
+    }
+
+    /// `AT+CIPACK=0`: what the peer acknowledged leaves the outbox ([`Report::Sent`]); a
+    /// send in doubt is settled by the written count. `Some(LinkLoss::SendTimeout)` when
+    /// written bytes waited `send_timeout` without the acknowledged count moving on.
+    async fn poll_acks(&mut self, stream: &mut Stream) -> Result<Option<LinkLoss>, RestartReason> {
+        let outcome = self.cmd(&Command::CipackLink(LINK)).await?;
+        let now = self.now();
+        stream.poll = now + self.config.ack_poll_interval;
+        let acked = match (outcome, self.at.answer().cipack) {
+            (Outcome::Ok, Some((txlen, acklen))) => {
+                if let Some(len) = stream.unsure {
+                    if txlen == stream.tx.wrapping_add(len) {
+                        // The data went, only its `DATA ACCEPT` was lost.
+                        if !self.state.outbox.unacked() {
+                            stream.progress = now;
+                        }
+                        self.state.outbox.written(txlen);
+                    }
+                }
+                stream.tx = txlen;
+                if acklen != stream.acked {
+                    stream.acked = acklen;
+                    stream.progress = now;
+                }
+                acklen
+            }
+            // No `AT+CIPACK` on this modem: what it took counts as delivered, and a dead
+            // link is noticed only when the modem says so.
+            (Outcome::Error, _) => u32::MAX,
+            _ => stream.acked,
+        };
+        if outcome != Outcome::Timeout {
+            stream.unsure = None;
+        }
+        let state = &mut self.state;
+        while let Some((kind, data)) = state.outbox.acked(acked) {
+            state.board.report(Report::Sent { kind, data });
+            state.outbox.remove_head();
+            state.report_outbox();
+        }
+        let waited = now - stream.progress;
+        let dead = state.outbox.unacked() && waited >= self.config.send_timeout;
+        Ok(dead.then_some(LinkLoss::SendTimeout))
     }
 
     /// The clock sync's job now, if any; a `+CNTP:` failure or no answer in time schedules

@@ -8,8 +8,11 @@
 //! `ATI` and `AT+CGMR` to pick the [`ModemKind`], `AT+CPIN?` until `READY` (at most
 //! `sim_timeout`), `AT+CREG=2`, and the data settings, which need `IP INITIAL`, hence a
 //! `AT+CIPSHUT` first: `AT+CIPMUX=1`, `AT+CIPHEAD=1` (`+RECEIVE,<n>,<len>:` headers) and
-//! `AT+CIPQSEND=0`. Slow send mode makes `SEND OK` wait for the server's TCP ACK: a send
-//! that is never acknowledged times out, and that is how a silently dead link is noticed.
+//! `AT+CIPQSEND=1`. Quick send mode answers a send with `DATA ACCEPT` as soon as the modem
+//! holds the data, so a send never holds the AT channel while the network is slow or dark
+//! (slow mode's `SEND OK` waits for the server's TCP acknowledgement, up to 645 s); the
+//! session asks `AT+CIPACK` for the acknowledgement instead. It is required: a modem that
+//! refuses it is restarted (`SetupRefused`).
 //!
 //! # Restart
 //!
@@ -61,7 +64,7 @@ static STARTUP: [Setup; 10] = [
     Setup::Any(Command::Exec(Name::Cipshut)),
     Setup::Required(Command::Cipmux(true)),
     Setup::Required(Command::Ciphead(true)),
-    Setup::Wanted(Command::Cipqsend(0)),
+    Setup::Required(Command::Cipqsend(1)),
 ];
 
 impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {

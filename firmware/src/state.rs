@@ -289,9 +289,10 @@ mod tests {
             );
         }
         let mut out = Vec::new();
-        while let Some((_, data)) = state.outbox.begin_send() {
+        while let Some((_, data)) = state.outbox.next() {
             out.push(data.to_vec());
-            state.outbox.sent();
+            state.outbox.written(0);
+            state.outbox.remove_head();
         }
         out
     }

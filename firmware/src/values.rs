@@ -117,7 +117,8 @@ pub enum LinkLoss {
     PdpDeact,
     /// `SEND FAIL` or `ERROR` to a send.
     SendFailed,
-    /// No `SEND OK` within `send_timeout`: the link is taken for dead.
+    /// Written bytes not acknowledged for `send_timeout`, or no `> ` prompt in time: the
+    /// link is taken for dead.
     SendTimeout,
 }
 

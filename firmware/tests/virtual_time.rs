@@ -36,6 +36,12 @@ impl TestBoard {
         self.first_after(text, Instant::ZERO)
     }
 
+    /// The reports that start with `prefix`, in order.
+    fn all(&self, prefix: &str) -> Vec<&str> {
+        let reports = self.reports.iter().map(|(_, r)| r.as_str());
+        reports.filter(|r| r.starts_with(prefix)).collect()
+    }
+
     /// When the first report containing `text` came at or after `t`.
     fn first_after(&self, text: &str, t: Instant) -> Option<Instant> {
         self.reports
@@ -84,10 +90,20 @@ struct ScriptedModem {
     before_prompt: Option<&'static str>,
     /// What the modem writes for the prompt (a garbled one if not `\r\n> `).
     prompt: Option<&'static [u8]>,
-    /// Data the server sends: `+RECEIVE`d once the next send's data is in, while the modem
-    /// waits `send_ok_delay` for the server's acknowledgement (its `SEND OK`).
+    /// Data the server sends: `+RECEIVE`d once the next send's data is in, while its bytes
+    /// wait `ack_delay` for the server's TCP acknowledgement.
     incoming: Vec<&'static [u8]>,
-    send_ok_delay: Duration,
+    ack_delay: Duration,
+    /// `AT+CIPQSEND=1`: `DATA ACCEPT` at once after the data, else `SEND OK` on the
+    /// acknowledgement.
+    quick: bool,
+    /// Bytes written on the link, and the acknowledged count with when it moves on.
+    tx: u32,
+    acks: VecDeque<(Instant, u32)>,
+    /// `AT+CIPACK=0` answers `ERROR` (a modem without it).
+    no_cipack: bool,
+    /// The answers to this many more sends' data come garbled (line noise).
+    garbled_answers: usize,
     /// `AT+CIPSTART` answers `0, ALREADY CONNECT` this many more times.
     already_connected: usize,
     /// Bytes the modem writes by itself at a time (a URC, a `+RECEIVE`), in time order.
@@ -107,6 +123,8 @@ struct ScriptedModem {
     raw: Vec<u8>,
     /// What went to the server.
     sent: Vec<Vec<u8>>,
+    /// How many sends went before each `AT+CIPSTART`.
+    connects: Vec<usize>,
 }
 
 impl ScriptedModem {
@@ -162,11 +180,18 @@ impl ScriptedModem {
                         out.extend(head.as_bytes());
                         out.extend(data);
                     }
-                    self.busy = Some((
-                        now + self.send_ok_delay,
-                        b"\r\n0, SEND OK\r\n".to_vec(),
-                        None,
-                    ));
+                    self.tx += due as u32;
+                    self.acks.push_back((now + self.ack_delay, self.tx));
+                    let garble = self.garbled_answers > 0;
+                    self.garbled_answers -= usize::from(garble);
+                    if self.quick {
+                        let answer = if garble { "DATA ACCEPX" } else { "DATA ACCEPT" };
+                        out.extend(format!("\r\n{answer}:0,{due}\r\n").as_bytes());
+                    } else {
+                        let answer = if garble { "0, SEND MK" } else { "0, SEND OK" };
+                        let ok = format!("\r\n{answer}\r\n").into_bytes();
+                        self.busy = Some((now + self.ack_delay, ok, None));
+                    }
                 }
                 continue;
             }
@@ -208,6 +233,21 @@ impl ScriptedModem {
         }
         let status;
         let answer: &str = match line {
+            "AT+CIPQSEND=1" => {
+                self.quick = true;
+                "OK"
+            }
+            "AT+CIPACK=0" if self.no_cipack => "ERROR",
+            "AT+CIPACK=0" => {
+                let mut acked = 0;
+                for (at, end) in &self.acks {
+                    if *at <= now {
+                        acked = *end;
+                    }
+                }
+                status = format!("+CIPACK: {},{acked},{}\r\n\r\nOK", self.tx, self.tx - acked);
+                &status
+            }
             "ATE0" => {
                 self.echo = false;
                 "OK"
@@ -233,10 +273,17 @@ impl ScriptedModem {
             "AT+CNTP" => "OK\r\n\r\n+CNTP: 1",
             "AT+CCLK?" => "+CCLK: \"24/01/01,00:00:00+00\"\r\n\r\nOK",
             l if l.starts_with("AT+CIPSTART=") && self.already_connected > 0 => {
+                self.tx = 0;
+                self.acks.clear();
                 self.already_connected -= 1;
                 "OK\r\n\r\n0, ALREADY CONNECT"
             }
-            l if l.starts_with("AT+CIPSTART=") => "OK\r\n\r\n0, CONNECT OK",
+            l if l.starts_with("AT+CIPSTART=") => {
+                self.connects.push(self.sent.len());
+                self.tx = 0;
+                self.acks.clear();
+                "OK\r\n\r\n0, CONNECT OK"
+            }
             _ => "OK",
         };
         out.extend(format!("\r\n{answer}\r\n").as_bytes());
@@ -497,22 +544,40 @@ fn an_aborted_send_writes_filler_then_resyncs() {
 }
 
 #[test]
-fn replies_queue_behind_a_send_in_flight() {
-    // While the heartbeat waits 2 s for its `SEND OK`, the server asks for two replies: they
-    // are queued at once, and sent after it, in order, from the outbox.
+fn replies_are_written_while_earlier_ones_wait_for_their_acknowledgement() {
+    // The heartbeat's bytes wait 2 s for the server's TCP acknowledgement; the server's two
+    // requests arrive meanwhile: their replies are written at once, in order, behind it
+    // (the AT channel is never held by a send), and each leaves the outbox (`Sent`) only
+    // when `AT+CIPACK` shows it acknowledged.
     let mut modem = ScriptedModem {
         incoming: vec![b"back 1", b"bin"],
-        send_ok_delay: Duration::from_secs(2),
+        ack_delay: Duration::from_secs(2),
         ..ScriptedModem::connecting()
     };
     let board = simulate(&mut modem, Duration::from_secs(20));
     let queued = board.first("Queued { kind: Reply").expect("queued");
-    let heartbeat = board.first("Sent(Heartbeat,").expect("heartbeat sent");
+    let heartbeat = board
+        .first("Sent(Heartbeat,")
+        .expect("heartbeat acknowledged");
     assert!(queued + Duration::from_secs(2) <= heartbeat);
     assert_eq!(
         modem.sent[..3],
         [&b"heart beat"[..], b"back 1", &[0x11, 0x22, 0x33]]
     );
+    // Written before the heartbeat was acknowledged: 3 `AT+CIPSEND` before any
+    // `AT+CIPACK` that saw it.
+    let commands = modem.after_probes();
+    let sends = commands.iter().filter(|c| c.starts_with("AT+CIPSEND"));
+    assert!(sends.count() >= 3);
+    let first_ack = commands.iter().position(|c| *c == "AT+CIPACK=0").unwrap();
+    let sends_before = commands[..first_ack]
+        .iter()
+        .filter(|c| c.starts_with("AT+CIPSEND"));
+    assert_eq!(sends_before.count(), 3, "{commands:?}");
+    let bin = board
+        .first("Sent(Reply, \"\\x11")
+        .expect("bin acknowledged");
+    assert!(bin >= heartbeat);
 }
 
 #[test]
@@ -723,8 +788,7 @@ fn a_stray_ok_before_the_prompt_sends_nothing() {
         };
         let board = simulate(&mut modem, Duration::from_secs(15));
         assert_eq!(modem.sent, [b"heart beat", b"heart beat"], "{stray}");
-        let sends = board.reports.iter().filter(|(_, r)| r.starts_with("Sent("));
-        assert_eq!(sends.count(), 2, "{stray}: {:#?}", board.reports);
+        assert_eq!(board.all("Sent(").len(), 2, "{stray}: {:#?}", board.reports);
         assert!(
             !modem.commands.iter().any(|c| c.contains("heart")),
             "{stray}"
@@ -756,4 +820,88 @@ fn already_connect_is_closed_and_counted_as_a_failure() {
         .position(|c| c.starts_with("AT+CIPSTART="))
         .unwrap();
     assert_eq!(commands[start + 1], "AT+CIPCLOSE=0,1");
+}
+
+impl ScriptedModem {
+    /// What went to the server on the `n`th connection (from 0).
+    fn sent_on(&self, n: usize) -> &[Vec<u8>] {
+        let start = self.connects[n];
+        let end = self.connects.get(n + 1).copied().unwrap_or(self.sent.len());
+        &self.sent[start..end]
+    }
+}
+
+#[test]
+fn only_what_was_not_acknowledged_is_written_again_after_a_reconnect() {
+    // The heartbeat (written at 1.7 s) is acknowledged at 3.7 s, the reply to `back 1`
+    // (written at 2.7 s) would be at 4.7 s, but the link closes at 4 s. The counts stay
+    // readable after the close: the heartbeat is not written again on the next connection,
+    // the reply is, first.
+    let back = b"\r\n+RECEIVE,0,6:\r\nback 1".to_vec();
+    let mut modem = ScriptedModem {
+        ack_delay: Duration::from_secs(2),
+        timed: [
+            (secs(2.7), back),
+            (secs(4.0), b"\r\n0, CLOSED\r\n".to_vec()),
+        ]
+        .into(),
+        ..ScriptedModem::connecting()
+    };
+    let board = simulate(&mut modem, Duration::from_secs(12));
+    assert!(board.first("LinkLost(Closed)").is_some());
+    assert_eq!(modem.sent_on(0), [&b"heart beat"[..], b"back 1"]);
+    let again = modem.sent_on(1);
+    assert_eq!(
+        again.iter().filter(|d| *d == b"back 1").count(),
+        1,
+        "{again:?}"
+    );
+    // One heartbeat on the new connection: its own, not the old one again.
+    assert_eq!(
+        again.iter().filter(|d| *d == b"heart beat").count(),
+        1,
+        "{again:?}"
+    );
+    assert_eq!(
+        board.all("Sent(")[..2],
+        ["Sent(Heartbeat, \"heart beat\")", "Sent(Reply, \"back 1\")"]
+    );
+}
+
+#[test]
+fn a_send_whose_answer_is_garbled_is_settled_by_the_acknowledged_count() {
+    // The answer to the first send's data (the heartbeat's) comes garbled: the firmware
+    // asks `AT+CIPACK` instead of waiting and sending again, sees the bytes were taken and
+    // then acknowledged, and writes them only once. (Waiting for a `SEND OK` that never came,
+    // it took the link for dead and sent them again on a new connection.)
+    let mut modem = ScriptedModem {
+        garbled_answers: 1,
+        ..ScriptedModem::connecting()
+    };
+    let board = simulate(&mut modem, Duration::from_secs(15));
+    assert_eq!(modem.connects.len(), 1, "{:#?}", board.reports);
+    assert_eq!(modem.sent, [b"heart beat", b"heart beat"]);
+    assert_eq!(board.all("Sent(").len(), 2);
+    assert_eq!(board.first("LinkLost"), None);
+}
+
+#[test]
+fn a_modem_waiting_for_the_network_is_never_reset() {
+    // The server never acknowledges anything (a dead link): the heartbeat's bytes wait in
+    // the modem, which answers every command at once. The link is taken for dead within
+    // `dead_link_bound` (41 s), closed and connected again, again and again; the modem,
+    // only waiting for the network, is never power-cycled.
+    let mut modem = ScriptedModem {
+        ack_delay: Duration::from_secs(100_000),
+        ..ScriptedModem::connecting()
+    };
+    let board = simulate(&mut modem, Duration::from_secs(600));
+    let lost = board
+        .first("LinkLost(SendTimeout)")
+        .expect("dead link noticed");
+    let connected = board.first("Connected").unwrap();
+    assert!(lost <= connected + Duration::from_secs(41), "{lost}");
+    assert_eq!(board.first("ModemRestart"), None, "{:#?}", board.reports);
+    assert_eq!(board.first_after("AtTimeout", connected), None);
+    assert!(modem.connects.len() >= 10);
 }
