@@ -6,15 +6,16 @@
 //!
 //! | situation | what happens |
 //! |---|---|
-//! | a heartbeat is due and one is already in the outbox (waiting, or written and not yet acknowledged) | the new one is dropped: [`DropReason::HeartbeatPending`]. At most one heartbeat is ever queued. |
-//! | a heartbeat is due and there is a slot | it goes ahead of the replies waiting to be written (B1: heartbeats on time), behind what was written already |
+//! | a heartbeat is due and one waits to be written | the new one is dropped: [`DropReason::HeartbeatPending`]. At most one heartbeat is ever waiting. |
+//! | a heartbeat is due and there is a slot | it goes ahead of the replies never tried (B1: heartbeats on time), behind what was written on this connection or an earlier one, or whose send failed |
 //! | a reply arrives and there is room | queued at the tail |
 //! | a reply arrives, no room, a heartbeat waits (not written yet) | the heartbeat is dropped ([`DropReason::Evicted`]) to make room; replies are worth more |
 //! | a reply arrives, still no room | the new reply is dropped ([`DropReason::Full`]): what was queued first keeps its place |
 //! | a heartbeat is due and no slot is free | dropped ([`DropReason::Full`]) |
 //! | a message longer than [`MAX_MESSAGE`], terminator included | dropped ([`DropReason::TooLong`]) |
 //! | a message was written on the connection | it stays, with its end offset in the connection's byte stream, until the acknowledged count passes that end ([`Outbox::acked`]) |
-//! | the connection is lost | what was written and not acknowledged is written again, first, on the next one ([`Outbox::rewind`]) |
+//! | the send of a message fails | it stays, and is written first on the next connection ([`Outbox::tried`]) |
+//! | the connection is lost | what was written and not acknowledged is written again, first, on the next one ([`Outbox::rewind`]); heartbeats are not (the next connection gets its own at once) |
 //!
 //! "Room" is a free slot ([`OUTBOX_ENTRIES`]) and enough bytes ([`OUTBOX_BYTES`]). A
 //! heartbeat takes a slot and no bytes: its payload is the constant [`HEARTBEAT`]. What was
@@ -81,6 +82,9 @@ pub struct Outbox {
     /// `entries[..written]` were written on the connection and wait for its
     /// acknowledgement; the others wait to be written.
     written: usize,
+    /// `entries[..resend]` were written on an earlier connection and not acknowledged:
+    /// they are written first on this one, before a heartbeat that comes due.
+    resend: usize,
 }
 
 impl Default for Outbox {
@@ -98,6 +102,7 @@ impl Outbox {
             bytes: [0; OUTBOX_BYTES],
             used: 0,
             written: 0,
+            resend: 0,
         }
     }
 
@@ -115,10 +120,11 @@ impl Outbox {
         self.used
     }
 
-    /// Queues a heartbeat ahead of the replies waiting to be written, unless one is in the
-    /// outbox already or no slot is free.
+    /// Queues a heartbeat ahead of the replies never tried, unless one waits to be written
+    /// already or no slot is free.
     pub fn push_heartbeat(&mut self) -> Result<(), DropReason> {
-        if self.entries.iter().any(|e| e.kind == Kind::Heartbeat) {
+        let mut waiting = self.entries.iter().skip(self.written);
+        if waiting.any(|e| e.kind == Kind::Heartbeat) {
             return Err(DropReason::HeartbeatPending);
         }
         let heartbeat = Entry {
@@ -126,7 +132,9 @@ impl Outbox {
             len: 0,
             end: 0,
         };
-        self.entries.push(heartbeat).map_err(|_| DropReason::Full)
+        self.entries
+            .insert(self.written.max(self.resend), heartbeat)
+            .map_err(|_| DropReason::Full)
     }
 
     /// Queues a reply, with the framing's terminator. `Ok(true)` if a waiting heartbeat was
@@ -156,12 +164,13 @@ impl Outbox {
         Ok(evicted)
     }
 
-    /// Removes the queued heartbeat if it was not written.
+    /// Removes the queued heartbeat if it was never written.
     fn evict_heartbeat(&mut self) -> bool {
-        let mut waiting = self.entries.iter().skip(self.written);
+        let skip = self.written.max(self.resend);
+        let mut waiting = self.entries.iter().skip(skip);
         match waiting.position(|e| e.kind == Kind::Heartbeat) {
             Some(i) => {
-                self.entries.remove(self.written + i);
+                self.entries.remove(skip + i);
                 true
             }
             None => false,
@@ -195,6 +204,12 @@ impl Outbox {
         }
     }
 
+    /// The send of the message [`Outbox::next`] gave failed: like what was written, it goes
+    /// first on the next connection, before a heartbeat that comes due.
+    pub fn tried(&mut self) {
+        self.resend = self.resend.max(self.written + 1);
+    }
+
     /// Whether written messages wait for their acknowledgement.
     pub fn unacked(&self) -> bool {
         self.written > 0
@@ -220,11 +235,23 @@ impl Outbox {
         self.bytes.copy_within(len..self.used, 0);
         self.used -= len;
         self.written = self.written.saturating_sub(1);
+        self.resend = self.resend.saturating_sub(1);
     }
 
     /// The connection was lost: what was written and not acknowledged is to be written
-    /// again, first, on the next one.
+    /// again, first, on the next one; but heartbeats, which only say the link was alive.
     pub fn rewind(&mut self) {
+        let mut end = self.resend.max(self.written);
+        let mut i = 0;
+        while i < end {
+            if self.entries[i].kind == Kind::Heartbeat {
+                self.entries.remove(i);
+                end -= 1;
+            } else {
+                i += 1;
+            }
+        }
+        self.resend = end;
         self.written = 0;
     }
 }
@@ -250,20 +277,38 @@ mod tests {
         out
     }
 
+    fn kinds(o: &mut Outbox) -> heapless::Vec<Kind, 32> {
+        drain(o).iter().map(|(k, _)| *k).collect()
+    }
+
     #[test]
-    fn at_most_one_heartbeat() {
+    fn at_most_one_heartbeat_waits() {
         let mut o = Outbox::new(Framing::Raw);
         assert_eq!(o.push_heartbeat(), Ok(()));
         assert_eq!(o.push_heartbeat(), Err(DropReason::HeartbeatPending));
-        // Also while it is written and not yet acknowledged.
+        // Written, it waits for its acknowledgement like any message; the next one is due.
         assert_eq!(o.next(), Some((Kind::Heartbeat, HEARTBEAT)));
         o.written(10);
+        assert_eq!(o.push_heartbeat(), Ok(()));
         assert_eq!(o.push_heartbeat(), Err(DropReason::HeartbeatPending));
         assert_eq!(o.acked(9), None);
         assert_eq!(o.acked(10), Some((Kind::Heartbeat, HEARTBEAT)));
         o.remove_head();
-        assert!(o.is_empty());
-        assert_eq!(o.push_heartbeat(), Ok(()));
+        assert_eq!(o.len(), 1);
+    }
+
+    #[test]
+    fn heartbeats_are_not_written_again_after_a_loss() {
+        let mut o = Outbox::new(Framing::Raw);
+        o.push_heartbeat().unwrap();
+        o.written(10);
+        o.push_reply(b"back").unwrap();
+        o.written(14);
+        o.push_heartbeat().unwrap();
+        o.written(24);
+        o.rewind();
+        assert_eq!(o.len(), 1);
+        assert_eq!(o.next(), Some((Kind::Reply, &b"back"[..])));
     }
 
     #[test]
@@ -283,6 +328,21 @@ mod tests {
     }
 
     #[test]
+    fn a_due_heartbeat_goes_ahead_of_waiting_replies_behind_written_ones() {
+        let mut o = Outbox::new(Framing::Raw);
+        o.push_reply(b"back 1").unwrap();
+        o.written(6);
+        o.push_reply(b"back 2").unwrap();
+        o.push_reply(b"back 3").unwrap();
+        o.push_heartbeat().unwrap();
+        let (h, r) = (Kind::Heartbeat, Kind::Reply);
+        assert_eq!(o.next(), Some((h, HEARTBEAT)));
+        // `back 1` was written already: it stays first.
+        assert_eq!(o.acked(6), Some((r, &b"back 1"[..])));
+        assert_eq!(kinds(&mut o), [h, r, r]);
+    }
+
+    #[test]
     fn written_messages_leave_when_acknowledged_and_are_written_again_after_a_loss() {
         let mut o = Outbox::new(Framing::Raw);
         o.push_reply(b"back!").unwrap();
@@ -296,14 +356,31 @@ mod tests {
         assert_eq!(o.acked(8), Some((Kind::Reply, &b"back!"[..])));
         o.remove_head();
         assert_eq!(o.acked(8), None);
-        // Lost: the second is the first written on the next connection.
+        // Lost: the second is the first written on the next connection, before a heartbeat
+        // due then, which goes ahead of `third` (never written).
         o.rewind();
         assert!(!o.unacked());
+        o.push_heartbeat().unwrap();
         assert_eq!(o.next(), Some((Kind::Reply, &b"second"[..])));
         o.written(6);
         assert_eq!(o.acked(6), Some((Kind::Reply, &b"second"[..])));
         o.remove_head();
+        assert_eq!(o.next(), Some((Kind::Heartbeat, HEARTBEAT)));
+        o.written(16);
         assert_eq!(o.next(), Some((Kind::Reply, &b"third"[..])));
+    }
+
+    #[test]
+    fn a_message_whose_send_failed_stays_ahead_of_a_due_heartbeat() {
+        let mut o = Outbox::new(Framing::Raw);
+        o.push_reply(b"back!").unwrap();
+        o.push_reply(b"later").unwrap();
+        o.tried();
+        o.rewind();
+        o.push_heartbeat().unwrap();
+        assert_eq!(o.next(), Some((Kind::Reply, &b"back!"[..])));
+        o.written(5);
+        assert_eq!(o.next(), Some((Kind::Heartbeat, HEARTBEAT)));
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //!
 //! 1. the link or the modem failed (`CLOSED`, `+PDP: DEACT`, `RDY`, `+CPIN: NOT READY`,
 //!    `NORMAL POWER DOWN`, as URCs set them): the session ends;
-//! 2. a heartbeat is due: it is queued (B1), the next one is due one interval later;
+//! 2. a heartbeat is due: it is queued (B1) ahead of the replies never tried, the next one
+//!    is due on the grid (one interval after this one was due, however late it is);
 //! 3. a send is in doubt, or written messages wait and `AT+CIPACK` is due: it is asked;
 //! 4. a message waits to be written: it is (B9);
 //! 5. signal and cell are due (B10): `AT+CSQ`, `AT+CREG?` (on time: see `device.rs`);
@@ -62,8 +63,12 @@
 //!
 //! # Bounds
 //!
-//! - A heartbeat is queued within one turn of being due, and written as soon as the command
-//!   in progress and the messages queued before it are.
+//! - Heartbeats are on a `heartbeat_interval` grid from the connect: a due one is queued at
+//!   the next turn of the loop, ahead of the replies never tried, and written at once, so it
+//!   is late by at most the command in progress when it came due (one send, one
+//!   `AT+CIPACK`, one clock-sync step, or B10's query); a late one does not move the next.
+//!   Only what was written before it (on this connection, or on the last one and not
+//!   acknowledged) goes on the link ahead of it.
 //! - A silently dead TCP link ends the session within `Config::dead_link_bound` (the next
 //!   heartbeat's bytes are never acknowledged). UDP: see "Sending".
 //! - `CLOSED` and `+PDP: DEACT` end the session as soon as they are decoded.
@@ -142,8 +147,10 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
             let now = self.now();
             if now >= heartbeat_due {
                 self.state.queue_heartbeat();
-                // Late: the next one is a whole interval from now.
-                heartbeat_due = (heartbeat_due + interval).max(now + interval);
+                // On the grid: a late one does not move the next.
+                while heartbeat_due <= now {
+                    heartbeat_due = heartbeat_due + interval;
+                }
             }
             let unacked = self.state.outbox.unacked();
             if stream.unsure.is_some() || (unacked && now >= stream.poll) {
@@ -219,17 +226,27 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
             }
             // The data went, its answer did not come (or garbled): `AT+CIPACK` tells
             // whether the modem took it.
+            // (It keeps its place meanwhile.)
             Outcome::Timeout | Outcome::Ok if written.is_some() => {
                 stream.unsure = written;
-                None
+                self.send_failed(None)
             }
             // No prompt in time (filler went instead): a modem that does not answer, or a
             // garbled prompt; a new connection will tell.
-            Outcome::Timeout | Outcome::Ok => Some(LinkLoss::SendTimeout),
+            Outcome::Timeout | Outcome::Ok => self.send_failed(LinkLoss::SendTimeout),
             // `CLOSED`, `+PDP: DEACT`, a restart: the loop sees why.
-            Outcome::Aborted => None,
-            Outcome::SendFail | Outcome::Error | Outcome::Prompt => Some(LinkLoss::SendFailed),
+            Outcome::Aborted => self.send_failed(None),
+            Outcome::SendFail | Outcome::Error | Outcome::Prompt => {
+                self.send_failed(LinkLoss::SendFailed)
+            }
         })
+    }
+
+    /// The send of the next message failed, or is in doubt (`loss`: the link failed with
+    /// it): it keeps its place ahead of a heartbeat that comes due.
+    fn send_failed(&mut self, loss: impl Into<Option<LinkLoss>>) -> Option<LinkLoss> {
+        self.state.outbox.tried();
+        loss.into()
     }
 
     /// `AT+CIPACK=0`: what the peer acknowledged leaves the outbox ([`Report::Sent`]); a

@@ -121,8 +121,9 @@ struct ScriptedModem {
     times: Vec<Instant>,
     /// Every byte the firmware wrote, in order.
     raw: Vec<u8>,
-    /// What went to the server.
+    /// What went to the server, and when.
     sent: Vec<Vec<u8>>,
+    sent_at: Vec<Instant>,
     /// How many sends went before each `AT+CIPSTART`.
     connects: Vec<usize>,
 }
@@ -175,6 +176,7 @@ impl ScriptedModem {
                 if self.data.len() == due {
                     self.data_due = None;
                     self.sent.push(std::mem::take(&mut self.data));
+                    self.sent_at.push(now);
                     for data in self.incoming.drain(..) {
                         let head = format!("\r\n+RECEIVE,0,{}:\r\n", data.len());
                         out.extend(head.as_bytes());
@@ -904,4 +906,30 @@ fn a_modem_waiting_for_the_network_is_never_reset() {
     assert_eq!(board.first("ModemRestart"), None, "{:#?}", board.reports);
     assert_eq!(board.first_after("AtTimeout", connected), None);
     assert!(modem.connects.len() >= 10);
+}
+
+#[test]
+fn a_late_heartbeat_does_not_move_the_next() {
+    // `AT+SAPBR=1,1` (the clock sync's bearer, right after connecting) takes 15 s on this
+    // modem: the heartbeat due at 11.7 s waits for it. The next ones stay on the 10 s grid
+    // from the connect (21.7 s, 31.7 s), not 10 s after the late one.
+    let mut modem = ScriptedModem {
+        slow: vec![("AT+SAPBR=1,1", Duration::from_secs(15), "OK")],
+        ..ScriptedModem::connecting()
+    };
+    simulate(&mut modem, Duration::from_secs(40));
+    let beats: Vec<_> = (modem.sent.iter().zip(&modem.sent_at))
+        .filter(|(d, _)| *d == b"heart beat")
+        .map(|(_, t)| *t)
+        .collect();
+    let connected = beats[0];
+    assert!(beats[1] > connected + Duration::from_secs(11), "{beats:?}");
+    for (n, at) in beats.iter().enumerate().skip(2) {
+        let due = connected + Duration::from_secs(10 * n as u64);
+        assert!(
+            *at >= due && *at < due + Duration::from_millis(100),
+            "{beats:?}"
+        );
+    }
+    assert!(beats.len() >= 4, "{beats:?}");
 }
