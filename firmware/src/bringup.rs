@@ -232,18 +232,19 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
         }
         let deadline = self.now() + c.connect_timeout;
         loop {
-            if let Some(result) = self.state.flags.connect.take() {
-                if result == ConnectResult::AlreadyConnected {
-                    // Not the link this attempt opened: one given up on earlier.
-                    self.cmd(&CLOSE).await?;
-                }
-                return Ok(result == ConnectResult::Ok);
+            let result = self.state.flags.connect.take();
+            match result {
+                Some(ConnectResult::Ok) => return Ok(true),
+                Some(ConnectResult::Fail) => return Ok(false),
+                _ => {}
             }
             self.check_modem()?;
             if self.state.flags.closed || self.state.flags.pdp_deact {
                 return Ok(false);
             }
-            if self.now() >= deadline {
+            // No answer in time, or `ALREADY CONNECT`: not the link this attempt opened,
+            // one given up on earlier. Either is closed.
+            if result.is_some() || self.now() >= deadline {
                 self.cmd(&CLOSE).await?;
                 return Ok(false);
             }

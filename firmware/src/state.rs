@@ -90,7 +90,8 @@ impl<'a> State<'a> {
     /// Unix seconds at `now`, or 0 while the clock has not been set from the network.
     pub fn unix_at(&self, now: Instant) -> u64 {
         self.unix.map_or(0, |(at, unix)| {
-            unix + now.as_micros().saturating_sub(at.as_micros()) / 1_000_000
+            let micros = now.as_micros().saturating_sub(at.as_micros());
+            unix + protocol::types::div_rem(micros, 1_000_000).0
         })
     }
 

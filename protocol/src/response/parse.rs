@@ -172,8 +172,8 @@ fn named<'a>(name: &'a [u8], p: &'a [u8]) -> Option<Response<'a>> {
         },
         b"CIPSTATUS" => Response::LinkStatus(connection(p)?),
         b"CIPRXGET" => Response::RxGet(rxget(p)?),
-        b"CIPACK" => match fields::<3>(p)? {
-            ([tx, ack, nack], 3) => Response::Cipack {
+        b"CIPACK" => match fields(p)? {
+            ([tx, ack, nack, ..], 3) => Response::Cipack {
                 txlen: number(tx)?,
                 acklen: number(ack)?,
                 nacklen: number(nack)?,
@@ -195,7 +195,7 @@ fn info<'a>(name: &'a [u8], params: &'a [u8]) -> Option<Response<'a>> {
 /// `+CREG: <n>,<stat>[,"<lac>","<ci>"]` (read) or `+CREG: <stat>[,"<lac>","<ci>"]` (URC):
 /// the count of fields tells them apart.
 fn creg(p: &[u8]) -> Option<Response<'_>> {
-    let (f, count) = fields::<4>(p)?;
+    let (f, count) = fields(p)?;
     let (mode, rest) = match count {
         1 | 3 => (None, &f[..count]),
         2 | 4 => (Some(number(f[0])?), &f[1..count]),
@@ -271,7 +271,7 @@ fn connection(p: &[u8]) -> Option<ConnectionLine<'_>> {
 
 /// `+CIPRXGET:` modes 1 and 4 (2 and 3 are payload headers, see [`rxget_header`]).
 fn rxget(p: &[u8]) -> Option<RxGetResponse<'static>> {
-    let (f, count) = fields::<3>(p)?;
+    let (f, count) = fields(p)?;
     Some(match (f[0], count) {
         (b"1", 1) => RxGetResponse::DataReady(None),
         (b"1", 2) => RxGetResponse::DataReady(Some(number(f[1])?)),
@@ -379,7 +379,7 @@ pub(super) fn colon_header(line: &[u8]) -> Option<(Payload, u64)> {
 /// `+CIPRXGET: <2|3>,[<n>,]<len>,<remaining>`; the payload is `2 * len` hex digits in mode 3.
 pub(super) fn rxget_header(line: &[u8]) -> Option<(Payload, u64)> {
     let p = line.strip_prefix(b"+CIPRXGET:")?.trim_ascii_start();
-    let (f, count) = fields::<4>(p)?;
+    let (f, count) = fields(p)?;
     let hex = match f[0] {
         b"2" => false,
         b"3" => true,
@@ -433,9 +433,13 @@ fn split_once(s: &[u8], sep: u8) -> Option<(&[u8], &[u8])> {
     Some((s.get(..at)?, s.get(at + 1..)?))
 }
 
-/// Up to `K` comma-separated fields and their count; `None` if there are more.
-fn fields<const K: usize>(s: &[u8]) -> Option<([&[u8]; K], usize)> {
-    let mut out: [&[u8]; K] = [&[]; K];
+/// The most fields a line has ([`fields`]).
+const FIELDS: usize = 6;
+
+/// Up to [`FIELDS`] comma-separated fields and their count; `None` if there are more. (One
+/// size for every caller: one copy of the code.)
+fn fields(s: &[u8]) -> Option<([&[u8]; FIELDS], usize)> {
+    let mut out: [&[u8]; FIELDS] = [&[]; FIELDS];
     let mut count = 0;
     for field in s.split(|&b| b == b',') {
         *out.get_mut(count)? = field;
@@ -446,8 +450,9 @@ fn fields<const K: usize>(s: &[u8]) -> Option<([&[u8]; K], usize)> {
 
 /// Exactly `K` comma-separated fields.
 fn exactly<const K: usize>(s: &[u8]) -> Option<[&[u8]; K]> {
-    let (f, count) = fields::<K>(s)?;
-    (count == K).then_some(f)
+    let (f, count) = fields(s)?;
+    let first = f.first_chunk::<K>()?;
+    (count == K).then_some(*first)
 }
 
 fn split3(s: &[u8], sep: u8) -> Option<[&[u8]; 3]> {
