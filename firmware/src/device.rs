@@ -54,13 +54,17 @@ pub(crate) struct Device<'a, U, C> {
     pub(crate) ntp: NtpState,
 }
 
-/// The network clock sync (B4, in `session`), between turns of the session loop.
+/// The network clock sync (B4, in `session`): one step per turn of the session loop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum NtpState {
     /// The next sync starts at this instant.
     Due(Instant),
+    /// The step of the sync to send next (see `session`).
+    Step(u8),
     /// `AT+CNTP` was accepted; its `+CNTP:` is awaited until this instant.
     Waiting(Instant),
+    /// The sync is over: the bearer is closed, then the next one is due at this instant.
+    Close(Instant),
 }
 
 impl From<AtError> for RestartReason {

@@ -2,16 +2,18 @@
 //! answers messages, queries signal and cell, keeps the network clock, and notices when the
 //! link is gone.
 //!
-//! Each turn of the loop, in this order:
+//! Each turn of the loop sends at most one command, the first of these that applies:
 //!
-//! 1. the link or the modem failed (`CLOSED`, `+PDP: DEACT`, `RDY`, `+CPIN: NOT READY`,
-//!    `NORMAL POWER DOWN`, as URCs set them): the session ends;
+//! 1. the modem failed (`RDY`, `+CPIN: NOT READY`, `NORMAL POWER DOWN`, as URCs set them):
+//!    the session ends at once; the link failed (`CLOSED`, `+PDP: DEACT`, a failed send,
+//!    no acknowledgement): a last `AT+CIPACK` if written messages wait, then it ends;
 //! 2. a heartbeat is due: it is queued (B1) ahead of the replies never tried, the next one
 //!    is due on the grid (one interval after this one was due, however late it is);
 //! 3. a send is in doubt, or written messages wait and `AT+CIPACK` is due: it is asked;
 //! 4. a message waits to be written: it is (B9);
-//! 5. signal and cell are due (B10): `AT+CSQ`, `AT+CREG?` (on time: see `device.rs`);
-//! 6. the network clock is due, or its sync answered (B4);
+//! 5. signal and cell are due (B10): `AT+CSQ`, and `AT+CREG?` the next turn (on time: see
+//!    `device.rs`);
+//! 6. a step of the network clock sync is due (B4): that one step;
 //! 7. otherwise: wait for the earliest of UART bytes and the deadlines of 2, 3, 5 and 6.
 //!
 //! Received data (`+RECEIVE`) is handled the moment it is decoded, whatever the loop is doing:
@@ -57,6 +59,14 @@
 //! However the sync ends (the time read, `+CNTP:` failed or never came, `AT+CNTP` refused),
 //! the bearer is then closed, `AT+SAPBR=0,1` (its `ERROR` is fine): an open bearer holds the
 //! PDP context that B7's `AT+CIPSHUT` must be able to deactivate.
+//!
+//! The sync never blocks the session: each of its steps is one turn of the loop, taken only
+//! when nothing more urgent is due (a heartbeat, a send, `AT+CIPACK`), and the `+CNTP:`
+//! wait is no turn at all. When the link is lost the rest of the sync is abandoned, and it
+//! starts again on the next connection (its end then closes a bearer left open). A step in
+//! progress is not cut short: on a modem whose bearer is slow to open, `AT+SAPBR=1,1` alone
+//! may take up to `ciicr_timeout` (85 s; the simulated modem answers at once, its bearer
+//! sharing the context `AT+CIICR` opened), and a heartbeat due meanwhile waits for it.
 //! The clock is kept as Unix seconds at an [`Instant`] and advanced by [`Clock::now`]. Until
 //! the first success, `time` is answered with `0`, so a server can tell "no clock yet" from a
 //! time.
@@ -71,7 +81,8 @@
 //!   acknowledged) goes on the link ahead of it.
 //! - A silently dead TCP link ends the session within `Config::dead_link_bound` (the next
 //!   heartbeat's bytes are never acknowledged). UDP: see "Sending".
-//! - `CLOSED` and `+PDP: DEACT` end the session as soon as they are decoded.
+//! - `CLOSED` and `+PDP: DEACT` end the session at the end of the command in progress (a
+//!   send's wait ends at once), plus one `AT+CIPACK` when written messages wait.
 
 use protocol::command::{Command, Name};
 use protocol::types::DateTime;
@@ -83,26 +94,6 @@ use crate::report::Report;
 use crate::time::{Clock, Instant};
 use crate::values::{LinkLoss, Phase, RestartReason};
 use embedded_io_async::{Read, Write};
-
-/// A few commands a turn of the loop sends back to back, besides sending data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Job {
-    /// B4: the bearer, the NTP settings, `AT+CNTP` (see the module documentation).
-    ClockSync,
-    /// B4: the sync ended: `AT+CCLK?` if `+CNTP: 1` came (`read`), then the bearer is
-    /// closed, `AT+SAPBR=0,1`.
-    ClockEnd { read: bool },
-}
-
-impl Job {
-    /// How many steps the job has (some may be skipped, see [`Device::job_command`]).
-    const fn steps(self) -> usize {
-        match self {
-            Job::ClockSync => 9,
-            Job::ClockEnd { .. } => 2,
-        }
-    }
-}
 
 /// The connection's byte stream as `AT+CIPACK` counts it, while a session runs.
 struct Stream {
@@ -117,6 +108,20 @@ struct Stream {
     /// A send's data was written and its `DATA ACCEPT` did not come: `AT+CIPACK` tells
     /// whether the modem took the data (`len` more bytes written) before anything more is.
     unsure: Option<u32>,
+}
+
+/// The one command a turn of the session loop sends (see the module documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Chore<'a> {
+    /// `AT+CIPSEND=0,<len>` for the next message in the outbox.
+    Send(u16),
+    /// `AT+CIPACK=0`.
+    Acks,
+    /// B10: `AT+CSQ`, then (the next turn) `AT+CREG?`.
+    Signal,
+    Cell,
+    /// A step of the clock sync (B4).
+    Clock(Command<'a>),
 }
 
 impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
@@ -135,98 +140,126 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
             poll: now,
             unsure: None,
         };
-        let loss = loop {
+        let mut lost = None;
+        let mut last_look = false;
+        loop {
             self.check_modem()?;
-            let flags = &self.state.flags;
-            if flags.pdp_deact {
-                break LinkLoss::PdpDeact;
-            }
-            if flags.closed {
-                break LinkLoss::Closed;
-            }
             let now = self.now();
-            if now >= heartbeat_due {
+            let unacked = self.state.outbox.unacked();
+            let flags = &self.state.flags;
+            if lost.is_none() {
+                if flags.pdp_deact {
+                    lost = Some(LinkLoss::PdpDeact);
+                } else if flags.closed {
+                    lost = Some(LinkLoss::Closed);
+                }
+            }
+            let chore = if let Some(loss) = lost {
+                // What the peer acknowledged up to the end is not written again: the counts
+                // stay readable after the connection ends.
+                if !unacked || last_look {
+                    if !matches!(self.ntp, NtpState::Due(_)) {
+                        // A sync the loss cut short: again on the next connection.
+                        self.ntp = NtpState::Due(now);
+                    }
+                    return Ok(loss);
+                }
+                last_look = true;
+                Chore::Acks
+            } else if now >= heartbeat_due {
                 self.state.queue_heartbeat();
                 // On the grid: a late one does not move the next.
                 while heartbeat_due <= now {
                     heartbeat_due = heartbeat_due + interval;
                 }
-            }
-            let unacked = self.state.outbox.unacked();
-            if stream.unsure.is_some() || (unacked && now >= stream.poll) {
-                if let Some(loss) = self.poll_acks(&mut stream).await? {
-                    break loss;
+                continue;
+            } else if stream.unsure.is_some() || (unacked && now >= stream.poll) {
+                Chore::Acks
+            } else if let Some((_, data)) = self.state.outbox.next() {
+                // At most `MAX_MESSAGE`.
+                Chore::Send(data.len() as u16)
+            } else if core::mem::take(&mut self.cell_pending) {
+                Chore::Cell
+            } else if self.query_now() {
+                Chore::Signal
+            } else if let Some(step) = self.clock_step(now) {
+                Chore::Clock(step)
+            } else {
+                let ntp_deadline = match self.ntp {
+                    NtpState::Waiting(at) | NtpState::Due(at) => at,
+                    _ => now,
+                };
+                let mut deadline = heartbeat_due.min(self.query_due).min(ntp_deadline);
+                if unacked {
+                    deadline = deadline.min(stream.poll);
                 }
+                self.at.wait_until(deadline, &mut self.state).await;
                 continue;
-            }
-            if self.state.outbox.next().is_some() {
-                if let Some(loss) = self.write_next(&mut stream).await? {
-                    break loss;
-                }
-                continue;
-            }
-            if self.query_if_due().await? {
-                continue;
-            }
-            if let Some(job) = self.clock_job(now) {
-                for step in 0..job.steps() {
-                    let Some(command) = self.job_command(job, step) else {
-                        continue;
-                    };
-                    let outcome = self.cmd(&command).await?;
-                    self.job_answered(job, step, outcome);
-                }
-                continue;
-            }
-            let ntp_deadline = match self.ntp {
-                NtpState::Due(at) | NtpState::Waiting(at) => at,
             };
-            let mut deadline = heartbeat_due.min(self.query_due).min(ntp_deadline);
-            if unacked {
-                deadline = deadline.min(stream.poll);
-            }
-            self.at.wait_until(deadline, &mut self.state).await;
-        };
-        // What the peer acknowledged up to the end is not written again: the counts stay
-        // readable after the connection ends.
-        if self.state.outbox.unacked() {
-            self.poll_acks(&mut stream).await?;
+            let command = match chore {
+                Chore::Send(len) => Command::Cipsend {
+                    link: Some(LINK),
+                    len: Some(len),
+                },
+                Chore::Acks => Command::CipackLink(LINK),
+                Chore::Signal => Command::Exec(Name::Csq),
+                Chore::Cell => Command::Read(Name::Creg),
+                Chore::Clock(step) => step,
+            };
+            let outcome = self.cmd(&command).await?;
+            let loss = match chore {
+                Chore::Send(len) => self.sent(outcome, len, &mut stream).await?,
+                Chore::Acks => self.acks(outcome, &mut stream),
+                Chore::Signal => {
+                    self.report_signal();
+                    self.cell_pending = true;
+                    None
+                }
+                Chore::Cell => {
+                    self.report_cell(true);
+                    None
+                }
+                Chore::Clock(_) => {
+                    self.clock_answered(outcome);
+                    None
+                }
+            };
+            lost = lost.or(loss);
         }
-        Ok(loss)
     }
 
-    /// Writes the next message from the outbox: `AT+CIPSEND=0,<len>`, the bytes, `DATA
-    /// ACCEPT:0,<len>`. `Some` with the loss when the link failed.
-    async fn write_next(&mut self, stream: &mut Stream) -> Result<Option<LinkLoss>, RestartReason> {
-        let len = self.state.outbox.next().map_or(0, |(_, data)| data.len());
-        let cipsend = Command::Cipsend {
-            link: Some(LINK),
-            // At most `MAX_MESSAGE`.
-            len: Some(len as u16),
-        };
-        let mut outcome = self.cmd(&cipsend).await?;
+    /// The answer to `AT+CIPSEND=0,<len>`: on the prompt, the bytes, then `DATA ACCEPT:0,<len>`.
+    /// `Some` with the loss when the link failed.
+    async fn sent(
+        &mut self,
+        mut outcome: Outcome,
+        len: u16,
+        stream: &mut Stream,
+    ) -> Result<Option<LinkLoss>, RestartReason> {
         let mut written = None;
         if outcome == Outcome::Prompt {
             let data = self.state.outbox.next().map_or(&[][..], |(_, data)| data);
             self.at.write(data).await?;
-            outcome = self.at.send_result(LINK, len, &mut self.state).await?;
-            written = Some(len as u32);
+            outcome = self
+                .at
+                .send_result(LINK, len.into(), &mut self.state)
+                .await?;
+            written = Some(u32::from(len));
         }
         Ok(match outcome {
-            Outcome::Ok if self.at.answer().accepted == Some(len as u16) => {
+            Outcome::Ok if self.at.answer().accepted == Some(len) => {
                 let now = self.now();
                 if !self.state.outbox.unacked() {
                     // Written bytes start to wait now.
                     stream.progress = now;
                     stream.poll = now + self.config.ack_poll_interval;
                 }
-                stream.tx = stream.tx.wrapping_add(len as u32);
+                stream.tx = stream.tx.wrapping_add(u32::from(len));
                 self.state.outbox.written(stream.tx);
                 None
             }
             // The data went, its answer did not come (or garbled): `AT+CIPACK` tells
-            // whether the modem took it.
-            // (It keeps its place meanwhile.)
+            // whether the modem took it. (It keeps its place meanwhile.)
             Outcome::Timeout | Outcome::Ok if written.is_some() => {
                 stream.unsure = written;
                 self.send_failed(None)
@@ -249,11 +282,11 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
         loss.into()
     }
 
-    /// `AT+CIPACK=0`: what the peer acknowledged leaves the outbox ([`Report::Sent`]); a
-    /// send in doubt is settled by the written count. `Some(LinkLoss::SendTimeout)` when
-    /// written bytes waited `send_timeout` without the acknowledged count moving on.
-    async fn poll_acks(&mut self, stream: &mut Stream) -> Result<Option<LinkLoss>, RestartReason> {
-        let outcome = self.cmd(&Command::CipackLink(LINK)).await?;
+    /// The answer to `AT+CIPACK=0`: what the peer acknowledged leaves the outbox
+    /// ([`Report::Sent`]); a send in doubt is settled by the written count.
+    /// `Some(LinkLoss::SendTimeout)` when written bytes waited `send_timeout` without the
+    /// acknowledged count moving on.
+    fn acks(&mut self, outcome: Outcome, stream: &mut Stream) -> Option<LinkLoss> {
         let now = self.now();
         stream.poll = now + self.config.ack_poll_interval;
         let acked = match (outcome, self.at.answer().cipack) {
@@ -288,98 +321,110 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
             state.outbox.remove_head();
             state.report_outbox();
         }
-        let waited = now - stream.progress;
-        let dead = state.outbox.unacked() && waited >= self.config.send_timeout;
-        Ok(dead.then_some(LinkLoss::SendTimeout))
+        let dead = state.outbox.unacked() && now >= stream.progress + self.config.send_timeout;
+        dead.then_some(LinkLoss::SendTimeout)
     }
 
-    /// The clock sync's job now, if any; a `+CNTP:` failure or no answer in time schedules
-    /// the next try. Whatever the result, the bearer is closed after it.
-    fn clock_job(&mut self, now: Instant) -> Option<Job> {
-        match self.ntp {
-            NtpState::Due(at) if now >= at => return Some(Job::ClockSync),
-            NtpState::Waiting(until) => {
-                let code = self.state.flags.ntp.take();
-                if code == Some(1) {
-                    return Some(Job::ClockEnd { read: true });
-                }
-                if code.is_none() && now < until {
-                    return None;
-                }
-                self.ntp = self.clock_sync_failed(code);
-                return Some(Job::ClockEnd { read: false });
-            }
-            NtpState::Due(_) => {}
-        }
-        None
-    }
-
-    /// The command of a job's step; `None` to skip it.
-    fn job_command(&self, job: Job, step: usize) -> Option<Command<'a>> {
+    /// The clock sync's next step, if one is due: one command per turn of the loop. A
+    /// `+CNTP:` failure or no answer in time schedules the next try; however it ends, the
+    /// bearer is closed after it.
+    fn clock_step(&mut self, now: Instant) -> Option<Command<'a>> {
         let c = self.config;
-        let bearer = |tag, value| Command::Sapbr {
-            cmd: 3,
-            cid: 1,
-            param: Some((tag, value)),
-        };
-        Some(match (job, step) {
-            (Job::ClockSync, 0) => bearer("Contype", "GPRS"),
-            (Job::ClockSync, 1) => bearer("APN", c.apn.as_str()),
-            (Job::ClockSync, 2) => bearer("USER", non_empty(c.user.as_str())?),
-            (Job::ClockSync, 3) => bearer("PWD", non_empty(c.password.as_str())?),
-            // `ERROR` when the bearer is open already: fine.
-            (Job::ClockSync, 4) => Command::Sapbr {
-                cmd: 1,
-                cid: 1,
-                param: None,
-            },
-            (Job::ClockSync, 5) => Command::Cntpcid(1),
-            (Job::ClockSync, 6) => Command::Cntp {
-                server: c.ntp_server.as_str(),
-                tz: 0,
-            },
-            (Job::ClockSync, 7) => Command::Exec(Name::Cntp),
-            // `AT+CNTP` refused: the bearer is closed at once.
-            (Job::ClockSync, _) if matches!(self.ntp, NtpState::Waiting(_)) => return None,
-            (Job::ClockEnd { read: false }, 0) => return None,
-            (Job::ClockEnd { .. }, 0) => Command::Read(Name::Cclk),
-            // Closing what step 4 opened; `ERROR` (closed already) is fine.
-            (_, _) => Command::Sapbr {
-                cmd: 0,
-                cid: 1,
-                param: None,
-            },
-        })
-    }
-
-    /// What a job's step answered. The clock sync's settings are best effort: a modem that
-    /// has them already may refuse them; only `AT+CNTP` must be accepted.
-    fn job_answered(&mut self, job: Job, step: usize, outcome: Outcome) {
-        match (job, step) {
-            // What `+CNTP:` said before `AT+CNTP` is stale.
-            (Job::ClockSync, 6) => self.state.flags.ntp = None,
-            (Job::ClockSync, 7) if outcome == Outcome::Ok => {
-                self.ntp = NtpState::Waiting(self.now() + self.config.ntp_timeout);
-            }
-            (Job::ClockSync, 7) => self.ntp = self.clock_sync_failed(None),
-            (Job::ClockEnd { read: true }, 0) => {
-                self.ntp = match self.at.answer().cclk {
-                    Some(time) => self.clock_set(time),
-                    None => self.clock_sync_failed(Some(1)),
+        loop {
+            match self.ntp {
+                NtpState::Due(at) if now >= at => self.ntp = NtpState::Step(0),
+                NtpState::Waiting(until) => {
+                    let code = self.state.flags.ntp.take();
+                    if code == Some(1) {
+                        self.ntp = NtpState::Step(READ_CLOCK);
+                    } else if code.is_some() || now >= until {
+                        self.ntp = NtpState::Close(self.clock_sync_failed(code));
+                    } else {
+                        return None;
+                    }
+                }
+                NtpState::Due(_) => return None,
+                NtpState::Close(_) => return Some(SAPBR_CLOSE),
+                NtpState::Step(step) => {
+                    let bearer = |tag, value| Command::Sapbr {
+                        cmd: 3,
+                        cid: 1,
+                        param: Some((tag, value)),
+                    };
+                    let command = match step {
+                        0 => Some(bearer("Contype", "GPRS")),
+                        1 => Some(bearer("APN", c.apn.as_str())),
+                        2 => non_empty(c.user.as_str()).map(|user| bearer("USER", user)),
+                        3 => non_empty(c.password.as_str()).map(|pwd| bearer("PWD", pwd)),
+                        // `ERROR` when the bearer is open already: fine.
+                        4 => Some(Command::Sapbr {
+                            cmd: 1,
+                            cid: 1,
+                            param: None,
+                        }),
+                        5 => Some(Command::Cntpcid(1)),
+                        6 => Some(Command::Cntp {
+                            server: c.ntp_server.as_str(),
+                            tz: 0,
+                        }),
+                        7 => Some(Command::Exec(Name::Cntp)),
+                        _ => Some(Command::Read(Name::Cclk)),
+                    };
+                    match command {
+                        Some(command) => return Some(command),
+                        // No user or password: skipped.
+                        None => self.ntp = NtpState::Step(step + 1),
+                    }
                 }
             }
-            _ => {}
         }
     }
 
-    fn clock_set(&mut self, time: DateTime) -> NtpState {
+    /// What a step of the clock sync answered. Its settings are best effort: a modem that
+    /// has them already may refuse them; only `AT+CNTP` must be accepted.
+    fn clock_answered(&mut self, outcome: Outcome) {
+        self.ntp = match self.ntp {
+            NtpState::Step(6) => {
+                // What `+CNTP:` said before `AT+CNTP` is stale.
+                self.state.flags.ntp = None;
+                NtpState::Step(7)
+            }
+            NtpState::Step(7) if outcome == Outcome::Ok => {
+                NtpState::Waiting(self.now() + self.config.ntp_timeout)
+            }
+            NtpState::Step(7) => NtpState::Close(self.clock_sync_failed(None)),
+            NtpState::Step(READ_CLOCK) => NtpState::Close(match self.at.answer().cclk {
+                Some(time) => self.clock_set(time),
+                None => self.clock_sync_failed(Some(1)),
+            }),
+            NtpState::Step(step) => NtpState::Step(step + 1),
+            NtpState::Close(next) => NtpState::Due(next),
+            other => other,
+        };
+    }
+
+    /// The clock was read: set, and the next sync after `ntp_resync`.
+    fn clock_set(&mut self, time: DateTime) -> Instant {
         let now = self.now();
         self.state.set_unix(now, time.to_unix());
-        NtpState::Due(now + self.config.ntp_resync)
+        now + self.config.ntp_resync
     }
 
-    fn clock_sync_failed(&mut self, code: Option<u8>) -> NtpState {
+    /// The sync failed (`+CNTP: <code>`, or `None`): reported, and tried again after
+    /// `ntp_retry`.
+    fn clock_sync_failed(&mut self, code: Option<u8>) -> Instant {
         self.state.board.report(Report::ClockSyncFailed { code });
-        NtpState::Due(self.now() + self.config.ntp_retry)
+        self.now() + self.config.ntp_retry
     }
 }
+
+/// The clock sync's step that reads the clock (`AT+CCLK?`), after `+CNTP: 1`.
+const READ_CLOCK: u8 = 8;
+
+/// Closes the clock sync's bearer, `AT+SAPBR=0,1`: an open bearer holds the PDP context that
+/// B7's `AT+CIPSHUT` must be able to deactivate. `ERROR` (closed already) is fine.
+const SAPBR_CLOSE: Command<'static> = Command::Sapbr {
+    cmd: 0,
+    cid: 1,
+    param: None,
+};

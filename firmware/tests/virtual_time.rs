@@ -825,6 +825,18 @@ fn already_connect_is_closed_and_counted_as_a_failure() {
 }
 
 impl ScriptedModem {
+    /// The first heartbeats were written at these times (seconds), within 100 ms each.
+    fn heartbeats_written_at(&self, expected: &[f64]) {
+        let beats: Vec<_> = (self.sent.iter().zip(&self.sent_at))
+            .filter(|(d, _)| *d == b"heart beat")
+            .map(|(_, t)| *t)
+            .collect();
+        assert!(beats.len() >= expected.len(), "{beats:?}");
+        for (at, due) in beats.iter().zip(expected) {
+            assert!(*at >= secs(*due) && *at < secs(due + 0.1), "{beats:?}");
+        }
+    }
+
     /// What went to the server on the `n`th connection (from 0).
     fn sent_on(&self, n: usize) -> &[Vec<u8>] {
         let start = self.connects[n];
@@ -918,18 +930,60 @@ fn a_late_heartbeat_does_not_move_the_next() {
         ..ScriptedModem::connecting()
     };
     simulate(&mut modem, Duration::from_secs(40));
-    let beats: Vec<_> = (modem.sent.iter().zip(&modem.sent_at))
-        .filter(|(d, _)| *d == b"heart beat")
-        .map(|(_, t)| *t)
-        .collect();
-    let connected = beats[0];
-    assert!(beats[1] > connected + Duration::from_secs(11), "{beats:?}");
-    for (n, at) in beats.iter().enumerate().skip(2) {
-        let due = connected + Duration::from_secs(10 * n as u64);
-        assert!(
-            *at >= due && *at < due + Duration::from_millis(100),
-            "{beats:?}"
-        );
-    }
-    assert!(beats.len() >= 4, "{beats:?}");
+    // Connected at 1.7 s; the bearer is answered at 16.7 s.
+    modem.heartbeats_written_at(&[1.7, 16.7, 21.7, 31.7]);
+}
+
+/// The clock sync's first two steps, the bearer's settings.
+const CONTYPE: &str = "AT+SAPBR=3,1,\"Contype\",\"GPRS\"";
+const APN: &str = "AT+SAPBR=3,1,\"APN\",\"CMIOT\"";
+
+/// `commands` answered `OK` after `secs` seconds each.
+fn slow_ok(commands: &[&'static str], secs: u64) -> Vec<(&'static str, Duration, &'static str)> {
+    let delay = Duration::from_secs(secs);
+    commands.iter().map(|c| (*c, delay, "OK")).collect()
+}
+
+#[test]
+fn the_clock_sync_is_abandoned_when_the_link_is_lost() {
+    // The clock sync starts right after connecting; on this modem its bearer settings take
+    // 2 s each. `0, CLOSED` arrives during the second: the session ends as soon as that
+    // command is answered, and the rest of the sync is abandoned (retried on the next
+    // connection). (Its nine steps ran back to back, and the loss was seen after them.)
+    let mut modem = ScriptedModem {
+        slow: slow_ok(&[CONTYPE, APN], 2),
+        timed: [(secs(4.2), b"\r\n0, CLOSED\r\n".to_vec())].into(),
+        ..ScriptedModem::connecting()
+    };
+    let board = simulate(&mut modem, Duration::from_secs(8));
+    let lost = board.first("LinkLost(Closed)").expect("link lost");
+    assert!(lost <= secs(5.75), "lost at {lost}");
+    let commands = modem.after_probes();
+    let apn = commands.iter().position(|c| c.contains("\"APN\"")).unwrap();
+    let later = &commands[apn + 1..];
+    assert!(
+        !later
+            .iter()
+            .any(|c| c.starts_with("AT+SAPBR=1") || c.starts_with("AT+CNTP")),
+        "{later:?}"
+    );
+}
+
+#[test]
+fn heartbeats_stay_on_time_while_the_clock_syncs() {
+    // Four of the sync's steps take 4 s each, and it starts right after connecting:
+    // the heartbeats due meanwhile are late by at most the step in progress, and on the
+    // grid after it.
+    let mut modem = ScriptedModem {
+        slow: slow_ok(
+            &[CONTYPE, APN, "AT+CNTPCID=1", "AT+CNTP=\"pool.ntp.org\",0"],
+            4,
+        ),
+        ..ScriptedModem::connecting()
+    };
+    let board = simulate(&mut modem, Duration::from_secs(40));
+    assert!(board.first("ClockSet").is_some(), "{:#?}", board.reports);
+    // Connected at 1.7 s; the steps end at 5.7, 9.7, 13.7 and 17.7 s (when the nine steps
+    // ran back to back, the heartbeat due at 11.7 s waited until 17.7 s).
+    modem.heartbeats_written_at(&[1.7, 13.7, 21.7, 31.7]);
 }
