@@ -12,7 +12,9 @@ mod support;
 
 use pretty_assertions::assert_eq;
 use proptest::prelude::*;
-use protocol::command::{Command, CommandParser, Name, ParseError, ParserEvent, RxGet};
+use protocol::command::{
+    Cipccfg, CipccfgRx, Command, CommandParser, Name, ParseError, ParserEvent, RxGet,
+};
 use protocol::types::{DateTime, Transport};
 use support::{check_golden, unescaped, Escaped};
 
@@ -226,6 +228,11 @@ fn golden_commands() -> Vec<Command<'static>> {
         C::Sapbr { cmd: 3, cid: 1, param: Some(("Contype", "GPRS")) },
         C::Sapbr { cmd: 1, cid: 1, param: None },
         C::Tcpuserparam([6, 4, 7200, 16]),
+        C::Cipccfg(Cipccfg { retries: 5, wait_tm: 2, send_size: 1024, esc: true, rx: None }),
+        C::Cipccfg(Cipccfg {
+            retries: 3, wait_tm: 10, send_size: 1460, esc: false,
+            rx: Some(CipccfgRx { mode: true, size: 50, timer: 1000 }),
+        }),
     ]);
     all
 }
@@ -397,6 +404,7 @@ fn extended_forms_and_parameters() {
     let cstt = |apn, user, pwd| C::Cstt { apn, user, pwd };
     let cntp = |tz| C::Cntp { server: "pool.ntp.org", tz };
     let cfun = |fun, rst| C::Cfun { fun, rst };
+    let ccfg = |retries, rx| Cipccfg { retries, wait_tm: 2, send_size: 1024, esc: true, rx };
     check_lines(&[
         ("AT+CSQ", false, &[Ok(C::Exec(Name::Csq))]),
         ("at+csq", false, &[Ok(C::Exec(Name::Csq))]),
@@ -419,6 +427,16 @@ fn extended_forms_and_parameters() {
         ("AT+IPR=4294967296", false, &[BAD]),
         ("AT+TCPUSERPARAM=6,4,7200,16", false, &[Ok(C::Tcpuserparam([6, 4, 7200, 16]))]),
         ("AT+TCPUSERPARAM=6,4,7200,16,1", false, &[BAD]),
+        ("AT+CIPCCFG=5,2,1024,1", false, &[Ok(C::Cipccfg(ccfg(5, None)))]),
+        ("AT+CIPCCFG=8,2,1024,1,0,1460,50", false,
+            &[Ok(C::Cipccfg(ccfg(8, Some(CipccfgRx { mode: false, size: 1460, timer: 50 }))))]),
+        // Ranges (NmRetry 3-8, ...) are the modem's to check; the fields' types are not.
+        ("AT+CIPCCFG=0,2,1024,1", false, &[Ok(C::Cipccfg(ccfg(0, None)))]),
+        ("AT+CIPCCFG=256,2,1024,1", false, &[BAD]),
+        ("AT+CIPCCFG=5,2,1024,2", false, &[BAD]),
+        ("AT+CIPCCFG=5,2,1024", false, &[BAD]),
+        ("AT+CIPCCFG=5,2,1024,1,0", false, &[BAD]),
+        ("AT+CIPCCFG=5,2,1024,1,0,1460,50,1", false, &[BAD]),
         // Strings: quoted, any bytes but `"`, `,` and `;` included.
         (r#"AT+CPIN="1234""#, false, &[Ok(C::Cpin("1234"))]),
         ("AT+CPIN=1234", false, &[BAD]),
@@ -889,6 +907,19 @@ fn command() -> impl Strategy<Value = Command<'static>> {
         )
             .prop_map(|(cmd, cid, param)| C::Sapbr { cmd, cid, param }),
         any::<[u32; 4]>().prop_map(C::Tcpuserparam),
+        (
+            any::<(u8, u8, u16, bool)>(),
+            proptest::option::of(any::<(bool, u16, u16)>())
+        )
+            .prop_map(
+                |((retries, wait_tm, send_size, esc), rx)| C::Cipccfg(Cipccfg {
+                    retries,
+                    wait_tm,
+                    send_size,
+                    esc,
+                    rx: rx.map(|(mode, size, timer)| CipccfgRx { mode, size, timer }),
+                })
+            ),
     ]
 }
 

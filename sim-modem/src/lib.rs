@@ -19,8 +19,10 @@
 //! - [`fault`]: the faults that can be injected, each with its units, and seeded line noise.
 //! - [`lab`]: the lab server: accepts device connections, records them, sends on command.
 //! - [`sim`]: modem + network + lab server + line noise as one sans-IO unit for replay.
+//! - `knob`: serde helpers that refuse knob values a model cannot run with.
 
 pub mod fault;
+mod knob;
 pub mod lab;
 #[cfg(feature = "live")]
 pub mod live;

@@ -4,6 +4,8 @@
 //! The modem asks with [`NetRequest`]s and learns what happened through [`NetEvent`]s. Both
 //! name a connection by its modem link id (single-connection mode uses link 0).
 
+use std::time::Duration;
+
 use protocol::types::{LinkId, RegStat, Transport};
 
 /// What the radio network offers where the modem is: it decides what the modem can register
@@ -33,6 +35,21 @@ impl Coverage {
     };
 }
 
+/// The device's TCP settings for one connection: the modem's profile, as `AT+CIPCCFG` or
+/// `AT+TCPUSERPARAM` changed it. The network's TCP model runs the device's end with them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpSettings {
+    /// The retransmission timeout's floor and cap (RFC 6298 §2.4, §2.5).
+    pub rto_min: Duration,
+    pub rto_max: Duration,
+    /// Timeouts in a row the connection survives; one more and it is given up.
+    pub retransmissions: u8,
+    /// The longest unacknowledged data waits before the connection is given up.
+    pub give_up: Duration,
+    /// The receive buffer the device's window advertises, bytes.
+    pub receive_window: u32,
+}
+
 /// The modem asks its carrier for something.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NetRequest {
@@ -41,19 +58,25 @@ pub enum NetRequest {
     ActivatePdp { apn: String },
     /// Release the PDP context (`AT+CIPSHUT`, `AT+CGATT=0`, flight mode). No answer.
     DeactivatePdp,
-    /// Open a connection (`AT+CIPSTART`); `host` is a name or a dotted IPv4 address.
-    /// Answered by [`NetEvent::Connected`] or [`NetEvent::ConnectFailed`].
+    /// Open a connection (`AT+CIPSTART`); `host` is a name or a dotted IPv4 address; `tcp`:
+    /// the device's TCP settings for it. Answered by [`NetEvent::Connected`] or
+    /// [`NetEvent::ConnectFailed`].
     Connect {
         link: LinkId,
         transport: Transport,
         host: String,
         port: u16,
+        tcp: TcpSettings,
     },
     /// Send bytes on a connection. Answered by [`NetEvent::Delivered`] once the peer has them
     /// (TCP: acknowledged; UDP: sent), or by [`NetEvent::Closed`].
     Send { link: LinkId, data: Vec<u8> },
     /// Close a connection (`AT+CIPCLOSE`). No answer.
     Close { link: LinkId },
+    /// The modem handed `len` received bytes of `link` to the host (it wrote them out as
+    /// `+RECEIVE` / `+IPD` / raw bytes, or the host read them with `AT+CIPRXGET`): the receive
+    /// window opens by as much. Until then they fill it. No answer.
+    Consumed { link: LinkId, len: usize },
     /// Ask the network's time (`AT+CNTP`); answered by [`NetEvent::Time`].
     Time { server: String },
 }
@@ -87,12 +110,14 @@ pub enum NetEvent {
         link: LinkId,
         error: ConnectError,
     },
-    /// Bytes arrived on a connection.
+    /// Bytes arrived on a connection (TCP: in order, never beyond the receive window). They
+    /// fill the window until the modem says [`NetRequest::Consumed`].
     Received {
         link: LinkId,
         data: Vec<u8>,
     },
-    /// The peer has `len` more bytes of what was sent on `link`.
+    /// The peer has `len` more bytes of what was sent on `link` (TCP: its cumulative ACK
+    /// moved on by `len`; UDP: the datagram left the radio).
     Delivered {
         link: LinkId,
         len: usize,

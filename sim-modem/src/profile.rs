@@ -13,6 +13,8 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::net::TcpSettings;
+
 /// One modem personality. [`Profile::by_name`] gives the built-in ones.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
@@ -54,14 +56,19 @@ pub struct Profile {
     /// Largest `AT+CIPSEND` block, bytes (1460: Luat and attentive cap sends there).
     pub max_send: u16,
     /// With `AT+CIPQSEND=1`: bytes sent but not yet acknowledged by the peer beyond which
-    /// `AT+CIPSEND` answers `ERROR` (Luat: 1460 × 7 = 10220).
+    /// `AT+CIPSEND` answers `ERROR` (Luat: 1460 × 7 = 10220; Luat says `ERROR`, the SIM800
+    /// manual allows `SEND FAIL` too). The peer's acknowledgements drain it.
+    #[serde(with = "crate::knob::Range::<1, 1073741824>")]
     pub quick_send_buffer: usize,
-    /// Per-link receive buffer in manual receive mode (`AT+CIPRXGET=1`), bytes. Bytes that
-    /// arrive when it is full are dropped (and logged). UNCONFIRMED (TinyGSM issue #111 saw
-    /// 2871 bytes waiting, so it is at least that).
+    /// Per-link receive buffer, bytes: what the device's TCP window advertises. In manual
+    /// receive mode (`AT+CIPRXGET=1`) bytes wait in it until the host reads them; when it is
+    /// full the window is zero and the peer stops sending (nothing is dropped).
+    /// UNCONFIRMED (TinyGSM issue #111 saw 2871 bytes waiting, so it is at least that).
+    #[serde(with = "crate::knob::Range::<1, 1073741824>")]
     pub rx_buffer: usize,
     /// Largest block in one `+RECEIVE` / `+IPD` / raw delivery, bytes; bigger arrivals are
-    /// split (a SIM800 delivers one TCP segment at a time).
+    /// split.
+    #[serde(with = "crate::knob::Range::<1, 65535>")]
     pub rx_chunk: usize,
     /// The maximum number of bytes one `AT+CIPRXGET=2/3` may ask for.
     pub max_rx_read: u16,
@@ -150,8 +157,8 @@ pub struct Profile {
     #[serde(with = "units::HumanDuration")]
     pub cipshut: Duration,
     /// With `AT+CIPQSEND=0`: without the peer's acknowledgement the link is reported
-    /// `CLOSED` after this (645 s, manual).
-    #[serde(with = "units::HumanDuration")]
+    /// `CLOSED` after this (645 s, manual), as the send's answer.
+    #[serde(with = "crate::knob::NonZeroDuration")]
     pub send_ack_max: Duration,
     /// Registration: usable coverage (or `AT+CFUN=1`, or the SIM becoming ready) to
     /// `+CREG: 1`.
@@ -163,6 +170,42 @@ pub struct Profile {
     /// `AT+CNTP`: `+CNTP: 65` (timeout) when the network never answers. UNCONFIRMED.
     #[serde(with = "units::HumanDuration")]
     pub cntp_max: Duration,
+
+    // --- The device's TCP: the network's TCP model runs the modem's end with these
+    // (`network::tcp`, RFC 6298). ---
+    /// The retransmission timeout's floor (RFC 6298 §2.4: 1 s). UNCONFIRMED for both modems.
+    #[serde(with = "crate::knob::NonZeroDuration")]
+    pub tcp_rto_min: Duration,
+    /// The retransmission timeout's cap. UNCONFIRMED: 120 s is Linux's `TCP_RTO_MAX` (RFC
+    /// 6298 §2.5 allows any cap of at least 60 s). `AT+TCPUSERPARAM`'s 4th parameter sets it
+    /// (Luat: 1–16 s).
+    #[serde(with = "crate::knob::NonZeroDuration")]
+    pub tcp_rto_max: Duration,
+    /// Timeouts in a row a connection survives before it is given up. UNCONFIRMED: 12 is
+    /// BSD's `TCP_MAXRXTSHIFT`; with the other defaults `tcp_give_up` ends a dead connection
+    /// first. `AT+CIPCCFG`'s `<NmRetry>` (3–8) and `AT+TCPUSERPARAM`'s 2nd parameter (Luat:
+    /// 0–12) set it for the connections opened afterwards.
+    pub tcp_retransmissions: u8,
+    /// The longest data waits unacknowledged before the connection is given up (`CLOSED`):
+    /// 645 s, the SIM800 manual's `CLOSE` after an unacknowledged send.
+    #[serde(with = "crate::knob::NonZeroDuration")]
+    pub tcp_give_up: Duration,
+
+    // --- The PDP context through a lost cell. ---
+    /// A loss of the cell (`+CREG: 2`) shorter than this keeps the PDP context: data stalls,
+    /// then flows again, and no `+PDP: DEACT` is said. 0 releases it with the cell.
+    /// UNCONFIRMED, no SIM800 source: the network side keeps a context far longer (TS 23.060
+    /// §6.2: the mobile reachable timer runs 4 min beyond the periodic routing area update
+    /// timer, 54 min by default on common SGSNs, before an implicit detach), so a shorter
+    /// hold is the modem's own; 60 s keeps the short losses a device meets in a lift or a
+    /// tunnel and drops the long ones.
+    #[serde(with = "units::HumanDuration")]
+    pub pdp_hold: Duration,
+    /// When the cell stays lost beyond `pdp_hold`, the context is gone, and the modem says so
+    /// (`+PDP: DEACT`, state `PDP DEACT`) when the cell returns, or this much after the hold
+    /// ran out, whichever comes first. UNCONFIRMED.
+    #[serde(with = "units::HumanDuration")]
+    pub pdp_deact_delay: Duration,
 }
 
 impl Profile {
@@ -229,6 +272,12 @@ impl Profile {
             registration: ms(4000),
             attach: ms(1000),
             cntp_max: ms(5000),
+            tcp_rto_min: ms(1000),
+            tcp_rto_max: ms(120_000),
+            tcp_retransmissions: 12,
+            tcp_give_up: ms(645_000),
+            pdp_hold: ms(60_000),
+            pdp_deact_delay: ms(60_000),
         }
     }
 
@@ -262,6 +311,19 @@ impl Profile {
     }
 }
 
+impl Profile {
+    /// The device's TCP settings this profile starts with.
+    pub fn tcp_settings(&self) -> TcpSettings {
+        TcpSettings {
+            rto_min: self.tcp_rto_min,
+            rto_max: self.tcp_rto_max,
+            retransmissions: self.tcp_retransmissions,
+            give_up: self.tcp_give_up,
+            receive_window: u32::try_from(self.rx_buffer).unwrap_or(u32::MAX),
+        }
+    }
+}
+
 impl Default for Profile {
     fn default() -> Self {
         Profile::sim800()
@@ -285,6 +347,64 @@ mod tests {
             );
         }
         assert_eq!(Profile::by_name("sim900"), None);
+    }
+
+    /// Knobs a model cannot run with are refused, saying what is wanted.
+    #[test]
+    fn refuses_bad_knobs() {
+        let cases = [
+            (
+                r#"{"tcp_rto_min": "0s"}"#,
+                "expected a duration of more than 0s",
+            ),
+            (
+                r#"{"tcp_rto_max": "0ms"}"#,
+                "expected a duration of more than 0s",
+            ),
+            (
+                r#"{"tcp_give_up": "0s"}"#,
+                "expected a duration of more than 0s",
+            ),
+            (
+                r#"{"send_ack_max": "0s"}"#,
+                "expected a duration of more than 0s",
+            ),
+            (
+                r#"{"tcp_retransmissions": -1}"#,
+                "invalid value: integer `-1`",
+            ),
+            (
+                r#"{"tcp_retransmissions": 256}"#,
+                "invalid value: integer `256`",
+            ),
+            (r#"{"pdp_hold": "-5s"}"#, "invalid duration"),
+            (r#"{"pdp_deact_delay": "soon"}"#, "invalid duration"),
+            (
+                r#"{"rx_buffer": 0}"#,
+                "expected a whole number from 1 to 1073741824",
+            ),
+            (
+                r#"{"rx_buffer": 2147483648}"#,
+                "expected a whole number from 1 to 1073741824",
+            ),
+            (
+                r#"{"quick_send_buffer": 0}"#,
+                "expected a whole number from 1 to 1073741824",
+            ),
+            (
+                r#"{"rx_chunk": 0}"#,
+                "expected a whole number from 1 to 65535",
+            ),
+        ];
+        for (json, message) in cases {
+            let error = serde_json::from_str::<Profile>(json)
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(message), "{json}: {error}");
+        }
+        // Zero is a hold: the context goes with the cell.
+        let p: Profile = serde_json::from_str(r#"{"pdp_hold": "0s"}"#).unwrap();
+        assert_eq!(p.pdp_hold, Duration::ZERO);
     }
 
     #[test]

@@ -55,10 +55,20 @@ fn run(case: &Case) {
 #[test]
 fn faults_show_as_a_real_modem_shows_them() {
     let cases = [
+        // Shorter than the profile's `pdp_hold` (60 s): the context and the link survive.
         Case {
-            fault: Fault::RegistrationLost { duration: secs(60) },
-            expect: &["+CREG: 2", "+PDP: DEACT", "+CREG: 1,"],
-            within: secs(90),
+            fault: Fault::RegistrationLost { duration: secs(30) },
+            expect: &["+CREG: 2", "+CREG: 1,"],
+            within: secs(60),
+            after: &[("AT+CIPSTATUS=0", "\"CONNECTED\"")],
+        },
+        // Longer: the context is gone, said `pdp_deact_delay` (60 s) after the hold.
+        Case {
+            fault: Fault::RegistrationLost {
+                duration: secs(300),
+            },
+            expect: &["+CREG: 2", "0, CLOSED", "+PDP: DEACT", "+CREG: 1,"],
+            within: secs(330),
             after: &[
                 ("AT+CIPSTATUS", "STATE: PDP DEACT"),
                 ("AT+CIPSHUT", "SHUT OK"),

@@ -388,7 +388,7 @@ impl Session {
                     assert!(link < self.links, "{}: close link {link}", self.context());
                     None
                 }
-                NetRequest::DeactivatePdp => None,
+                NetRequest::DeactivatePdp | NetRequest::Consumed { .. } => None,
             };
             if let Some(event) = event {
                 self.modem.handle_net(self.now, event);

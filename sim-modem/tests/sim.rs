@@ -142,8 +142,11 @@ fn scenario(seed: u64) -> (Vec<String>, Vec<u8>) {
         },
         faults: vec![
             ScheduledFault {
+                // Longer than the profile's `pdp_hold`: the context goes too.
                 at: secs(100),
-                fault: Fault::RegistrationLost { duration: secs(20) },
+                fault: Fault::RegistrationLost {
+                    duration: secs(150),
+                },
             },
             ScheduledFault {
                 at: secs(50),

@@ -61,6 +61,7 @@ pub enum Name {
     Cgact,
     Sapbr,
     Tcpuserparam,
+    Cipccfg,
 }
 
 /// One AT command. Basic commands (`AT`, `ATE0`, `ATI`, `AT&W`, `AT&K0`) have their own
@@ -180,6 +181,36 @@ pub enum Command<'a> {
     },
     /// `AT+TCPUSERPARAM=<a>,<b>,<c>,<d>` (Luat): TCP retransmission parameters.
     Tcpuserparam([u32; 4]),
+    /// `AT+CIPCCFG=<NmRetry>,<WaitTm>,<SendSz>,<esc>[,<Rxmode>,<RxSize>,<Rxtimer>]`
+    /// (SIMCom): the TCP retry count and the transparent mode's settings.
+    Cipccfg(Cipccfg),
+}
+
+/// `AT+CIPCCFG`'s parameters, in the manual's order (SIM800 Series AT Command Manual,
+/// "AT+CIPCCFG Configure transparent transfer mode"). Ranges are the modem's to check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cipccfg {
+    /// `<NmRetry>`: how often an IP packet is retransmitted.
+    pub retries: u8,
+    /// `<WaitTm>`: in 200 ms units, how long serial input waits before it is sent.
+    pub wait_tm: u8,
+    /// `<SendSz>`: bytes of serial input that are sent as one block.
+    pub send_size: u16,
+    /// `<esc>`: whether `+++` escapes transparent mode.
+    pub esc: bool,
+    /// `<Rxmode>,<RxSize>,<Rxtimer>`, when given.
+    pub rx: Option<CipccfgRx>,
+}
+
+/// The optional receive half of [`Cipccfg`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CipccfgRx {
+    /// `<Rxmode>`: whether received data is output in pieces of `size` every `timer` ms.
+    pub mode: bool,
+    /// `<RxSize>`: bytes per output piece.
+    pub size: u16,
+    /// `<Rxtimer>`: ms between output pieces.
+    pub timer: u16,
 }
 
 /// The set forms of `AT+CIPRXGET`.
@@ -198,7 +229,7 @@ pub enum RxGet {
 }
 
 impl Name {
-    pub const ALL: [Name; 46] = [
+    pub const ALL: [Name; 47] = [
         Name::Cmee,
         Name::Cgmr,
         Name::Cgmm,
@@ -245,6 +276,7 @@ impl Name {
         Name::Cgact,
         Name::Sapbr,
         Name::Tcpuserparam,
+        Name::Cipccfg,
     ];
 
     /// The name as written after `AT+`, upper case.
@@ -296,6 +328,7 @@ impl Name {
             Name::Cgact => "CGACT",
             Name::Sapbr => "SAPBR",
             Name::Tcpuserparam => "TCPUSERPARAM",
+            Name::Cipccfg => "CIPCCFG",
         }
     }
 
@@ -349,6 +382,7 @@ impl Command<'_> {
             Command::Cgact { .. } => Name::Cgact,
             Command::Sapbr { .. } => Name::Sapbr,
             Command::Tcpuserparam(_) => Name::Tcpuserparam,
+            Command::Cipccfg(_) => Name::Cipccfg,
         })
     }
 
@@ -544,14 +578,23 @@ impl Command<'_> {
                     None => Ok(w),
                 }
             }
-            C::Tcpuserparam([a, b, c, d]) => w
-                .num(a.into())?
-                .bytes(b",")?
-                .num(b.into())?
-                .bytes(b",")?
-                .num(c.into())?
-                .bytes(b",")?
-                .num(d.into()),
+            C::Tcpuserparam(params) => numbers(w, &params.map(u64::from)),
+            C::Cipccfg(c) => {
+                let first = [
+                    c.retries.into(),
+                    c.wait_tm.into(),
+                    c.send_size.into(),
+                    c.esc.into(),
+                ];
+                numbers(w, &first)?;
+                match c.rx {
+                    Some(rx) => {
+                        w.bytes(b",")?;
+                        numbers(w, &[rx.mode.into(), rx.size.into(), rx.timer.into()])
+                    }
+                    None => Ok(w),
+                }
+            }
             // Forms without parameters are written by `write_body`.
             C::At
             | C::Echo(_)
@@ -563,6 +606,20 @@ impl Command<'_> {
             | C::Exec(_) => Ok(w),
         }
     }
+}
+
+/// Numbers separated by commas.
+fn numbers<'w, 'b>(
+    w: &'w mut Writer<'b>,
+    values: &[u64],
+) -> Result<&'w mut Writer<'b>, BufferFull> {
+    for (i, &value) in values.iter().enumerate() {
+        if i > 0 {
+            w.bytes(b",")?;
+        }
+        w.num(value)?;
+    }
+    Ok(w)
 }
 
 /// `<n>,` in multi mode, nothing in single mode.

@@ -15,7 +15,7 @@
 //! - No backspace editing and no concatenated basic commands (`ATE0V1`): no host we know of
 //!   sends them.
 
-use super::{Command, Name, RxGet};
+use super::{Cipccfg, CipccfgRx, Command, Name, RxGet};
 use crate::types::{parse_decimal, DateTime, LinkId, Transport};
 
 /// How the data that follows a `> ` prompt ends.
@@ -165,8 +165,8 @@ fn parse_extended(text: &[u8], multi: bool) -> Result<Command<'_>, ParseError> {
     }
 }
 
-/// The most parameters any command takes (`AT+CIPSTART=<n>,...`, `AT+TCPUSERPARAM`).
-const MAX_FIELDS: usize = 4;
+/// The most parameters any command takes (`AT+CIPCCFG`).
+const MAX_FIELDS: usize = 7;
 
 /// The set form `AT+NAME=<fields>`. A table: one arm per spelling.
 #[rustfmt::skip]
@@ -227,6 +227,19 @@ fn set_form<'a>(name: Name, fields: &[&'a [u8]], multi: bool) -> Result<Command<
         (Name::Tcpuserparam, [a, b, c, d]) => {
             C::Tcpuserparam([number(a)?, number(b)?, number(c)?, number(d)?])
         }
+        (Name::Cipccfg, [retries, wait_tm, send_size, esc, rx @ ..]) => C::Cipccfg(Cipccfg {
+            retries: number(retries)?,
+            wait_tm: number(wait_tm)?,
+            send_size: number(send_size)?,
+            esc: flag(esc)?,
+            rx: match rx {
+                [] => None,
+                [mode, size, timer] => {
+                    Some(CipccfgRx { mode: flag(mode)?, size: number(size)?, timer: number(timer)? })
+                }
+                _ => return Err(ParseError::BadParameters),
+            },
+        }),
         _ => return Err(ParseError::BadParameters),
     })
 }

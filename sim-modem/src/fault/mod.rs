@@ -25,9 +25,11 @@ pub use noise::{LineNoise, NoiseCounts};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Fault {
-    /// The cell is lost for `duration`: the modem searches (`+CREG: 2`), the network releases
-    /// the PDP context (`+PDP: DEACT`) and every connection with it. Afterwards the cell is
-    /// back (`+CREG: 1`), but the PDP context must be activated again (`AT+CIICR`).
+    /// The cell is lost for `duration`: the modem searches (`+CREG: 2`) and nothing gets
+    /// through. A loss shorter than the modem profile's `pdp_hold` keeps the PDP context and
+    /// the connections (data stalls, then flows); a longer one loses them, said (`CLOSED`,
+    /// `+PDP: DEACT`) when the cell is back or `pdp_deact_delay` after the hold. Afterwards
+    /// the cell is back (`+CREG: 1`); a lost context must be activated again (`AT+CIICR`).
     RegistrationLost {
         #[serde(with = "units::HumanDuration")]
         duration: Duration,
@@ -68,10 +70,11 @@ pub enum Fault {
         #[serde(default)]
         link: Option<LinkId>,
     },
-    /// For `duration`, nothing flows in either direction, yet connections look up. TCP data
-    /// is held and delivered when it ends (as a retransmission would), unless it waited
-    /// longer than the TCP give-up time, in which case the connection is closed; UDP
-    /// datagrams are lost; new connections wait or time out.
+    /// For `duration`, nothing flows in either direction, yet connections look up. What
+    /// departs is lost: TCP data gets through at the first retransmission after it ends
+    /// (RTO doubling, RFC 6298), unless the sender gives up first (the modem then says
+    /// `CLOSED`); UDP datagrams are lost; new connections wait for a SYN retransmission or
+    /// time out.
     Blackhole {
         #[serde(with = "units::HumanDuration")]
         duration: Duration,

@@ -207,7 +207,8 @@ impl Modem {
             }
             C::Cgact { active, .. } => self.cgact(now, active),
             C::Sapbr { cmd, cid, param } => self.sapbr(now, exec, cmd, cid, param),
-            C::Tcpuserparam(_) => self.ok(),
+            C::Tcpuserparam(params) => self.tcpuserparam(params),
+            C::Cipccfg(set) => self.cipccfg(set),
             // Luat's calibration query (misc.lua): `SUCC` when calibrated. UNCONFIRMED.
             C::Atwmft(_) => self.text_line(exec, "SUCC".into()),
             C::Test(name) => self.test(exec, name),
@@ -228,6 +229,7 @@ impl Modem {
             }
             Name::Cipsend => self.profile.max_send.to_string(),
             Name::Cipqsend => "(0,1)".into(),
+            Name::Cipccfg => "(3-8),(1-10),(1-1460),(0,1),(0,1),(50-1460),(20-1000)".into(),
             Name::Cipack if self.session.ip.multi => {
                 format!("(0-{})", self.profile.link_count.saturating_sub(1))
             }
@@ -291,6 +293,7 @@ impl Modem {
             Name::Cstt => format!("\"{}\",\"\",\"\"", self.session.ip.apn),
             Name::Ciicrmode => self.session.ip.ciicr_mode.to_string(),
             Name::Cipqsend => flag(self.session.ip.quick_send),
+            Name::Cipccfg => self.cipccfg_params(),
             Name::Ciphead => flag(self.session.ip.head),
             Name::Ciprxget => flag(self.session.ip.manual_rx),
             Name::Cipssl => "0".into(),
@@ -415,17 +418,21 @@ impl Modem {
 
     /// `AT+CIPSEND?`: the most a send may carry, per link in multi mode.
     fn cipsend_sizes(&mut self, exec: &mut LineExec) -> Outcome {
-        let max = self.profile.max_send;
         if !self.session.ip.multi {
+            // Single mode names no link: the maximum, or the room left on a connected one.
+            let size = if self.link_connected(0) {
+                self.send_room(0)
+            } else {
+                self.profile.max_send
+            };
             exec.line(&Response::Info {
                 name: "CIPSEND",
-                params: &max.to_string(),
+                params: &size.to_string(),
             });
             return self.ok();
         }
         for n in 0..self.profile.link_count {
-            let connected = self.link_connected(n);
-            let size = if connected { max } else { 0 };
+            let size = self.send_room(usize::from(n));
             exec.line(&Response::Info {
                 name: "CIPSEND",
                 params: &format!("{n},{size}"),

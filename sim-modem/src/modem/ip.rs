@@ -11,13 +11,19 @@
 //! Links: `AT+CIPSTART` answers `OK` and the result comes when the network answers (or at
 //! the profile's maximum); data arrives as `+RECEIVE,<n>,<len>:` (multi mode, with or
 //! without `AT+CIPHEAD`: UNCONFIRMED, Luat always sets it), `+IPD,<len>:` (single mode with
-//! `AT+CIPHEAD=1`) or raw bytes (single mode), or waits in a bounded buffer for
-//! `AT+CIPRXGET=2/3` in manual mode.
+//! `AT+CIPHEAD=1`) or raw bytes (single mode), or waits in the link's receive buffer for
+//! `AT+CIPRXGET=2/3` in manual mode. The buffer is the TCP receive window: the modem tells
+//! the network what the host took ([`NetRequest::Consumed`]), and a host that does not read
+//! stalls the peer instead of losing data.
+//!
+//! The device's TCP settings ([`TcpSettings`]) go with each `AT+CIPSTART`: the profile's,
+//! as `AT+CIPCCFG` (the retry count) and Luat's `AT+TCPUSERPARAM` (retry count and the
+//! retransmission timeout's cap) changed them.
 
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use protocol::command::{DataMode, RxGet};
+use protocol::command::{Cipccfg, CipccfgRx, DataMode, RxGet};
 use protocol::response::{ConnectResult, ConnectionLine, Response, RxGetResponse};
 use protocol::types::{ClientState, IpState, LinkId, Transport};
 
@@ -25,7 +31,7 @@ use super::line::LineExec;
 use super::outcome::{Failure, Outcome, PdpUser, PendingSend, Wait};
 use super::radio::{Pdp, PdpStart};
 use super::{Buffer, CloseCause, LinkStatus, Modem, ModemEvent, Timer};
-use crate::net::NetRequest;
+use crate::net::{NetRequest, TcpSettings};
 use crate::profile::Profile;
 
 /// The TCP/IP application's state.
@@ -49,6 +55,11 @@ pub(super) struct Ip {
     pub ciicr_mode: u8,
     /// `AT+CDNSCFG`: the name servers (the network resolves names; kept for the read form).
     pub dns: [String; 2],
+    /// The device's TCP settings for the next connections.
+    pub tcp: TcpSettings,
+    /// `AT+CIPCCFG`'s values (its `<NmRetry>` is `tcp.retransmissions`; the transparent
+    /// mode's fields are kept for the read form: transparent mode is not simulated).
+    pub cipccfg: Cipccfg,
     pub links: Vec<Link>,
 }
 
@@ -103,6 +114,19 @@ impl Ip {
             manual_rx: false,
             ciicr_mode: 0,
             dns: ["8.8.8.8".into(), "8.8.4.4".into()],
+            tcp: profile.tcp_settings(),
+            // The manual's defaults for the transparent-mode fields.
+            cipccfg: Cipccfg {
+                retries: profile.tcp_retransmissions,
+                wait_tm: 2,
+                send_size: 1024,
+                esc: true,
+                rx: Some(CipccfgRx {
+                    mode: false,
+                    size: 1460,
+                    timer: 50,
+                }),
+            },
             links: vec![Link::default(); usize::from(profile.link_count.max(1))],
         }
     }
@@ -398,6 +422,7 @@ impl Modem {
             transport: l.transport.unwrap_or(Transport::Tcp),
             host: l.host.clone(),
             port: l.port,
+            tcp: self.session.ip.tcp,
         };
         self.request(request);
     }
@@ -424,15 +449,92 @@ impl Modem {
             Some(len) => DataMode::Fixed(len),
             None => DataMode::CtrlZ { max },
         };
-        let in_flight = l.sent - l.delivered;
-        let room = self.profile.quick_send_buffer as u64;
-        if self.session.ip.quick_send && in_flight + u64::from(len.unwrap_or(max)) > room {
+        // Quick send: the send buffer must hold all of it (Luat: `ERROR` when full).
+        if len.unwrap_or(max) > self.send_room(n) {
             return Outcome::Fail(Failure::Error);
         }
         Outcome::Prompt {
             mode,
             send: PendingSend { link: n as LinkId },
         }
+    }
+
+    /// The most one `AT+CIPSEND` on link `n` may carry now (`AT+CIPSEND?`): 0 when it is
+    /// not connected; in quick send mode no more than the send buffer has room for (what
+    /// was sent and not yet acknowledged fills it).
+    pub(super) fn send_room(&self, n: usize) -> u16 {
+        let Some(l) = self.session.ip.links.get(n) else {
+            return 0;
+        };
+        if l.state != LinkState::Connected {
+            return 0;
+        }
+        let max = self.profile.max_send;
+        if !self.session.ip.quick_send {
+            return max;
+        }
+        let free = (self.profile.quick_send_buffer as u64).saturating_sub(l.sent - l.delivered);
+        max.min(u16::try_from(free).unwrap_or(u16::MAX))
+    }
+
+    /// `AT+CIPCCFG=<NmRetry>,<WaitTm>,<SendSz>,<esc>[,<Rxmode>,<RxSize>,<Rxtimer>]`: the retry
+    /// count for the connections opened from now on; the rest is kept for the read form.
+    /// Ranges as `AT+CIPCCFG=?` gives them (SIM800 manual; UNCONFIRMED, the page was not
+    /// reached: SIM800/SIM900 drivers write `3-8` for `<NmRetry>`). UNCONFIRMED too that
+    /// `<NmRetry>` governs links outside transparent mode: the model takes it to.
+    pub(super) fn cipccfg(&mut self, set: Cipccfg) -> Outcome {
+        let rx_ok = set
+            .rx
+            .is_none_or(|rx| (50..=1460).contains(&rx.size) && (20..=1000).contains(&rx.timer));
+        if !(3..=8).contains(&set.retries)
+            || !(1..=10).contains(&set.wait_tm)
+            || !(1..=1460).contains(&set.send_size)
+            || !rx_ok
+        {
+            return Outcome::Fail(Failure::Error);
+        }
+        let ip = &mut self.session.ip;
+        ip.cipccfg = Cipccfg {
+            rx: set.rx.or(ip.cipccfg.rx),
+            ..set
+        };
+        ip.tcp.retransmissions = set.retries;
+        self.ok()
+    }
+
+    /// `AT+CIPCCFG?`'s parameters: the retry count in force, then the rest as last set.
+    pub(super) fn cipccfg_params(&self) -> String {
+        let c = &self.session.ip.cipccfg;
+        let rx = c.rx.unwrap_or(CipccfgRx {
+            mode: false,
+            size: 1460,
+            timer: 50,
+        });
+        format!(
+            "{},{},{},{},{},{},{}",
+            self.session.ip.tcp.retransmissions,
+            c.wait_tm,
+            c.send_size,
+            u8::from(c.esc),
+            u8::from(rx.mode),
+            rx.size,
+            rx.timer
+        )
+    }
+
+    /// `AT+TCPUSERPARAM=<a>,<retries>,<c>,<max RTO s>` (Luat `socket.setTcpResendPara`, which
+    /// sends `=6,<retryCnt>,7200,<retryMaxTimeout>`): the retry count (0–12) and the
+    /// retransmission timeout's cap (1–16 s) for the connections opened from now on, the
+    /// ranges Luat documents. UNCONFIRMED: `<a>` and `<c>` (probably the SYN retries and the
+    /// keepalive time, Linux's defaults 6 and 7200 s) are accepted and not modelled.
+    pub(super) fn tcpuserparam(&mut self, [_, retries, _, rto_max]: [u32; 4]) -> Outcome {
+        let (Ok(retries @ 0..=12), 1..=16) = (u8::try_from(retries), rto_max) else {
+            return Outcome::Fail(Failure::Error);
+        };
+        let tcp = &mut self.session.ip.tcp;
+        tcp.retransmissions = retries;
+        tcp.rto_max = Duration::from_secs(rto_max.into());
+        self.ok()
     }
 
     /// The data of a send arrived.
@@ -562,6 +664,12 @@ impl Modem {
         }
         // TinyGSM: the 4th field is what remains, not what was confirmed.
         let remaining = u16::try_from(l.rx.len()).unwrap_or(u16::MAX);
+        if take > 0 {
+            self.request(NetRequest::Consumed {
+                link: n as LinkId,
+                len: take,
+            });
+        }
         let data = if hex { hex_upper(&data) } else { data };
         exec.line(&Response::RxGet(RxGetResponse::Data {
             link: tag,
@@ -622,7 +730,10 @@ impl Modem {
         self.connect_failed_urcs(n);
     }
 
-    /// Data from the peer.
+    /// Data from the peer: written out at once, or (manual receive) kept for the host. What
+    /// is written out is consumed at once; what is kept, when the host reads it. The
+    /// network sends no more than the window (the receive buffer) allows, so nothing is
+    /// dropped here.
     pub(super) fn on_received(&mut self, link: LinkId, data: &[u8]) {
         let n = usize::from(link);
         if self.session.ip.links.get(n).map(|l| l.state) != Some(LinkState::Connected) {
@@ -631,15 +742,10 @@ impl Modem {
         }
         let tag = self.tag(n);
         if self.session.ip.manual_rx {
-            let cap = self.profile.rx_buffer;
             let l = &mut self.session.ip.links[n];
-            let take = data.len().min(cap.saturating_sub(l.rx.len()));
-            l.rx.extend(&data[..take]);
+            l.rx.extend(data);
             let announce = !l.rx_notified && !l.rx.is_empty();
             l.rx_notified |= announce;
-            if take < data.len() {
-                self.dropped(Buffer::Receive(link), data.len() - take);
-            }
             if announce {
                 self.urc(&Response::RxGet(RxGetResponse::DataReady(tag)));
             }
@@ -654,6 +760,10 @@ impl Modem {
                 self.urc_bytes(chunk);
             }
         }
+        self.request(NetRequest::Consumed {
+            link,
+            len: data.len(),
+        });
     }
 
     /// The peer acknowledged `len` more bytes: a slow send may be done.

@@ -565,6 +565,8 @@ impl Modem {
             Timer::Register => self.on_register_due(now),
             Timer::Attach => self.on_attach_due(now),
             Timer::PdpDeadline => self.on_pdp_failed(now, true),
+            Timer::PdpHold => self.on_pdp_hold_over(now),
+            Timer::PdpLostReport => self.on_pdp_lost_report(now),
             Timer::ConnectDeadline(link) => self.on_connect_deadline(link),
             Timer::SendDeadline => self.on_send_deadline(now),
             Timer::CntpDeadline => self.on_cntp_deadline(),

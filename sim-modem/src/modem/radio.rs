@@ -9,9 +9,14 @@
 //! - One PDP context serves every user: the TCP/IP application (`AT+CIICR`), `AT+CGACT` and
 //!   the bearer of `AT+SAPBR`. A real SIM800 has separate contexts, but the network here has
 //!   one; the context is released when its last user lets go.
-//! - Losing the context (the network says so, registration or data coverage goes,
-//!   `AT+CGATT=0`, flight mode) closes every link and reports `+PDP: DEACT`; the TCP/IP
-//!   application then stays in PDP DEACT until `AT+CIPSHUT`.
+//! - A lost cell (no service, `+CREG: 2`) keeps an active context, and attach, for the
+//!   profile's `pdp_hold`: links stay up, data stalls and flows again when the cell is back.
+//!   A longer loss costs the context; the modem says so when the cell is back, or
+//!   `pdp_deact_delay` after the hold ran out, whichever comes first.
+//! - Losing the context (the network says so, registration is refused or data coverage
+//!   goes, a lost cell outlasts the hold, `AT+CGATT=0`, flight mode) closes every link and
+//!   reports `+PDP: DEACT`; the TCP/IP application then stays in PDP DEACT until
+//!   `AT+CIPSHUT`.
 
 use std::time::Duration;
 
@@ -42,6 +47,8 @@ pub(super) struct Radio {
     pub cgdcont_apn: Option<String>,
     /// `AT+SAPBR=3,1,"APN",...`.
     pub bearer_apn: Option<String>,
+    /// A lost cell outlasted `pdp_hold`: the context is gone, not yet reported.
+    pub pdp_expired: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -76,6 +83,7 @@ impl Default for Radio {
             users: [false; 3],
             cgdcont_apn: None,
             bearer_apn: None,
+            pdp_expired: false,
         }
     }
 }
@@ -191,6 +199,9 @@ impl Modem {
     /// Brings attach in line with registration and coverage.
     pub(super) fn update_attach(&mut self, now: Duration) {
         let possible = self.has_data_coverage();
+        if self.holds_pdp_without_cell(now, possible) {
+            return;
+        }
         let r = &self.session.radio;
         if r.attached && !possible {
             self.set_attached(now, false);
@@ -206,6 +217,51 @@ impl Modem {
             if self.waiting() == Some(Wait::Attach) {
                 self.resume(now, Outcome::Fail(Failure::Cme(cme::NO_NETWORK)));
             }
+        }
+    }
+
+    /// While only the cell is missing (no refusal, no data-service loss, not the host's
+    /// doing), an active context and attach are kept for `pdp_hold`. Returns whether they
+    /// are. When the cell is back after the hold ran out, the lost context is reported now.
+    fn holds_pdp_without_cell(&mut self, now: Duration, possible: bool) -> bool {
+        let cell_only = self.coverage.is_some_and(|c| {
+            c.registration != RegStat::Denied
+                && (c.data || c.registration == RegStat::NotRegistered)
+        });
+        let r = &self.session.radio;
+        let holding = !possible
+            && cell_only
+            && self.can_register()
+            && r.attached
+            && matches!(r.pdp, Pdp::Active(_))
+            && !self.profile.pdp_hold.is_zero();
+        if holding {
+            if !r.pdp_expired && !self.timers.is_set(Timer::PdpHold) {
+                self.timers.set(now + self.profile.pdp_hold, Timer::PdpHold);
+            }
+            return true;
+        }
+        self.timers.cancel(Timer::PdpHold);
+        self.timers.cancel(Timer::PdpLostReport);
+        if std::mem::take(&mut self.session.radio.pdp_expired) && possible {
+            self.lose_pdp(now, true);
+        }
+        false
+    }
+
+    /// The hold ran out without the cell: the context is gone, said after `pdp_deact_delay`
+    /// unless the cell comes back first.
+    pub(super) fn on_pdp_hold_over(&mut self, now: Duration) {
+        if !self.has_data_coverage() && matches!(self.session.radio.pdp, Pdp::Active(_)) {
+            self.session.radio.pdp_expired = true;
+            self.timers
+                .set(now + self.profile.pdp_deact_delay, Timer::PdpLostReport);
+        }
+    }
+
+    pub(super) fn on_pdp_lost_report(&mut self, now: Duration) {
+        if std::mem::take(&mut self.session.radio.pdp_expired) {
+            self.set_attached(now, false);
         }
     }
 

@@ -22,6 +22,10 @@ pub(super) enum Timer {
     Attach,
     /// PDP activation gives up (`ciicr_max`).
     PdpDeadline,
+    /// A lost cell has kept the PDP context for the profile's `pdp_hold`: it is gone.
+    PdpHold,
+    /// A context lost with the cell is reported (`pdp_deact_delay` after the hold).
+    PdpLostReport,
     /// `AT+CIPSTART` gives up on this link.
     ConnectDeadline(LinkId),
     /// A slow-mode `AT+CIPSEND` gives up waiting for the peer's acknowledgement.

@@ -66,20 +66,42 @@ pub struct NetworkConfig {
     /// Radio downlink bandwidth in bytes per second, shared by all connections; 0 = unlimited.
     pub downlink_bytes_per_s: u32,
     /// UDP datagram loss, in per-mille (10 = 1 %), each direction.
+    #[serde(with = "crate::knob::Range::<0, 1000>")]
     pub udp_loss_permille: u16,
-    /// TCP segment loss, in per-mille. TCP hides loss: each lost segment is retransmitted
-    /// after the retransmission timeout (doubling each time), so loss shows as delay, and as
-    /// a closed connection when retransmissions exceed `tcp_give_up`.
+    /// TCP segment and acknowledgement loss, in per-mille. TCP hides loss: a lost segment is
+    /// sent again when its retransmission timeout expires, so loss shows as delay, and as a
+    /// closed connection when one end runs out of retransmissions.
+    #[serde(with = "crate::knob::Range::<0, 1000>")]
     pub tcp_loss_permille: u16,
-    /// First TCP retransmission timeout; it doubles on each further loss.
+    /// Largest TCP segment payload, bytes: what a 1500-byte IPv4 path leaves after 40 bytes
+    /// of IP and TCP headers (RFC 879, RFC 6691; the SIM800's `AT+CIPSEND` maximum is the
+    /// same 1460). Cellular cores that clamp it lower (1360–1400) can be set here.
+    #[serde(with = "crate::knob::Range::<1, 65495>")]
+    pub tcp_mss_bytes: u16,
+    /// The device's stack hands what arrived in order to the modem in batches: each batch
+    /// waits a random time up to this (seeded) for more, so server writes that arrive close
+    /// together can come out as one `+RECEIVE`. 0 hands each segment over at once.
+    /// UNCONFIRMED: no SIM800 source; the 50 ms is `AT+CIPCCFG`'s default `<Rxtimer>`.
     #[serde(with = "units::HumanDuration")]
-    pub tcp_rto: Duration,
-    /// How long TCP keeps retransmitting unacknowledged data before it gives up and the
-    /// connection closes (SIM800 manual: `CLOSED` 645 s after an unacknowledged send).
-    #[serde(with = "units::HumanDuration")]
-    pub tcp_give_up: Duration,
+    pub receive_coalescing_max: Duration,
+    /// The servers' TCP (a Linux host's): the retransmission timeout's floor (Linux
+    /// `TCP_RTO_MIN`, 200 ms).
+    #[serde(with = "crate::knob::NonZeroDuration")]
+    pub host_tcp_rto_min: Duration,
+    /// The servers' retransmission timeout's cap (Linux `TCP_RTO_MAX`, 120 s).
+    #[serde(with = "crate::knob::NonZeroDuration")]
+    pub host_tcp_rto_max: Duration,
+    /// Timeouts in a row a server's connection survives (Linux `tcp_retries2`, 15).
+    pub host_tcp_retransmissions: u8,
+    /// How long a server's unacknowledged data waits before it gives up (Linux: 15
+    /// retries "yield a hypothetical timeout of 924.6 seconds", ip-sysctl.rst).
+    #[serde(with = "crate::knob::NonZeroDuration")]
+    pub host_tcp_give_up: Duration,
+    /// A server's receive window, bytes (64 KiB, no window scaling).
+    #[serde(with = "crate::knob::Range::<1, 1073741824>")]
+    pub host_receive_window_bytes: u32,
     /// How long a TCP connect waits for an answer before `CONNECT FAIL` (SIM800: 75 s).
-    #[serde(with = "units::HumanDuration")]
+    #[serde(with = "crate::knob::NonZeroDuration")]
     pub connect_timeout: Duration,
 
     /// Time for a DNS lookup (dotted addresses need none).
@@ -112,8 +134,13 @@ impl Default for NetworkConfig {
             downlink_bytes_per_s: 10_000,
             udp_loss_permille: 0,
             tcp_loss_permille: 0,
-            tcp_rto: Duration::from_secs(1),
-            tcp_give_up: Duration::from_secs(645),
+            tcp_mss_bytes: 1460,
+            receive_coalescing_max: Duration::from_millis(50),
+            host_tcp_rto_min: Duration::from_millis(200),
+            host_tcp_rto_max: Duration::from_secs(120),
+            host_tcp_retransmissions: 15,
+            host_tcp_give_up: Duration::from_millis(924_600),
+            host_receive_window_bytes: 65_535,
             connect_timeout: Duration::from_secs(75),
             dns_delay: Duration::from_millis(300),
             dns: BTreeMap::new(),

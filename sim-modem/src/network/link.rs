@@ -3,10 +3,12 @@
 //! "Blackhole").
 //!
 //! A shared radio link per direction serializes at `*_bytes_per_s`; then one-way `latency`,
-//! plus any latency spike. UDP may be lost; TCP loss shows as retransmission delay, doubling
-//! from `tcp_rto`, until the sender gives up after `tcp_give_up`. A blackhole holds TCP until
-//! it ends and loses UDP. The loss draws come from the network's seed, in the order bytes are
-//! put on the air.
+//! plus any latency spike. A datagram or segment that departs in a blackhole is lost, and so
+//! is one the loss rate picks (UDP: `udp_loss_permille`; TCP segments and acknowledgements:
+//! `tcp_loss_permille`); TCP's retransmissions are the TCP model's (`super::tcp`).
+//! Acknowledgements and other control segments take no time on the radio link. The random
+//! draws (loss, and the delivery batching of `super`) come from the network's seed, in the
+//! order things happen.
 
 use std::time::Duration;
 
@@ -39,10 +41,6 @@ pub(super) enum Fate {
     Lost {
         sent: Duration,
     },
-    /// TCP retransmits until the sender gives up at `at`.
-    GivesUp {
-        at: Duration,
-    },
 }
 
 /// The radio link each way, the path behind it, and the faults on them.
@@ -53,8 +51,6 @@ pub(super) struct Transmission {
     downlink_bytes_per_s: u32,
     udp_loss_permille: u16,
     tcp_loss_permille: u16,
-    tcp_rto: Duration,
-    tcp_give_up: Duration,
     rng: ChaCha8Rng,
     /// When each direction's radio link is free again.
     up_busy: Duration,
@@ -73,8 +69,6 @@ impl Transmission {
             downlink_bytes_per_s: config.downlink_bytes_per_s,
             udp_loss_permille: config.udp_loss_permille,
             tcp_loss_permille: config.tcp_loss_permille,
-            tcp_rto: config.tcp_rto,
-            tcp_give_up: config.tcp_give_up,
             rng: ChaCha8Rng::seed_from_u64(seed),
             up_busy: Duration::ZERO,
             down_busy: Duration::ZERO,
@@ -106,7 +100,8 @@ impl Transmission {
         self.udp_losses.push((window, permille));
     }
 
-    /// Puts `len` bytes on the radio link now and says what becomes of them.
+    /// Puts a datagram or segment of `len` bytes on the radio link now and says what becomes
+    /// of it.
     pub fn transmit(
         &mut self,
         now: Duration,
@@ -115,58 +110,48 @@ impl Transmission {
         len: usize,
     ) -> Fate {
         let (busy, bytes_per_s) = if uplink {
-            (self.up_busy, self.uplink_bytes_per_s)
+            (&mut self.up_busy, self.uplink_bytes_per_s)
         } else {
-            (self.down_busy, self.downlink_bytes_per_s)
+            (&mut self.down_busy, self.downlink_bytes_per_s)
         };
-        let mut start = now.max(busy);
-        let blackhole = self.blackhole_end(start);
-        if transport == Transport::Tcp {
-            // TCP retransmits once the path is back.
-            start = blackhole.unwrap_or(start);
-        }
+        let start = now.max(*busy);
         let sent = start + transmission_time(len, bytes_per_s);
-        *(if uplink {
-            &mut self.up_busy
+        *busy = sent;
+        let loss = match transport {
+            Transport::Udp => self
+                .udp_losses
+                .iter()
+                .rev()
+                .find(|(w, _)| w.contains(start))
+                .map_or(self.udp_loss_permille, |&(_, permille)| permille),
+            Transport::Tcp => self.tcp_loss_permille,
+        };
+        if self.blackhole_end(start).is_some() || self.lose(loss) {
+            Fate::Lost { sent }
         } else {
-            &mut self.down_busy
-        }) = sent;
-        let latency = self.latency_at(start);
-        match transport {
-            Transport::Udp => {
-                let loss = self
-                    .udp_losses
-                    .iter()
-                    .rev()
-                    .find(|(w, _)| w.contains(start))
-                    .map_or(self.udp_loss_permille, |&(_, permille)| permille);
-                if blackhole.is_some() || self.lose(loss) {
-                    Fate::Lost { sent }
-                } else {
-                    Fate::Arrives {
-                        sent,
-                        at: sent + latency,
-                    }
-                }
-            }
-            Transport::Tcp => {
-                let give_up = self.tcp_give_up;
-                let mut retransmitting = start - now;
-                let mut rto = self.tcp_rto;
-                while retransmitting <= give_up && self.lose(self.tcp_loss_permille) {
-                    retransmitting += rto;
-                    rto *= 2;
-                }
-                if retransmitting > give_up {
-                    Fate::GivesUp { at: now + give_up }
-                } else {
-                    Fate::Arrives {
-                        sent,
-                        at: now + retransmitting + (sent - start) + latency,
-                    }
-                }
+            Fate::Arrives {
+                sent,
+                at: sent + self.latency_at(start),
             }
         }
+    }
+
+    /// A TCP control segment (an acknowledgement, SYN, RST, a window probe) leaving now: when
+    /// it arrives, unless it is lost.
+    pub fn control(&mut self, now: Duration) -> Option<Duration> {
+        if self.blackhole_end(now).is_some() || self.lose(self.tcp_loss_permille) {
+            return None;
+        }
+        Some(now + self.latency_at(now))
+    }
+
+    /// A random delay in `[0, max]`, microsecond steps (no draw when `max` is 0).
+    pub fn delay_up_to(&mut self, max: Duration) -> Duration {
+        let micros = u64::try_from(max.as_micros()).unwrap_or(u64::MAX);
+        if micros == 0 {
+            return Duration::ZERO;
+        }
+        Duration::from_micros(self.rng.random_range(0..=micros))
     }
 
     fn lose(&mut self, permille: u16) -> bool {

@@ -10,34 +10,49 @@
 //! What it models, and how:
 //!
 //! - Radio: registration (home, roaming, denied, no service), signal, the serving cell. The
-//!   modem learns each change as [`NetEvent::Coverage`]. Losing registration or data service
-//!   releases the PDP context ([`NetEvent::PdpDeactivated`]) and every connection with it.
+//!   modem learns each change as [`NetEvent::Coverage`]. Losing the cell (no service) keeps
+//!   the PDP context: the device is unreachable, nothing gets through either way, and the
+//!   modem decides when to give the context up (its profile's `pdp_hold`). A registration
+//!   refused, or the packet domain without service, releases the context at once
+//!   ([`NetEvent::PdpDeactivated`]) and every connection with it.
 //! - PDP: activation takes `pdp_activation`, and is rejected without registration, data
 //!   service or an accepted APN.
 //! - DNS: names in the table (case-insensitive) after `dns_delay`, dotted addresses at once;
 //!   other names fail with [`ConnectError::Dns`].
-//! - Transmission: a shared radio link per direction with `*_bytes_per_s` serialization, then
-//!   one-way `latency` (plus any latency spike). TCP stays in order; a TCP send is
-//!   acknowledged ([`NetEvent::Delivered`]) one latency after it reached the host; a UDP send
-//!   when it left the radio.
-//! - Loss: UDP datagrams are lost. TCP loss shows as delay (retransmission after `tcp_rto`,
-//!   doubling), and as a closed connection once retransmitting exceeds `tcp_give_up`.
-//! - Blackhole: nothing departs; TCP data is held and leaves when the blackhole ends (as a
-//!   retransmission would), or the sender gives up after `tcp_give_up` (the device: the modem
-//!   gets [`NetEvent::Closed`]; the host: [`HostEvent::Reset`]). UDP is lost.
+//! - Transmission (`link`): a shared radio link per direction with `*_bytes_per_s`
+//!   serialization, then one-way `latency` (plus any latency spike); what departs in a
+//!   blackhole or while the device has no service is lost, and so is what the loss rates
+//!   pick.
+//! - TCP (`tcp`): each connection runs a byte stream each way, segmented by `tcp_mss_bytes`,
+//!   acknowledged, retransmitted on RFC 6298 timeouts, flow-controlled by the receiver's
+//!   window. The device's end uses the modem's settings ([`crate::net::TcpSettings`], from
+//!   its profile), the host's end the `host_tcp_*` knobs. A send is acknowledged
+//!   ([`NetEvent::Delivered`]) when the host's cumulative ACK reaches the device; data held
+//!   by a blackhole gets through at the first retransmission after it ends, or the sender
+//!   gives up (the device: the modem gets [`NetEvent::Closed`]; the host:
+//!   [`HostEvent::Reset`]). What arrives for the modem is handed over in seeded batches
+//!   (`receive_coalescing_max`), so one `+RECEIVE` can carry part of a write or the ends of
+//!   two; it fills the device's window until the modem says [`NetRequest::Consumed`], so a
+//!   host that does not read stalls the sender instead of losing data. The handshake is
+//!   not a byte stream: the SYN and SYN-ACK leave at the first of their retransmission times
+//!   (1 s, doubling, RFC 6298 §2.1) when the path is open.
+//! - UDP: one datagram per send, unsegmented (the modem caps its size), lost or not.
 //! - Dead connections: when the PDP context goes, the network forgets its connections without
-//!   telling the hosts (as a real network would). A host that later sends on one gives up
-//!   after `tcp_give_up` and is told [`HostEvent::Reset`]; data for a connection the device
-//!   has closed is answered with a reset one round trip later.
+//!   telling the hosts (as a real network would). A host that sends on one retransmits into
+//!   the void until it gives up and is told [`HostEvent::Reset`]; data for a connection the
+//!   device has closed is answered with a reset one round trip later.
 //!
-//! Simplifications: only the departure time is checked against blackholes and spikes; DNS
-//! and acknowledgements are not blackholed.
+//! Simplifications (`sim-modem/README.md` lists them all): DNS is not blackholed, network
+//! time fails at once in a blackhole; a fault that begins while a SYN waits for its
+//! retransmission is not seen by it; acknowledgements take no radio time.
 //!
-//! Transmission, loss, blackholes and latency spikes are `link`'s (`link::Transmission`);
-//! this file keeps the state machine: radio, PDP, DNS, connections and the schedule.
+//! Transmission, loss, blackholes and latency spikes are `link`'s (`link::Transmission`), the
+//! byte streams `tcp`'s; this file keeps the state machine: radio, PDP, DNS, connections and
+//! the schedule.
 
 mod config;
 mod link;
+mod tcp;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -48,8 +63,9 @@ use protocol::types::{LinkId, Transport};
 pub use config::{NetworkConfig, Registration};
 
 use crate::fault::Fault;
-use crate::net::{ConnectError, Coverage, NetEvent, NetRequest};
+use crate::net::{ConnectError, Coverage, NetEvent, NetRequest, TcpSettings};
 use link::{Fate, Transmission, Window};
+use tcp::{Expiry, Receiver, Segment, Sender};
 
 /// Names one connection across its life, on both sides of the network.
 pub type ConnId = u64;
@@ -69,7 +85,7 @@ pub enum HostEvent {
         port: u16,
         from: SocketAddrV4,
     },
-    /// Bytes from the device arrived (UDP: one datagram).
+    /// Bytes from the device arrived (UDP: one datagram; TCP: in order, as segments came).
     Data { conn: ConnId, data: Vec<u8> },
     /// The device closed the connection (TCP: its FIN arrived).
     Close { conn: ConnId },
@@ -109,14 +125,58 @@ enum ConnState {
     /// Waiting for the host's answer.
     Connecting,
     Open,
-    /// The device closed its end.
+    /// The device closed its end (its TCP still sends what is left, then the FIN).
     Closed,
-    /// Forgotten by the network (PDP released, or the device gave up): nothing reaches the
-    /// device any more.
+    /// Forgotten by the device (PDP released, or its TCP gave up): nothing reaches it.
     Dead,
 }
 
-#[derive(Debug, Clone)]
+/// One direction of a TCP connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dir {
+    /// Device to host.
+    Up,
+    /// Host to device.
+    Down,
+}
+
+/// One direction of a TCP connection: its sending end, its receiving end, and the path.
+#[derive(Debug)]
+struct Flow {
+    sender: Sender,
+    receiver: Receiver,
+    /// The sender's timer as scheduled, and its generation (older entries are stale).
+    timer: Option<Duration>,
+    generation: u64,
+    /// Arrival of the latest segment, and of the latest acknowledgement: a path keeps order.
+    segments_last: Duration,
+    acks_last: Duration,
+}
+
+/// A TCP connection's two byte streams.
+#[derive(Debug)]
+struct Stream {
+    up: Flow,
+    down: Flow,
+    /// In-order bytes waiting to be handed to the modem (delivery batching), and whether the
+    /// host's FIN follows them.
+    batch: Vec<u8>,
+    batch_fin: bool,
+    batch_due: bool,
+    /// The host's end is gone (it reset, or gave up): the device's segments get a reset.
+    host_gone: bool,
+}
+
+impl Stream {
+    fn flow(&mut self, dir: Dir) -> &mut Flow {
+        match dir {
+            Dir::Up => &mut self.up,
+            Dir::Down => &mut self.down,
+        }
+    }
+}
+
+#[derive(Debug)]
 struct Conn {
     link: LinkId,
     transport: Transport,
@@ -127,13 +187,14 @@ struct Conn {
     state: ConnState,
     /// Whether the host has been told [`HostEvent::Connect`].
     host_knows: bool,
-    /// Arrival of the latest uplink data at the host: TCP keeps order, FIN comes after data.
-    up_last: Duration,
-    /// Arrival of the latest downlink data at the modem.
-    down_last: Duration,
-    /// A give-up is already scheduled, for the device's side / for the host's side.
-    device_giving_up: bool,
-    host_giving_up: bool,
+    /// The device's TCP settings.
+    settings: TcpSettings,
+    /// When the SYN left, and whether the handshake needed a retransmission (then it gives
+    /// no round-trip sample, RFC 6298 §3).
+    syn_sent: Duration,
+    handshake_retransmitted: bool,
+    /// TCP, once established.
+    stream: Option<Box<Stream>>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -166,11 +227,33 @@ enum Due {
     ConnectTimeout {
         conn: ConnId,
     },
-    DeviceGivesUp {
+    /// A segment reaches the receiving end of `dir`.
+    Segment {
+        conn: ConnId,
+        dir: Dir,
+        segment: Segment,
+    },
+    /// An acknowledgement reaches the sending end of `dir`.
+    Ack {
+        conn: ConnId,
+        dir: Dir,
+        ack: u64,
+        window: u64,
+    },
+    /// The sending end of `dir`'s timer, if `generation` is still current.
+    Timer {
+        conn: ConnId,
+        dir: Dir,
+        generation: u64,
+    },
+    /// The batch of received bytes goes to the modem.
+    Deliver {
         conn: ConnId,
     },
-    HostGivesUp {
+    /// A reset reaches the receiving end of `dir`.
+    Reset {
         conn: ConnId,
+        dir: Dir,
     },
     PdpDone {
         generation: u64,
@@ -202,13 +285,18 @@ pub struct Network {
     schedule: BTreeMap<(Duration, u64), Due>,
     seq: u64,
     out: VecDeque<NetOutput>,
+    /// Scratch for the segments a sender lets go.
+    segments: Vec<Segment>,
 }
 
 const FIRST_LOCAL_PORT: u16 = 40_000;
+/// The SYN and the SYN-ACK are retransmitted 1, 3, 7, ... s after the first try (RFC 6298
+/// §2.1's 1 s, doubling), at most this often (Linux `tcp_syn_retries`).
+const HANDSHAKE_RETRIES: u32 = 6;
 
 impl Network {
-    /// A network as `config` says, its random choices (loss) drawn from `seed`. The modem is
-    /// told the coverage at once (first [`Network::poll_output`]).
+    /// A network as `config` says, its random choices (loss, delivery batching) drawn from
+    /// `seed`. The modem is told the coverage at once (first [`Network::poll_output`]).
     pub fn new(config: NetworkConfig, seed: u64) -> Network {
         let mut network = Network {
             base: config.coverage(),
@@ -224,6 +312,7 @@ impl Network {
             schedule: BTreeMap::new(),
             seq: 0,
             out: VecDeque::new(),
+            segments: Vec::new(),
             config,
         };
         network.coverage_changed();
@@ -241,8 +330,16 @@ impl Network {
 
     /// The radio conditions now, faults included.
     pub fn coverage(&self) -> Coverage {
+        self.coverage_at(None)
+    }
+
+    /// The radio conditions at `t` as far as the faults active now tell (`None`: now).
+    fn coverage_at(&self, t: Option<Duration>) -> Coverage {
         let mut coverage = self.base;
-        for (_, fault) in &self.overrides {
+        for (until, fault) in &self.overrides {
+            if t.is_some_and(|t| t >= *until) {
+                continue;
+            }
             match fault {
                 Override::Registration(registration) => {
                     coverage.registration = registration.reg_stat()
@@ -305,11 +402,13 @@ impl Network {
                 transport,
                 host,
                 port,
-            } => self.connect(now, link, transport, host, port),
+                tcp,
+            } => self.connect(now, link, transport, host, port, tcp),
             NetRequest::Send { link, data } => self.send(now, link, data),
             NetRequest::Close { link } => self.close(now, link),
+            NetRequest::Consumed { link, len } => self.consumed(now, link, len),
             NetRequest::Time { .. } => {
-                if self.pdp == Pdp::Active && self.transmission.blackhole_end(now).is_none() {
+                if self.pdp == Pdp::Active && self.path_open(now) {
                     let at = now + self.config.dns_delay + 2 * self.transmission.latency_at(now);
                     self.at(at, Due::Time);
                 } else {
@@ -326,7 +425,7 @@ impl Network {
             // (The host gets no connection id we did not give it, so this is only data.)
             return;
         };
-        let (state, transport) = (c.state, c.transport);
+        let (state, transport, has_stream) = (c.state, c.transport, c.stream.is_some());
         match (input, state) {
             (HostInput::Accepted, ConnState::Connecting) => match transport {
                 Transport::Udp => {
@@ -336,9 +435,10 @@ impl Network {
                 }
                 Transport::Tcp => {
                     // The SYN-ACK travels back.
-                    let start = self.transmission.blackhole_end(now).unwrap_or(now);
-                    let at = start + self.transmission.latency_at(start);
-                    self.at(at, Due::Established { conn });
+                    if let Some((at, retransmitted)) = self.handshake_leg(now) {
+                        self.conn_mut(conn).handshake_retransmitted |= retransmitted;
+                        self.at(at, Due::Established { conn });
+                    }
                 }
             },
             (HostInput::Refused(error), ConnState::Connecting) => {
@@ -357,21 +457,26 @@ impl Network {
                     },
                 );
             }
-            (HostInput::Data(data), ConnState::Open) => self.downlink(now, conn, data),
+            (HostInput::Data(data), ConnState::Open) if transport == Transport::Udp => {
+                self.udp_downlink(now, conn, data)
+            }
             (HostInput::Data(_), ConnState::Closed) if transport == Transport::Tcp => {
                 // The device's stack answers data for a closed connection with a reset.
                 let at = now + 2 * self.transmission.latency_at(now);
                 self.at(at, Due::Host(HostEvent::Reset { conn }));
                 self.conns.remove(&conn);
             }
-            (HostInput::Data(_), ConnState::Dead) if transport == Transport::Tcp => {
-                self.host_gives_up(now, conn);
+            (HostInput::Data(data), ConnState::Open | ConnState::Dead) if has_stream => {
+                self.stream_mut(conn).down.sender.write(&data);
+                self.transmit(now, conn, Dir::Down);
             }
-            (HostInput::Close | HostInput::Reset, ConnState::Open) => {
-                // FIN or RST: after the data already on its way.
-                let start = self.transmission.blackhole_end(now).unwrap_or(now);
-                let at =
-                    (start + self.transmission.latency_at(start)).max(self.conns[&conn].down_last);
+            (HostInput::Close, ConnState::Open) if has_stream => {
+                self.stream_mut(conn).down.sender.close();
+                self.transmit(now, conn, Dir::Down);
+            }
+            (HostInput::Close | HostInput::Reset, ConnState::Open) if !has_stream => {
+                // UDP: the device hears it one latency later.
+                let at = now + self.transmission.latency_at(now);
                 let link = self.conns[&conn].link;
                 let event = NetEvent::Closed { link };
                 self.at(
@@ -382,6 +487,12 @@ impl Network {
                         ends: true,
                     },
                 );
+            }
+            (HostInput::Reset, ConnState::Open) => {
+                // The RST follows what is already on its way; the host forgets at once.
+                self.stream_mut(conn).host_gone = true;
+                self.stop_sending(conn, Dir::Down);
+                self.reset(now, conn, Dir::Down);
             }
             (HostInput::Close | HostInput::Reset, ConnState::Closed | ConnState::Dead) => {
                 self.conns.remove(&conn);
@@ -463,6 +574,7 @@ impl Network {
         transport: Transport,
         host: String,
         port: u16,
+        settings: TcpSettings,
     ) {
         if self.links.contains_key(&link) {
             // The modem reuses a link without closing it: close the old connection first.
@@ -491,10 +603,10 @@ impl Network {
                 local,
                 state: ConnState::Resolving,
                 host_knows: false,
-                up_last: now,
-                down_last: now,
-                device_giving_up: false,
-                host_giving_up: false,
+                settings,
+                syn_sent: now,
+                handshake_retransmitted: false,
+                stream: None,
             },
         );
         self.links.insert(link, conn);
@@ -529,17 +641,32 @@ impl Network {
                 self.out.push_back(NetOutput::Host(event));
             }
             Transport::Tcp => {
-                let start = self.transmission.blackhole_end(now).unwrap_or(now);
-                self.at(
-                    start + self.transmission.latency_at(start),
-                    Due::Syn { conn },
-                );
+                if let Some((at, retransmitted)) = self.handshake_leg(now) {
+                    let c = self.conn_mut(conn);
+                    c.handshake_retransmitted = retransmitted;
+                    c.syn_sent = now;
+                    self.at(at, Due::Syn { conn });
+                }
                 self.at(
                     now + self.config.connect_timeout,
                     Due::ConnectTimeout { conn },
                 );
             }
         }
+    }
+
+    /// A SYN or SYN-ACK sent now: when it arrives (at its first retransmission whose path is
+    /// open), and whether that took a retransmission; `None` if none gets through before the
+    /// connect times out.
+    fn handshake_leg(&mut self, now: Duration) -> Option<(Duration, bool)> {
+        (0..=HANDSHAKE_RETRIES).find_map(|k| {
+            let departs = now + Duration::from_secs((1 << k) - 1);
+            if departs > now + self.config.connect_timeout || !self.path_open(departs) {
+                return None;
+            }
+            let at = self.transmission.control(departs)?;
+            Some((at, k > 0))
+        })
     }
 
     fn connect_event(&self, conn: ConnId) -> HostEvent {
@@ -564,29 +691,23 @@ impl Network {
             self.emit_modem(NetEvent::Closed { link });
             return;
         }
-        let (transport, up_last) = (c.transport, c.up_last);
+        if c.transport == Transport::Tcp {
+            self.stream_mut(conn).up.sender.write(&data);
+            self.transmit(now, conn, Dir::Up);
+            return;
+        }
         let len = data.len();
-        match (
-            self.transmission.transmit(now, true, transport, len),
-            transport,
-        ) {
-            (Fate::Arrives { sent, at }, Transport::Udp) => {
+        let fate = if self.conn_reachable(now, conn) {
+            self.transmission.transmit(now, true, Transport::Udp, len)
+        } else {
+            Fate::Lost { sent: now }
+        };
+        match fate {
+            Fate::Arrives { sent, at } => {
                 self.at(at, Due::Host(HostEvent::Data { conn, data }));
                 self.at_link(sent, conn, NetEvent::Delivered { link, len });
             }
-            (Fate::Lost { sent }, _) => self.at_link(sent, conn, NetEvent::Delivered { link, len }),
-            (Fate::Arrives { at, .. }, Transport::Tcp) => {
-                let at = at.max(up_last);
-                self.conn_mut(conn).up_last = at;
-                self.at(at, Due::Host(HostEvent::Data { conn, data }));
-                let acked = at + self.transmission.latency_at(at);
-                self.at_link(acked, conn, NetEvent::Delivered { link, len });
-            }
-            (Fate::GivesUp { at }, _) => {
-                if !std::mem::replace(&mut self.conn_mut(conn).device_giving_up, true) {
-                    self.at(at, Due::DeviceGivesUp { conn });
-                }
-            }
+            Fate::Lost { sent } => self.at_link(sent, conn, NetEvent::Delivered { link, len }),
         }
     }
 
@@ -595,14 +716,13 @@ impl Network {
             return;
         };
         let c = self.conn_mut(conn);
-        let (state, transport, host_knows, up_last) =
-            (c.state, c.transport, c.host_knows, c.up_last);
+        let (state, transport, host_knows) = (c.state, c.transport, c.host_knows);
         c.state = ConnState::Closed;
         match (state, transport) {
             (ConnState::Open, Transport::Tcp) => {
-                let start = self.transmission.blackhole_end(now).unwrap_or(now);
-                let at = (start + self.transmission.latency_at(start)).max(up_last);
-                self.at(at, Due::Host(HostEvent::Close { conn }));
+                // The FIN follows what is still to be sent.
+                self.stream_mut(conn).up.sender.close();
+                self.transmit(now, conn, Dir::Up);
             }
             (ConnState::Open, Transport::Udp) => self
                 .out
@@ -618,28 +738,299 @@ impl Network {
         }
     }
 
-    // ---- the host's data ----
-
-    fn downlink(&mut self, now: Duration, conn: ConnId, data: Vec<u8>) {
-        let c = &self.conns[&conn];
-        let (link, transport, down_last) = (c.link, c.transport, c.down_last);
-        match self
-            .transmission
-            .transmit(now, false, transport, data.len())
-        {
-            Fate::Arrives { at, .. } => {
-                let at = at.max(down_last);
-                self.conn_mut(conn).down_last = at;
-                self.at_link(at, conn, NetEvent::Received { link, data });
-            }
-            Fate::Lost { .. } => {}
-            Fate::GivesUp { .. } => self.host_gives_up(now, conn),
+    /// The modem handed `len` received bytes to the host: the device's window opens.
+    fn consumed(&mut self, now: Duration, link: LinkId, len: usize) {
+        let Some(&conn) = self.links.get(&link) else {
+            return;
+        };
+        let Some(stream) = self.conns.get_mut(&conn).and_then(|c| c.stream.as_mut()) else {
+            return;
+        };
+        if let Some((ack, window)) = stream.down.receiver.consumed(len as u64) {
+            self.acknowledge(now, conn, Dir::Down, ack, window);
         }
     }
 
-    fn host_gives_up(&mut self, now: Duration, conn: ConnId) {
-        if !std::mem::replace(&mut self.conn_mut(conn).host_giving_up, true) {
-            self.at(now + self.config.tcp_give_up, Due::HostGivesUp { conn });
+    // ---- the byte streams ----
+
+    /// Puts on the path what the sending end of `dir` lets go now.
+    fn transmit(&mut self, now: Duration, conn: ConnId, dir: Dir) {
+        let mut segments = std::mem::take(&mut self.segments);
+        self.stream_mut(conn)
+            .flow(dir)
+            .sender
+            .poll(now, &mut segments);
+        for segment in segments.drain(..) {
+            self.put_segment(now, conn, dir, segment);
+        }
+        self.segments = segments;
+        self.sync_timer(conn, dir);
+    }
+
+    /// One segment on the path of `dir`: it arrives (in order) or is lost.
+    fn put_segment(&mut self, now: Duration, conn: ConnId, dir: Dir, segment: Segment) {
+        if !self.conn_reachable(now, conn) {
+            return;
+        }
+        let fate =
+            self.transmission
+                .transmit(now, dir == Dir::Up, Transport::Tcp, segment.data.len());
+        if let Fate::Arrives { at, .. } = fate {
+            let flow = self.stream_mut(conn).flow(dir);
+            let at = at.max(flow.segments_last);
+            flow.segments_last = at;
+            self.at(at, Due::Segment { conn, dir, segment });
+        }
+    }
+
+    /// The receiving end of `dir` acknowledges: the ACK travels back to the sender.
+    fn acknowledge(&mut self, now: Duration, conn: ConnId, dir: Dir, ack: u64, window: u64) {
+        if !self.conn_reachable(now, conn) {
+            return;
+        }
+        if let Some(at) = self.transmission.control(now) {
+            let flow = self.stream_mut(conn).flow(dir);
+            let at = at.max(flow.acks_last);
+            flow.acks_last = at;
+            self.at(
+                at,
+                Due::Ack {
+                    conn,
+                    dir,
+                    ack,
+                    window,
+                },
+            );
+        }
+    }
+
+    /// A reset from the sending end of `dir` travels to its receiving end (after what is
+    /// already on its way).
+    fn reset(&mut self, now: Duration, conn: ConnId, dir: Dir) {
+        if !self.conn_reachable(now, conn) {
+            return;
+        }
+        if let Some(at) = self.transmission.control(now) {
+            let last = self.stream_mut(conn).flow(dir).segments_last;
+            self.at(at.max(last), Due::Reset { conn, dir });
+        }
+    }
+
+    /// Schedules the sending end of `dir`'s timer when it moved.
+    fn sync_timer(&mut self, conn: ConnId, dir: Dir) {
+        let flow = self.stream_mut(conn).flow(dir);
+        let due = flow.sender.timer();
+        if due == flow.timer {
+            return;
+        }
+        flow.timer = due;
+        flow.generation += 1;
+        let generation = flow.generation;
+        if let Some(at) = due {
+            self.at(
+                at,
+                Due::Timer {
+                    conn,
+                    dir,
+                    generation,
+                },
+            );
+        }
+    }
+
+    fn on_segment(&mut self, now: Duration, conn: ConnId, dir: Dir, segment: Segment) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        let state = c.state;
+        let Some(stream) = c.stream.as_mut() else {
+            return;
+        };
+        let carries = !segment.data.is_empty() || segment.fin;
+        match (dir, state) {
+            (Dir::Up, _) if stream.host_gone => {
+                // The host no longer knows the connection: it answers with a reset.
+                if carries {
+                    self.reset(now, conn, Dir::Down);
+                }
+            }
+            (Dir::Up, _) => {
+                let got = stream.up.receiver.on_segment(&segment);
+                // The host's application reads at once.
+                stream.up.receiver.consumed(got.data.len() as u64);
+                let (ack, window) = stream.up.receiver.ack();
+                if !got.data.is_empty() {
+                    let data = got.data;
+                    self.out
+                        .push_back(NetOutput::Host(HostEvent::Data { conn, data }));
+                }
+                if got.fin {
+                    self.out
+                        .push_back(NetOutput::Host(HostEvent::Close { conn }));
+                }
+                self.acknowledge(now, conn, Dir::Up, ack, window);
+            }
+            (Dir::Down, ConnState::Dead) => {}
+            (Dir::Down, ConnState::Closed) => {
+                // The modem closed the link: its stack answers data with a reset.
+                if !segment.data.is_empty() && !stream.host_gone {
+                    stream.host_gone = true;
+                    self.stop_sending(conn, Dir::Down);
+                    let at = now + self.transmission.latency_at(now);
+                    self.at(at, Due::Host(HostEvent::Reset { conn }));
+                }
+            }
+            (Dir::Down, _) => {
+                let got = stream.down.receiver.on_segment(&segment);
+                let (ack, window) = stream.down.receiver.ack();
+                let mut first = false;
+                if !got.data.is_empty() || got.fin {
+                    stream.batch.extend_from_slice(&got.data);
+                    stream.batch_fin |= got.fin;
+                    first = !std::mem::replace(&mut stream.batch_due, true);
+                }
+                // Data waits for its batch; a FIN with nothing before it goes at once.
+                let wait = if got.data.is_empty() {
+                    Duration::ZERO
+                } else {
+                    self.transmission
+                        .delay_up_to(self.config.receive_coalescing_max)
+                };
+                if first {
+                    self.at(now + wait, Due::Deliver { conn });
+                }
+                self.acknowledge(now, conn, Dir::Down, ack, window);
+            }
+        }
+    }
+
+    fn on_ack(&mut self, now: Duration, conn: ConnId, dir: Dir, ack: u64, window: u64) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        let link = c.link;
+        let Some(stream) = c.stream.as_mut() else {
+            return;
+        };
+        let acked = stream.flow(dir).sender.on_ack(now, ack, window);
+        if dir == Dir::Up && acked.bytes > 0 {
+            let len = acked.bytes as usize;
+            self.emit_to_link(conn, NetEvent::Delivered { link, len });
+        }
+        self.transmit(now, conn, dir);
+    }
+
+    fn on_timer(&mut self, now: Duration, conn: ConnId, dir: Dir, generation: u64) {
+        let Some(stream) = self.conns.get_mut(&conn).and_then(|c| c.stream.as_mut()) else {
+            return;
+        };
+        let flow = stream.flow(dir);
+        if flow.generation != generation {
+            return;
+        }
+        flow.timer = None;
+        match flow.sender.on_timer(now) {
+            Expiry::Send(segment) => self.put_segment(now, conn, dir, segment),
+            Expiry::GiveUp => return self.give_up(now, conn, dir),
+            Expiry::Nothing => {}
+        }
+        self.sync_timer(conn, dir);
+    }
+
+    /// The sending end of `dir` ran out of retransmissions.
+    fn give_up(&mut self, now: Duration, conn: ConnId, dir: Dir) {
+        match dir {
+            Dir::Up => {
+                // The device's TCP drops the connection; its RST is lost if the path is.
+                if self.link_is(conn) {
+                    let link = self.conns[&conn].link;
+                    self.links.remove(&link);
+                    self.emit_modem(NetEvent::Closed { link });
+                }
+                self.reset(now, conn, Dir::Up);
+                self.conn_mut(conn).state = ConnState::Dead;
+                self.stop_sending(conn, Dir::Up);
+            }
+            Dir::Down => {
+                // The host's TCP drops the connection; the device stays half-open unless the
+                // RST reaches it.
+                self.out
+                    .push_back(NetOutput::Host(HostEvent::Reset { conn }));
+                self.reset(now, conn, Dir::Down);
+                self.stream_mut(conn).host_gone = true;
+                self.stop_sending(conn, Dir::Down);
+                if !self.link_is(conn) {
+                    self.conns.remove(&conn);
+                }
+            }
+        }
+    }
+
+    /// The sending end of `dir` is gone: its timer no longer runs.
+    fn stop_sending(&mut self, conn: ConnId, dir: Dir) {
+        if let Some(stream) = self.conns.get_mut(&conn).and_then(|c| c.stream.as_mut()) {
+            let flow = stream.flow(dir);
+            flow.generation += 1;
+            flow.timer = None;
+            flow.sender.abandon();
+        }
+    }
+
+    fn on_deliver(&mut self, conn: ConnId) {
+        let Some(stream) = self.conns.get_mut(&conn).and_then(|c| c.stream.as_mut()) else {
+            return;
+        };
+        stream.batch_due = false;
+        let data = std::mem::take(&mut stream.batch);
+        let fin = std::mem::take(&mut stream.batch_fin);
+        if !self.link_is(conn) {
+            return;
+        }
+        let link = self.conns[&conn].link;
+        if !data.is_empty() {
+            self.emit_modem(NetEvent::Received { link, data });
+        }
+        if fin {
+            self.emit_modem(NetEvent::Closed { link });
+            self.links.remove(&link);
+            self.conns.remove(&conn);
+        }
+    }
+
+    fn on_reset(&mut self, conn: ConnId, dir: Dir) {
+        match dir {
+            Dir::Up => {
+                if self.conns.contains_key(&conn) && !self.stream_mut(conn).host_gone {
+                    self.out
+                        .push_back(NetOutput::Host(HostEvent::Reset { conn }));
+                }
+                if !self.link_is(conn) {
+                    self.conns.remove(&conn);
+                }
+            }
+            Dir::Down => {
+                // What arrived before the reset is handed over first.
+                self.on_deliver(conn);
+                if self.link_is(conn) {
+                    let link = self.conns[&conn].link;
+                    self.links.remove(&link);
+                    self.emit_modem(NetEvent::Closed { link });
+                }
+                self.conns.remove(&conn);
+            }
+        }
+    }
+
+    fn udp_downlink(&mut self, now: Duration, conn: ConnId, data: Vec<u8>) {
+        let link = self.conns[&conn].link;
+        if !self.conn_reachable(now, conn) {
+            return;
+        }
+        if let Fate::Arrives { at, .. } =
+            self.transmission
+                .transmit(now, false, Transport::Udp, data.len())
+        {
+            self.at_link(at, conn, NetEvent::Received { link, data });
         }
     }
 
@@ -675,11 +1066,7 @@ impl Network {
             }
             Due::Established { conn } => {
                 if self.link_is(conn) && self.conns[&conn].state == ConnState::Connecting {
-                    let c = self.conn_mut(conn);
-                    c.state = ConnState::Open;
-                    (c.up_last, c.down_last) = (now, now);
-                    let link = c.link;
-                    self.emit_modem(NetEvent::Connected { link });
+                    self.establish(now, conn);
                 }
             }
             Due::ConnectTimeout { conn } => {
@@ -696,28 +1083,20 @@ impl Network {
                     self.emit_modem(NetEvent::ConnectFailed { link, error });
                 }
             }
-            Due::DeviceGivesUp { conn } => {
-                // The device's TCP stops retransmitting; its RST is lost in the void, so the
-                // host is not told and the connection stays half-open there.
-                if self.link_is(conn) {
-                    let link = self.conns[&conn].link;
-                    self.links.remove(&link);
-                    self.conn_mut(conn).state = ConnState::Dead;
-                    self.emit_modem(NetEvent::Closed { link });
-                }
-            }
-            Due::HostGivesUp { conn } => {
-                // The host's TCP stops retransmitting and drops the connection. If the device
-                // still has it, it stays half-open there until the device sends: then the
-                // host answers with a reset.
-                if self.conns.contains_key(&conn) {
-                    self.out
-                        .push_back(NetOutput::Host(HostEvent::Reset { conn }));
-                    if !self.link_is(conn) {
-                        self.conns.remove(&conn);
-                    }
-                }
-            }
+            Due::Segment { conn, dir, segment } => self.on_segment(now, conn, dir, segment),
+            Due::Ack {
+                conn,
+                dir,
+                ack,
+                window,
+            } => self.on_ack(now, conn, dir, ack, window),
+            Due::Timer {
+                conn,
+                dir,
+                generation,
+            } => self.on_timer(now, conn, dir, generation),
+            Due::Deliver { conn } => self.on_deliver(conn),
+            Due::Reset { conn, dir } => self.on_reset(conn, dir),
             Due::PdpDone { generation, apn_ok } => {
                 if generation == self.pdp_generation && self.pdp == Pdp::Activating {
                     if apn_ok && self.data_service() {
@@ -741,6 +1120,49 @@ impl Network {
         }
     }
 
+    /// The SYN-ACK reached the device: both ends start their byte streams.
+    fn establish(&mut self, now: Duration, conn: ConnId) {
+        let config = &self.config;
+        let mss = usize::from(config.tcp_mss_bytes);
+        let host = tcp::Params {
+            rto_min: config.host_tcp_rto_min,
+            rto_max: config.host_tcp_rto_max,
+            retransmissions: config.host_tcp_retransmissions,
+            give_up: config.host_tcp_give_up,
+            mss,
+        };
+        let host_window = u64::from(config.host_receive_window_bytes);
+        let c = self.conns.get_mut(&conn).expect("a live connection");
+        let device = tcp::Params {
+            rto_min: c.settings.rto_min,
+            rto_max: c.settings.rto_max,
+            retransmissions: c.settings.retransmissions,
+            give_up: c.settings.give_up,
+            mss,
+        };
+        let device_window = u64::from(c.settings.receive_window);
+        let rtt = (!c.handshake_retransmitted).then(|| now.saturating_sub(c.syn_sent));
+        let flow = |params, window: u64, capacity: u64| Flow {
+            sender: Sender::new(params, window, rtt),
+            receiver: Receiver::new(capacity, mss),
+            timer: None,
+            generation: 0,
+            segments_last: now,
+            acks_last: now,
+        };
+        c.stream = Some(Box::new(Stream {
+            up: flow(device, host_window, host_window),
+            down: flow(host, device_window, device_window),
+            batch: Vec::new(),
+            batch_fin: false,
+            batch_due: false,
+            host_gone: false,
+        }));
+        c.state = ConnState::Open;
+        let link = c.link;
+        self.emit_modem(NetEvent::Connected { link });
+    }
+
     // ---- helpers ----
 
     fn push_override(&mut self, until: Duration, fault: Override) {
@@ -754,14 +1176,37 @@ impl Network {
         coverage.registration.is_registered() && coverage.data
     }
 
-    /// Tells the modem about a coverage change, and releases PDP when data service is gone.
+    /// Whether the device can be reached at `t` (now or later, as far as the faults active
+    /// now tell): it has service and nothing blackholes the path.
+    fn path_open(&self, t: Duration) -> bool {
+        let coverage = self.coverage_at(Some(t));
+        coverage.registration.is_registered()
+            && coverage.data
+            && self.transmission.blackhole_end(t).is_none()
+    }
+
+    /// Whether `conn`'s device end can be reached now: it has service and still knows the
+    /// connection (blackholes are the transmission's).
+    fn conn_reachable(&self, now: Duration, conn: ConnId) -> bool {
+        let coverage = self.coverage_at(Some(now));
+        coverage.registration.is_registered()
+            && coverage.data
+            && self
+                .conns
+                .get(&conn)
+                .is_some_and(|c| c.state != ConnState::Dead)
+    }
+
+    /// Tells the modem about a coverage change. A refused registration or a packet domain
+    /// without service releases the PDP context; a lost cell does not (the modem decides).
     fn coverage_changed(&mut self) {
         let coverage = self.coverage();
         if self.reported != Some(coverage) {
             self.reported = Some(coverage);
             self.emit_modem(NetEvent::Coverage(coverage));
         }
-        if !self.data_service() && self.pdp == Pdp::Active {
+        let released = !coverage.data || coverage.registration == Registration::Denied.reg_stat();
+        if released && self.pdp == Pdp::Active {
             self.drop_pdp();
             self.emit_modem(NetEvent::PdpDeactivated);
         }
@@ -773,8 +1218,10 @@ impl Network {
         self.pdp_generation += 1;
         self.links.clear();
         self.conns.retain(|_, c| c.host_knows);
-        for c in self.conns.values_mut() {
-            c.state = ConnState::Dead;
+        let ids: Vec<ConnId> = self.conns.keys().copied().collect();
+        for conn in ids {
+            self.conn_mut(conn).state = ConnState::Dead;
+            self.stop_sending(conn, Dir::Up);
         }
     }
 
@@ -786,6 +1233,13 @@ impl Network {
 
     fn conn_mut(&mut self, conn: ConnId) -> &mut Conn {
         self.conns.get_mut(&conn).expect("a live connection")
+    }
+
+    fn stream_mut(&mut self, conn: ConnId) -> &mut Stream {
+        self.conn_mut(conn)
+            .stream
+            .as_mut()
+            .expect("an established connection")
     }
 
     fn emit_modem(&mut self, event: NetEvent) {

@@ -76,6 +76,8 @@ pub enum Op {
     Wait(u64),
     /// The peer sends on a link.
     Receive(LinkId, &'static [u8]),
+    /// The peer acknowledges this many more bytes of what was sent on a link.
+    Ack(LinkId, usize),
     /// The peer closes a link.
     PeerClose(LinkId),
     /// The network releases the PDP context.
@@ -173,6 +175,7 @@ impl ModemBench {
                 link,
                 data: data.to_vec(),
             }),
+            Op::Ack(link, len) => self.net_event(NetEvent::Delivered { link, len }),
             Op::PeerClose(link) => self.net_event(NetEvent::Closed { link }),
             Op::PdpDeact => self.net_event(NetEvent::PdpDeactivated),
             Op::Coverage(c) => self.net_event(NetEvent::Coverage(c)),
@@ -342,7 +345,7 @@ impl ModemBench {
                     self.schedule(delay, NetEvent::Time { unix });
                 }
             }
-            NetRequest::Close { .. } | NetRequest::DeactivatePdp => {}
+            NetRequest::Close { .. } | NetRequest::DeactivatePdp | NetRequest::Consumed { .. } => {}
         }
     }
 
@@ -451,16 +454,32 @@ fn describe_request(request: &NetRequest) -> String {
     match request {
         NetRequest::ActivatePdp { apn } => format!("ActivatePdp {apn:?}"),
         NetRequest::DeactivatePdp => "DeactivatePdp".into(),
+        // The TCP settings are shown where they are not the built-in profiles' own.
         NetRequest::Connect {
             link,
             transport,
             host,
             port,
-        } => format!("Connect {link} {} {host:?}:{port}", transport.as_str()),
+            tcp,
+        } => {
+            let settings = if *tcp == Profile::sim800().tcp_settings() {
+                String::new()
+            } else {
+                format!(
+                    " ({} retransmissions, RTO {:?}..{:?}, give up {:?}, window {})",
+                    tcp.retransmissions, tcp.rto_min, tcp.rto_max, tcp.give_up, tcp.receive_window
+                )
+            };
+            format!(
+                "Connect {link} {} {host:?}:{port}{settings}",
+                transport.as_str()
+            )
+        }
         NetRequest::Send { link, data } => {
             format!("Send {link} {} ({} bytes)", Quoted(data), data.len())
         }
         NetRequest::Close { link } => format!("Close {link}"),
+        NetRequest::Consumed { link, len } => format!("Consumed {link} {len}"),
         NetRequest::Time { server } => format!("Time {server:?}"),
     }
 }
