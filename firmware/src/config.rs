@@ -272,7 +272,7 @@ impl Default for Config {
             connect_pause: secs(5),
             connect_timeout: secs(75),
             send_timeout: secs(30),
-            ack_poll_interval: secs(1),
+            ack_poll_interval: Duration::from_millis(250),
             query_interval: secs(60),
             watchdog_feed_interval: secs(4),
             at_timeout: secs(5),
@@ -508,7 +508,7 @@ mod tests {
     #[test]
     fn bounds() {
         let c = Config::default();
-        assert_eq!(c.dead_link_bound(), secs(41));
+        assert_eq!(c.dead_link_bound(), Duration::from_millis(40_250));
         assert_eq!(c.connect_round_bound(), secs(400));
         // The watchdog is fed well within a Pico's 8.3 s maximum.
         assert!(c.watchdog_feed_interval * 2 <= Duration::from_millis(8300));

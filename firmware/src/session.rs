@@ -7,8 +7,9 @@
 //! 1. the modem failed (`RDY`, `+CPIN: NOT READY`, `NORMAL POWER DOWN`, as URCs set them):
 //!    the session ends at once; the link failed (`CLOSED`, `+PDP: DEACT`, a failed send,
 //!    no acknowledgement): a last `AT+CIPACK` if written messages wait, then it ends;
-//! 2. a heartbeat is due: it is queued (B1) ahead of the replies never tried, the next one
-//!    is due on the grid (one interval after this one was due, however late it is);
+//! 2. a heartbeat is due: it is queued (B1) ahead of the replies never tried, unless the
+//!    modem says the cell is lost (`+CREG:` not registered, the LED `Searching`); the next
+//!    one is due on the grid (one interval after this one was due, however late it is);
 //! 3. a send is in doubt, or written messages wait and `AT+CIPACK` is due: it is asked;
 //! 4. a message waits to be written: it is (B9);
 //! 5. signal and cell are due (B10): `AT+CSQ`, and `AT+CREG?` the next turn (on time: see
@@ -31,6 +32,12 @@
 //! acknowledged: a message leaves the outbox ([`Report::Sent`]) when the acknowledged count
 //! passes its end. When it does not move on for `send_timeout`, the link is taken for dead
 //! (`LinkLost(SendTimeout)`): closed and connected again at once.
+//!
+//! With raw framing (the seed's) a message is what arrives in one piece, and TCP joins what it
+//! has in flight (a retransmission carries it all at once; the server's stack hands it over
+//! in one read): so one message is on the way at a time, the next written once the last is
+//! acknowledged. Newline framing (and the acknowledged one) mark their message boundaries,
+//! and messages are written back to back.
 //!
 //! A send's data whose `DATA ACCEPT` does not come (or comes garbled) is settled by the next
 //! `AT+CIPACK` before anything more is written: written if the count grew by its length,
@@ -76,7 +83,10 @@
 //! - Heartbeats are on a `heartbeat_interval` grid from the connect: a due one is queued at
 //!   the next turn of the loop, ahead of the replies never tried, and written at once, so it
 //!   is late by at most the command in progress when it came due (one send, one
-//!   `AT+CIPACK`, one clock-sync step, or B10's query); a late one does not move the next.
+//!   `AT+CIPACK`, one clock-sync step, or B10's query), and with raw framing the
+//!   acknowledgement of the message on the way (a round trip and an `ack_poll_interval`);
+//!   a late one does not move the next. None is queued while the modem says the cell is
+//!   lost: it could only wait, and the connection may well survive the loss.
 //!   Only what was written before it (on this connection, or on the last one and not
 //!   acknowledged) goes on the link ahead of it.
 //! - A silently dead TCP link ends the session within `Config::dead_link_bound` (the next
@@ -84,6 +94,7 @@
 //! - `CLOSED` and `+PDP: DEACT` end the session at the end of the command in progress (a
 //!   send's wait ends at once), plus one `AT+CIPACK` when written messages wait.
 
+use protocol::app::Framing;
 use protocol::command::{Command, Name};
 use protocol::types::DateTime;
 
@@ -92,7 +103,7 @@ use crate::config::{non_empty, LINK};
 use crate::device::{Device, NtpState};
 use crate::report::Report;
 use crate::time::{Clock, Instant};
-use crate::values::{LinkLoss, Phase, RestartReason};
+use crate::values::{LedState, LinkLoss, Phase, RestartReason};
 use embedded_io_async::{Read, Write};
 
 /// The connection's byte stream as `AT+CIPACK` counts it, while a session runs.
@@ -167,7 +178,11 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
                 last_look = true;
                 Chore::Acks
             } else if now >= heartbeat_due {
-                self.state.queue_heartbeat();
+                // B1, while the network is up: not while the modem says the cell is lost
+                // (the LED shows it), when it could only wait and be dropped.
+                if self.state.led() != Some(LedState::Searching) {
+                    self.state.queue_heartbeat();
+                }
                 // On the grid: a late one does not move the next.
                 while heartbeat_due <= now {
                     heartbeat_due = heartbeat_due + interval;
@@ -175,7 +190,11 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
                 continue;
             } else if stream.unsure.is_some() || (unacked && now >= stream.poll) {
                 Chore::Acks
-            } else if let Some((_, data)) = self.state.outbox.next() {
+            } else if let Some((_, data)) = self.state.outbox.next().filter(|_| {
+                // Raw framing: a message is what arrives in one piece, and TCP joins what
+                // it has in flight; so one message at a time.
+                !unacked || self.config.framing != Framing::Raw
+            }) {
                 // At most `MAX_MESSAGE`.
                 Chore::Send(data.len() as u16)
             } else if core::mem::take(&mut self.cell_pending) {

@@ -14,6 +14,7 @@ use std::time::Duration;
 use embedded_io_async::{ErrorKind, ErrorType, Read, Write};
 use firmware::harness::{Harness, Output, Peer, VirtualUart, Wire};
 use firmware::{Board, Config, Instant, LedState, Report};
+use protocol::app::Framing;
 
 #[derive(Default)]
 struct TestBoard {
@@ -333,16 +334,17 @@ impl Peer for ScriptedModem {
 
 /// Runs the firmware against `modem` until `until`; returns the board's record.
 fn simulate(modem: &mut ScriptedModem, until: Duration) -> TestBoard {
-    simulate_on(modem, until, |uart, _| uart)
+    simulate_on(modem, until, Config::default(), |uart, _| uart)
 }
 
-/// [`simulate`], the firmware's UART made by `uart` from the harness's (and its wire).
+/// [`simulate`] with `config`, the firmware's UART made by `uart` from the harness's (and
+/// its wire).
 fn simulate_on<U: Read + Write>(
     modem: &mut ScriptedModem,
     until: Duration,
+    config: Config,
     uart: impl FnOnce(VirtualUart, Wire) -> U,
 ) -> TestBoard {
-    let config = Config::default();
     let wire = Wire::default();
     let mut board = TestBoard {
         wire: wire.clone(),
@@ -547,16 +549,20 @@ fn an_aborted_send_writes_filler_then_resyncs() {
 
 #[test]
 fn replies_are_written_while_earlier_ones_wait_for_their_acknowledgement() {
-    // The heartbeat's bytes wait 2 s for the server's TCP acknowledgement; the server's two
-    // requests arrive meanwhile: their replies are written at once, in order, behind it
-    // (the AT channel is never held by a send), and each leaves the outbox (`Sent`) only
-    // when `AT+CIPACK` shows it acknowledged.
+    // Newline framing. The heartbeat's bytes wait 2 s for the server's TCP acknowledgement;
+    // the server's two requests arrive meanwhile: their replies are written at once, in
+    // order, behind it (the AT channel is never held by a send), and each leaves the outbox
+    // (`Sent`) only when `AT+CIPACK` shows it acknowledged.
     let mut modem = ScriptedModem {
-        incoming: vec![b"back 1", b"bin"],
+        incoming: vec![b"back 1\n", b"bin\n"],
         ack_delay: Duration::from_secs(2),
         ..ScriptedModem::connecting()
     };
-    let board = simulate(&mut modem, Duration::from_secs(20));
+    let config = Config {
+        framing: Framing::Newline,
+        ..Config::default()
+    };
+    let board = simulate_on(&mut modem, Duration::from_secs(20), config, |uart, _| uart);
     let queued = board.first("Queued { kind: Reply").expect("queued");
     let heartbeat = board
         .first("Sent(Heartbeat,")
@@ -564,7 +570,11 @@ fn replies_are_written_while_earlier_ones_wait_for_their_acknowledgement() {
     assert!(queued + Duration::from_secs(2) <= heartbeat);
     assert_eq!(
         modem.sent[..3],
-        [&b"heart beat"[..], b"back 1", &[0x11, 0x22, 0x33]]
+        [
+            &b"heart beat\n"[..],
+            b"back 1\n",
+            &[0x11, 0x22, 0x33, b'\n']
+        ]
     );
     // Written before the heartbeat was acknowledged: 3 `AT+CIPSEND` before any
     // `AT+CIPACK` that saw it.
@@ -762,9 +772,12 @@ fn a_uart_read_error_is_retried_at_once() {
         .into(),
         ..ScriptedModem::connecting()
     };
-    let board = simulate_on(&mut modem, Duration::from_secs(30), |inner, wire| {
-        FailingUart::new(inner, wire, secs(20.0))
-    });
+    let board = simulate_on(
+        &mut modem,
+        Duration::from_secs(30),
+        Config::default(),
+        |inner, wire| FailingUart::new(inner, wire, secs(20.0)),
+    );
     let failed = board.first("UartError").expect("the read failed");
     assert!(failed >= secs(20.0), "{failed}");
     assert!(
@@ -986,4 +999,47 @@ fn heartbeats_stay_on_time_while_the_clock_syncs() {
     // Connected at 1.7 s; the steps end at 5.7, 9.7, 13.7 and 17.7 s (when the nine steps
     // ran back to back, the heartbeat due at 11.7 s waited until 17.7 s).
     modem.heartbeats_written_at(&[1.7, 13.7, 21.7, 31.7]);
+}
+
+#[test]
+fn raw_framing_keeps_one_message_on_the_way() {
+    // Raw framing: a message is what arrives in one piece, and TCP joins the bytes it has in
+    // flight (a retransmission carries them together). So the replies to the two requests
+    // that arrive while the heartbeat waits for its acknowledgement are written one at a
+    // time, each once the one before is acknowledged.
+    let mut modem = ScriptedModem {
+        incoming: vec![b"back 1", b"bin"],
+        ack_delay: Duration::from_secs(2),
+        ..ScriptedModem::connecting()
+    };
+    simulate(&mut modem, Duration::from_secs(20));
+    assert_eq!(
+        modem.sent[..3],
+        [&b"heart beat"[..], b"back 1", &[0x11, 0x22, 0x33]]
+    );
+    for pair in modem.sent_at.windows(2).take(2) {
+        assert!(
+            pair[1] >= pair[0] + Duration::from_secs(2),
+            "{:?}",
+            modem.sent_at
+        );
+    }
+}
+
+#[test]
+fn no_heartbeat_goes_while_the_modem_says_the_cell_is_lost() {
+    // The cell is lost from 10 s to 35 s (`+CREG: 2`, `+CREG: 1`): the heartbeats due at
+    // 11.7, 21.7 and 31.7 s are not written (B1: while the network is up; written, they
+    // could only wait, unacknowledged, and hold the next back); the grid goes on after.
+    let mut modem = ScriptedModem {
+        timed: [
+            (secs(10.0), b"\r\n+CREG: 2\r\n".to_vec()),
+            (secs(35.0), b"\r\n+CREG: 1\r\n".to_vec()),
+        ]
+        .into(),
+        ..ScriptedModem::connecting()
+    };
+    let board = simulate(&mut modem, Duration::from_secs(50));
+    modem.heartbeats_written_at(&[1.7, 41.7]);
+    assert_eq!(board.first("Dropped"), None, "{:#?}", board.reports);
 }
