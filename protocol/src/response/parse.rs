@@ -64,49 +64,64 @@ pub(super) fn parse_line(line: &[u8]) -> Result<Response<'_>, Malformed> {
     Ok(Response::Text(line))
 }
 
-/// Lines that are the whole response.
+/// Lines that are the whole response, in [`exact`]'s order.
+const EXACT: [&[u8]; 8] = [
+    b"OK",
+    b"ERROR",
+    b"SHUT OK",
+    b"RDY",
+    b"Call Ready",
+    b"SMS Ready",
+    b"NORMAL POWER DOWN",
+    b"+PDP: DEACT",
+];
+
+/// Lines that are the whole response ([`EXACT`], the voltage alarms, [`LINK_RESULTS`]).
 fn exact(line: &[u8]) -> Option<Response<'static>> {
-    Some(match line {
-        b"OK" => Response::Ok,
-        b"ERROR" => Response::Error,
-        b"SHUT OK" => Response::ShutOk,
-        b"RDY" => Response::Ready,
-        b"Call Ready" => Response::CallReady,
-        b"SMS Ready" => Response::SmsReady,
-        b"NORMAL POWER DOWN" => Response::NormalPowerDown,
-        b"+PDP: DEACT" => Response::PdpDeact,
-        _ => {
-            if let Some(alarm) = VoltageAlarm::ALL
-                .into_iter()
-                .find(|a| a.as_str().as_bytes() == line)
-            {
-                return Some(Response::Voltage(alarm));
-            }
-            return link_result(None, line);
-        }
+    let Some(i) = EXACT.iter().position(|e| *e == line) else {
+        let alarm = VoltageAlarm::ALL
+            .into_iter()
+            .find(|a| a.as_str().as_bytes() == line);
+        return alarm
+            .map(Response::Voltage)
+            .or_else(|| link_result(None, line));
+    };
+    Some(match i {
+        0 => Response::Ok,
+        1 => Response::Error,
+        2 => Response::ShutOk,
+        3 => Response::Ready,
+        4 => Response::CallReady,
+        5 => Response::SmsReady,
+        6 => Response::NormalPowerDown,
+        _ => Response::PdpDeact,
     })
 }
 
-/// The results that multi mode prefixes with `<n>, `.
+/// The results that multi mode prefixes with `<n>, `, in [`link_result`]'s order.
+const LINK_RESULTS: [&[u8]; 7] = [
+    b"CLOSE OK",
+    b"SEND OK",
+    b"SEND FAIL",
+    b"CLOSED",
+    b"CONNECT OK",
+    b"CONNECT FAIL",
+    b"ALREADY CONNECT",
+];
+
+/// One of [`LINK_RESULTS`] as a response for `link`. (A table and one constructor: a match on
+/// the texts that builds each response costs a Cortex-M0+ twice the code.)
 fn link_result(link: Option<LinkId>, text: &[u8]) -> Option<Response<'static>> {
-    Some(match text {
-        b"CLOSE OK" => Response::CloseOk(link),
-        b"SEND OK" => Response::SendOk(link),
-        b"SEND FAIL" => Response::SendFail(link),
-        b"CLOSED" => Response::Closed(link),
-        b"CONNECT OK" => Response::Connect {
-            link,
-            result: ConnectResult::Ok,
-        },
-        b"CONNECT FAIL" => Response::Connect {
-            link,
-            result: ConnectResult::Fail,
-        },
-        b"ALREADY CONNECT" => Response::Connect {
-            link,
-            result: ConnectResult::AlreadyConnected,
-        },
-        _ => return None,
+    let i = LINK_RESULTS.iter().position(|r| *r == text)?;
+    let connect = |result| Response::Connect { link, result };
+    Some(match i {
+        0 => Response::CloseOk(link),
+        1 => Response::SendOk(link),
+        2 => Response::SendFail(link),
+        3 => Response::Closed(link),
+        4 => connect(ConnectResult::Ok),
+        5 => connect(ConnectResult::Fail),
+        _ => connect(ConnectResult::AlreadyConnected),
     })
 }
 
@@ -115,21 +130,12 @@ fn linked(line: &[u8]) -> Result<Option<Response<'static>>, Malformed> {
     let Some((n, text)) = split_once(line, b',') else {
         return Ok(None);
     };
-    let Some(r) = link_result(Some(0), text.trim_ascii_start()) else {
+    let text = text.trim_ascii_start();
+    if !LINK_RESULTS.contains(&text) {
         return Ok(None);
-    };
+    }
     let link = number(n).ok_or(Malformed)?;
-    Ok(Some(match r {
-        Response::CloseOk(_) => Response::CloseOk(Some(link)),
-        Response::SendOk(_) => Response::SendOk(Some(link)),
-        Response::SendFail(_) => Response::SendFail(Some(link)),
-        Response::Closed(_) => Response::Closed(Some(link)),
-        Response::Connect { result, .. } => Response::Connect {
-            link: Some(link),
-            result,
-        },
-        other => other,
-    }))
+    Ok(link_result(Some(link), text))
 }
 
 /// `+NAME: params` → (`NAME`, `params`), the name made of letters, digits and spaces
@@ -143,36 +149,60 @@ fn split_name(rest: &[u8]) -> Option<(&[u8], &[u8])> {
     valid.then_some((name, params.trim_ascii_start()))
 }
 
-/// The `+NAME:` lines with a typed response; `None` if the fields do not parse.
+/// The `+NAME:`s with a typed response, in [`named`]'s order.
+const NAMES: [&[u8]; 13] = [
+    b"CME ERROR",
+    b"CMS ERROR",
+    b"CSQ",
+    b"CREG",
+    b"CGATT",
+    b"CPIN",
+    b"CFUN",
+    b"CCLK",
+    b"CNTP",
+    b"CIPSTATUS",
+    b"CIPRXGET",
+    b"CIPACK",
+    b"PDP",
+];
+
+/// The `+NAME:` lines with a typed response; `None` if the fields do not parse. (A table of
+/// names and a match on the index: a match on the names costs a Cortex-M0+ far more code.)
 fn named<'a>(name: &'a [u8], p: &'a [u8]) -> Option<Response<'a>> {
-    Some(match name {
-        b"CME ERROR" => number(p).map_or(Response::Error, Response::CmeError),
-        b"CMS ERROR" => number(p).map_or(Response::Error, Response::CmsError),
-        b"CSQ" => {
+    let Some(i) = NAMES.iter().position(|n| *n == name) else {
+        return info(name, p);
+    };
+    Some(match i {
+        0 | 1 => match number(p) {
+            None => Response::Error,
+            Some(code) if i == 0 => Response::CmeError(code),
+            Some(code) => Response::CmsError(code),
+        },
+        2 => {
             let [rssi, ber] = exactly(p)?;
             Response::Csq {
                 rssi: number(rssi)?,
                 ber: number(ber)?,
             }
         }
-        b"CREG" => creg(p)?,
-        b"CGATT" => match p {
+        3 => creg(p)?,
+        4 => match p {
             b"0" => Response::Cgatt(false),
             b"1" => Response::Cgatt(true),
             _ => return None,
         },
-        b"CPIN" => Response::Cpin(SimState::from_text(p.trim_ascii())?),
-        b"CFUN" => Response::Cfun(number(p)?),
-        b"CCLK" => Response::Cclk(cclk(unquote(p.trim_ascii()))?),
-        b"CNTP" => match split_once(p, b',').map_or(p, |(code, _)| code) {
+        5 => Response::Cpin(SimState::from_text(p.trim_ascii())?),
+        6 => Response::Cfun(number(p)?),
+        7 => Response::Cclk(cclk(unquote(p.trim_ascii()))?),
+        8 => match split_once(p, b',').map_or(p, |(code, _)| code) {
             // The read form, `+CNTP: "<server>",<tz>`, is not a result.
             code if code.starts_with(b"\"") => info(name, p)?,
             // The time after a success code is dropped: the host reads the clock after.
             code => Response::Cntp(number(code)?),
         },
-        b"CIPSTATUS" => Response::LinkStatus(connection(p)?),
-        b"CIPRXGET" => Response::RxGet(rxget(p)?),
-        b"CIPACK" => match fields(p)? {
+        9 => Response::LinkStatus(connection(p)?),
+        10 => Response::RxGet(rxget(p)?),
+        11 => match fields(p)? {
             ([tx, ack, nack, ..], 3) => Response::Cipack {
                 txlen: number(tx)?,
                 acklen: number(ack)?,
@@ -180,8 +210,8 @@ fn named<'a>(name: &'a [u8], p: &'a [u8]) -> Option<Response<'a>> {
             },
             _ => return None,
         },
-        b"PDP" => return None, // `+PDP: DEACT` is matched whole
-        _ => info(name, p)?,
+        // `+PDP: DEACT` is matched whole
+        _ => return None,
     })
 }
 
