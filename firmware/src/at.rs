@@ -49,6 +49,12 @@
 //! reaches the server as data, and server data never reaches the modem's command parser.
 //! The client is then out of step (the send's answer, or the filler's, may still come).
 //!
+//! The same holds after the data: when its `DATA ACCEPT` does not come in time, line noise
+//! may have eaten some of its bytes on the way to the modem, which then waits for more and
+//! would take the next command's for them. So `<len>` bytes of filler go first: the modem
+//! takes what it lacks of them as data (its late `DATA ACCEPT` tells the session the data
+//! was padded, and the message goes again), and the rest as a line of noise.
+//!
 //! # A modem that stops answering
 //!
 //! When a command gets no final result, its timeout ends the wait ([`Outcome::Timeout`]). The
@@ -153,6 +159,8 @@ pub struct Answer {
     pub cipack: Option<(u32, u32)>,
     /// `DATA ACCEPT:<n>,<len>`: the bytes a send handed to the modem.
     pub accepted: Option<u16>,
+    /// `+CIPMUX: <n>` (`AT+CIPMUX?`): multi-link mode on.
+    pub multi: Option<bool>,
     /// The first free-text line, cut to [`TEXT_LEN`] bytes.
     pub text: heapless::Vec<u8, TEXT_LEN>,
 }
@@ -170,6 +178,10 @@ impl Answer {
             Response::Cclk(t) => self.cclk = Some(t),
             Response::Cipack { txlen, acklen, .. } => self.cipack = Some((txlen, acklen)),
             Response::DataAccept { len, .. } => self.accepted = Some(len),
+            Response::Info {
+                name: "CIPMUX",
+                params,
+            } => self.multi = Some(params == "1"),
             Response::Text(t) if self.text.is_empty() => {
                 let _ = self.text.extend_from_slice(&t[..t.len().min(TEXT_LEN)]);
             }
@@ -215,6 +227,8 @@ struct Rx {
     unanswered_since: Option<Instant>,
     /// UART read errors since the last bytes were read.
     errors: u8,
+    /// A command was echoed (see [`At::take_echoed`]).
+    echoed: bool,
 }
 
 impl Rx {
@@ -243,7 +257,10 @@ impl Rx {
                 Some(Ok(event)) => event,
             };
             let (r, is_final) = match event {
-                Event::Echo(_) => continue,
+                Event::Echo(_) => {
+                    self.echoed = true;
+                    continue;
+                }
                 Event::Urc(r) => {
                     let wake = handler.urc(now, &r);
                     if stop_on.is_some_and(|s| wake >= s) {
@@ -309,6 +326,7 @@ impl<'c, U: Read + Write, C: Clock> At<'c, U, C> {
                 answer: Answer::default(),
                 unanswered_since: None,
                 errors: 0,
+                echoed: false,
             },
             out_of_step: false,
             fed_reported: Instant::ZERO,
@@ -324,6 +342,12 @@ impl<'c, U: Read + Write, C: Clock> At<'c, U, C> {
     /// What the information lines of the last command's answer said.
     pub fn answer(&self) -> &Answer {
         &self.rx.answer
+    }
+
+    /// Whether the modem echoed a command since the last call: after `ATE0`, a sign that it
+    /// restarted and lost its settings.
+    pub fn take_echoed(&mut self) -> bool {
+        core::mem::take(&mut self.rx.echoed)
     }
 
     /// The `C:` lines that follow `STATE:` in multi mode (the profile's link count).
@@ -414,6 +438,11 @@ impl<'c, U: Read + Write, C: Clock> At<'c, U, C> {
         };
         self.deadline = self.clock.now() + self.config.at_timeout;
         let outcome = self.finish(command, handler).await?;
+        if outcome == Outcome::Timeout {
+            // Line noise may have eaten data bytes: the modem then waits for more, and would
+            // take the next command's for them. Filler goes first (see "Sending").
+            self.write_filler(len).await?;
+        }
         self.out_of_step |= outcome == Outcome::Aborted;
         Ok(outcome)
     }

@@ -164,9 +164,15 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
                 }
                 Command::Exec(Name::Cipstatus) => {
                     let (state, connections) = (answer.state, answer.connections);
-                    if outcome == Outcome::Timeout && connections > 0 {
-                        // The modem has another link count than its profile: learn it.
-                        self.at.set_connection_lines(connections);
+                    if outcome == Outcome::Timeout {
+                        if connections > 0 {
+                            // The modem has another link count than its profile: learn it.
+                            self.at.set_connection_lines(connections);
+                        } else {
+                            // A `STATE:` and no `C:` line: single-link mode, a modem that
+                            // restarted unseen; checked before the next command.
+                            self.state.flags.suspect = true;
+                        }
                     }
                     let Some(state) = state else {
                         return Ok(false);
@@ -228,6 +234,8 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
         };
         let outcome = self.cmd(&start).await?;
         if !self.wanted(&start, outcome) {
+            // Maybe a modem that restarted unseen (single-link mode again): checked first.
+            self.state.flags.suspect |= outcome == Outcome::Error;
             return Ok(false);
         }
         let deadline = self.now() + c.connect_timeout;

@@ -145,6 +145,15 @@ pub struct Config {
     /// B7: failed connects in a row before the data link is shut (`AT+CIPSHUT`).
     /// Valid: 1 to 255.
     pub connect_failures_before_shut: u8,
+    /// The ladder above B7: rounds of connect failures in a row (each ended by
+    /// `AT+CIPSHUT`, a session that delivered nothing counting as a failure) before start-up
+    /// is run again (`ModemRestart { reason: NoProgress }`).
+    /// Valid: 1 to 255.
+    pub connect_rounds_before_startup: u8,
+    /// The ladder's last step: start-ups it ran in a row, nothing delivered in between,
+    /// before the modem is power-cycled (RESET, then the power key, alternately).
+    /// Valid: 1 to 255.
+    pub startups_before_power_cycle: u8,
     /// B7: the pause after a failed connect, and after a lost connection, before the next try.
     /// Valid: 1 ms to a day.
     #[cfg_attr(feature = "serde", serde(with = "units::HumanDuration"))]
@@ -269,6 +278,8 @@ impl Default for Config {
             ip_wait: secs(5 * 60),
             flight_mode: secs(20),
             connect_failures_before_shut: 5,
+            connect_rounds_before_startup: 3,
+            startups_before_power_cycle: 2,
             connect_pause: secs(5),
             connect_timeout: secs(75),
             send_timeout: secs(30),
@@ -317,6 +328,16 @@ impl Config {
     /// at most the connect timeout and then pauses.
     pub fn connect_round_bound(&self) -> Duration {
         (self.connect_timeout + self.connect_pause) * u32::from(self.connect_failures_before_shut)
+    }
+
+    /// The longest the ladder climbs from one rung to the next while nothing is delivered:
+    /// `connect_rounds_before_startup` connect rounds (plus their `AT+CIPSHUT`) before
+    /// start-up runs again, and `startups_before_power_cycle` of those before a power
+    /// cycle. (Bring-up's own bound, B6's flight mode, comes on top while the IP is not
+    /// ready.)
+    pub fn ladder_rung_bound(&self) -> Duration {
+        (self.connect_round_bound() + self.cipshut_timeout)
+            * u32::from(self.connect_rounds_before_startup)
     }
 
     /// The longest a hung modem goes unnoticed, from the first command it leaves unanswered:
@@ -373,6 +394,18 @@ impl Config {
             (
                 "connect_failures_before_shut",
                 Number(c.connect_failures_before_shut.into()),
+                Number(1),
+                Number(255),
+            ),
+            (
+                "connect_rounds_before_startup",
+                Number(c.connect_rounds_before_startup.into()),
+                Number(1),
+                Number(255),
+            ),
+            (
+                "startups_before_power_cycle",
+                Number(c.startups_before_power_cycle.into()),
                 Number(1),
                 Number(255),
             ),

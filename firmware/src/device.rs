@@ -41,6 +41,10 @@ pub(crate) struct Device<'a, U, C> {
     pub(crate) state: State<'a>,
     /// Modem restarts in a row without the modem coming up: alternates RESET and power key.
     pub(crate) restarts: u32,
+    /// Start-ups the ladder ran in a row, nothing delivered (`RestartReason::NoProgress`).
+    pub(crate) startups: u8,
+    /// The session delivered something (the server acknowledged it).
+    pub(crate) delivered: bool,
     /// When signal and cell are queried next (B10).
     pub(crate) query_due: Instant,
     /// B10's signal was queried between bring-up polls: the next poll's `AT+CREG?` reports
@@ -84,6 +88,8 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
             at: At::new(uart, clock, config),
             state: State::new(board, config.framing),
             restarts: 0,
+            startups: 0,
+            delivered: false,
             query_due: Instant::ZERO,
             cell_pending: false,
             phase: None,
@@ -123,11 +129,28 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
     /// or restarted: once the modem is started, a restart URC (`RDY`, `+CPIN: NOT READY`, a
     /// power-down) seen before the command or while it is pending ends it with the
     /// [`Device::check_modem`] reason, and nothing is sent to the fresh modem.
+    ///
+    /// Once the modem is started, a sign that it restarted unseen ([`Flags::suspect`](crate::state::Flags::suspect): an
+    /// echo, `Call Ready`, an `ERROR` to a multi-link command ...) makes the next command
+    /// check first, `AT+CIPMUX?`: a modem that says `+CIPMUX: 0` lost its settings, and the
+    /// command ends with [`RestartReason::Rebooted`] (start-up again, no power action).
     pub(crate) async fn cmd(&mut self, command: &Command<'_>) -> Result<Outcome, RestartReason> {
-        if !self.state.starting {
+        let started = !self.state.starting;
+        if started {
             self.check_modem()?;
+            if core::mem::take(&mut self.state.flags.suspect) {
+                let check = Command::Read(Name::Cipmux);
+                let outcome = self.at.command(&check, &mut self.state).await?;
+                match (outcome, self.at.answer().multi) {
+                    (Outcome::Ok, Some(false)) => return Err(RestartReason::Rebooted),
+                    // No answer in time: again before the next command.
+                    (Outcome::Timeout | Outcome::Aborted, _) => self.state.flags.suspect = true,
+                    _ => {}
+                }
+            }
         }
         let outcome = self.at.command(command, &mut self.state).await?;
+        self.state.flags.suspect |= started && self.at.take_echoed();
         if outcome == Outcome::Aborted {
             self.check_modem()?;
         }

@@ -38,9 +38,11 @@
 //! | `<n>, CLOSED`, `SEND FAIL` | the session ends at once; the next `AT+CIPSTART` after `connect_pause` (5 s) plus a close and three status commands |
 //! | `+PDP: DEACT` | the session ends at once; `AT+CIPSHUT`, `connect_pause`, then bring-up from `IP INITIAL` |
 //! | IP not ready (B6) | polled every `poll_interval` (2 s); flight mode after `ip_wait` (5 min) for `flight_mode` (20 s) |
-//! | connects failing (B7) | `AT+CIPSHUT` after 5 in a row, within [`Config::connect_round_bound`] |
+//! | connects failing (B7), or sessions delivering nothing (every send failing) | `AT+CIPSHUT` after 5 in a row, within [`Config::connect_round_bound`] |
+//! | rounds of that, nothing delivered | start-up again after `connect_rounds_before_startup` (3) rounds, within [`Config::ladder_rung_bound`]; the modem power-cycled after `startups_before_power_cycle` (2) of those start-ups: no loop is endless |
 //! | a failed send, a lost link | what was written and not acknowledged (`AT+CIPACK`, asked once more after the link is gone) is written again, first, on the next connection: at-least-once delivery |
-//! | the modem rebooted (`RDY`, `+CPIN: NOT READY`) | start-up again at once, no power action |
+//! | the modem rebooted (`RDY`, `+CPIN: NOT READY`) | start-up again at once, no power action (a `RDY` during start-up: start-up begins again, after the step in progress) |
+//! | the modem rebooted unseen (auto-baud: no `RDY`; or a garbled one) | its next sign (an echo, `Call Ready`, `SMS Ready`, `+CPIN: READY` unasked, `ERROR` to a multi-link command, a single-link `STATE:`) makes the next command check `AT+CIPMUX?`; `+CIPMUX: 0`: start-up again, no power action. Within a heartbeat interval while connected (the heartbeat's send is echoed, or refused) |
 //! | the modem hung | power-cycled within [`Config::hung_modem_bound`] of the first unanswered command |
 //! | the modem silent from power-up | RESET pulse after `boot_timeout` (10 s), then the power key after another, alternately |
 //! | a command without an answer in time | `AT` probes until one is answered, then `resync_quiet` (200 ms) of silence before the next command: a late answer is not taken for the next command's ([`at`]) |

@@ -119,6 +119,8 @@ struct Stream {
     /// A send's data was written and its `DATA ACCEPT` did not come: `AT+CIPACK` tells
     /// whether the modem took the data (`len` more bytes written) before anything more is.
     unsure: Option<u32>,
+    /// `AT+CIPACK` answered `ERROR` this often.
+    refused: u8,
 }
 
 /// The one command a turn of the session loop sends (see the module documentation).
@@ -150,6 +152,7 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
             progress: now,
             poll: now,
             unsure: None,
+            refused: 0,
         };
         let mut lost = None;
         let mut last_look = false;
@@ -281,6 +284,7 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
             // whether the modem took it. (It keeps its place meanwhile.)
             Outcome::Timeout | Outcome::Ok if written.is_some() => {
                 stream.unsure = written;
+                self.state.flags.padded = false;
                 self.send_failed(None)
             }
             // No prompt in time (filler went instead): a modem that does not answer, or a
@@ -288,9 +292,12 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
             Outcome::Timeout | Outcome::Ok => self.send_failed(LinkLoss::SendTimeout),
             // `CLOSED`, `+PDP: DEACT`, a restart: the loop sees why.
             Outcome::Aborted => self.send_failed(None),
-            Outcome::SendFail | Outcome::Error | Outcome::Prompt => {
+            Outcome::Error => {
+                // The link is gone, or the modem restarted unseen (single-link mode again).
+                self.state.flags.suspect = true;
                 self.send_failed(LinkLoss::SendFailed)
             }
+            Outcome::SendFail | Outcome::Prompt => self.send_failed(LinkLoss::SendFailed),
         })
     }
 
@@ -311,8 +318,10 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
         let acked = match (outcome, self.at.answer().cipack) {
             (Outcome::Ok, Some((txlen, acklen))) => {
                 if let Some(len) = stream.unsure {
-                    if txlen == stream.tx.wrapping_add(len) {
-                        // The data went, only its `DATA ACCEPT` was lost.
+                    // The data went, only its `DATA ACCEPT` was lost; unless that came
+                    // after the filler, which completed data short of some bytes: then
+                    // the message goes again.
+                    if txlen == stream.tx.wrapping_add(len) && !self.state.flags.padded {
                         if !self.state.outbox.unacked() {
                             stream.progress = now;
                         }
@@ -326,9 +335,19 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
                 }
                 acklen
             }
-            // No `AT+CIPACK` on this modem: what it took counts as delivered, and a dead
-            // link is noticed only when the modem says so.
-            (Outcome::Error, _) => u32::MAX,
+            // `ERROR`: a modem that restarted unseen (single-link mode again), checked before
+            // the next command; when the check finds it configured and `ERROR` comes again,
+            // a modem without `AT+CIPACK`: what it took counts as delivered, and a dead link
+            // is noticed only when the modem says so.
+            (Outcome::Error, _) => {
+                self.state.flags.suspect = true;
+                stream.refused = stream.refused.saturating_add(1);
+                if stream.refused > 1 {
+                    u32::MAX
+                } else {
+                    stream.acked
+                }
+            }
             _ => stream.acked,
         };
         if outcome != Outcome::Timeout {
@@ -339,6 +358,7 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
             state.board.report(Report::Sent { kind, data });
             state.outbox.remove_head();
             state.report_outbox();
+            self.delivered = true;
         }
         let dead = state.outbox.unacked() && now >= stream.progress + self.config.send_timeout;
         dead.then_some(LinkLoss::SendTimeout)

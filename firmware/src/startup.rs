@@ -4,7 +4,8 @@
 //! # Start-up
 //!
 //! `AT` every `probe_interval` until the modem answers (a `RDY` is welcome but not required:
-//! a modem at auto-baud sends none), at most `boot_timeout`; then `ATE0`, `AT+CMEE=0`,
+//! a modem at auto-baud sends none), at most `boot_timeout` (a `RDY` after that answer is a
+//! restart in the middle of start-up, which then begins again); then `ATE0`, `AT+CMEE=0`,
 //! `ATI` and `AT+CGMR` to pick the [`ModemKind`], `AT+CPIN?` until `READY` (at most
 //! `sim_timeout`), `AT+CREG=2`, and the data settings, which need `IP INITIAL`, hence a
 //! `AT+CIPSHUT` first: `AT+CIPMUX=1`, `AT+CIPHEAD=1` (`+RECEIVE,<n>,<len>:` headers) and
@@ -73,6 +74,13 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
     pub(crate) async fn restart_modem(&mut self, reason: RestartReason) {
         let action = match reason {
             RestartReason::Rebooted => PowerAction::None,
+            // The ladder: start-up again, power-cycled only after a few of those.
+            RestartReason::NoProgress
+                if self.startups < self.config.startups_before_power_cycle =>
+            {
+                self.startups += 1;
+                PowerAction::None
+            }
             // Off: only the power key brings it back.
             RestartReason::PoweredDown if self.restarts == 0 => PowerAction::PowerKey,
             _ if self.restarts % 2 == 0 => PowerAction::Reset,
@@ -91,6 +99,7 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
             PowerAction::Reset => self.config.reset_pulse,
             PowerAction::PowerKey => self.config.power_key_press,
         };
+        self.startups = 0;
         self.power_line(action, true);
         self.pause(hold).await;
         self.power_line(action, false);
@@ -115,6 +124,9 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
                 return Err(RestartReason::NoAnswer);
             }
         }
+        // What the modem said before it answered was its boot; a `RDY` from now on is a
+        // restart, and start-up begins again (what was set is lost).
+        self.state.flags = Flags::default();
         let mut luat = false;
         let mut sim_deadline = None;
         let mut steps = STARTUP.iter();
@@ -128,6 +140,9 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
                 }
             };
             let outcome = self.cmd(&command).await?;
+            if self.state.flags.rebooted {
+                return Err(RestartReason::Rebooted);
+            }
             match setup {
                 Setup::Wanted(command) => {
                     self.wanted(&command, outcome);
@@ -153,7 +168,8 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
         };
         self.at.set_connection_lines(kind.links);
 
-        // Whatever the modem said while starting is not news.
+        // The rest of what it said while starting (`+CPIN: READY`, `Call Ready` ...) is not
+        // news.
         self.state.flags = Flags::default();
         self.state.starting = false;
         self.restarts = 0;

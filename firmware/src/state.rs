@@ -33,6 +33,13 @@ pub(crate) struct Flags {
     pub connect: Option<ConnectResult>,
     /// The result code of `AT+CNTP`.
     pub ntp: Option<u8>,
+    /// A sign that the modem may have restarted unseen (no `RDY` at auto-baud, or a garbled
+    /// one): `Call Ready`, `SMS Ready` or `+CPIN: READY` unasked, an echo, an `ERROR` to a
+    /// multi-link command. The next command checks first (see `device`).
+    pub suspect: bool,
+    /// A `DATA ACCEPT` came after its send's wait ended: the data was short (line noise ate
+    /// bytes) and the filler written then completed it (see `at`'s "Sending").
+    pub padded: bool,
 }
 
 /// Everything the URC handler touches: the board, the outbox and the receive path.
@@ -203,6 +210,10 @@ impl Handler for State<'_> {
                 self.flags.connect = Some(result);
                 Wake::Yes
             }
+            Response::DataAccept { link, .. } if ours(link) => {
+                self.flags.padded = true;
+                Wake::No
+            }
             Response::Closed(link) if ours(link) => {
                 self.flags.closed = true;
                 Wake::Abort
@@ -243,6 +254,12 @@ impl Handler for State<'_> {
             Response::Cntp(code) => {
                 self.flags.ntp = Some(code);
                 Wake::Yes
+            }
+            // What a modem says as it boots: expected while it is started, and after flight
+            // mode (`+CPIN: READY`); otherwise it may have restarted without a `RDY`.
+            Response::CallReady | Response::SmsReady | Response::Cpin(SimState::Ready) => {
+                self.flags.suspect |= !self.starting;
+                Wake::No
             }
             _ => Wake::No,
         }

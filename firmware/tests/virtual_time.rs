@@ -105,8 +105,17 @@ struct ScriptedModem {
     no_cipack: bool,
     /// The answers to this many more sends' data come garbled (line noise).
     garbled_answers: usize,
+    /// The first byte of the data of this many more sends is lost on the wire.
+    lose_data_byte: usize,
+    /// Every send's data gets `SEND FAIL`.
+    send_fails: bool,
     /// `AT+CIPSTART` answers `0, ALREADY CONNECT` this many more times.
     already_connected: usize,
+    /// `AT+CIPSTART` answers `OK`, then `0, CONNECT FAIL` (a stack stuck, the IP ready).
+    connect_fails: bool,
+    /// The answer to `AT+CIPHEAD=1` is followed by `RDY` this many more times: the modem
+    /// restarts in the middle of start-up, and its settings are lost (echo on again).
+    reboots_in_startup: usize,
     /// Bytes the modem writes by itself at a time (a URC, a `+RECEIVE`), in time order.
     timed: VecDeque<(Instant, Vec<u8>)>,
     /// Busy until then; then writes the bytes, and takes `n` bytes of data if `Some(n)`.
@@ -115,6 +124,8 @@ struct ScriptedModem {
     held: VecDeque<u8>,
     /// Reading the data of a send: how many bytes are still due.
     data_due: Option<usize>,
+    /// A byte of this send's data was lost.
+    dropped: bool,
     data: Vec<u8>,
     line: Vec<u8>,
     /// The command lines received, in order, and when.
@@ -172,10 +183,23 @@ impl ScriptedModem {
                 return;
             };
             if let Some(due) = self.data_due {
+                if self.send_fails && self.data.len() + 1 == due {
+                    self.data_due = None;
+                    self.data.clear();
+                    out.extend(b"\r\n0, SEND FAIL\r\n");
+                    continue;
+                }
+                if self.data.is_empty() && self.lose_data_byte > 0 && !self.dropped {
+                    // Line noise: this byte never reaches the modem.
+                    self.lose_data_byte -= 1;
+                    self.dropped = true;
+                    continue;
+                }
                 // Fixed-length data, as a SIM800 takes it: every byte is data, ESC too.
                 self.data.push(b);
                 if self.data.len() == due {
                     self.data_due = None;
+                    self.dropped = false;
                     self.sent.push(std::mem::take(&mut self.data));
                     self.sent_at.push(now);
                     for data in self.incoming.drain(..) {
@@ -275,6 +299,12 @@ impl ScriptedModem {
             "AT+SAPBR=1,1" => "ERROR",
             "AT+CNTP" => "OK\r\n\r\n+CNTP: 1",
             "AT+CCLK?" => "+CCLK: \"24/01/01,00:00:00+00\"\r\n\r\nOK",
+            l if l.starts_with("AT+CIPSTART=") && self.connect_fails => "OK\r\n\r\n0, CONNECT FAIL",
+            "AT+CIPHEAD=1" if self.reboots_in_startup > 0 => {
+                self.reboots_in_startup -= 1;
+                self.echo = true;
+                "OK\r\n\r\nRDY"
+            }
             l if l.starts_with("AT+CIPSTART=") && self.already_connected > 0 => {
                 self.tx = 0;
                 self.acks.clear();
@@ -916,19 +946,21 @@ fn a_send_whose_answer_is_garbled_is_settled_by_the_acknowledged_count() {
 fn a_modem_waiting_for_the_network_is_never_reset() {
     // The server never acknowledges anything (a dead link): the heartbeat's bytes wait in
     // the modem, which answers every command at once. The link is taken for dead within
-    // `dead_link_bound` (41 s), closed and connected again, again and again; the modem,
-    // only waiting for the network, is never power-cycled.
+    // `dead_link_bound` (40.25 s), closed and connected again, again and again (after 15 of
+    // those, the ladder runs start-up again: no power action); the modem, only waiting for
+    // the network, is never power-cycled and never taken for hung.
     let mut modem = ScriptedModem {
         ack_delay: Duration::from_secs(100_000),
         ..ScriptedModem::connecting()
     };
-    let board = simulate(&mut modem, Duration::from_secs(600));
+    let board = simulate(&mut modem, Duration::from_secs(1200));
     let lost = board
         .first("LinkLost(SendTimeout)")
         .expect("dead link noticed");
     let connected = board.first("Connected").unwrap();
     assert!(lost <= connected + Duration::from_secs(41), "{lost}");
-    assert_eq!(board.first("ModemRestart"), None, "{:#?}", board.reports);
+    assert!(board.reset_line.is_empty() && board.power_key.is_empty());
+    assert_eq!(board.first("Unresponsive"), None, "{:#?}", board.reports);
     assert_eq!(board.first_after("AtTimeout", connected), None);
     assert!(modem.connects.len() >= 10);
 }
@@ -1042,4 +1074,90 @@ fn no_heartbeat_goes_while_the_modem_says_the_cell_is_lost() {
     let board = simulate(&mut modem, Duration::from_secs(50));
     modem.heartbeats_written_at(&[1.7, 41.7]);
     assert_eq!(board.first("Dropped"), None, "{:#?}", board.reports);
+}
+
+#[test]
+fn a_data_byte_lost_on_the_wire_is_padded_with_filler_and_the_message_sent_again() {
+    // Line noise drops the first byte of the heartbeat's data: the modem, one byte short,
+    // waits. No `DATA ACCEPT` comes, so the firmware writes filler before anything else (a
+    // command byte would otherwise complete the data: the probe's `A` went to the server),
+    // the modem's late `DATA ACCEPT` says the data was padded, and the heartbeat is written
+    // again, whole.
+    let mut modem = ScriptedModem {
+        lose_data_byte: 1,
+        ..ScriptedModem::connecting()
+    };
+    simulate(&mut modem, Duration::from_secs(15));
+    let first = &modem.sent[0];
+    assert_eq!(first[..9], *b"eart beat", "{:?}", modem.sent);
+    assert!(
+        first[9..].iter().all(|&b| b == 0 || b == b'\n'),
+        "padded with filler, not a command: {first:?}"
+    );
+    assert_eq!(modem.sent[1], b"heart beat", "{:?}", modem.sent);
+}
+
+#[test]
+fn rdy_during_start_up_starts_it_again() {
+    // The modem restarts right after `AT+CIPHEAD=1` was accepted (its `RDY` follows the
+    // `OK`), losing what was set: start-up begins again from `ATE0`, and the modem is ready
+    // only after the second, whole sequence. (The `RDY` was thrown away with everything
+    // said while starting, and the device went on with an unconfigured modem.)
+    let mut modem = ScriptedModem {
+        reboots_in_startup: 1,
+        ..ScriptedModem::connecting()
+    };
+    let board = simulate(&mut modem, Duration::from_secs(15));
+    let commands = modem.after_probes();
+    let ate0: Vec<_> = commands
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| **c == "ATE0")
+        .collect();
+    assert_eq!(ate0.len(), 2, "{commands:?}");
+    assert!(commands[ate0[1].0..].contains(&"AT+CIPMUX=1"));
+    assert_eq!(board.all("ModemReady").len(), 1);
+    let at = |text: &str| board.reports.iter().position(|(_, r)| r.contains(text));
+    assert!(at("ModemRestart { reason: Rebooted, action: None }") < at("ModemReady"));
+}
+
+#[test]
+fn connects_failing_with_the_ip_ready_climb_the_ladder() {
+    // Every `AT+CIPSTART` ends in `CONNECT FAIL` although the IP is ready (a stuck stack):
+    // `AT+CIPSHUT` after every 5th failure (B7); after 3 such rounds start-up runs again
+    // (no power action), and after 2 of those the modem is power-cycled: no loop is endless.
+    let mut modem = ScriptedModem {
+        connect_fails: true,
+        ..ScriptedModem::connecting()
+    };
+    let board = simulate(&mut modem, Duration::from_secs(250));
+    let cycle = board
+        .first("ModemRestart { reason: NoProgress, action: Reset }")
+        .expect("power-cycled");
+    let startups = board
+        .reports
+        .iter()
+        .filter(|(t, r)| *t < cycle && r == "ModemRestart { reason: NoProgress, action: None }");
+    assert_eq!(startups.count(), 2, "{:#?}", board.reports);
+    assert_eq!(board.reset_line.first().map(|(t, _)| *t), Some(cycle));
+    // 3 rounds of 5 failures before each start-up.
+    let shuts = board
+        .reports
+        .iter()
+        .filter(|(t, r)| *t <= cycle && r == "DataLinkShut");
+    assert_eq!(shuts.count(), 9);
+}
+
+#[test]
+fn sends_failing_on_a_connected_link_climb_the_ladder() {
+    // The link connects, but every send fails (`SEND FAIL`): a session that delivers
+    // nothing counts as a failed connect, so the send-fail loop escalates as B7 does, and
+    // on up the ladder. (It reconnected forever: each connect reset the count.)
+    let mut modem = ScriptedModem {
+        send_fails: true,
+        ..ScriptedModem::connecting()
+    };
+    let board = simulate(&mut modem, Duration::from_secs(300));
+    assert!(board.all("DataLinkShut").len() >= 3, "{:#?}", board.reports);
+    assert!(board.first("ModemRestart { reason: NoProgress").is_some());
 }
