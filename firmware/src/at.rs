@@ -79,9 +79,7 @@ use protocol::types::{DateTime, IpState, LinkId, RegStat, SimState};
 use crate::config::{Config, COMMAND_BUF, DECODER_BUF, UART_RX_BUF, WATCHDOG_REPORT_GAP};
 use crate::report::Report;
 use crate::time::{Clock, Instant};
-
-/// The free text kept from an answer (`ATI`, `AT+CGMR`), in bytes.
-pub const TEXT_LEN: usize = 48;
+use crate::values::ModemKind;
 
 /// What is written for the data of a send whose prompt was not seen, `len` bytes of it: NULs
 /// and a final `\n`. Taken as data (the prompt came late, or garbled), the server gets a line
@@ -161,8 +159,8 @@ pub struct Answer {
     pub accepted: Option<u16>,
     /// `+CIPMUX: <n>` (`AT+CIPMUX?`): multi-link mode on.
     pub multi: Option<bool>,
-    /// The first free-text line, cut to [`TEXT_LEN`] bytes.
-    pub text: heapless::Vec<u8, TEXT_LEN>,
+    /// A free-text line (`ATI`, `AT+CGMR`) named a Luat modem ([`ModemKind::identify`]).
+    pub luat: bool,
 }
 
 impl Answer {
@@ -182,9 +180,7 @@ impl Answer {
                 name: "CIPMUX",
                 params,
             } => self.multi = Some(params == "1"),
-            Response::Text(t) if self.text.is_empty() => {
-                let _ = self.text.extend_from_slice(&t[..t.len().min(TEXT_LEN)]);
-            }
+            Response::Text(t) => self.luat |= ModemKind::identify(&[t]) == ModemKind::AIR202,
             _ => {}
         }
     }
@@ -408,7 +404,7 @@ impl<'c, U: Read + Write, C: Clock> At<'c, U, C> {
             self.rx.unanswered_since.get_or_insert(now);
             self.deadline = now + timeout;
             self.write(&buf[..len]).await?;
-            let outcome = self.finish(*this, handler).await?;
+            let outcome = self.finish(this, handler).await?;
             if probe {
                 continue;
             }
@@ -437,7 +433,7 @@ impl<'c, U: Read + Write, C: Clock> At<'c, U, C> {
             len: u16::try_from(len).ok(),
         };
         self.deadline = self.clock.now() + self.config.at_timeout;
-        let outcome = self.finish(command, handler).await?;
+        let outcome = self.finish(&command, handler).await?;
         if outcome == Outcome::Timeout {
             // Line noise may have eaten data bytes: the modem then waits for more, and would
             // take the next command's for them. Filler goes first (see "Sending").
@@ -479,7 +475,8 @@ impl<'c, U: Read + Write, C: Clock> At<'c, U, C> {
     /// comes as URCs.
     async fn finish(
         &mut self,
-        command: Command<'_>,
+        // By reference: a copy into the future is a `memmove` (see `outbox`).
+        command: &Command<'_>,
         handler: &mut dyn Handler,
     ) -> Result<Outcome, AtError> {
         let stop_on = if matches!(command, Command::Cipsend { .. }) {
@@ -511,7 +508,7 @@ impl<'c, U: Read + Write, C: Clock> At<'c, U, C> {
             Stop::Deadline => {
                 self.rx.decoder.cancel();
                 self.out_of_step = true;
-                handler.report(Report::AtTimeout(command));
+                handler.report(Report::AtTimeout(*command));
                 let since = self.rx.unanswered_since.unwrap_or(self.deadline);
                 if self.clock.now() >= since + self.config.at_no_answer_limit {
                     return Err(AtError::Unresponsive);

@@ -157,7 +157,7 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
                     self.pause(c.poll_interval).await;
                     continue;
                 }
-                _ => luat |= ModemKind::identify(&[&self.at.answer().text]) == ModemKind::AIR202,
+                _ => luat |= self.at.answer().luat,
             }
             step = steps.next();
         }

@@ -78,7 +78,9 @@
 //!   read as lines: the one case noise can still turn into lines). Where the header's line
 //!   goes on past its colon, the payload was on it, and nothing more is skipped.
 
-use super::parse::{colon_header, parse_line, rxget_header, Lead, Malformed, Payload};
+use super::parse::{
+    colon_header, garbled_header, parse_line, rxget_header, Lead, Malformed, Payload,
+};
 use super::{Response, RxGetResponse};
 use crate::command::{Command, Name};
 
@@ -569,19 +571,6 @@ fn belongs(r: &Response<'_>, name: Option<Name>, read: bool) -> bool {
         }
         _ => true,
     }
-}
-
-/// `+<name>,<n>,<len>:` or `+<name>,<len>:` whose name is not `RECEIVE` or `IPD` (noise
-/// garbled it): the announced length.
-fn garbled_header(line: &[u8]) -> Option<u64> {
-    let fields = line.strip_prefix(b"+")?.strip_suffix(b":")?;
-    let mut fields = fields.rsplit(|&b| b == b',');
-    let len = fields.next().filter(|f| f.iter().all(u8::is_ascii_digit))?;
-    let name = fields.next_back()?;
-    let digits = |f: &[u8]| !f.is_empty() && f.iter().all(u8::is_ascii_digit);
-    let link = fields.next();
-    let fits = name.len() >= 2 && !name.contains(&b':') && fields.next().is_none();
-    (fits && link.is_none_or(digits)).then(|| crate::types::parse_decimal(len))?
 }
 
 fn is_echo(line: &[u8]) -> bool {

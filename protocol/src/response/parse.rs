@@ -406,6 +406,20 @@ pub(super) fn colon_header(line: &[u8]) -> Option<(Payload, u64)> {
     ))
 }
 
+/// `+<name>,<n>,<len>:` or `+<name>,<len>:` whose name is not `RECEIVE` or `IPD` (noise
+/// garbled it, [`colon_header`] refused it): the announced length.
+pub(super) fn garbled_header(line: &[u8]) -> Option<u64> {
+    let (f, count) = fields(line.strip_prefix(b"+")?.strip_suffix(b":")?)?;
+    let (name, link, len) = match count {
+        2 => (f[0], None, f[1]),
+        3 => (f[0], Some(f[1]), f[2]),
+        _ => return None,
+    };
+    let link_ok = link.is_none_or(|l| number::<u8>(l).is_some());
+    let fits = name.len() >= 2 && !name.contains(&b':') && link_ok;
+    fits.then(|| parse_decimal(len))?
+}
+
 /// `+CIPRXGET: <2|3>,[<n>,]<len>,<remaining>`; the payload is `2 * len` hex digits in mode 3.
 pub(super) fn rxget_header(line: &[u8]) -> Option<(Payload, u64)> {
     let p = line.strip_prefix(b"+CIPRXGET:")?.trim_ascii_start();
