@@ -9,10 +9,13 @@
 //! deadline is declared, and a deadline fires only on a quiet line. A chatty line cannot hold
 //! a deadline back either, because the loop checks the clock each time round.
 //!
-//! Each wake calls [`Handler::alive`], which feeds the watchdog; [`Report::WatchdogFed`] goes
-//! out at most every [`WATCHDOG_REPORT_GAP`], and a sleep never lasts beyond
-//! `Config::watchdog_feed_interval` after the last such report. That is what "progress" means
-//! here: the core's only wait point keeps returning, and every wait in it has a deadline.
+//! Each wake calls [`Handler::alive`], which feeds the watchdog, as long as the device made
+//! progress within `Config::progress_timeout`: a command answered (any final result), a
+//! phase changed or a message delivered ([`At::progressed`]). [`Report::WatchdogFed`] goes
+//! out (when fed) at most every [`WATCHDOG_REPORT_GAP`], and a sleep never lasts beyond
+//! `Config::watchdog_feed_interval` after the last such report. So the core's only wait
+//! point keeps returning, every wait in it has a deadline, and a loop that goes round without
+//! progress (a livelock) stops feeding the watchdog, which then resets the MCU.
 //!
 //! The UART's `read` must be cancel-safe (embedded-io-async's recommendation, true of tokio's
 //! streams and embassy's buffered UARTs): a read that loses the race to a deadline is dropped
@@ -225,6 +228,8 @@ struct Rx {
     errors: u8,
     /// A command was echoed (see [`At::take_echoed`]).
     echoed: bool,
+    /// When the device last made progress: an answer, or what [`At::progressed`] was told.
+    progress: Instant,
 }
 
 impl Rx {
@@ -280,6 +285,7 @@ impl Rx {
             self.answer.collect(&r);
             if is_final {
                 self.unanswered_since = None;
+                self.progress = now;
                 return Some(Stop::Answered(match r {
                     r if r.is_error() => Outcome::Error,
                     Response::SendFail(_) => Outcome::SendFail,
@@ -323,6 +329,7 @@ impl<'c, U: Read + Write, C: Clock> At<'c, U, C> {
                 unanswered_since: None,
                 errors: 0,
                 echoed: false,
+                progress: Instant::ZERO,
             },
             out_of_step: false,
             fed_reported: Instant::ZERO,
@@ -338,6 +345,12 @@ impl<'c, U: Read + Write, C: Clock> At<'c, U, C> {
     /// What the information lines of the last command's answer said.
     pub fn answer(&self) -> &Answer {
         &self.rx.answer
+    }
+
+    /// The device made progress (a phase changed, a message was delivered): the watchdog is
+    /// fed for another `Config::progress_timeout`.
+    pub fn progressed(&mut self) {
+        self.rx.progress = self.clock.now();
     }
 
     /// Whether the modem echoed a command since the last call: after `ATE0`, a sign that it
@@ -575,11 +588,17 @@ impl<'c, U: Read + Write, C: Clock> At<'c, U, C> {
                 Either::Second(()) => {}
             }
             let now = self.clock.now();
-            handler.alive(now);
+            // Fed only while the loop makes progress (see "Waiting"): a livelock stops it.
             let gap = WATCHDOG_REPORT_GAP.min(self.feed_interval());
-            if now >= self.fed_reported + gap {
+            if now < self.rx.progress + self.config.progress_timeout {
+                handler.alive(now);
+                if now >= self.fed_reported + gap {
+                    self.fed_reported = now;
+                    handler.report(Report::WatchdogFed);
+                }
+            } else if now >= self.fed_reported + gap {
+                // Not fed: the slice goes on all the same (the next wake is a slice away).
                 self.fed_reported = now;
-                handler.report(Report::WatchdogFed);
             }
         }
     }

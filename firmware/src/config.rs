@@ -186,6 +186,13 @@ pub struct Config {
     /// Valid: 1 ms to a minute.
     #[cfg_attr(feature = "serde", serde(with = "units::HumanDuration"))]
     pub watchdog_feed_interval: Duration,
+    /// The watchdog is fed only while the device makes progress (a command answered, a phase
+    /// changed, a message delivered) within this: a livelock stops feeding it, and the MCU is
+    /// reset. Longer than any wait without progress the device makes on purpose: a hung
+    /// modem is power-cycled within `hung_modem_bound` (205 s by default).
+    /// Valid: 1 ms to a day.
+    #[cfg_attr(feature = "serde", serde(with = "units::HumanDuration"))]
+    pub progress_timeout: Duration,
 
     // ---- AT commands and modem power ----
     /// How long an ordinary command may take to its final result.
@@ -286,6 +293,7 @@ impl Default for Config {
             ack_poll_interval: Duration::from_millis(250),
             query_interval: secs(60),
             watchdog_feed_interval: secs(4),
+            progress_timeout: secs(300),
             at_timeout: secs(5),
             ciicr_timeout: secs(85),
             cipshut_timeout: secs(65),
@@ -420,6 +428,7 @@ impl Config {
                 ms,
                 minute,
             ),
+            ("progress_timeout", D(c.progress_timeout), ms, day),
             ("at_timeout", D(c.at_timeout), ms, day),
             ("ciicr_timeout", D(c.ciicr_timeout), ms, day),
             ("cipshut_timeout", D(c.cipshut_timeout), ms, day),

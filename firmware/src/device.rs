@@ -106,6 +106,7 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
     pub(crate) fn set_phase(&mut self, phase: Phase) {
         if self.phase != Some(phase) {
             self.phase = Some(phase);
+            self.at.progressed();
             self.state.report(Report::Phase(phase));
         }
     }

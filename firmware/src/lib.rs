@@ -48,7 +48,7 @@
 //! | a command without an answer in time | `AT` probes until one is answered, then `resync_quiet` (200 ms) of silence before the next command: a late answer is not taken for the next command's ([`at`]) |
 //! | a `> ` prompt that did not come in time, or garbled, or a send aborted by a URC | the send's length in filler (NULs, `\n`) written at once: a late prompt takes it for the data, never a command; then `AT` probes and `resync_quiet` before the next command |
 //! | a UART read error | reported, and the read tried again at once (no byte wait) |
-//! | the watchdog | fed on every wake, at least every `watchdog_feed_interval` (4 s) while the core runs; [`Report::WatchdogFed`] at most once a second |
+//! | the watchdog | fed on every wake, at least every `watchdog_feed_interval` (4 s), while the device makes progress: a command answered, a phase changed or a message delivered within `progress_timeout` (5 min); a livelock stops feeding it and the hardware watchdog resets the MCU; [`Report::WatchdogFed`] (when fed) at most once a second |
 //!
 //! # Driving it in virtual time
 //!

@@ -359,6 +359,7 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
             state.outbox.remove_head();
             state.report_outbox();
             self.delivered = true;
+            self.at.progressed();
         }
         let dead = state.outbox.unacked() && now >= stream.progress + self.config.send_timeout;
         dead.then_some(LinkLoss::SendTimeout)

@@ -109,6 +109,8 @@ struct ScriptedModem {
     lose_data_byte: usize,
     /// Every send's data gets `SEND FAIL`.
     send_fails: bool,
+    /// From then on the modem answers nothing (a hang).
+    hangs_at: Option<Instant>,
     /// `AT+CIPSTART` answers `0, ALREADY CONNECT` this many more times.
     already_connected: usize,
     /// `AT+CIPSTART` answers `OK`, then `0, CONNECT FAIL` (a stack stuck, the IP ready).
@@ -162,7 +164,7 @@ impl ScriptedModem {
             self.booted = true;
             out.extend(b"\r\nRDY\r\n");
         }
-        if !self.booted {
+        if !self.booted || self.hangs_at.is_some_and(|t| now >= t) {
             return;
         }
         while self.timed.front().is_some_and(|(at, _)| *at <= now) {
@@ -1160,4 +1162,33 @@ fn sends_failing_on_a_connected_link_climb_the_ladder() {
     let board = simulate(&mut modem, Duration::from_secs(300));
     assert!(board.all("DataLinkShut").len() >= 3, "{:#?}", board.reports);
     assert!(board.first("ModemRestart { reason: NoProgress").is_some());
+}
+
+#[test]
+fn a_livelock_stops_feeding_the_watchdog() {
+    // A livelock: the modem stops answering at 30 s, and `at_no_answer_limit` is a day, so
+    // the firmware never gives up on it: it probes, and probes, with no answer, no phase
+    // change, nothing delivered. The watchdog is fed only while the loop makes progress,
+    // so feeding stops `progress_timeout` (5 min) after the last answer, and the hardware
+    // watchdog resets the MCU. (It was fed on every wake, forever.)
+    let mut modem = ScriptedModem {
+        hangs_at: Some(secs(30.0)),
+        ..ScriptedModem::connecting()
+    };
+    let config = Config {
+        at_no_answer_limit: Duration::from_secs(24 * 3600),
+        ..Config::default()
+    };
+    let board = simulate_on(&mut modem, Duration::from_secs(900), config, |uart, _| uart);
+    // The last answer came between 20 s (the heartbeat's acknowledgement) and the hang.
+    let last = *board.feeds.last().unwrap();
+    assert!(
+        last >= secs(320.0) && last <= secs(330.0),
+        "last fed at {last}"
+    );
+    let reported = *board.fed_reports.last().unwrap();
+    assert!(
+        reported <= last,
+        "WatchdogFed reported at {reported} without a feed"
+    );
 }
