@@ -48,6 +48,7 @@ use protocol::response::ConnectResult;
 use protocol::types::{IpState, RegStat};
 
 use crate::at::{Outcome, Stop, Wake};
+use crate::board::Board;
 use crate::config::{non_empty, LINK};
 use crate::device::Device;
 use crate::report::Report;
@@ -63,7 +64,7 @@ pub(crate) const CLOSE: Command<'static> = Command::Cipclose {
 /// `AT+CIPSHUT`: closes every link and deactivates the PDP context (B7, `+PDP: DEACT`).
 pub(crate) const SHUT: Command<'static> = Command::Exec(Name::Cipshut);
 
-impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
+impl<'a, U: Read + Write, C: Clock, B: Board + ?Sized> Device<'a, U, C, B> {
     /// Waits until the IP is ready (B6). `Ok(true)` if it was ready at the first look. If it
     /// is not ready within `ip_wait`, flight mode: `AT+CFUN=0`, `flight_mode`, `AT+CFUN=1`,
     /// and the wait starts again.

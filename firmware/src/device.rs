@@ -35,10 +35,10 @@ use crate::values::{Phase, RestartReason};
 
 /// The whole device; its phases are `impl Device` blocks in `startup`, `bringup`, `session`
 /// and `run`.
-pub(crate) struct Device<'a, U, C> {
+pub(crate) struct Device<'a, U, C, B: ?Sized> {
     pub(crate) config: &'a Config,
     pub(crate) at: At<'a, U, C>,
-    pub(crate) state: State<'a>,
+    pub(crate) state: State<'a, B>,
     /// Modem restarts in a row without the modem coming up: alternates RESET and power key.
     pub(crate) restarts: u32,
     /// Start-ups the ladder ran in a row, nothing delivered (`RestartReason::NoProgress`).
@@ -81,8 +81,8 @@ impl From<AtError> for RestartReason {
     }
 }
 
-impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
-    pub(crate) fn new(config: &'a Config, uart: U, clock: &'a C, board: &'a mut dyn Board) -> Self {
+impl<'a, U: Read + Write, C: Clock, B: Board + ?Sized> Device<'a, U, C, B> {
+    pub(crate) fn new(config: &'a Config, uart: U, clock: &'a C, board: &'a mut B) -> Self {
         Device {
             config,
             at: At::new(uart, clock, config),
@@ -173,7 +173,7 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
     pub(crate) fn pause(
         &mut self,
         duration: Duration,
-    ) -> impl Future<Output = Stop> + use<'_, 'a, U, C> {
+    ) -> impl Future<Output = Stop> + use<'_, 'a, U, C, B> {
         let deadline = self.now() + duration;
         self.at.sleep_until(deadline, &mut self.state)
     }

@@ -99,6 +99,7 @@ use protocol::command::{Command, Name};
 use protocol::types::DateTime;
 
 use crate::at::Outcome;
+use crate::board::Board;
 use crate::config::{non_empty, LINK};
 use crate::device::{Device, NtpState};
 use crate::report::Report;
@@ -137,7 +138,7 @@ enum Chore<'a> {
     Clock(Command<'a>),
 }
 
-impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
+impl<'a, U: Read + Write, C: Clock, B: Board + ?Sized> Device<'a, U, C, B> {
     /// Runs the connected session until the link is lost (`Ok`) or the modem fails (`Err`).
     pub(crate) async fn session(&mut self) -> Result<LinkLoss, RestartReason> {
         self.set_phase(Phase::Connected);

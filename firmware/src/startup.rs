@@ -32,6 +32,7 @@ use protocol::command::{Command, Name};
 use protocol::types::SimState;
 
 use crate::at::Outcome;
+use crate::board::Board;
 use crate::device::Device;
 use crate::report::Report;
 use crate::state::Flags;
@@ -51,24 +52,28 @@ enum Setup {
     Sim,
 }
 
-/// Start-up once the modem answers `AT`: echo off, plain errors, identification (`ATI`,
-/// `AT+CGMR`: Luat's modems name themselves), the SIM; then registration URCs with the
-/// cell, and the data settings, which are only accepted in `IP INITIAL` (hence
-/// `AT+CIPSHUT` first).
-static STARTUP: [Setup; 10] = [
-    Setup::Wanted(Command::Echo(false)),
-    Setup::Wanted(Command::Cmee(0)),
-    Setup::Any(Command::Info),
-    Setup::Any(Command::Exec(Name::Cgmr)),
-    Setup::Sim,
-    Setup::Wanted(Command::Creg(2)),
-    Setup::Any(Command::Exec(Name::Cipshut)),
-    Setup::Required(Command::Cipmux(true)),
-    Setup::Required(Command::Ciphead(true)),
-    Setup::Required(Command::Cipqsend(1)),
-];
+/// Start-up once the modem answers `AT`, step by step: echo off, plain errors,
+/// identification (`ATI`, `AT+CGMR`: Luat's modems name themselves), the SIM; then
+/// registration URCs with the cell, and the data settings, which are only accepted in
+/// `IP INITIAL` (hence `AT+CIPSHUT` first). (A `match`, not a table: a table of commands
+/// takes 32 bytes a step.)
+fn startup(step: u8) -> Option<Setup> {
+    Some(match step {
+        0 => Setup::Wanted(Command::Echo(false)),
+        1 => Setup::Wanted(Command::Cmee(0)),
+        2 => Setup::Any(Command::Info),
+        3 => Setup::Any(Command::Exec(Name::Cgmr)),
+        4 => Setup::Sim,
+        5 => Setup::Wanted(Command::Creg(2)),
+        6 => Setup::Any(Command::Exec(Name::Cipshut)),
+        7 => Setup::Required(Command::Cipmux(true)),
+        8 => Setup::Required(Command::Ciphead(true)),
+        9 => Setup::Required(Command::Cipqsend(1)),
+        _ => return None,
+    })
+}
 
-impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
+impl<'a, U: Read + Write, C: Clock, B: Board + ?Sized> Device<'a, U, C, B> {
     /// Restarts the modem after `reason`: RESET and power key alternately, as long as it does
     /// not come up; nothing when it restarted on its own.
     pub(crate) async fn restart_modem(&mut self, reason: RestartReason) {
@@ -129,9 +134,8 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
         self.state.flags = Flags::default();
         let mut luat = false;
         let mut sim_deadline = None;
-        let mut steps = STARTUP.iter();
-        let mut step = steps.next();
-        while let Some(&setup) = step {
+        let mut step = 0;
+        while let Some(setup) = startup(step) {
             let command = match setup {
                 Setup::Wanted(command) | Setup::Required(command) | Setup::Any(command) => command,
                 Setup::Sim => {
@@ -159,7 +163,7 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
                 }
                 _ => luat |= self.at.answer().luat,
             }
-            step = steps.next();
+            step += 1;
         }
         let kind = if luat {
             ModemKind::AIR202

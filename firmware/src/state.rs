@@ -43,8 +43,8 @@ pub(crate) struct Flags {
 }
 
 /// Everything the URC handler touches: the board, the outbox and the receive path.
-pub(crate) struct State<'a> {
-    pub board: &'a mut dyn Board,
+pub(crate) struct State<'a, B: ?Sized> {
+    pub board: &'a mut B,
     pub flags: Flags,
     pub outbox: Outbox,
     pub deframer: Deframer<MAX_FRAMED>,
@@ -60,8 +60,8 @@ pub(crate) struct State<'a> {
     unix: Option<(Instant, u64)>,
 }
 
-impl<'a> State<'a> {
-    pub(crate) fn new(board: &'a mut dyn Board, framing: Framing) -> Self {
+impl<'a, B: Board + ?Sized> State<'a, B> {
+    pub(crate) fn new(board: &'a mut B, framing: Framing) -> Self {
         State {
             board,
             flags: Flags::default(),
@@ -147,7 +147,12 @@ impl<'a> State<'a> {
     }
 }
 
-fn queue_reply(board: &mut dyn Board, outbox: &mut Outbox, reply: Reply<'_>, unix: u64) {
+fn queue_reply(
+    board: &mut (impl Board + ?Sized),
+    outbox: &mut Outbox,
+    reply: Reply<'_>,
+    unix: u64,
+) {
     let mut small = [0u8; 20]; // `bin`'s 3 bytes, or a u64 in decimal
     let data = match reply {
         Reply::Echo(message) => message,
@@ -178,7 +183,7 @@ fn queue_reply(board: &mut dyn Board, outbox: &mut Outbox, reply: Reply<'_>, uni
     board.report(Report::Outbox { messages, bytes });
 }
 
-impl State<'_> {
+impl<B: Board + ?Sized> State<'_, B> {
     /// Registration or the data link is gone (`+CREG: <not registered>`, `+PDP: DEACT`): the
     /// LED says `Searching` at once (B10), unless the modem is being started (`Off`).
     fn lost_network(&mut self) {
@@ -198,7 +203,7 @@ impl State<'_> {
     }
 }
 
-impl Handler for State<'_> {
+impl<B: Board + ?Sized> Handler for State<'_, B> {
     fn urc(&mut self, now: Instant, urc: &Response<'_>) -> Wake {
         let ours = |link: Option<u8>| link.is_none_or(|l| l == LINK);
         match *urc {
@@ -296,7 +301,7 @@ mod tests {
     }
 
     /// Feeds `chunks` as received data and returns the queued replies, head first.
-    fn replies(state: &mut State<'_>, now: Instant, chunks: &[&[u8]]) -> Vec<Vec<u8>> {
+    fn replies(state: &mut State<'_, Log>, now: Instant, chunks: &[&[u8]]) -> Vec<Vec<u8>> {
         for chunk in chunks {
             state.urc(
                 now,
