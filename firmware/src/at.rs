@@ -76,7 +76,7 @@ use core::time::Duration;
 use embassy_futures::select::{select, Either};
 use embedded_io_async::{Error as _, ErrorKind, Read, Write};
 use protocol::command::{Command, Name};
-use protocol::response::{Decoder, Event, Location, Response};
+use protocol::response::{Decoder, Event, Location, Response, RxGetResponse};
 use protocol::types::{DateTime, IpState, LinkId, RegStat, SimState};
 
 use crate::config::{Config, COMMAND_BUF, DECODER_BUF, UART_RX_BUF, WATCHDOG_REPORT_GAP};
@@ -281,6 +281,7 @@ impl Rx {
                     | Response::Closed(_)
                     | Response::PdpDeact
                     | Response::Cntp(_)
+                    | Response::RxGet(RxGetResponse::Data { .. })
             ) {
                 handler.urc(now, &r);
             }

@@ -32,8 +32,9 @@
 //!
 //! | event | bound |
 //! |---|---|
-//! | heartbeat (B1) | on a `heartbeat_interval` grid from the connect (the first right after connecting), none while the modem says the cell is lost; a due one goes ahead of the replies never tried and is written after at most the command in progress (one send: a prompt and a `DATA ACCEPT`, milliseconds on a live modem; one `AT+CIPACK`, one clock-sync step or B10's query) and, with raw framing, the acknowledgement of the one message on the way; a late one does not move the next |
+//! | heartbeat (B1) | on a `heartbeat_interval` grid from the connect (the first right after connecting), none while the modem says the cell is lost; a due one goes ahead of the replies never tried and is written after at most the command in progress (one send: a prompt and a `DATA ACCEPT`, milliseconds on a live modem; one `AT+CIPACK`, one read of received data, one clock-sync step or B10's query) and, with raw framing, the acknowledgement of the one message on the way; a late one does not move the next |
 //! | `back…` / `bin` / `time` (B2–B4) | the reply is queued when the data is decoded and sent next (after the send in progress) |
+//! | a burst of requests (B9) | newline and acknowledged framings: read from the modem (`AT+CIPRXGET=2`) only as the outbox has room for the replies, the rest held back by the modem and the server's TCP: none dropped. Raw framing: pushed (`+RECEIVE`), a reply that finds no room is dropped (`Dropped`) |
 //! | a silently dead TCP link | the session ends within [`Config::dead_link_bound`] (10 s + 30 s + 0.25 s: the heartbeat's bytes not acknowledged, seen by `AT+CIPACK`); closed (`AT+CIPCLOSE=0,1`) at once: a send never holds the AT channel (quick send mode), so a modem waiting for the network is never reset |
 //! | `<n>, CLOSED`, `SEND FAIL` | the session ends at once; the next `AT+CIPSTART` after `connect_pause` (5 s) plus a close and three status commands |
 //! | `+PDP: DEACT` | the session ends at once; `AT+CIPSHUT`, `connect_pause`, then bring-up from `IP INITIAL` |

@@ -8,7 +8,7 @@
 //! |---|---|
 //! | a heartbeat is due and one waits to be written | the new one is dropped: [`DropReason::HeartbeatPending`]. At most one heartbeat is ever waiting. |
 //! | a heartbeat is due and there is a slot | it goes ahead of the replies never tried (B1: heartbeats on time), behind what was written on this connection or an earlier one, or whose send failed |
-//! | a reply arrives and there is room | queued at the tail |
+//! | a reply arrives and there is room | queued at the tail; with newline (or acknowledged) framing, joined to the last reply never written if one send still carries both ([`MAX_MESSAGE`]) |
 //! | a reply arrives, no room, a heartbeat waits (not written yet) | the heartbeat is dropped ([`DropReason::Evicted`]) to make room; replies are worth more |
 //! | a reply arrives, still no room | the new reply is dropped ([`DropReason::Full`]): what was queued first keeps its place |
 //! | a heartbeat is due and no slot is free | dropped ([`DropReason::Full`]) |
@@ -142,8 +142,10 @@ impl Outbox {
         Ok(())
     }
 
-    /// Queues a reply, with the framing's terminator. `Ok(true)` if a waiting heartbeat was
-    /// evicted to make room.
+    /// Queues a reply, with the framing's terminator; with a framing that marks its messages'
+    /// ends, joined to the last reply never written when one send still carries both (a burst
+    /// of requests takes few sends and slots). `Ok(true)` if a waiting heartbeat was evicted
+    /// to make room.
     pub fn push_reply(&mut self, data: &[u8]) -> Result<bool, DropReason> {
         let terminator = self.framing.terminator();
         let len = data.len() + terminator.len();
@@ -153,15 +155,33 @@ impl Outbox {
         if len > OUTBOX_BYTES - self.used {
             return Err(DropReason::Full);
         }
-        let evicted = self.entries.is_full() && self.evict_heartbeat();
-        self.entries
-            .push(Entry {
-                kind: Kind::Reply,
+        let fresh = self.written.max(self.resend);
+        let last = self.entries.len().checked_sub(1).filter(|&i| i >= fresh);
+        let last = last.map(|i| &mut self.entries[i]);
+        let mut evicted = false;
+        match last {
+            // Lines join the last reply never tried, if one send still carries it: a burst
+            // of requests takes few sends and slots (B9).
+            Some(e)
+                if self.framing != Framing::Raw
+                    && e.kind == Kind::Reply
+                    && usize::from(e.len) + len <= MAX_MESSAGE =>
+            {
                 // At most `MAX_MESSAGE`.
-                len: len as u16,
-                end: 0,
-            })
-            .map_err(|_| DropReason::Full)?;
+                e.len += len as u16;
+            }
+            _ => {
+                evicted = self.entries.is_full() && self.evict_heartbeat();
+                self.entries
+                    .push(Entry {
+                        kind: Kind::Reply,
+                        // At most `MAX_MESSAGE`.
+                        len: len as u16,
+                        end: 0,
+                    })
+                    .map_err(|_| DropReason::Full)?;
+            }
+        }
         let (message, end) = self.bytes[self.used..self.used + len].split_at_mut(data.len());
         message.copy_from_slice(data);
         end.copy_from_slice(terminator);
@@ -440,16 +460,50 @@ mod tests {
         assert_eq!(o.bytes(), 7);
         assert_eq!(o.next(), Some((Kind::Heartbeat, &b"heart beat\n"[..])));
         o.written(11);
-        // A reply queued while the first is written goes behind; it stays put.
-        o.push_reply(b"bin!").unwrap();
         o.remove_head();
         assert_eq!(o.next(), Some((Kind::Reply, &b"back 1\n"[..])));
         o.written(18);
+        // A reply queued while the first is written goes behind; it stays put.
+        o.push_reply(b"bin!").unwrap();
         o.remove_head();
         assert_eq!(o.next(), Some((Kind::Reply, &b"bin!\n"[..])));
+        o.written(23);
+        o.remove_head();
         let most = [b'b'; MAX_MESSAGE - 1];
         assert_eq!(o.push_reply(&most), Ok(false));
         assert_eq!(o.push_reply(&[b'b'; MAX_MESSAGE]), Err(DropReason::TooLong));
+    }
+
+    #[test]
+    fn lines_join_the_last_reply_never_written() {
+        let mut o = Outbox::new(Framing::Newline);
+        o.push_reply(b"back 1").unwrap();
+        o.written(7);
+        // Not a written one.
+        o.push_reply(b"back 2").unwrap();
+        o.push_reply(b"back 3").unwrap();
+        assert_eq!((o.len(), o.bytes()), (2, 21));
+        // A heartbeat goes ahead; the next reply still joins the last one.
+        o.push_heartbeat().unwrap();
+        o.push_reply(b"back 4").unwrap();
+        assert_eq!(o.len(), 3);
+        o.remove_head();
+        assert_eq!(o.next(), Some((Kind::Heartbeat, &b"heart beat\n"[..])));
+        o.written(11);
+        assert_eq!(
+            o.next(),
+            Some((Kind::Reply, &b"back 2\nback 3\nback 4\n"[..]))
+        );
+        // One send carries at most `MAX_MESSAGE` bytes.
+        o.push_reply(&[b'b'; MAX_MESSAGE - 22]).unwrap();
+        assert_eq!(o.len(), 2);
+        o.push_reply(b"b").unwrap();
+        assert_eq!(o.len(), 3);
+        // With raw framing a message is what one send carries: never joined.
+        let mut o = Outbox::new(Framing::Raw);
+        o.push_reply(b"back 1").unwrap();
+        o.push_reply(b"back 2").unwrap();
+        assert_eq!(o.len(), 2);
     }
 
     #[test]

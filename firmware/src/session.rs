@@ -12,14 +12,28 @@
 //!    one is due on the grid (one interval after this one was due, however late it is);
 //! 3. a send is in doubt, or written messages wait and `AT+CIPACK` is due: it is asked;
 //! 4. a message waits to be written: it is (B9);
-//! 5. signal and cell are due (B10): `AT+CSQ`, and `AT+CREG?` the next turn (on time: see
+//! 5. received data waits in the modem (manual receive) and the outbox has room for its
+//!    replies: `AT+CIPRXGET=2,0,<n>`, at most what the room allows (see "Receiving");
+//! 6. signal and cell are due (B10): `AT+CSQ`, and `AT+CREG?` the next turn (on time: see
 //!    `device.rs`);
-//! 6. a step of the network clock sync is due (B4): that one step;
-//! 7. otherwise: wait for the earliest of UART bytes and the deadlines of 2, 3, 5 and 6.
+//! 7. a step of the network clock sync is due (B4): that one step;
+//! 8. otherwise: wait for the earliest of UART bytes and the deadlines of 2, 3, 6 and 7.
 //!
-//! Received data (`+RECEIVE`) is handled the moment it is decoded, whatever the loop is doing:
-//! deframed, answered (`back…`, `bin`, `time`), the replies queued. A heartbeat never waits
-//! behind a read: there is no read to wait for, only URCs.
+//! # Receiving: pushed or read, as the outbox has room
+//!
+//! Received data is handled the moment it is decoded, whatever the loop is doing: deframed,
+//! answered (`back…`, `bin`, `time`), the replies queued. With raw framing the modem pushes
+//! it (`+RECEIVE,0,<len>:`): a message is what arrives in one piece, which a read of the
+//! modem's buffer would join to the next. With the newline and acknowledged framings the
+//! modem keeps it (manual receive, `AT+CIPRXGET=1`, required at start-up) and says so
+//! (`+CIPRXGET: 1,0`); the session reads it (`AT+CIPRXGET=2,0,<n>`, the payload read by its
+//! length) only as far as the outbox has room for the replies: `n` bytes of requests are
+//! answered with at most `3n` bytes (`time\n` with 11), so `n` is at most a third of the
+//! free bytes, less a partial message the deframer holds, and at most
+//! [`MAX_MESSAGE`]` / 3`, one slot more (replies join the last one never written, see
+//! `outbox`), with a slot kept for a heartbeat. What is not read waits in the modem, then in
+//! the server's TCP (its receive window closes): a burst is backpressure, never a drop (B9).
+//! A read is one command: a heartbeat due meanwhile waits for it, as for any command.
 //!
 //! # Sending: quick mode and `AT+CIPACK`
 //!
@@ -83,24 +97,26 @@
 //! - Heartbeats are on a `heartbeat_interval` grid from the connect: a due one is queued at
 //!   the next turn of the loop, ahead of the replies never tried, and written at once, so it
 //!   is late by at most the command in progress when it came due (one send, one
-//!   `AT+CIPACK`, one clock-sync step, or B10's query), and with raw framing the
-//!   acknowledgement of the message on the way (a round trip and an `ack_poll_interval`);
-//!   a late one does not move the next. None is queued while the modem says the cell is
-//!   lost: it could only wait, and the connection may well survive the loss.
-//!   Only what was written before it (on this connection, or on the last one and not
-//!   acknowledged) goes on the link ahead of it.
+//!   `AT+CIPACK`, one read of received data, one clock-sync step, or B10's query), and with
+//!   raw framing the acknowledgement of the message on the way (a round trip and an
+//!   `ack_poll_interval`); a late one does not move the next. None is queued while the
+//!   modem says the cell is lost: it could only wait, and the connection may well survive
+//!   the loss. Only what was written before it (on this connection, or on the last one and
+//!   not acknowledged) goes on the link ahead of it.
+//! - A burst of requests is read as the outbox has room (see "Receiving"): none is dropped
+//!   while the server's TCP holds it back.
 //! - A silently dead TCP link ends the session within `Config::dead_link_bound` (the next
 //!   heartbeat's bytes are never acknowledged). UDP: see "Sending".
 //! - `CLOSED` and `+PDP: DEACT` end the session at the end of the command in progress (a
 //!   send's wait ends at once), plus one `AT+CIPACK` when written messages wait.
 
 use protocol::app::Framing;
-use protocol::command::{Command, Name};
+use protocol::command::{Command, Name, RxGet};
 use protocol::types::DateTime;
 
 use crate::at::Outcome;
 use crate::board::Board;
-use crate::config::{non_empty, LINK};
+use crate::config::{non_empty, LINK, MAX_MESSAGE, OUTBOX_BYTES, OUTBOX_ENTRIES};
 use crate::device::{Device, NtpState};
 use crate::report::Report;
 use crate::time::{Clock, Instant};
@@ -131,6 +147,8 @@ enum Chore<'a> {
     Send(u16),
     /// `AT+CIPACK=0`.
     Acks,
+    /// `AT+CIPRXGET=2,0,<len>`: read what waits in the modem (manual receive).
+    Read(u16),
     /// B10: `AT+CSQ`, then (the next turn) `AT+CREG?`.
     Signal,
     Cell,
@@ -201,6 +219,8 @@ impl<'a, U: Read + Write, C: Clock, B: Board + ?Sized> Device<'a, U, C, B> {
             }) {
                 // At most `MAX_MESSAGE`.
                 Chore::Send(data.len() as u16)
+            } else if let Some(len) = self.room().filter(|_| self.state.flags.rx) {
+                Chore::Read(len)
             } else if core::mem::take(&mut self.cell_pending) {
                 Chore::Cell
             } else if self.query_now() {
@@ -225,6 +245,11 @@ impl<'a, U: Read + Write, C: Clock, B: Board + ?Sized> Device<'a, U, C, B> {
                     len: Some(len),
                 },
                 Chore::Acks => Command::CipackLink(LINK),
+                Chore::Read(len) => Command::Ciprxget(RxGet::Read {
+                    link: Some(LINK),
+                    len,
+                    hex: false,
+                }),
                 Chore::Signal => Command::Exec(Name::Csq),
                 Chore::Cell => Command::Read(Name::Creg),
                 Chore::Clock(step) => step,
@@ -233,6 +258,11 @@ impl<'a, U: Read + Write, C: Clock, B: Board + ?Sized> Device<'a, U, C, B> {
             let loss = match chore {
                 Chore::Send(len) => self.sent(outcome, len, &mut stream).await?,
                 Chore::Acks => self.acks(outcome, &mut stream),
+                Chore::Read(_) => {
+                    // Its data went to the URC handler as it was decoded.
+                    self.state.flags.rx &= outcome == Outcome::Ok;
+                    None
+                }
                 Chore::Signal => {
                     self.report_signal();
                     self.cell_pending = true;
@@ -249,6 +279,22 @@ impl<'a, U: Read + Write, C: Clock, B: Board + ?Sized> Device<'a, U, C, B> {
             };
             lost = lost.or(loss);
         }
+    }
+
+    /// How much received data to read now (manual receive): what the outbox has room to
+    /// answer, `None` if nothing. A request of `n` bytes is answered with at most 11 bytes
+    /// if it is 4 or more (`time\n`, `bin\n`, `back...`), so `n` bytes read need at most
+    /// `3n` bytes, plus what a partial message held by the deframer adds. Replies join the
+    /// last one never tried (see `outbox`), so at most [`MAX_MESSAGE`]` / 3` bytes read take
+    /// one slot more; one is kept for a heartbeat.
+    fn room(&self) -> Option<u16> {
+        let outbox = &self.state.outbox;
+        let bytes = OUTBOX_BYTES - outbox.bytes();
+        let bytes = bytes.saturating_sub(self.state.deframer.partial()) / 3;
+        let slots = outbox.len() + 2 <= OUTBOX_ENTRIES;
+        let len = if slots { bytes.min(MAX_MESSAGE / 3) } else { 0 };
+        // At most `MAX_MESSAGE`.
+        (len > 0).then_some(len as u16)
     }
 
     /// The answer to `AT+CIPSEND=0,<len>`: on the prompt, the bytes, then `DATA ACCEPT:0,<len>`.

@@ -28,7 +28,8 @@
 //!   probed for `boot_timeout` after each RESET pulse or power-key press.
 
 use embedded_io_async::{Read, Write};
-use protocol::command::{Command, Name};
+use protocol::app::Framing;
+use protocol::command::{Command, Name, RxGet};
 use protocol::types::SimState;
 
 use crate::at::Outcome;
@@ -50,6 +51,9 @@ enum Setup {
     Any(Command<'static>),
     /// `AT+CPIN?` every `poll_interval` until `READY`, at most `sim_timeout`.
     Sim,
+    /// Manual receive, `AT+CIPRXGET=1`, required; but with raw framing, whose message is what
+    /// the modem hands over in one piece (a read of its buffer would join them).
+    ManualReceive,
 }
 
 /// Start-up once the modem answers `AT`, step by step: echo off, plain errors,
@@ -69,6 +73,7 @@ fn startup(step: u8) -> Option<Setup> {
         7 => Setup::Required(Command::Cipmux(true)),
         8 => Setup::Required(Command::Ciphead(true)),
         9 => Setup::Required(Command::Cipqsend(1)),
+        10 => Setup::ManualReceive,
         _ => return None,
     })
 }
@@ -142,6 +147,9 @@ impl<'a, U: Read + Write, C: Clock, B: Board + ?Sized> Device<'a, U, C, B> {
                     sim_deadline.get_or_insert(self.now() + c.sim_timeout);
                     Command::Read(Name::Cpin)
                 }
+                // (The last step.)
+                Setup::ManualReceive if c.framing == Framing::Raw => break,
+                Setup::ManualReceive => Command::Ciprxget(RxGet::Manual(true)),
             };
             let outcome = self.cmd(&command).await?;
             if self.state.flags.rebooted {
@@ -152,6 +160,9 @@ impl<'a, U: Read + Write, C: Clock, B: Board + ?Sized> Device<'a, U, C, B> {
                     self.wanted(&command, outcome);
                 }
                 Setup::Required(command) if !self.wanted(&command, outcome) => {
+                    return Err(RestartReason::SetupRefused);
+                }
+                Setup::ManualReceive if outcome != Outcome::Ok => {
                     return Err(RestartReason::SetupRefused);
                 }
                 Setup::Sim if self.at.answer().cpin != Some(SimState::Ready) => {

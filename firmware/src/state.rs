@@ -5,7 +5,7 @@
 //! kept in [`Flags`] until the loop that cares looks.
 
 use protocol::app::{reply_to, Deframer, Framing, MessageTooLong, Reply};
-use protocol::response::{ConnectResult, Response, VoltageAlarm};
+use protocol::response::{ConnectResult, Response, RxGetResponse, VoltageAlarm};
 use protocol::types::SimState;
 
 use crate::at::{Handler, Wake};
@@ -37,6 +37,9 @@ pub(crate) struct Flags {
     /// one): `Call Ready`, `SMS Ready` or `+CPIN: READY` unasked, an echo, an `ERROR` to a
     /// multi-link command. The next command checks first (see `device`).
     pub suspect: bool,
+    /// Manual receive (newline and acknowledged framings): data waits in the modem
+    /// (`+CIPRXGET: 1,0`, or a read that left some).
+    pub rx: bool,
     /// A `DATA ACCEPT` came after its send's wait ended: the data was short (line noise ate
     /// bytes) and the filler written then completed it (see `at`'s "Sending").
     pub padded: bool,
@@ -211,6 +214,20 @@ impl<B: Board + ?Sized> Handler for State<'_, B> {
                 self.received(now, data);
                 Wake::Yes
             }
+            Response::RxGet(RxGetResponse::DataReady(link)) if ours(link) => {
+                self.flags.rx = true;
+                Wake::Yes
+            }
+            Response::RxGet(RxGetResponse::Data {
+                link,
+                remaining,
+                data,
+                ..
+            }) if ours(link) => {
+                self.received(now, data);
+                self.flags.rx = remaining > 0;
+                Wake::Yes
+            }
             Response::Connect { link, result } if ours(link) => {
                 self.flags.connect = Some(result);
                 Wake::Yes
@@ -347,8 +364,8 @@ mod tests {
             Instant::ZERO,
             &[b"ba", b"ck 1\nbin\r\nti", b"me\n"],
         );
-        // Queued as sent: with the framing's terminator.
-        assert_eq!(got, [&b"back 1\n"[..], &[0x11, 0x22, 0x33, b'\n'], b"0\n"]);
+        // Queued as sent: with the framing's terminator, and joined (never written yet).
+        assert_eq!(got, [&b"back 1\n\x11\x22\x33\n0\n"[..]]);
     }
 
     #[test]

@@ -118,6 +118,11 @@ impl<const N: usize> Deframer<N> {
         self.framing
     }
 
+    /// Bytes of a partial message held (whose end has not come yet).
+    pub const fn partial(&self) -> usize {
+        self.len
+    }
+
     /// Forgets a partial message, as when the link is reconnected.
     pub fn reset(&mut self) {
         self.len = 0;
