@@ -7,17 +7,23 @@
 //! Time is a [`Duration`] since the start; the firmware sees it as an [`Instant`] (whole
 //! microseconds). Nothing waits on the wall clock: a quiet hour costs nothing, and the same
 //! inputs always give the same run.
+//!
+//! The UART can fail a read, as a real one does on a framing or overrun error
+//! ([`Wire::deliver_error`]): the bytes before the error are read first, then one read
+//! returns `Err(ErrorKind::Other)` (what embassy-rp's `BufferedUart` reports for each of
+//! them), then reading goes on.
 
 use std::boxed::Box;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
-use std::convert::Infallible;
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 use std::vec::Vec;
+
+use embedded_io_async::ErrorKind;
 
 use crate::time::{Clock, Instant};
 
@@ -37,6 +43,10 @@ struct Shared {
     wake: Cell<Option<Instant>>,
     /// Modem to firmware.
     rx: RefCell<VecDeque<u8>>,
+    /// Line errors among them: each after the first `n` bytes of `rx` (ascending).
+    rx_errors: RefCell<VecDeque<usize>>,
+    /// Line errors delivered so far (so that [`Harness::settle`] sees one move).
+    errors_delivered: Cell<u64>,
     /// Firmware to modem, and its pins.
     out: RefCell<Vec<Output>>,
 }
@@ -65,6 +75,26 @@ impl Wire {
     pub fn drove(&self, output: Output) {
         self.0.out.borrow_mut().push(output);
     }
+
+    /// The firmware's UART receives `bytes` now (the peer's exchange hands bytes over the
+    /// same way; this is for a peer that also delivers line errors, in order with them).
+    pub fn deliver(&self, bytes: &[u8]) {
+        self.0.rx.borrow_mut().extend(bytes);
+    }
+
+    /// The firmware's UART sees a line error now, after the bytes delivered so far: its read
+    /// returns those bytes first, then `Err(ErrorKind::Other)` once. Errors with no byte
+    /// between them are one error to the reader, as a UART's error flags are until read.
+    pub fn deliver_error(&self) {
+        let at = self.0.rx.borrow().len();
+        let mut errors = self.0.rx_errors.borrow_mut();
+        if errors.back() != Some(&at) {
+            errors.push_back(at);
+        }
+        self.0
+            .errors_delivered
+            .set(self.0.errors_delivered.get() + 1);
+    }
 }
 
 /// The firmware's clock in virtual time: `sleep_until` is ready once the harness has moved
@@ -89,26 +119,37 @@ impl Clock for VirtualClock {
     }
 }
 
-/// The firmware's UART in memory: reads what the [`Peer`] wrote, writes into the harness's
-/// [`Output`]s.
+/// The firmware's UART in memory: reads what the [`Peer`] wrote (and the line errors a peer
+/// delivers, [`Wire::deliver_error`]), writes into the harness's [`Output`]s.
 pub struct VirtualUart(Wire);
 
 impl embedded_io_async::ErrorType for VirtualUart {
-    type Error = Infallible;
+    type Error = ErrorKind;
 }
 
 impl embedded_io_async::Read for VirtualUart {
-    /// Ready with what the modem wrote, pending while it wrote nothing. Dropping a pending
-    /// read loses nothing: the bytes stay queued.
-    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, Infallible> {
+    /// Ready with what the modem wrote, pending while it wrote nothing. A line error comes
+    /// once the bytes before it are read. Dropping a pending read loses nothing: the bytes
+    /// stay queued.
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, ErrorKind> {
         poll_fn(|_| {
-            let mut rx = self.0 .0.rx.borrow_mut();
+            let shared = &self.0 .0;
+            let mut rx = shared.rx.borrow_mut();
+            let mut errors = shared.rx_errors.borrow_mut();
+            if errors.front() == Some(&0) {
+                errors.pop_front();
+                return Poll::Ready(Err(ErrorKind::Other));
+            }
             if rx.is_empty() || buf.is_empty() {
                 return Poll::Pending;
             }
-            let n = buf.len().min(rx.len());
+            let before_error = errors.front().copied().unwrap_or(usize::MAX);
+            let n = buf.len().min(rx.len()).min(before_error);
             for (dst, src) in buf.iter_mut().zip(rx.drain(..n)) {
                 *dst = src;
+            }
+            for at in errors.iter_mut() {
+                *at -= n;
             }
             Poll::Ready(Ok(n))
         })
@@ -117,7 +158,7 @@ impl embedded_io_async::Read for VirtualUart {
 }
 
 impl embedded_io_async::Write for VirtualUart {
-    async fn write(&mut self, buf: &[u8]) -> Result<usize, Infallible> {
+    async fn write(&mut self, buf: &[u8]) -> Result<usize, ErrorKind> {
         let mut out = self.0 .0.out.borrow_mut();
         match out.last_mut() {
             Some(Output::Uart(bytes)) => bytes.extend_from_slice(buf),
@@ -126,7 +167,7 @@ impl embedded_io_async::Write for VirtualUart {
         Ok(buf.len())
     }
 
-    async fn flush(&mut self) -> Result<(), Infallible> {
+    async fn flush(&mut self) -> Result<(), ErrorKind> {
         Ok(())
     }
 }
@@ -196,6 +237,8 @@ impl<'a> Harness<'a> {
         if self.device.is_some() {
             return Vec::new();
         }
+        // A device outside reads its own UART's errors; the bytes they hit are just missing.
+        self.wire.0.rx_errors.borrow_mut().clear();
         self.wire.0.rx.borrow_mut().drain(..).collect()
     }
 
@@ -221,9 +264,12 @@ impl<'a> Harness<'a> {
         for _ in 0..MAX_ROUNDS {
             self.poll();
             let drove = std::mem::take(&mut *self.wire.0.out.borrow_mut());
+            let errors = self.wire.0.errors_delivered.get();
             let moved = !drove.is_empty();
             peer.exchange(self.now(), drove, &mut to_firmware);
-            if to_firmware.is_empty() && !moved {
+            // A peer may hand over line errors, and the bytes around them, itself.
+            let errored = self.wire.0.errors_delivered.get() != errors;
+            if to_firmware.is_empty() && !moved && !errored {
                 return;
             }
             self.wire.0.rx.borrow_mut().extend(to_firmware.drain(..));
@@ -278,4 +324,46 @@ fn instant(at: Duration) -> Instant {
 
 fn duration(at: Instant) -> Duration {
     Duration::from_micros(at.as_micros())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use embedded_io_async::Read;
+    use std::vec;
+
+    /// One read, polled once: `None` while it would wait.
+    fn read_now(uart: &mut VirtualUart) -> Option<Result<Vec<u8>, ErrorKind>> {
+        let mut buf = [0u8; 16];
+        let polled = {
+            let mut read = core::pin::pin!(uart.read(&mut buf));
+            let mut cx = Context::from_waker(Waker::noop());
+            read.as_mut().poll(&mut cx)
+        };
+        match polled {
+            Poll::Ready(Ok(n)) => Some(Ok(buf[..n].to_vec())),
+            Poll::Ready(Err(e)) => Some(Err(e)),
+            Poll::Pending => None,
+        }
+    }
+
+    #[test]
+    fn line_errors_come_in_order_with_the_bytes() {
+        let wire = Wire::default();
+        let mut uart = wire.uart();
+        wire.deliver(b"ab");
+        wire.deliver_error();
+        // No byte between them: one error to the reader.
+        wire.deliver_error();
+        wire.deliver(b"cd");
+        wire.deliver_error();
+        let reads: Vec<_> = std::iter::from_fn(|| read_now(&mut uart)).collect();
+        let expected: Vec<Result<Vec<u8>, ErrorKind>> = vec![
+            Ok(b"ab".to_vec()),
+            Err(ErrorKind::Other),
+            Ok(b"cd".to_vec()),
+            Err(ErrorKind::Other),
+        ];
+        assert_eq!(reads, expected);
+    }
 }

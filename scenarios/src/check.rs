@@ -583,6 +583,13 @@ fn hits(run: &Run<'_>, what: &What) -> Vec<Hit> {
                 json.contains(&format!("\"kind\":\"{kind}\""))
                     .then(|| hit(record, json.as_bytes()))
             }
+            // A full UART buffer is matched like a fault.
+            (What::Fault(kind), Event::UartOverflow { dir, lost }) if kind == "uart_overflow" => {
+                Some(hit(
+                    record,
+                    format!("{dir:?}: {lost} bytes lost").as_bytes(),
+                ))
+            }
             (What::Accepted, Event::LabAccepted { client, peer, .. }) => Some(hit(
                 record,
                 format!("client {client} from {peer}").as_bytes(),

@@ -20,6 +20,7 @@
 //! | `lab_closed` | `client`, `reason` | a client's connection ended |
 //! | `fault` / `fault_end` | `fault` | a fault was applied / a fault with a duration ended (sim-modem's JSON) |
 //! | `noise` | `dir`, `flipped`, `dropped`, `duplicated` | line noise corrupted bytes |
+//! | `uart_overflow` | `dir`, `lost` | a UART buffer of the modem was full: bytes from the host (`to_modem`) or for it (`from_modem`) are lost |
 //! | `step` | `id`, `action`, `error` | the scenario's timeline did something |
 //!
 //! Bytes (`data`, `line`) are written one character per byte (Latin-1), so the text is
@@ -133,6 +134,10 @@ pub enum Event {
         flipped: u64,
         dropped: u64,
         duplicated: u64,
+    },
+    UartOverflow {
+        dir: Dir,
+        lost: u64,
     },
     Step {
         #[serde(skip_serializing_if = "Option::is_none")]

@@ -56,6 +56,9 @@ pub fn line(record: &Record) -> Option<String> {
             dropped,
             duplicated,
         } => format!("line noise        {dir:?}: {flipped} flipped, {dropped} dropped, {duplicated} duplicated"),
+        Event::UartOverflow { dir, lost } => {
+            format!("UART OVERFLOW     {dir:?}: {lost} bytes lost")
+        }
         Event::Step { id, action, error } => format!(
             "scenario          {}{action}{}",
             id.as_ref().map_or(String::new(), |id| format!("[{id}] ")),

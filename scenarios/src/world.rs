@@ -11,6 +11,11 @@
 //! wall clock, so a quiet simulated hour costs nothing, and the same inputs always give the
 //! same trace.
 //!
+//! The UART between them takes wire time (the simulation's: a byte is 10 bit times at the
+//! modem's baud rate), so the modem's answers reach the firmware when their last byte does,
+//! and the line errors of a `uart_errors` fault reach the firmware's UART as failed reads
+//! (`firmware::harness::Wire::deliver_error`), in order with the bytes around them.
+//!
 //! A world can also leave the firmware out ([`World::external`]): the device is then outside
 //! the process (a board in QEMU, `longlink-host` on a pty), its bytes come in through
 //! [`World::device_wrote`] and the modem's go out through [`World::take_device_bound`]. The
@@ -304,12 +309,25 @@ impl Peer for Environment {
             self.collect_sim_events();
         }
         let mut bytes = std::mem::take(&mut self.scratch);
-        self.sim.drain_uart(&mut bytes);
+        let mut errors = Vec::new();
+        self.sim.receive_uart(&mut bytes, &mut errors);
         if !bytes.is_empty() {
             self.uart(Dir::FromModem, &bytes);
-            to_firmware.extend_from_slice(&bytes);
-            bytes.clear();
         }
+        if errors.is_empty() || !self.in_process {
+            // (A device outside reads its own UART: the bytes an error hit are just missing.)
+            to_firmware.extend_from_slice(&bytes);
+        } else {
+            // The firmware's UART gets the bytes and the errors between them, in order.
+            let mut from = 0;
+            for at in errors {
+                self.wire.deliver(&bytes[from..at]);
+                self.wire.deliver_error();
+                from = at;
+            }
+            self.wire.deliver(&bytes[from..]);
+        }
+        bytes.clear();
         self.scratch = bytes;
     }
 
@@ -449,10 +467,9 @@ impl Environment {
         while let Some(event) = self.sim.poll_event() {
             if self.trace {
                 let at = event.at;
-                self.records.push(Record {
-                    at,
-                    event: sim_event(event),
-                });
+                if let Some(event) = sim_event(event) {
+                    self.records.push(Record { at, event });
+                }
             }
         }
     }
@@ -480,8 +497,13 @@ pub fn describe(action: &Action) -> String {
     }
 }
 
-fn sim_event(event: SimEvent) -> Event {
-    match event.kind {
+/// A simulation event as the trace records it, if it does.
+fn sim_event(event: SimEvent) -> Option<Event> {
+    let dir = |direction| match direction {
+        sim_modem::fault::Direction::ToModem => Dir::ToModem,
+        _ => Dir::FromModem,
+    };
+    Some(match event.kind {
         SimEventKind::Modem(event) => Event::Modem {
             event: format!("{event:?}"),
         },
@@ -525,13 +547,22 @@ fn sim_event(event: SimEvent) -> Event {
         SimEventKind::FaultApplied(fault) => Event::Fault { fault },
         SimEventKind::FaultEnded(fault) => Event::FaultEnd { fault },
         SimEventKind::Noise { direction, counts } => Event::Noise {
-            dir: match direction {
-                sim_modem::fault::Direction::ToModem => Dir::ToModem,
-                _ => Dir::FromModem,
-            },
+            dir: dir(direction),
             flipped: counts.flipped,
             dropped: counts.dropped,
             duplicated: counts.duplicated,
         },
-    }
+        SimEventKind::UartOverflow { direction, lost } => Event::UartOverflow {
+            dir: dir(direction),
+            lost: lost as u64,
+        },
+        // A line error shows as the firmware's read error; a byte it took, as noise.
+        SimEventKind::UartError { lost_byte: true } => Event::Noise {
+            dir: Dir::FromModem,
+            flipped: 0,
+            dropped: 1,
+            duplicated: 0,
+        },
+        SimEventKind::UartError { lost_byte: false } => return None,
+    })
 }

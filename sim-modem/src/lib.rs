@@ -16,9 +16,11 @@
 //! - [`net`]: the interface between the modem and whatever carries its data.
 //! - [`network`]: the simulated cellular network and internet: registration, PDP, sockets
 //!   with latency, bandwidth and loss.
-//! - [`fault`]: the faults that can be injected, each with its units, and seeded line noise.
+//! - [`fault`]: the faults that can be injected (the SIM800's field misbehaviours among
+//!   them, each with where it was seen), each with its units, and seeded line noise.
 //! - [`lab`]: the lab server: accepts device connections, records them, sends on command.
-//! - [`sim`]: modem + network + lab server + line noise as one sans-IO unit for replay.
+//! - [`sim`]: modem + network + lab server + the UART between host and modem (wire time,
+//!   line noise, line errors) as one sans-IO unit, for replay and live mode.
 //! - `knob`: serde helpers that refuse knob values a model cannot run with.
 
 pub mod fault;

@@ -12,7 +12,7 @@ use clap::Parser;
 use sim_modem::fault::{Fault, ScheduledFault};
 use sim_modem::live::{self, Endpoint, LiveConfig};
 use sim_modem::network::NetworkConfig;
-use sim_modem::profile::Profile;
+use sim_modem::profile::{Profile, BAUD_RATES};
 use sim_modem::sim::SimConfig;
 use tracing_subscriber::EnvFilter;
 
@@ -35,10 +35,12 @@ struct Cli {
         help_heading = "Where the modem's UART is"
     )]
     serial: Option<String>,
-    /// The serial port's baud rate.
+    /// The UART's baud rate: the simulated modem's (bytes take 10 bit times each, both ways)
+    /// and the serial port's. One of the rates AT+IPR takes.
     #[arg(
         long,
         default_value_t = 115_200,
+        value_parser = parse_baud,
         help_heading = "Where the modem's UART is"
     )]
     baud: u32,
@@ -57,12 +59,12 @@ struct Cli {
     /// The simulated network, as a JSON file of NetworkConfig fields (see --print-schema).
     #[arg(long, value_name = "FILE", help_heading = "Network")]
     network: Option<PathBuf>,
-    /// One-way latency the simulated network adds, e.g. 0ms or 300ms.
-    #[arg(long, value_name = "DURATION", value_parser = units::parse_duration, help_heading = "Network")]
+    /// One-way latency the simulated network adds, e.g. 0ms or 300ms; at most 10m.
+    #[arg(long, value_name = "DURATION", value_parser = parse_latency, help_heading = "Network")]
     latency: Option<Duration>,
 
-    /// The built-in lab server's port (TCP and UDP).
-    #[arg(long, default_value_t = 6500, help_heading = "Lab server")]
+    /// The built-in lab server's port (TCP and UDP), 1..=65535.
+    #[arg(long, default_value_t = 6500, value_parser = clap::value_parser!(u16).range(1..), help_heading = "Lab server")]
     lab_port: u16,
     /// Do not start the built-in lab server.
     #[arg(long, help_heading = "Lab server")]
@@ -80,6 +82,34 @@ struct Cli {
     /// Print the JSON schema of the simulation configuration (faults included) and exit.
     #[arg(long)]
     print_schema: bool,
+}
+
+/// A baud rate the modem takes (`AT+IPR`), not 0: auto-bauding needs a host that picks a rate.
+fn parse_baud(text: &str) -> Result<u32, String> {
+    let rates: Vec<String> = BAUD_RATES
+        .iter()
+        .filter(|&&rate| rate != 0)
+        .map(u32::to_string)
+        .collect();
+    text.parse::<u32>()
+        .ok()
+        .filter(|rate| *rate != 0 && BAUD_RATES.contains(rate))
+        .ok_or_else(|| format!("not a UART rate; one of {}", rates.join(", ")))
+}
+
+/// The most one-way latency that makes sense for a network that still works.
+const MAX_LATENCY: Duration = Duration::from_secs(600);
+
+fn parse_latency(text: &str) -> Result<Duration, String> {
+    let latency = units::parse_duration(text).map_err(|e| e.to_string())?;
+    if latency > MAX_LATENCY {
+        return Err(format!(
+            "{} is more than {} one way",
+            units::format_duration(latency),
+            units::format_duration(MAX_LATENCY)
+        ));
+    }
+    Ok(latency)
 }
 
 /// `[AT=]JSON`: a fault, with the virtual time to apply it (default: at start).
@@ -140,6 +170,7 @@ fn config(cli: Cli) -> Result<LiveConfig, String> {
     live.builtin_lab = !cli.no_lab;
     live.server = cli.server;
     live.console = !cli.no_console;
+    live.baud = cli.baud;
     if cli.bind_any {
         live.bind = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
     }

@@ -66,23 +66,40 @@ pub struct Profile {
     /// UNCONFIRMED (TinyGSM issue #111 saw 2871 bytes waiting, so it is at least that).
     #[serde(with = "crate::knob::Range::<1, 1073741824>")]
     pub rx_buffer: usize,
-    /// Largest block in one `+RECEIVE` / `+IPD` / raw delivery, bytes; bigger arrivals are
-    /// split.
-    #[serde(with = "crate::knob::Range::<1, 65535>")]
+    /// Largest block in one `+RECEIVE` / `+IPD` / raw delivery, bytes (1..=65507); bigger
+    /// arrivals are split (a SIM800 delivers one TCP segment at a time). It also decides what
+    /// becomes of a UDP datagram larger than 1460 bytes, which no source describes
+    /// (UNCONFIRMED): the SIM800 caps a send and an `AT+CIPRXGET` read at 1460 (manual), Luat
+    /// takes each `+RECEIVE` of a UDP socket for one datagram (LuaTask `socket.lua`), and a
+    /// 1500-byte GPRS MTU lets datagrams of up to 1472 bytes arrive unfragmented. 1460 splits
+    /// such a datagram in two `+RECEIVE`s; 1472 delivers it whole, in one `+RECEIVE` longer
+    /// than 1460 (`scenarios/faults/udp_oversize.json`).
+    #[serde(with = "crate::knob::Range::<1, 65_507>")]
     pub rx_chunk: usize,
     /// The maximum number of bytes one `AT+CIPRXGET=2/3` may ask for.
     pub max_rx_read: u16,
-    /// Host bytes held while a command executes (the modem reads them after it), bytes; more
-    /// are dropped (and logged). UNCONFIRMED.
+    /// The UART's receive buffer, bytes (1..=16 MiB): host bytes that arrived and are not
+    /// read yet, which they are not while a command executes (the modem reads them after
+    /// it). What arrives when it is full is lost (`uart_overflow` in the trace). UNCONFIRMED:
+    /// SIMCom publishes no size; the only related figure is the 556-character command line
+    /// (SIM800 AT manual V1.09 §1.4.4).
+    #[serde(with = "crate::knob::Range::<1, 16_777_216>")]
     pub input_buffer: usize,
-    /// Bytes the modem keeps for a host that does not read; past this, whole responses are
-    /// dropped (and logged). A real UART without flow control loses them too.
+    /// The UART's transmit buffer, bytes (1..=16 MiB): what the modem wrote that is not on
+    /// the wire yet (bytes take 10 bit times each at the baud rate). A response that does not
+    /// fit is lost whole (`uart_overflow` in the trace), as without flow control. UNCONFIRMED
+    /// size.
+    #[serde(with = "crate::knob::Range::<1, 16_777_216>")]
     pub output_buffer: usize,
 
     // --- Behaviour switches. ---
-    /// `AT+IPR` after power-up: the baud rate, 0 for auto-bauding. With auto-bauding a real
-    /// modem prints no `RDY` (reference §2), which stalls Luat: both profiles assume a board
-    /// whose rate was set and saved once (`AT+IPR=115200;&W`).
+    /// `AT+IPR` after power-up: the baud rate (one of [`BAUD_RATES`]), 0 for auto-bauding.
+    /// Bytes take 10 bit times each on the UART at this rate (115,200 when auto-bauding).
+    /// With auto-bauding a restarted modem says nothing (no `RDY`, `+CFUN: 1`, `+CPIN:
+    /// READY` ...) and reads nothing until the host's first `AT` or `at` (SIM800 AT manual
+    /// V1.09 §2.2.41.1), which stalls Luat: both profiles assume a board whose rate was set
+    /// and saved once (`AT+IPR=115200;&W`).
+    #[serde(deserialize_with = "ipr")]
     pub ipr: u32,
     /// Whether boot prints `+CFUN: 1` after `RDY` (newer SIM800 firmware). UNCONFIRMED.
     pub cfun_urc: bool,
@@ -206,6 +223,21 @@ pub struct Profile {
     /// ran out, whichever comes first. UNCONFIRMED.
     #[serde(with = "units::HumanDuration")]
     pub pdp_deact_delay: Duration,
+}
+
+/// The rates `AT+IPR` takes, bits per second (0: auto-bauding).
+pub const BAUD_RATES: [u32; 12] = [
+    0, 1200, 2400, 4800, 9600, 19_200, 38_400, 57_600, 115_200, 230_400, 460_800, 921_600,
+];
+
+fn ipr<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let rate = u32::deserialize(d)?;
+    if !BAUD_RATES.contains(&rate) {
+        return Err(serde::de::Error::custom(format_args!(
+            "ipr {rate}: not a rate AT+IPR takes ({BAUD_RATES:?}; 0 is auto-bauding)"
+        )));
+    }
+    Ok(rate)
 }
 
 impl Profile {
@@ -393,7 +425,7 @@ mod tests {
             ),
             (
                 r#"{"rx_chunk": 0}"#,
-                "expected a whole number from 1 to 65535",
+                "expected a whole number from 1 to 65507",
             ),
         ];
         for (json, message) in cases {

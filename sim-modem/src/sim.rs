@@ -1,14 +1,28 @@
-//! [`Sim`]: the modem, the network, the lab server and the line noise as one sans-IO unit,
-//! for replay.
+//! [`Sim`]: the modem, the network, the lab server and the UART (wire time, line noise, line
+//! errors) as one sans-IO unit, for replay and live mode.
 //!
 //! The host (the firmware under test, or a scenario) sees only the UART: it writes bytes with
-//! [`Sim::handle_uart`] and reads the modem's with [`Sim::drain_uart`]. Time is an input:
+//! [`Sim::handle_uart`] and reads the modem's with [`Sim::drain_uart`] (or
+//! [`Sim::receive_uart`], which also says where its UART saw line errors). Time is an input:
 //! [`Sim::poll_timeout`] says when the simulation next has something to do, and
 //! [`Sim::handle_timeout`] does it. Nothing is stepped per tick, so a quiet simulated hour
 //! costs nothing. Inside, every call shuttles the modem's requests and the network's events
 //! until all is quiet, and records what happened as [`SimEvent`]s.
+//!
+//! The UART takes time (`wire`): each byte 10 bit times at the modem's baud rate
+//! ([`Modem::uart_baud`]), both ways, in runs: the host's bytes reach the modem a line at a
+//! time, the modem's go out in one run whenever the line is free, and a run arrives whole
+//! with its last byte ([`Sim::poll_timeout`] says when). What the modem's UART buffers
+//! cannot hold is lost and recorded as [`SimEventKind::UartOverflow`]. Live mode over a real
+//! serial port leaves the time to the port ([`Sim::set_wire_time`]).
+//!
+//! Some faults are the simulation's, not the modem's or the network's: a peer that vanishes
+//! (its packets stop both ways, no FIN, no RST, no acknowledgement), a PDP context the
+//! network drops without telling the modem, and bursts of UART line errors.
 
-use std::collections::{BTreeMap, VecDeque};
+mod wire;
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 use std::net::{SocketAddr, SocketAddrV4};
 use std::time::Duration;
@@ -22,12 +36,15 @@ use crate::fault::{Direction, Fault, LineNoise, NoiseCounts, NoiseRates, Schedul
 use crate::lab::{
     self, ClientId, CloseReason, LabAction, LabConfig, LabError, LabEvent, LabServer,
 };
-use crate::modem::{Modem, ModemEvent};
+use crate::modem::{Buffer, Modem, ModemEvent};
 use crate::net::{ConnectError, NetEvent, NetRequest};
 use crate::network::{ConnId, HostEvent, HostInput, NetOutput, Network, NetworkConfig};
 use crate::profile::Profile;
 use protocol::text::Quoted;
-use protocol::types::Transport;
+use protocol::types::{LinkId, Transport};
+use wire::Line;
+
+pub use wire::{wire_time, BITS_PER_BYTE};
 
 /// Everything a simulation is made of. Every field has a default.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -102,11 +119,29 @@ pub enum SimEventKind {
         direction: Direction,
         counts: NoiseCounts,
     },
+    /// A UART buffer of the modem was full: `lost` bytes that arrived from the host
+    /// (`ToModem`: the receive buffer) or that the modem wrote (`FromModem`: the transmit
+    /// buffer) are gone.
+    UartOverflow {
+        direction: Direction,
+        lost: usize,
+    },
+    /// The host's UART saw a line error ([`Fault::UartErrors`]); `lost_byte`: a byte that
+    /// was crossing is gone with it.
+    UartError {
+        lost_byte: bool,
+    },
 }
 
 impl fmt::Display for SimEvent {
+    /// `{:#}` writes the time to the microsecond.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:>12.3}s  ", self.at.as_secs_f64())?;
+        let at = self.at.as_secs_f64();
+        if f.alternate() {
+            write!(f, "{at:>14.6}s  ")?;
+        } else {
+            write!(f, "{at:>12.3}s  ")?;
+        }
         match &self.kind {
             SimEventKind::Modem(event) => write!(f, "modem      {event:?}"),
             SimEventKind::Request(request) => write!(f, "modem->net {}", net_request(request)),
@@ -118,6 +153,14 @@ impl fmt::Display for SimEvent {
                 f,
                 "noise      {direction:?}: {} flipped, {} dropped, {} duplicated",
                 counts.flipped, counts.dropped, counts.duplicated
+            ),
+            SimEventKind::UartOverflow { direction, lost } => {
+                write!(f, "overflow   {direction:?}: {lost} bytes lost")
+            }
+            SimEventKind::UartError { lost_byte } => write!(
+                f,
+                "uart error FromModem{}",
+                if *lost_byte { ": a byte lost" } else { "" }
             ),
         }
     }
@@ -141,6 +184,12 @@ fn net_event(event: &NetEvent) -> String {
 enum Timer {
     Apply(Fault),
     End(Fault),
+    /// The next line error of a [`Fault::UartErrors`] burst: `left` more after it, every
+    /// `interval`.
+    UartError {
+        left: u32,
+        interval: Duration,
+    },
 }
 
 /// The whole simulated world behind the UART. See the module documentation.
@@ -151,8 +200,26 @@ pub struct Sim {
     /// Corrupts what the host writes, and what the modem writes.
     noise_to_modem: LineNoise,
     noise_from_modem: LineNoise,
+    /// The UART each way, and what the host wrote that is not on the line yet (its transmit
+    /// buffer: a host waits rather than loses).
+    to_modem: Line,
+    from_modem: Line,
+    host_tx: Vec<u8>,
+    /// Bytes take wire time (off: a real serial port paces them itself).
+    wire_time: bool,
+    /// What reached the host, and where its UART saw line errors (positions in `uart_out`).
     uart_out: Vec<u8>,
+    uart_errors: Vec<usize>,
+    /// Buffers used anew at each call, kept to spare the allocations.
     scratch: Vec<u8>,
+    written: Vec<u8>,
+    /// Connections whose peer vanished ([`Fault::PeerVanish`]), by transport: nothing
+    /// crosses any more.
+    vanished: BTreeMap<ConnId, Transport>,
+    /// [`Fault::SilentPdpLoss`]: the modem is not told the context went (`pdp_deact_unsaid`),
+    /// nor anything about the links it had then, until it asks about them again.
+    pdp_deact_unsaid: bool,
+    stale_links: BTreeSet<LinkId>,
     events: VecDeque<SimEvent>,
     /// Which lab client each connection is, both ways.
     conn_client: BTreeMap<ConnId, ClientId>,
@@ -191,8 +258,17 @@ impl Sim {
             lab: LabServer::new(config.lab),
             noise_to_modem: LineNoise::new(seeds.next_u64()),
             noise_from_modem: LineNoise::new(seeds.next_u64()),
+            to_modem: Line::default(),
+            from_modem: Line::default(),
+            host_tx: Vec::new(),
+            wire_time: true,
             uart_out: Vec::new(),
+            uart_errors: Vec::new(),
             scratch: Vec::new(),
+            written: Vec::new(),
+            vanished: BTreeMap::new(),
+            pdp_deact_unsaid: false,
+            stale_links: BTreeSet::new(),
             events: VecDeque::new(),
             conn_client: BTreeMap::new(),
             client_conn: BTreeMap::new(),
@@ -232,6 +308,12 @@ impl Sim {
         self.external = true;
     }
 
+    /// Whether bytes take wire time on the UART (on by default). Live mode over a real serial
+    /// port turns it off: the port's own baud rate paces the bytes.
+    pub fn set_wire_time(&mut self, on: bool) {
+        self.wire_time = on;
+    }
+
     /// Live mode: the next thing to do on the real internet.
     pub fn poll_host_event(&mut self) -> Option<HostEvent> {
         self.host_out.pop_front()
@@ -240,7 +322,9 @@ impl Sim {
     /// Live mode: a real host answered.
     pub fn handle_host(&mut self, now: Duration, conn: ConnId, input: HostInput) {
         self.handle_timeout(now);
-        self.network.handle_host(now, conn, input);
+        if !self.vanished.contains_key(&conn) {
+            self.network.handle_host(now, conn, input);
+        }
         self.pump(now);
     }
 
@@ -287,21 +371,39 @@ impl Sim {
         self.lab_out.pop_front()
     }
 
-    /// The host writes bytes to the modem's UART.
+    /// The host writes bytes to the modem's UART: they reach the modem at wire pace.
     pub fn handle_uart(&mut self, now: Duration, bytes: &[u8]) {
         self.handle_timeout(now);
-        self.scratch.clear();
-        let counts = self.noise_to_modem.apply(now, bytes, &mut self.scratch);
-        self.noise_event(now, Direction::ToModem, counts);
-        let bytes = std::mem::take(&mut self.scratch);
-        self.modem.handle_uart(now, &bytes);
-        self.scratch = bytes;
+        self.host_tx.extend_from_slice(bytes);
         self.pump(now);
     }
 
-    /// Moves what the modem wrote to its UART into `out`.
+    /// Moves what reached the host over the UART into `out` (line errors, if any, are lost
+    /// with the bytes they hit; [`Sim::receive_uart`] tells where they were).
     pub fn drain_uart(&mut self, out: &mut Vec<u8>) {
         out.append(&mut self.uart_out);
+        self.uart_errors.clear();
+    }
+
+    /// Moves what reached the host into `out`, and into `errors` where its UART saw a line
+    /// error: the index in `out` of the byte that followed it.
+    pub fn receive_uart(&mut self, out: &mut Vec<u8>, errors: &mut Vec<usize>) {
+        let base = out.len();
+        errors.extend(self.uart_errors.drain(..).map(|at| base + at));
+        out.append(&mut self.uart_out);
+    }
+
+    /// Live mode: [`Sim::drain_uart`], plus the bytes of the run still on the line that
+    /// have arrived by `now`, so that a real endpoint gets them at wire pace.
+    pub fn drain_uart_arrived(&mut self, now: Duration, out: &mut Vec<u8>) {
+        self.drain_uart(out);
+        let mut errors = Vec::new();
+        self.from_modem.take_arrived(now, out, &mut errors);
+    }
+
+    /// Whether bytes are on their way to the host.
+    pub fn uart_busy(&self) -> bool {
+        self.from_modem.is_busy()
     }
 
     /// When the simulation next has something to do by itself.
@@ -310,6 +412,8 @@ impl Sim {
             self.timers.keys().next().map(|&(at, _)| at),
             self.modem.poll_timeout(),
             self.network.poll_timeout(),
+            self.to_modem.next_arrival(),
+            self.from_modem.next_arrival(),
         ]
         .into_iter()
         .flatten()
@@ -327,6 +431,7 @@ impl Sim {
                 match entry.remove() {
                     Timer::Apply(fault) => self.apply(at, fault),
                     Timer::End(fault) => self.event(at, SimEventKind::FaultEnded(fault)),
+                    Timer::UartError { left, interval } => self.line_error(at, left, interval),
                 }
             }
             if self.modem.poll_timeout().is_some_and(|t| t <= at) {
@@ -442,6 +547,19 @@ impl Sim {
                 }
             }
             Fault::SendFail { count } => self.modem.fail_next_sends(count),
+            Fault::SendFailLoop { link } => self.modem.fail_sends_until_restarted(link),
+            Fault::PeerVanish { link } => self.vanish(now, link),
+            Fault::SilentPdpLoss => self.lose_pdp_silently(now),
+            Fault::HangAfter {
+                uptime,
+                reset_line_recovers,
+            } => self.modem.hang_after(now, uptime, reset_line_recovers),
+            Fault::RebootBadRdy { rdy } => self.modem.reboot_bad_rdy(now, rdy),
+            Fault::UartErrors { duration, count } => {
+                let count = count.max(1);
+                self.line_error(now, count - 1, duration / count);
+            }
+            Fault::CfunSimReset => self.modem.reset_sim_on_cfun(),
             // The modem tells the network its PDP context is gone as it powers off.
             Fault::Reboot => self.modem.reboot(now),
             Fault::BrownOut => self.modem.brown_out(now),
@@ -476,6 +594,7 @@ impl Sim {
             let mut busy = false;
             while let Some(request) = self.modem.poll_request() {
                 busy = true;
+                self.modem_asks(&request);
                 self.event(now, SimEventKind::Request(request.clone()));
                 self.network.handle_request(now, request);
             }
@@ -485,6 +604,7 @@ impl Sim {
             while let Some(output) = self.network.poll_output() {
                 busy = true;
                 match output {
+                    NetOutput::Modem(event) if self.unsaid(&event) => {}
                     NetOutput::Modem(event) => {
                         self.event(now, SimEventKind::Net(event.clone()));
                         self.modem.handle_net(now, event);
@@ -504,23 +624,182 @@ impl Sim {
                 self.modem.handle_timeout(now);
             }
             while let Some(event) = self.modem.poll_event() {
-                self.event(now, SimEventKind::Modem(event));
+                let kind = match event {
+                    ModemEvent::Dropped {
+                        buffer: buffer @ (Buffer::Input | Buffer::Output),
+                        amount,
+                    } => SimEventKind::UartOverflow {
+                        direction: if buffer == Buffer::Input {
+                            Direction::ToModem
+                        } else {
+                            Direction::FromModem
+                        },
+                        lost: amount,
+                    },
+                    event => SimEventKind::Modem(event),
+                };
+                self.event(now, kind);
             }
-            if !busy {
-                self.scratch.clear();
-                self.modem.drain_uart(&mut self.scratch);
-                let counts = self
-                    .noise_from_modem
-                    .apply(now, &self.scratch, &mut self.uart_out);
-                self.noise_event(now, Direction::FromModem, counts);
+            if !busy && !self.move_bytes(now) {
                 return;
             }
         }
         panic!("sim: the modem and the network kept waking each other at {now:?}");
     }
 
+    /// The UART at `now`: runs that arrived are handed over, and a free line takes what
+    /// waits for it. Returns whether the modem got bytes (it may have more to do).
+    fn move_bytes(&mut self, now: Duration) -> bool {
+        let mut fed = false;
+        // Host to modem, a line at a time: the modem takes up a command when its end arrives.
+        let mut bytes = std::mem::take(&mut self.scratch);
+        bytes.clear();
+        let mut errors = Vec::new();
+        if self.to_modem.take_done(now, &mut bytes, &mut errors) {
+            self.modem.handle_uart(now, &bytes);
+            fed = true;
+        }
+        let baud = self.baud();
+        if !self.to_modem.is_busy() && !self.host_tx.is_empty() {
+            let end = self
+                .host_tx
+                .iter()
+                .position(|&b| b == b'\r' || b == b'\n')
+                .map_or(self.host_tx.len(), |at| at + 1);
+            bytes.clear();
+            let counts = self
+                .noise_to_modem
+                .apply(now, &self.host_tx[..end], &mut bytes);
+            self.host_tx.drain(..end);
+            self.noise_event(now, Direction::ToModem, counts);
+            self.to_modem.start(now, &bytes, baud);
+            // Without wire time it is there at once.
+            fed |= self.to_modem.next_arrival().is_some_and(|at| at <= now);
+        }
+        // Modem to host: whatever the modem wrote while the line was busy goes out together.
+        self.from_modem
+            .take_done(now, &mut self.uart_out, &mut self.uart_errors);
+        if !self.from_modem.is_busy() {
+            let mut written = std::mem::take(&mut self.written);
+            written.clear();
+            self.modem.drain_uart(&mut written);
+            if !written.is_empty() {
+                bytes.clear();
+                let counts = self.noise_from_modem.apply(now, &written, &mut bytes);
+                self.noise_event(now, Direction::FromModem, counts);
+                self.from_modem.start(now, &bytes, baud);
+                fed |= self.from_modem.next_arrival().is_some_and(|at| at <= now);
+            }
+            self.written = written;
+        }
+        self.scratch = bytes;
+        fed
+    }
+
+    /// The UART's rate for the next run, 0 for no wire time.
+    fn baud(&self) -> u32 {
+        if self.wire_time {
+            self.modem.uart_baud()
+        } else {
+            0
+        }
+    }
+
+    /// A line error of a burst at `at`; `left` more follow, every `interval`.
+    fn line_error(&mut self, at: Duration, left: u32, interval: Duration) {
+        let lost_byte = self.from_modem.error_at(at);
+        self.event(at, SimEventKind::UartError { lost_byte });
+        if left > 0 {
+            let left = left - 1;
+            self.timer(at + interval, Timer::UartError { left, interval });
+        }
+    }
+
+    /// [`Fault::PeerVanish`]: the far end of `link`'s connections (every link's when `None`)
+    /// is gone without a word. The lab records it as lost; from now on nothing crosses.
+    fn vanish(&mut self, now: Duration, link: Option<LinkId>) {
+        let links = self.modem.status().links;
+        for (link, conn) in self.network.open_conns(link) {
+            let transport = links
+                .get(usize::from(link))
+                .and_then(|l| l.transport)
+                .unwrap_or(Transport::Tcp);
+            self.vanished.insert(conn, transport);
+            self.udp_to_lab.remove(&conn);
+            if let Some(client) = self.conn_client.remove(&conn) {
+                self.client_conn.remove(&client);
+                self.lab
+                    .handle_closed(now, client, CloseReason::ResetByClient);
+            }
+        }
+    }
+
+    /// [`Fault::SilentPdpLoss`]: the network drops the context and says nothing to the modem
+    /// about it, nor about the links it had, until it asks about them again.
+    fn lose_pdp_silently(&mut self, now: Duration) {
+        if !self.network.pdp_active() {
+            return;
+        }
+        let links = self
+            .network
+            .open_conns(None)
+            .into_iter()
+            .map(|(link, _)| link);
+        self.stale_links.extend(links);
+        self.pdp_deact_unsaid = true;
+        self.network.inject(now, &Fault::PdpDeact);
+    }
+
+    /// The modem asks the network something: a link it asks about is no longer stale.
+    fn modem_asks(&mut self, request: &NetRequest) {
+        match request {
+            NetRequest::Connect { link, .. } | NetRequest::Close { link } => {
+                self.stale_links.remove(link);
+            }
+            NetRequest::ActivatePdp { .. } | NetRequest::DeactivatePdp => {
+                self.stale_links.clear();
+                self.pdp_deact_unsaid = false;
+            }
+            NetRequest::Send { .. } | NetRequest::Consumed { .. } | NetRequest::Time { .. } => {}
+        }
+    }
+
+    /// Whether the network's `event` must not reach the modem: what a vanished peer or a
+    /// silently lost context would have told it.
+    fn unsaid(&mut self, event: &NetEvent) -> bool {
+        let vanished = |sim: &Sim, link: LinkId, tcp_only: bool| {
+            sim.network
+                .conn_of_link(link)
+                .and_then(|conn| sim.vanished.get(&conn))
+                .is_some_and(|&t| !tcp_only || t == Transport::Tcp)
+        };
+        match *event {
+            NetEvent::PdpDeactivated if self.pdp_deact_unsaid => {
+                self.pdp_deact_unsaid = false;
+                true
+            }
+            // A UDP datagram "delivered" has only left the radio.
+            NetEvent::Delivered { link, .. } => {
+                self.stale_links.contains(&link) || vanished(self, link, true)
+            }
+            NetEvent::Closed { link } | NetEvent::Received { link, .. } => {
+                self.stale_links.contains(&link) || vanished(self, link, false)
+            }
+            _ => false,
+        }
+    }
+
     /// The network's internet side: the lab server is the only host on it.
     fn host_event(&mut self, now: Duration, event: HostEvent) {
+        if let HostEvent::Data { conn, .. }
+        | HostEvent::Close { conn }
+        | HostEvent::Reset { conn } = &event
+        {
+            if self.vanished.contains_key(conn) {
+                // Nobody is there any more, and nothing comes back.
+                return;
+            }
+        }
         if self.external {
             self.host_out.push_back(event);
             return;

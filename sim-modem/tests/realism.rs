@@ -22,6 +22,12 @@ fn lab_received_at(bench: &SimBench, t0: Duration) -> Option<Duration> {
     client(bench).received.first().map(|c| c.at - t0)
 }
 
+/// Whether the host read a line the modem said at `said` in its wire time: a short line takes
+/// under 5 ms at 115,200 baud.
+fn read_in_wire_time(read: Duration, said: Duration) -> bool {
+    read >= said && read < said + ms(5)
+}
+
 /// How many times `needle` appears in `text`.
 fn count(text: &str, needle: &str) -> usize {
     text.matches(needle).count()
@@ -60,7 +66,10 @@ fn a_blackhole_delays_a_send_to_the_next_retransmission() {
             }
             None => {
                 assert_eq!(got, None, "{duration:?}");
-                assert_eq!(answered, secs(645), "the manual's 645 s");
+                assert!(
+                    read_in_wire_time(answered, secs(645)),
+                    "the manual's 645 s: {answered:?}"
+                );
             }
         }
     }
@@ -93,7 +102,11 @@ fn a_lost_cell_keeps_the_pdp_context_for_a_while() {
             let status = bench.cmd("AT+CIPSTATUS", "OK");
             assert!(status.contains("STATE: IP PROCESSING"), "{status}");
         } else {
-            assert_eq!(when.map(|at| at - t0), Some(secs(120)), "{duration:?}");
+            let when = when.map(|at| at - t0);
+            assert!(
+                when.is_some_and(|at| read_in_wire_time(at, secs(120))),
+                "{duration:?}: {when:?}"
+            );
             assert!(bench.since_mark().contains("0, CLOSED"));
             let status = bench.cmd("AT+CIPSTATUS", "OK");
             assert!(status.contains("STATE: PDP DEACT"), "{status}");

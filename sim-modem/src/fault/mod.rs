@@ -54,20 +54,28 @@ pub enum Fault {
     },
     /// The signal quality changes to `rssi` (as `+CSQ` reports it: 0..=31, 99 = unknown) and
     /// stays so.
-    Signal { rssi: u8 },
+    Signal {
+        /// 0..=31, or 99 (unknown).
+        #[serde(deserialize_with = "rssi")]
+        rssi: u8,
+    },
     /// The network releases the PDP context now (`+PDP: DEACT`; a `AT+CIPSEND` that follows
     /// is answered with `+PDP: DEACT` too). Connections are lost.
     PdpDeact,
     /// The server closes the connection on modem link `link` (all links when absent): the
     /// modem reports `<n>, CLOSED` one latency later.
     PeerClose {
-        #[serde(default)]
+        /// The link (0..=7); every link when absent.
+        #[serde(default, deserialize_with = "link_id")]
+        #[schemars(range(max = 7))]
         link: Option<LinkId>,
     },
     /// The server resets the connection on `link` (all links when absent). The modem reports
     /// it as `<n>, CLOSED` as well.
     PeerReset {
-        #[serde(default)]
+        /// The link (0..=7); every link when absent.
+        #[serde(default, deserialize_with = "link_id")]
+        #[schemars(range(max = 7))]
         link: Option<LinkId>,
     },
     /// For `duration`, nothing flows in either direction, yet connections look up. What
@@ -89,6 +97,8 @@ pub enum Fault {
     /// For `duration`, each UDP datagram (either direction) is lost with probability
     /// `permille` / 1000, instead of the configured loss.
     UdpLoss {
+        /// Per 1000 datagrams, 0..=1000.
+        #[serde(with = "crate::knob::Range::<0, 1000>")]
         permille: u16,
         #[serde(with = "units::HumanDuration")]
         duration: Duration,
@@ -111,13 +121,123 @@ pub enum Fault {
         direction: Direction,
         #[serde(with = "units::HumanDuration")]
         duration: Duration,
-        #[serde(default)]
+        /// Per million bytes, 0..=1000000.
+        #[serde(default, with = "crate::knob::Range::<0, 1_000_000>")]
         bit_flip_ppm: u32,
-        #[serde(default)]
+        /// Per million bytes, 0..=1000000.
+        #[serde(default, with = "crate::knob::Range::<0, 1_000_000>")]
         drop_ppm: u32,
-        #[serde(default)]
+        /// Per million bytes, 0..=1000000.
+        #[serde(default, with = "crate::knob::Range::<0, 1_000_000>")]
         duplicate_ppm: u32,
     },
+
+    // --- The SIM800's field misbehaviours, each with where it was seen. ---
+    /// A send-fail loop: from now on every `AT+CIPSEND` on `link` (every link when absent)
+    /// takes its data and answers `SEND FAIL`; nothing reaches the network, yet `AT+CIPSTATUS`
+    /// keeps saying `CONNECTED` and data from the peer still arrives. It lasts until the link
+    /// is started again (`AT+CIPSTART`, after `AT+CIPCLOSE`, `AT+CIPSHUT` or a restart).
+    /// Seen: TinyGSM issue #111 (SIM800: `1, SEND FAIL` to every `AT+CIPSEND=1,<n>` on a link
+    /// the modem still reports open, with data waiting to be read).
+    SendFailLoop {
+        /// The link (0..=7); every link when absent.
+        #[serde(default, deserialize_with = "link_id")]
+        #[schemars(range(max = 7))]
+        link: Option<LinkId>,
+    },
+    /// The server is gone and nothing says so: its host crashed, or a NAT or firewall on the
+    /// way forgot the connection, so no FIN or RST ever reaches the modem. On `link` (every
+    /// link when absent) nothing arrives any more, what the modem sends goes nowhere and is
+    /// never acknowledged, and `CLOSED` never comes: `AT+CIPSTATUS` keeps saying `CONNECTED`,
+    /// quick sends (`AT+CIPQSEND=1`) get `DATA ACCEPT` until the send buffer is full, a slow
+    /// send waits for a `SEND OK` that never comes (until the modem's `send_ack_max`, 645 s).
+    /// Seen: TinyGSM issue #648 (SIM800L: `+CIPSTATUS: 0,0,"TCP",...,"CONNECTED"` and
+    /// nothing to read for more than 30 hours, until the host gave up by itself).
+    PeerVanish {
+        /// The link (0..=7); every link when absent.
+        #[serde(default, deserialize_with = "link_id")]
+        #[schemars(range(max = 7))]
+        link: Option<LinkId>,
+    },
+    /// The network drops the PDP context and the modem never notices: no `+PDP: DEACT`, no
+    /// `CLOSED`; `AT+CIPSTATUS` keeps saying `CONNECTED` and `AT+CGATT?` 1, sends go nowhere
+    /// and are never acknowledged, a new `AT+CIPSTART` fails, until the host shuts the bearer
+    /// (`AT+CIPSHUT`) and activates it again. Seen: TinyGSM issue #315 (SIM800L:
+    /// `isGprsConnected()` stayed true after the operator had cut data).
+    SilentPdpLoss,
+    /// After `uptime` of work the modem's firmware stops answering: nothing on its UART, no
+    /// URC, until its power is cut (PWRKEY held to switch it off, then on). Counted from each
+    /// power-up, so it comes back `uptime` after every restart. Seen: TinyGSM issues #197 (a
+    /// SIM808 "after 12 hours working fine" froze and needed a hard reset), #145 (stops
+    /// responding after 4-5 hours) and #265. Whether the RESET line brings such a modem back
+    /// is UNCONFIRMED (the reports cut the power): `reset_line_recovers`.
+    HangAfter {
+        /// Time since power-up before the hang; more than 0s.
+        #[serde(with = "crate::knob::NonZeroDuration")]
+        uptime: Duration,
+        /// Whether pulsing the RESET line also brings it back (default: only a power cycle).
+        #[serde(default)]
+        reset_line_recovers: bool,
+    },
+    /// The modem restarts (as `reboot`), and the `RDY` of that boot is `garbled` (its
+    /// letters arrive as bytes with the top bit set, as bytes sampled at the wrong rate often
+    /// do) or `missing`; the URCs after it come as usual. Seen: TinyGSM issue #60 (garbage
+    /// bytes after `+CPIN: NOT READY` on `AT+CFUN=1,1`) and #284 (an unreadable byte where
+    /// the restart's first output should be). The exact bytes are UNCONFIRMED.
+    RebootBadRdy { rdy: BadRdy },
+    /// A burst of UART line errors (framing, overrun) on the way to the host: `count` errors
+    /// spread evenly over `duration`, the first at once. The host's UART reports each as an
+    /// error from its read; the byte crossing at that moment, if any, is lost. Seen on the
+    /// host side: embassy-rp's `BufferedUart` returns `Overrun` / `Break` / `Parity` /
+    /// `Framing` from `read` (review of 2026-12-06, F6: common while a modem powers up);
+    /// TinyGSM issue #21 (an error loop on a noisy 9600-baud line).
+    UartErrors {
+        /// How long the burst lasts; more than 0s.
+        #[serde(with = "crate::knob::NonZeroDuration")]
+        duration: Duration,
+        /// How many errors, 1..=100000.
+        #[serde(with = "crate::knob::Range::<1, 100_000>")]
+        count: u32,
+    },
+    /// From now on `AT+CFUN=1` resets the SIM: its `OK` is followed by `+CPIN: NOT READY`,
+    /// then the SIM is read again (`+CPIN: READY`, `Call Ready`, `SMS Ready`) and the modem
+    /// registers anew. Seen: TinyGSM issue #60 (`+CPIN: NOT READY` right after the `OK` to
+    /// `AT+CFUN=1,1`) and #381 (after `AT+CFUN=0`); after a plain `AT+CFUN=1` it is
+    /// UNCONFIRMED.
+    CfunSimReset,
+}
+
+/// What becomes of the `RDY` in [`Fault::RebootBadRdy`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BadRdy {
+    /// `RDY`'s letters arrive with the top bit set (`\xd2\xc4\xd9`).
+    Garbled,
+    /// No `RDY` at all.
+    Missing,
+}
+
+/// Link ids go up to 7 (the Air202 has 8 links; the SIM800 6).
+const MAX_LINK: LinkId = 7;
+
+fn link_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<LinkId>, D::Error> {
+    use serde::de::Error;
+    match Option::<LinkId>::deserialize(d)? {
+        Some(link) if link > MAX_LINK => Err(D::Error::custom(format_args!(
+            "link {link} does not exist: link ids are 0..={MAX_LINK}"
+        ))),
+        link => Ok(link),
+    }
+}
+
+fn rssi<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u8, D::Error> {
+    use serde::de::Error;
+    match u8::deserialize(d)? {
+        rssi @ (0..=31 | 99) => Ok(rssi),
+        rssi => Err(D::Error::custom(format_args!(
+            "rssi {rssi}: +CSQ reports 0..=31, or 99 for unknown"
+        ))),
+    }
 }
 
 impl Fault {
@@ -131,7 +251,8 @@ impl Fault {
             | Fault::Blackhole { duration }
             | Fault::LatencySpike { duration, .. }
             | Fault::UdpLoss { duration, .. }
-            | Fault::LineNoise { duration, .. } => Some(duration),
+            | Fault::LineNoise { duration, .. }
+            | Fault::UartErrors { duration, .. } => Some(duration),
             _ => None,
         }
     }

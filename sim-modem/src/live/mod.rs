@@ -5,7 +5,11 @@
 //! Only the edges are real:
 //!
 //! - the modem's UART is a pty ([`Endpoint::Pty`]), a TCP port carrying the serial bytes
-//!   ([`Endpoint::Tcp`], one host at a time) or a real serial port ([`Endpoint::Serial`]);
+//!   ([`Endpoint::Tcp`], one host at a time) or a real serial port ([`Endpoint::Serial`]).
+//!   Bytes take wire time at [`LiveConfig::baud`] both ways, as in replay: on a pty or a TCP
+//!   port the simulation paces them (what the modem writes is handed to the endpoint as it
+//!   arrives, a few milliseconds at a time); a real serial port paces them itself. A host's
+//!   line errors cannot be shown over a pty or TCP: the bytes they hit are simply missing;
 //! - the network's internet side is real sockets: connections to the lab server's name (or
 //!   its simulated address) go to the built-in lab server (or to `--server`), dotted
 //!   addresses are used as they are, and other names resolve through the OS. The simulated
@@ -35,7 +39,8 @@ pub use pty::Pty;
 
 use crate::fault::Fault;
 use crate::lab::CONSOLE_HELP;
-use crate::sim::{Sim, SimConfig, SimEvent, SimEventKind};
+use crate::profile::Profile;
+use crate::sim::{Sim, SimConfig, SimError, SimEvent, SimEventKind};
 
 /// Where the modem's UART is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +68,9 @@ pub struct LiveConfig {
     pub bind: IpAddr,
     /// Read console commands from stdin.
     pub console: bool,
+    /// The UART's rate, bits per second: the simulated modem's fixed `AT+IPR` rate (its
+    /// profile's is replaced), and the serial port's for [`Endpoint::Serial`].
+    pub baud: u32,
 }
 
 impl LiveConfig {
@@ -74,6 +82,7 @@ impl LiveConfig {
             server: None,
             bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
             console: true,
+            baud: 115_200,
         }
     }
 }
@@ -91,9 +100,14 @@ pub async fn run(mut config: LiveConfig) -> io::Result<()> {
     // Names the network's DNS does not know resolve through the OS here.
     config.sim.network.dns_passthrough = true;
     let lab_config = config.sim.lab.clone();
-    let mut sim =
-        Sim::new(config.sim.clone()).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    let invalid = |e: SimError| io::Error::new(io::ErrorKind::InvalidInput, e);
+    let mut profile = Profile::by_name(&config.sim.profile)
+        .ok_or_else(|| invalid(SimError::UnknownProfile(config.sim.profile.clone())))?;
+    profile.ipr = config.baud;
+    let mut sim = Sim::with_profile(config.sim.clone(), profile);
     sim.set_external_internet();
+    // A real serial port takes the wire time itself.
+    sim.set_wire_time(!matches!(config.endpoint, Endpoint::Serial { .. }));
 
     let (inputs, mut input_rx) = mpsc::unbounded_channel();
     let (uart_tx, uart_rx) = mpsc::unbounded_channel::<Vec<u8>>();
@@ -161,7 +175,7 @@ pub async fn run(mut config: LiveConfig) -> io::Result<()> {
     };
     live.flush();
     loop {
-        let deadline = live.sim.poll_timeout().map(|at| live.start + at);
+        let deadline = live.next_wake();
         tokio::select! {
             biased;
             input = input_rx.recv() => {
@@ -208,6 +222,17 @@ struct Live {
 impl Live {
     fn now(&self) -> Duration {
         self.start.elapsed()
+    }
+
+    /// When the loop wakes by itself: the simulation's next timeout, and, while bytes are on
+    /// their way to the host, the next pacing tick.
+    fn next_wake(&self) -> Option<Instant> {
+        let mut at = self.sim.poll_timeout();
+        if self.sim.uart_busy() {
+            let tick = self.now() + PACING_TICK;
+            at = Some(at.map_or(tick, |at| at.min(tick)));
+        }
+        at.map(|at| self.start + at)
     }
 
     /// Handles one input; false means quit.
@@ -260,12 +285,14 @@ impl Live {
     /// Carries out everything the simulation and the lab server want done.
     fn flush(&mut self) {
         let mut out = Vec::new();
-        self.sim.drain_uart(&mut out);
+        let now = self.now();
+        self.sim.drain_uart_arrived(now, &mut out);
         if !out.is_empty() {
-            self.payload_expected = self.from_modem.log(&out, true);
+            // A run still arriving may end mid-line.
+            let whole = !self.sim.uart_busy();
+            self.payload_expected = self.from_modem.log(&out, whole);
             let _ = self.uart.send(out);
         }
-        let now = self.now();
         self.bridge.flush(&mut self.sim, now);
         while let Some(event) = self.sim.poll_event() {
             log_sim_event(&event);
@@ -364,6 +391,10 @@ async fn serve_uart(endpoint: Uart, inputs: Inputs, mut out: mpsc::UnboundedRece
         warn!(target: "uart", "UART ended: {error}");
     }
 }
+
+/// How often bytes on their way to the host are handed to the endpoint: at 115,200 baud,
+/// 23 bytes at a time.
+const PACING_TICK: Duration = Duration::from_millis(2);
 
 /// How long writing to a UART nobody reads may take before the bytes are dropped.
 const UART_WRITE_TIMEOUT: Duration = Duration::from_secs(1);

@@ -14,6 +14,7 @@ use super::outcome::{cme, Failure, Outcome, PdpUser, Wait};
 use super::radio::{Pdp, PdpStart};
 use super::{Modem, ModemEvent, PowerOffCause, Saved, Timer};
 use crate::net::NetRequest;
+use crate::profile::BAUD_RATES;
 
 /// The modem's real-time clock: `unix` seconds (UTC) at virtual time `at`, shown with the
 /// offset `tz` (quarter-hours).
@@ -49,11 +50,6 @@ pub(super) struct Cntp {
     pub tz: i8,
     pub pending: bool,
 }
-
-/// The baud rates `AT+IPR` takes (0: auto-bauding).
-const BAUD_RATES: [u32; 12] = [
-    0, 1200, 2400, 4800, 9600, 19_200, 38_400, 57_600, 115_200, 230_400, 460_800, 921_600,
-];
 
 impl Modem {
     /// `OK` after the profile's command time.
@@ -178,7 +174,10 @@ impl Modem {
                 transport,
                 host,
                 port,
-            } => self.cipstart(now, link, transport, host, port),
+            } => {
+                self.restart_sends(link.unwrap_or(0));
+                self.cipstart(now, link, transport, host, port)
+            }
             C::Cipsend { link, len } => self.cipsend(link, len),
             C::Cipqsend(n) => {
                 self.session.ip.quick_send = n == 1;
@@ -488,6 +487,16 @@ impl Modem {
         self.session.radio.cfun = fun;
         self.event(ModemEvent::Cfun(fun));
         self.update_registration(now);
+        if fun == 1 && self.field.cfun_resets_sim {
+            // The injected misbehaviour: the SIM is reset as the radio comes back, so
+            // `+CPIN: NOT READY` follows the `OK` and the SIM is read again below.
+            self.session.radio.sim_ready = false;
+            for timer in [Timer::SimReady, Timer::CallReady, Timer::SmsReady] {
+                self.timers.cancel(timer);
+            }
+            self.update_registration(now);
+            self.urc(&Response::Cpin(SimState::NotReady));
+        }
         if fun == 0 && self.session.radio.sim_ready {
             self.session.radio.sim_ready = false;
             for timer in [Timer::SimReady, Timer::CallReady, Timer::SmsReady] {
@@ -674,9 +683,9 @@ impl Modem {
             Timer::Rdy => {
                 self.session.booted = true;
                 self.event(ModemEvent::Ready);
-                if self.session.ipr != 0 {
-                    self.urc(&Response::Ready);
-                }
+                // Under auto-bauding nothing reaches the host until its first `AT`: no `RDY`,
+                // no `+CFUN: 1`, no `+CPIN: READY` ... (`Modem::write_out`).
+                self.say_rdy();
                 if self.profile.cfun_urc {
                     self.urc(&Response::Cfun(1));
                 }

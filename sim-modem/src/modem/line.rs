@@ -17,6 +17,9 @@
 //!   the errors a SIM800 reports that way. Unknown commands and errors of the TCP/IP state
 //!   machine are plain `ERROR` in every mode (UNCONFIRMED, but what SIM800 logs show).
 //!   Lines without `AT` are noise and ignored; overlong lines get `ERROR`.
+//! - Auto-bauding (`AT+IPR=0` saved): after power-up the modem only looks for `AT` or `at`
+//!   to learn the host's rate; what comes before is lost, and it says nothing until then
+//!   (SIM800 AT manual V1.09 §2.2.41.1).
 
 use std::time::Duration;
 
@@ -97,6 +100,12 @@ impl From<ParserEvent<'_>> for Parsed {
 impl Modem {
     /// Parses and runs the held input while the interpreter can take it.
     pub(super) fn pump(&mut self, now: Duration) {
+        if !self.session.synced && self.listening() {
+            self.detect_rate();
+            if !self.session.synced {
+                return;
+            }
+        }
         while self.listening()
             && matches!(self.session.cmd, Cmd::Idle | Cmd::Data { .. })
             && !self.session.input.is_empty()
@@ -112,6 +121,24 @@ impl Modem {
                 None => {}
             }
         }
+    }
+
+    /// Auto-bauding: waits for `AT` or `at` in the input; what comes before it is lost.
+    fn detect_rate(&mut self) {
+        let input = &self.session.input;
+        let found = input
+            .windows(2)
+            .position(|pair| pair == b"AT" || pair == b"at");
+        // Without `AT` yet, a last `A` / `a` may pair with what comes next.
+        let keep_from = found.unwrap_or_else(|| {
+            let pending = matches!(input.last(), Some(b'A' | b'a'));
+            input.len() - usize::from(pending)
+        });
+        if keep_from > 0 {
+            self.session.input.drain(..keep_from);
+            self.ignored(keep_from);
+        }
+        self.session.synced = found.is_some();
     }
 
     fn on_parsed(&mut self, now: Duration, event: Result<Parsed, ParseError>) {
@@ -158,7 +185,10 @@ impl Modem {
             self.write_out(data);
         }
         self.session.cmd = Cmd::Busy;
-        let outcome = self.send_data(now, send, data);
+        let outcome = match self.stuck_send(send.link) {
+            Some(outcome) => outcome,
+            None => self.send_data(now, send, data),
+        };
         self.drive(now, LineExec::new(Vec::new(), now), Some(outcome));
     }
 

@@ -20,14 +20,18 @@
 //! - `radio`: registration, packet-domain attach and the one PDP context.
 //! - `ip`: the TCP/IP application: its state machine (IP INITIAL … PDP DEACT) and links.
 //! - `timers`: the pending wake-ups.
+//! - `field`: the SIM800's field misbehaviours injected from outside (a send-fail loop, a
+//!   hang only a power cycle cures, a garbled or missing `RDY`, a SIM reset on `AT+CFUN=1`).
 //! - `outcome`: what running a command gives back to the line discipline (how it ended, its
 //!   error, what it waits for).
 //!
 //! The files are layers, each importing only from those before it (and the shared
 //! [`Modem`] plumbing from here): `outcome` and `timers` (values), `line`, `radio`, `ip`,
-//! `commands`. `line` runs commands through `Modem` methods, never by importing their files.
+//! `field`, `commands`. `line` runs commands through `Modem` methods, never by importing
+//! their files.
 
 mod commands;
+mod field;
 mod ip;
 mod line;
 mod outcome;
@@ -45,6 +49,7 @@ use crate::net::{Coverage, NetEvent, NetRequest};
 use crate::profile::Profile;
 
 use commands::{Cntp, Rtc};
+use field::Field;
 use ip::Ip;
 use line::Cmd;
 use radio::{Pdp, Radio};
@@ -214,6 +219,8 @@ pub struct Modem {
     /// Since when PWRKEY is held, and whether it already toggled power this press.
     key_since: Option<Duration>,
     reset_held: bool,
+    /// The field misbehaviours injected so far ([`Modem::hang_after`] ...).
+    field: Field,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -236,6 +243,11 @@ struct Saved {
 struct Session {
     /// `RDY` time has passed: the UART listens.
     booted: bool,
+    /// The modem knows the host's rate: always, but when auto-bauding (`AT+IPR=0` saved)
+    /// only once the host's first `AT` arrived. Until then what the modem says is lost.
+    synced: bool,
+    /// Links in a send-fail loop, a bit each ([`Modem::fail_sends_until_restarted`]).
+    stuck_sends: u16,
     /// Powering down (`NORMAL POWER DOWN` said): silent, deaf, off at [`Timer::PowerOff`].
     going_down: Option<PowerOffCause>,
     echo: bool,
@@ -262,6 +274,8 @@ impl Session {
     fn new(profile: &Profile, saved: &Saved, now: Duration) -> Session {
         Session {
             booted: false,
+            synced: saved.ipr != 0,
+            stuck_sends: 0,
             going_down: None,
             echo: saved.echo,
             cmee: saved.cmee,
@@ -309,6 +323,7 @@ impl Modem {
             send_failures: 0,
             key_since: None,
             reset_held: false,
+            field: Field::default(),
         };
         modem.power_on(now);
         modem.sync();
@@ -317,6 +332,15 @@ impl Modem {
 
     pub fn profile(&self) -> &Profile {
         &self.profile
+    }
+
+    /// The UART's rate now, bits per second: `AT+IPR`'s, or 115,200 while auto-bauding (the
+    /// modem then follows the host, whose rate the simulation does not know).
+    pub fn uart_baud(&self) -> u32 {
+        match self.session.ipr {
+            0 => 115_200,
+            rate => rate,
+        }
     }
 
     /// Bytes from the host. Ignored while off, booting (before `RDY`), hung or powering
@@ -446,10 +470,13 @@ impl Modem {
         self.settle(now);
     }
 
-    /// The RESET line: off (state lost, no URC) while asserted, boots on release.
+    /// The RESET line: off (state lost, no URC) while asserted, boots on release; no use on
+    /// a modem hung for good ([`Modem::hang_after`]).
     pub fn set_reset(&mut self, now: Duration, asserted: bool) {
         self.run_timers(now);
-        if asserted && !self.reset_held {
+        if self.field.needs_power_cycle {
+            self.reset_held = asserted;
+        } else if asserted && !self.reset_held {
             self.reset_held = true;
             self.power_off(PowerOffCause::ResetLine);
         } else if !asserted && self.reset_held {
@@ -486,12 +513,19 @@ impl Modem {
     /// line or the power key.
     pub fn hang(&mut self, now: Duration) {
         self.run_timers(now);
-        if self.power == Power::On {
-            self.power = Power::Hung;
-            self.timers.retain(Timer::is_hardware);
-            self.event(ModemEvent::Hung);
-        }
+        self.go_hung();
         self.settle(now);
+    }
+
+    /// Hangs a running modem; returns whether it did.
+    fn go_hung(&mut self) -> bool {
+        if self.power != Power::On {
+            return false;
+        }
+        self.power = Power::Hung;
+        self.timers.retain(Timer::is_hardware);
+        self.event(ModemEvent::Hung);
+        true
     }
 
     /// The next `count` sends (`AT+CIPSEND`) end in `SEND FAIL` instead of reaching the
@@ -515,6 +549,7 @@ impl Modem {
         ] {
             self.timers.set(now + after, timer);
         }
+        self.field_power_on(now);
         self.event(ModemEvent::PoweredOn);
     }
 
@@ -528,6 +563,7 @@ impl Modem {
             self.request(NetRequest::DeactivatePdp);
         }
         self.power = Power::Off;
+        self.field.needs_power_cycle = false;
         self.session = Session::new(&self.profile, &self.saved, Duration::ZERO);
         self.timers.retain(Timer::is_hardware);
         self.event(ModemEvent::PoweredOff(cause));
@@ -583,6 +619,7 @@ impl Modem {
                 self.power_off(PowerOffCause::CfunReset);
                 self.power_on(now);
             }
+            Timer::HangAfter => self.on_hang_due(),
         }
     }
 
@@ -643,7 +680,13 @@ impl Modem {
         }
     }
 
+    /// Into the UART's transmit buffer (`output_buffer` bytes; what does not fit is lost).
     fn write_out(&mut self, bytes: &[u8]) {
+        if !self.session.synced {
+            // Auto-bauding before the host's first `AT`: at no rate the host reads (SIM800
+            // AT manual V1.09 §2.2.41.1: "RDY" and so on are not indicated).
+            return;
+        }
         if self.out.len() + bytes.len() > self.profile.output_buffer {
             self.dropped(Buffer::Output, bytes.len());
         } else {

@@ -40,6 +40,8 @@ pub(super) enum Timer {
     PowerOff,
     /// `AT+CFUN=1,1`: reboot.
     Restart,
+    /// The injected hang after hours of work (`Modem::hang_after`).
+    HangAfter,
 }
 
 impl Timer {

@@ -3,15 +3,18 @@
 
 #![allow(dead_code)]
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
+use protocol::text::Escaped;
+use sim_modem::profile::Profile;
 use sim_modem::sim::{Sim, SimConfig, SimEvent};
 
-pub fn secs(s: u64) -> Duration {
+pub const fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
 }
 
-pub fn ms(ms: u64) -> Duration {
+pub const fn ms(ms: u64) -> Duration {
     Duration::from_millis(ms)
 }
 
@@ -25,38 +28,100 @@ pub struct SimBench {
     pub events: Vec<SimEvent>,
     /// Where the current exchange's output starts in `rx`.
     mark: usize,
+    /// The transcript, once [`SimBench::record`] started it.
+    log: Option<String>,
 }
 
 impl SimBench {
     pub fn new(config: SimConfig) -> SimBench {
+        SimBench::with(Sim::new(config).unwrap())
+    }
+
+    /// The simulation with a profile of its own.
+    pub fn with_profile(config: SimConfig, profile: Profile) -> SimBench {
+        SimBench::with(Sim::with_profile(config, profile))
+    }
+
+    fn with(sim: Sim) -> SimBench {
         let mut bench = SimBench {
-            sim: Sim::new(config).unwrap(),
+            sim,
             now: Duration::ZERO,
             rx: Vec::new(),
             events: Vec::new(),
             mark: 0,
+            log: None,
         };
         bench.collect();
         bench
     }
 
+    /// Keeps a transcript from now on, one line per thing that happened, stamped with virtual
+    /// time in seconds (to the microsecond: wire time is that fine): what the host wrote
+    /// (`host>modem`), what reached it (`modem>host`, bytes as `protocol::text::Escaped`),
+    /// and every simulation event (`SimEvent`'s own form).
+    pub fn record(&mut self) {
+        self.log = Some(String::new());
+    }
+
+    pub fn transcript(&self) -> &str {
+        self.log.as_deref().unwrap_or_default()
+    }
+
+    /// A line of the script's own in the transcript.
+    pub fn note(&mut self, text: &str) {
+        self.log_line(self.now, "#", text);
+    }
+
+    fn log_line(&mut self, at: Duration, tag: &str, text: &str) {
+        let line = format!("{:>14.6}s  {tag:<10} {text}", at.as_secs_f64());
+        self.log_text(&line);
+    }
+
+    /// Adds a line to the transcript, if one is kept. Bulk data shows its ends, and how much
+    /// is left out between them.
+    fn log_text(&mut self, line: &str) {
+        if let Some(log) = &mut self.log {
+            let chars: Vec<char> = line.chars().collect();
+            let _ = match chars.len() {
+                0..=400 => writeln!(log, "{line}"),
+                n => writeln!(
+                    log,
+                    "{}...[{} left out]...{}",
+                    chars[..150].iter().collect::<String>(),
+                    n - 230,
+                    chars[n - 80..].iter().collect::<String>()
+                ),
+            };
+        }
+    }
+
     /// A booted modem with echo off, on the default simulated network.
     pub fn booted(config: SimConfig) -> SimBench {
         let mut bench = SimBench::new(config);
-        bench.wait_for("SMS Ready", secs(60));
-        bench.cmd("ATE0", "OK");
+        bench.boot();
         bench
+    }
+
+    /// Waits for the boot to end and turns echo off.
+    pub fn boot(&mut self) {
+        self.wait_for("SMS Ready", secs(60));
+        self.cmd("ATE0", "OK");
     }
 
     /// Booted, registered, multi-link, PDP up and link 0 connected to the lab over TCP.
     pub fn connected(config: SimConfig) -> SimBench {
         let mut bench = SimBench::booted(config);
-        bench.bring_up();
-        bench.cmd(
-            "AT+CIPSTART=0,\"TCP\",\"lab.longlink.test\",6500",
+        bench.connect("TCP");
+        bench
+    }
+
+    /// Brings the data link up and connects link 0 to the lab over `transport`.
+    pub fn connect(&mut self, transport: &str) {
+        self.bring_up();
+        self.cmd(
+            &format!("AT+CIPSTART=0,\"{transport}\",\"lab.longlink.test\",6500"),
             "0, CONNECT OK",
         );
-        bench
     }
 
     /// Waits for registration and brings the PDP context up, in multi-link mode.
@@ -109,6 +174,7 @@ impl SimBench {
 
     pub fn write_bytes(&mut self, bytes: &[u8]) {
         self.mark = self.rx.len();
+        self.log_line(self.now, "host>modem", &Escaped(bytes).to_string());
         self.sim.handle_uart(self.now, bytes);
         self.collect();
     }
@@ -161,9 +227,17 @@ impl SimBench {
     }
 
     pub fn collect(&mut self) {
-        self.sim.drain_uart(&mut self.rx);
         while let Some(event) = self.sim.poll_event() {
+            if self.log.is_some() {
+                self.log_text(&format!("{event:#}"));
+            }
             self.events.push(event);
+        }
+        let from = self.rx.len();
+        self.sim.drain_uart(&mut self.rx);
+        if self.rx.len() > from {
+            let text = Escaped(&self.rx[from..]).to_string();
+            self.log_line(self.now, "modem>host", &text);
         }
     }
 
