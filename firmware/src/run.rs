@@ -72,7 +72,6 @@ impl<'a, U: Read + Write, C: Clock, B: Board + ?Sized> Device<'a, U, C, B> {
             // What the attempt leaves to clean up: the connection, or the whole data link.
             let mut cleanup = None;
             if connected {
-                self.delivered = false;
                 self.state.board.report(Report::Connected);
                 self.state.set_led(LedState::Connected);
                 let loss = self.session().await?;
@@ -96,7 +95,8 @@ impl<'a, U: Read + Write, C: Clock, B: Board + ?Sized> Device<'a, U, C, B> {
                     LinkLoss::SendFailed | LinkLoss::SendTimeout => Some(CLOSE),
                 };
             }
-            if self.delivered {
+            // (Taken: a failed connect after a session that delivered is no progress.)
+            if core::mem::take(&mut self.delivered) {
                 // Progress: every rung of the ladder starts again.
                 (failures, rounds, self.startups) = (0, 0, 0);
             } else {
