@@ -76,6 +76,7 @@ impl<'a, U: Read + Write, C: Clock, B: Board + ?Sized> Device<'a, U, C, B> {
             self.check_modem()?;
             if self.ip_step().await? {
                 self.state.flags.sim_lost = false;
+                self.state.radio_off = false;
                 self.state.set_led(LedState::Registered);
                 return Ok(at_once);
             }
@@ -114,7 +115,8 @@ impl<'a, U: Read + Write, C: Clock, B: Board + ?Sized> Device<'a, U, C, B> {
                 }
                 self.cmd(&Command::Cfun { fun, rst: None }).await?;
             }
-            self.state.radio_off = false;
+            // (`radio_off` stays until the SIM is back: some modems reset it when the radio
+            // comes back, `+CPIN: NOT READY` after the `OK`, see `state`.)
             self.state.board.report(Report::FlightMode(false));
             // The SIM goes and comes back with the radio; that is not a modem restart.
             self.state.flags.sim_lost = false;

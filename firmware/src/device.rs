@@ -132,7 +132,7 @@ impl<'a, U: Read + Write, C: Clock, B: Board + ?Sized> Device<'a, U, C, B> {
     /// [`Device::check_modem`] reason, and nothing is sent to the fresh modem.
     ///
     /// Once the modem is started, a sign that it restarted unseen ([`Flags::suspect`](crate::state::Flags::suspect): an
-    /// echo, `Call Ready`, an `ERROR` to a multi-link command ...) makes the next command
+    /// echo, a second `Call Ready`, an `ERROR` to a multi-link command ...) makes the next command
     /// check first, `AT+CIPMUX?`: a modem that says `+CIPMUX: 0` lost its settings, and the
     /// command ends with [`RestartReason::Rebooted`] (start-up again, no power action).
     pub(crate) async fn cmd(&mut self, command: &Command<'_>) -> Result<Outcome, RestartReason> {

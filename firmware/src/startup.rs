@@ -98,6 +98,10 @@ impl<'a, U: Read + Write, C: Clock, B: Board + ?Sized> Device<'a, U, C, B> {
         };
         self.set_phase(Phase::Restarting);
         self.state.starting = true;
+        // A modem that restarted, or is about to, says `Call Ready` and `SMS Ready` again.
+        if action != PowerAction::None || reason == RestartReason::Rebooted {
+            self.state.boot_urcs = 0;
+        }
         self.state.radio_off = false;
         self.state.set_led(LedState::Off);
         self.state
@@ -186,6 +190,7 @@ impl<'a, U: Read + Write, C: Clock, B: Board + ?Sized> Device<'a, U, C, B> {
         // The rest of what it said while starting (`+CPIN: READY`, `Call Ready` ...) is not
         // news.
         self.state.flags = Flags::default();
+        self.at.take_echoed();
         self.state.starting = false;
         self.restarts = 0;
         self.state.board.report(Report::ModemReady(kind));

@@ -34,8 +34,9 @@ pub(crate) struct Flags {
     /// The result code of `AT+CNTP`.
     pub ntp: Option<u8>,
     /// A sign that the modem may have restarted unseen (no `RDY` at auto-baud, or a garbled
-    /// one): `Call Ready`, `SMS Ready` or `+CPIN: READY` unasked, an echo, an `ERROR` to a
-    /// multi-link command. The next command checks first (see `device`).
+    /// one): `Call Ready` or `SMS Ready` a second time since it booted, `+CPIN: READY`
+    /// unasked, an echo, an `ERROR` to a multi-link command. The next command checks first
+    /// (see `device`).
     pub suspect: bool,
     /// Manual receive (newline and acknowledged framings): data waits in the modem
     /// (`+CIPRXGET: 1,0`, or a read that left some).
@@ -54,8 +55,14 @@ pub(crate) struct State<'a, B: ?Sized> {
     /// The modem is being (re)started: its `RDY` and `+CPIN: NOT READY` are expected, and
     /// end no wait ([`Wake::Abort`] rather than [`Wake::Restart`]).
     pub starting: bool,
-    /// Flight mode (B6): the SIM goes with the radio, its `+CPIN: NOT READY` is no restart.
+    /// Flight mode (B6): the SIM goes with the radio, its `+CPIN: NOT READY` is no restart;
+    /// from `AT+CFUN=0` until the SIM is back (`+CPIN: READY`, or the IP ready): a modem that
+    /// resets its SIM when the radio comes back says `+CPIN: NOT READY` after the `OK` to
+    /// `AT+CFUN=1` too.
     pub radio_off: bool,
+    /// `Call Ready` (bit 0) and `SMS Ready` (bit 1) came since the modem last booted: each
+    /// comes once a boot, often after start-up; again, it is a sign of a reboot unseen.
+    pub boot_urcs: u8,
     led: Option<LedState>,
     /// The LED the loops last set; the URC handler may show `Searching` over it for a while.
     wanted_led: Option<LedState>,
@@ -72,6 +79,7 @@ impl<'a, B: Board + ?Sized> State<'a, B> {
             deframer: Deframer::new(framing),
             starting: true,
             radio_off: false,
+            boot_urcs: 0,
             led: None,
             wanted_led: None,
             unix: None,
@@ -262,6 +270,7 @@ impl<B: Board + ?Sized> Handler for State<'_, B> {
             }
             Response::Ready => {
                 self.flags.rebooted = true;
+                self.boot_urcs = 0;
                 self.restart_wake()
             }
             Response::Cpin(SimState::NotReady | SimState::NotInserted) => {
@@ -277,9 +286,20 @@ impl<B: Board + ?Sized> Handler for State<'_, B> {
                 self.flags.ntp = Some(code);
                 Wake::Yes
             }
-            // What a modem says as it boots: expected while it is started, and after flight
-            // mode (`+CPIN: READY`); otherwise it may have restarted without a `RDY`.
-            Response::CallReady | Response::SmsReady | Response::Cpin(SimState::Ready) => {
+            // What a modem says as it boots: `Call Ready` and `SMS Ready` once a boot (often
+            // after start-up), `+CPIN: READY` also after flight mode; otherwise it may have
+            // restarted without a `RDY`.
+            Response::CallReady | Response::SmsReady => {
+                let bit = 1 << u8::from(matches!(urc, Response::SmsReady));
+                self.flags.suspect |= self.boot_urcs & bit != 0 && !self.starting;
+                self.boot_urcs |= bit;
+                Wake::No
+            }
+            Response::Cpin(SimState::Ready) if self.radio_off => {
+                self.radio_off = false;
+                Wake::No
+            }
+            Response::Cpin(SimState::Ready) => {
                 self.flags.suspect |= !self.starting;
                 Wake::No
             }
@@ -387,6 +407,25 @@ mod tests {
             reason: DropReason::Full,
         };
         assert_eq!(log.0.last(), Some(&format!("{full:?}")));
+    }
+
+    #[test]
+    fn call_ready_once_a_boot_is_no_sign_of_a_reboot() {
+        // The SIM800 says `Call Ready` and `SMS Ready` seconds after booting, often after
+        // start-up is over: once is no sign; again, without a `RDY`, is.
+        let mut log = Log::default();
+        let mut state = State::new(&mut log, Framing::Raw);
+        state.starting = false;
+        state.urc(Instant::ZERO, &Response::CallReady);
+        state.urc(Instant::ZERO, &Response::SmsReady);
+        assert!(!state.flags.suspect);
+        state.urc(Instant::ZERO, &Response::SmsReady);
+        assert!(state.flags.suspect);
+        // After a `RDY`, once again.
+        state.urc(Instant::ZERO, &Response::Ready);
+        state.flags = Flags::default();
+        state.urc(Instant::ZERO, &Response::CallReady);
+        assert!(!state.flags.suspect);
     }
 
     #[test]
