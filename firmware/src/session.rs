@@ -97,7 +97,9 @@
 //! - Heartbeats are on a `heartbeat_interval` grid from the connect: a due one is queued at
 //!   the next turn of the loop, ahead of the replies never tried, and written at once, so it
 //!   is late by at most the command in progress when it came due (one send, one
-//!   `AT+CIPACK`, one read of received data, one clock-sync step, or B10's query), and with
+//!   `AT+CIPACK`, one read of received data, one clock-sync step, or B10's query: the
+//!   longest is a send of [`MAX_MESSAGE`] bytes, some 145 ms on the UART at 115,200 baud,
+//!   checked by `behaviour/b01_heartbeat_reply_burst.json`), and with
 //!   raw framing the acknowledgement of the message on the way (a round trip and an
 //!   `ack_poll_interval`); a late one does not move the next. None is queued while the
 //!   modem says the cell is lost: it could only wait, and the connection may well survive
