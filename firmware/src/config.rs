@@ -107,7 +107,9 @@ pub struct Config {
     pub server_port: u16,
     /// TCP (the seed's) or UDP: B5's one switch.
     pub transport: Transport,
-    /// How messages are delimited on the link (see `protocol::app`).
+    /// How messages are delimited on the link (see `protocol::app`): `raw` (the seed's) and
+    /// `newline` deliver at least once, `acked` (numbered, checksummed, acknowledged frames)
+    /// exactly once.
     pub framing: Framing,
     /// B1: a heartbeat is queued this often while connected, the first right after connecting.
     /// Valid: 1 ms to a day.
@@ -175,6 +177,13 @@ pub struct Config {
     /// Valid: 1 ms to a day.
     #[cfg_attr(feature = "serde", serde(with = "units::HumanDuration"))]
     pub ack_poll_interval: Duration,
+    /// Acknowledged framing: how long numbered frames the server's TCP has may wait for the
+    /// server's own acknowledgement (`A<n>`) before they are written again, on the same
+    /// connection (line noise on the UART garbled one, say; the server drops a copy it has).
+    /// The wait starts again at each acknowledgement, of TCP or of the server. Valid: 1 ms to
+    /// a day.
+    #[cfg_attr(feature = "serde", serde(with = "units::HumanDuration"))]
+    pub resend_timeout: Duration,
 
     // ---- Queries and the watchdog (B10) ----
     /// How often signal (`AT+CSQ`) and cell (`AT+CREG?`) are queried (the seed's 60 s).
@@ -291,6 +300,7 @@ impl Default for Config {
             connect_timeout: secs(75),
             send_timeout: secs(30),
             ack_poll_interval: Duration::from_millis(250),
+            resend_timeout: secs(5),
             query_interval: secs(60),
             watchdog_feed_interval: secs(4),
             progress_timeout: secs(300),
@@ -421,6 +431,7 @@ impl Config {
             ("connect_timeout", D(c.connect_timeout), ms, day),
             ("send_timeout", D(c.send_timeout), ms, day),
             ("ack_poll_interval", D(c.ack_poll_interval), ms, day),
+            ("resend_timeout", D(c.resend_timeout), ms, day),
             ("query_interval", D(c.query_interval), ms, day),
             (
                 "watchdog_feed_interval",

@@ -26,7 +26,7 @@
 //! while earlier ones wait for their acknowledgement.
 
 use heapless::Vec;
-use protocol::app::{Framing, HEARTBEAT};
+use protocol::app::{Frame, Framing, FRAME_OVERHEAD, HEARTBEAT, HEARTBEAT_FRAME};
 
 use crate::config::{MAX_MESSAGE, OUTBOX_BYTES, OUTBOX_ENTRIES};
 
@@ -63,13 +63,27 @@ pub enum DropReason {
     TooLong,
 }
 
+/// 8 bytes: a larger entry is swapped through `memmove` (see [`Outbox::remove`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Entry {
-    kind: Kind,
-    /// Bytes in `Outbox::bytes` (0 for a heartbeat).
+    /// Bytes in `Outbox::bytes`: 0 for a heartbeat (its payload is a constant), and only for
+    /// one.
     len: u16,
     /// Written: where it ends in the connection's byte stream.
     end: u32,
+    /// Acknowledged framing: the frame's number, which the server acknowledges (it stays
+    /// until then); 0 for what the connection's TCP acknowledgement settles.
+    seq: u16,
+}
+
+impl Entry {
+    fn kind(&self) -> Kind {
+        if self.len == 0 {
+            Kind::Heartbeat
+        } else {
+            Kind::Reply
+        }
+    }
 }
 
 /// The bounded FIFO. Replies' bytes are stored back to back in entry order.
@@ -85,6 +99,8 @@ pub struct Outbox {
     /// `entries[..resend]` were written on an earlier connection and not acknowledged:
     /// they are written first on this one, before a heartbeat that comes due.
     resend: usize,
+    /// What the connection's TCP acknowledged, as last seen ([`Outbox::acked`]).
+    tcp: u32,
 }
 
 impl Default for Outbox {
@@ -103,6 +119,7 @@ impl Outbox {
             used: 0,
             written: 0,
             resend: 0,
+            tcp: 0,
         }
     }
 
@@ -124,13 +141,13 @@ impl Outbox {
     /// already or no slot is free.
     pub fn push_heartbeat(&mut self) -> Result<(), DropReason> {
         let mut waiting = self.entries.iter().skip(self.written);
-        if waiting.any(|e| e.kind == Kind::Heartbeat) {
+        if waiting.any(|e| e.kind() == Kind::Heartbeat) {
             return Err(DropReason::HeartbeatPending);
         }
         let heartbeat = Entry {
-            kind: Kind::Heartbeat,
             len: 0,
             end: 0,
+            seq: 0,
         };
         self.entries.push(heartbeat).map_err(|_| DropReason::Full)?;
         // Then down to its place, ahead of the replies never tried.
@@ -144,17 +161,50 @@ impl Outbox {
 
     /// Queues a reply, with the framing's terminator; with a framing that marks its messages'
     /// ends, joined to the last reply never written when one send still carries both (a burst
-    /// of requests takes few sends and slots). `Ok(true)` if a waiting heartbeat was evicted
-    /// to make room.
-    pub fn push_reply(&mut self, data: &[u8]) -> Result<bool, DropReason> {
+    /// of requests takes few sends and slots). With the acknowledged framing, the frame
+    /// numbered `seq` (the request's), which stays until the server acknowledges it; never
+    /// joined. `Ok(true)` if a waiting heartbeat was evicted to make room.
+    pub fn push_reply(&mut self, seq: u16, data: &[u8]) -> Result<bool, DropReason> {
+        self.push(Frame::Message { seq, payload: data })
+    }
+
+    /// Acknowledged framing: queues `A<seq>`, the answer to a request that asks for nothing
+    /// (settled by the connection's TCP acknowledgement, as a heartbeat).
+    pub fn push_ack(&mut self, seq: u16) -> Result<bool, DropReason> {
+        self.push(Frame::Ack { seq })
+    }
+
+    fn push(&mut self, frame: Frame<'_>) -> Result<bool, DropReason> {
+        let (payload, seq) = match frame {
+            Frame::Message { payload, seq } => (payload, seq),
+            Frame::Ack { .. } => (&[][..], 0),
+        };
+        let acked = self.framing == Framing::Acked;
         let terminator = self.framing.terminator();
-        let len = data.len() + terminator.len();
-        if len > MAX_MESSAGE {
+        // With the acknowledged framing, at most: the frame's exact length is known once
+        // written.
+        let most = payload.len()
+            + if acked {
+                FRAME_OVERHEAD
+            } else {
+                terminator.len()
+            };
+        if most > MAX_MESSAGE {
             return Err(DropReason::TooLong);
         }
-        if len > OUTBOX_BYTES - self.used {
+        if most > OUTBOX_BYTES - self.used {
             return Err(DropReason::Full);
         }
+        // Written after what is stored, taken in below (or left there if it finds no slot).
+        let free = &mut self.bytes[self.used..self.used + most];
+        let len = if acked {
+            frame.encode(free).unwrap_or(0)
+        } else {
+            let (message, end) = free.split_at_mut(payload.len());
+            message.copy_from_slice(payload);
+            end.copy_from_slice(terminator);
+            most
+        };
         let fresh = self.written.max(self.resend);
         let last = self.entries.len().checked_sub(1).filter(|&i| i >= fresh);
         let last = last.map(|i| &mut self.entries[i]);
@@ -163,8 +213,8 @@ impl Outbox {
             // Lines join the last reply never tried, if one send still carries it: a burst
             // of requests takes few sends and slots (B9).
             Some(e)
-                if self.framing != Framing::Raw
-                    && e.kind == Kind::Reply
+                if self.framing == Framing::Newline
+                    && e.kind() == Kind::Reply
                     && usize::from(e.len) + len <= MAX_MESSAGE =>
             {
                 // At most `MAX_MESSAGE`.
@@ -174,17 +224,14 @@ impl Outbox {
                 evicted = self.entries.is_full() && self.evict_heartbeat();
                 self.entries
                     .push(Entry {
-                        kind: Kind::Reply,
-                        // At most `MAX_MESSAGE`.
+                        // At most `MAX_MESSAGE`, and not 0: a reply is never empty.
                         len: len as u16,
                         end: 0,
+                        seq,
                     })
                     .map_err(|_| DropReason::Full)?;
             }
         }
-        let (message, end) = self.bytes[self.used..self.used + len].split_at_mut(data.len());
-        message.copy_from_slice(data);
-        end.copy_from_slice(terminator);
         self.used += len;
         Ok(evicted)
     }
@@ -193,7 +240,7 @@ impl Outbox {
     fn evict_heartbeat(&mut self) -> bool {
         let skip = self.written.max(self.resend);
         let mut waiting = self.entries.iter().skip(skip);
-        match waiting.position(|e| e.kind == Kind::Heartbeat) {
+        match waiting.position(|e| e.kind() == Kind::Heartbeat) {
             Some(i) => {
                 self.remove(skip + i);
                 true
@@ -211,16 +258,22 @@ impl Outbox {
         self.entries.pop();
     }
 
+    /// Where message `i`'s bytes start.
+    fn start(&self, i: usize) -> usize {
+        self.entries[..i].iter().map(|e| usize::from(e.len)).sum()
+    }
+
     /// The message `i`: its kind and its bytes as they go on the link.
-    fn message(&self, i: usize) -> Option<(Kind, &[u8])> {
+    pub fn message(&self, i: usize) -> Option<(Kind, &[u8])> {
         let entry = self.entries.get(i)?;
-        let start: usize = self.entries[..i].iter().map(|e| usize::from(e.len)).sum();
-        let data = match (entry.kind, self.framing) {
+        let start = self.start(i);
+        let data = match (entry.kind(), self.framing) {
             (Kind::Heartbeat, Framing::Raw) => HEARTBEAT,
             (Kind::Heartbeat, Framing::Newline) => &HEARTBEAT_LINE,
+            (Kind::Heartbeat, Framing::Acked) => &HEARTBEAT_FRAME,
             (Kind::Reply, _) => &self.bytes[start..start + usize::from(entry.len)],
         };
-        Some((entry.kind, data))
+        Some((entry.kind(), data))
     }
 
     /// The next message to write: its kind and bytes. They stay in place until it is
@@ -244,44 +297,70 @@ impl Outbox {
         self.resend = self.resend.max(self.written + 1);
     }
 
-    /// Whether written messages wait for their acknowledgement.
+    /// Whether written messages wait for the connection's TCP acknowledgement.
     pub fn unacked(&self) -> bool {
-        self.written > 0
+        self.entries[..self.written]
+            .iter()
+            .any(|e| e.end > self.tcp)
     }
 
-    /// The oldest message, if it was written and the connection acknowledged it: `acked`
-    /// bytes of the stream reach its end. [`Outbox::remove_head`] then takes it out.
-    pub fn acked(&self, acked: u32) -> Option<(Kind, &[u8])> {
-        let written = self
-            .entries
-            .first()
-            .filter(|e| self.written > 0 && e.end <= acked);
-        written.and_then(|_| self.message(0))
+    /// Acknowledged framing: whether written messages wait for the server's
+    /// acknowledgement.
+    pub fn app_waiting(&self) -> bool {
+        self.entries[..self.written].iter().any(|e| e.seq != 0)
     }
 
-    /// Takes the oldest message out (it was acknowledged, see [`Outbox::acked`]).
-    pub fn remove_head(&mut self) {
-        if self.entries.is_empty() {
+    /// The connection's TCP acknowledged `acked` bytes of its stream: the index of a written
+    /// message they cover that waits for nothing more ([`Outbox::remove_at`] then takes it
+    /// out). A numbered frame (acknowledged framing) waits for the server's own
+    /// acknowledgement ([`Outbox::app_acked`]).
+    pub fn acked(&mut self, acked: u32) -> Option<usize> {
+        self.tcp = acked;
+        let written = &self.entries[..self.written];
+        written.iter().position(|e| e.end <= acked && e.seq == 0)
+    }
+
+    /// Acknowledged framing: the server acknowledged frame `seq`: its index, written or not
+    /// ([`Outbox::remove_at`] then takes it out).
+    pub fn app_acked(&self, seq: u16) -> Option<usize> {
+        let numbered = seq != 0;
+        self.entries.iter().position(|e| numbered && e.seq == seq)
+    }
+
+    /// Takes message `i` out (it was acknowledged).
+    pub fn remove_at(&mut self, i: usize) {
+        let Some(entry) = self.entries.get(i) else {
             return;
-        }
-        let len = usize::from(self.entries[0].len);
-        self.remove(0);
+        };
+        let (start, len) = (self.start(i), usize::from(entry.len));
+        self.remove(i);
         // The bytes behind move down (see `remove`).
-        for i in len..self.used {
-            self.bytes.swap(i - len, i);
+        for k in start + len..self.used {
+            self.bytes.swap(k - len, k);
         }
         self.used -= len;
-        self.written = self.written.saturating_sub(1);
-        self.resend = self.resend.saturating_sub(1);
+        if i < self.written {
+            self.written -= 1;
+        }
+        if i < self.resend {
+            self.resend -= 1;
+        }
     }
 
     /// The connection was lost: what was written and not acknowledged is to be written
     /// again, first, on the next one; but heartbeats, which only say the link was alive.
     pub fn rewind(&mut self) {
+        self.resend_written();
+        self.tcp = 0;
+    }
+
+    /// Acknowledged framing: the server did not acknowledge what its TCP has: everything
+    /// written is written again, first, on the same connection (heartbeats are not).
+    pub fn resend_written(&mut self) {
         let mut end = self.resend.max(self.written);
         let mut i = 0;
         while i < end {
-            if self.entries[i].kind == Kind::Heartbeat {
+            if self.entries[i].kind() == Kind::Heartbeat {
                 self.remove(i);
                 end -= 1;
             } else {
@@ -297,6 +376,19 @@ impl Outbox {
 mod tests {
     use super::*;
 
+    impl Outbox {
+        /// What [`Outbox::acked`] gives, as the message.
+        fn acked_msg(&mut self, acked: u32) -> Option<(Kind, &[u8])> {
+            let i = self.acked(acked)?;
+            self.message(i)
+        }
+
+        /// Takes the oldest message out.
+        pub(crate) fn remove_head(&mut self) {
+            self.remove_at(0);
+        }
+    }
+
     /// Writes every waiting message, ending at `end` and on, and acknowledges them all:
     /// what went out, in order.
     fn drain(o: &mut Outbox) -> heapless::Vec<(Kind, heapless::Vec<u8, MAX_MESSAGE>), 32> {
@@ -308,7 +400,7 @@ mod tests {
                 .unwrap();
             o.written(end);
         }
-        while o.acked(end).is_some() {
+        while o.acked_msg(end).is_some() {
             o.remove_head();
         }
         out
@@ -328,8 +420,8 @@ mod tests {
         o.written(10);
         assert_eq!(o.push_heartbeat(), Ok(()));
         assert_eq!(o.push_heartbeat(), Err(DropReason::HeartbeatPending));
-        assert_eq!(o.acked(9), None);
-        assert_eq!(o.acked(10), Some((Kind::Heartbeat, HEARTBEAT)));
+        assert_eq!(o.acked_msg(9), None);
+        assert_eq!(o.acked_msg(10), Some((Kind::Heartbeat, HEARTBEAT)));
         o.remove_head();
         assert_eq!(o.len(), 1);
     }
@@ -339,7 +431,7 @@ mod tests {
         let mut o = Outbox::new(Framing::Raw);
         o.push_heartbeat().unwrap();
         o.written(10);
-        o.push_reply(b"back").unwrap();
+        o.push_reply(0, b"back").unwrap();
         o.written(14);
         o.push_heartbeat().unwrap();
         o.written(24);
@@ -351,8 +443,8 @@ mod tests {
     #[test]
     fn fifo_order_and_bytes() {
         let mut o = Outbox::new(Framing::Raw);
-        o.push_reply(b"back1").unwrap();
-        o.push_reply(b"time-ish").unwrap();
+        o.push_reply(0, b"back1").unwrap();
+        o.push_reply(0, b"time-ish").unwrap();
         assert_eq!((o.len(), o.bytes()), (2, 13));
         let sent = drain(&mut o);
         assert_eq!(
@@ -367,32 +459,32 @@ mod tests {
     #[test]
     fn a_due_heartbeat_goes_ahead_of_waiting_replies_behind_written_ones() {
         let mut o = Outbox::new(Framing::Raw);
-        o.push_reply(b"back 1").unwrap();
+        o.push_reply(0, b"back 1").unwrap();
         o.written(6);
-        o.push_reply(b"back 2").unwrap();
-        o.push_reply(b"back 3").unwrap();
+        o.push_reply(0, b"back 2").unwrap();
+        o.push_reply(0, b"back 3").unwrap();
         o.push_heartbeat().unwrap();
         let (h, r) = (Kind::Heartbeat, Kind::Reply);
         assert_eq!(o.next(), Some((h, HEARTBEAT)));
         // `back 1` was written already: it stays first.
-        assert_eq!(o.acked(6), Some((r, &b"back 1"[..])));
+        assert_eq!(o.acked_msg(6), Some((r, &b"back 1"[..])));
         assert_eq!(kinds(&mut o), [h, r, r]);
     }
 
     #[test]
     fn written_messages_leave_when_acknowledged_and_are_written_again_after_a_loss() {
         let mut o = Outbox::new(Framing::Raw);
-        o.push_reply(b"back!").unwrap();
-        o.push_reply(b"second").unwrap();
-        o.push_reply(b"third").unwrap();
+        o.push_reply(0, b"back!").unwrap();
+        o.push_reply(0, b"second").unwrap();
+        o.push_reply(0, b"third").unwrap();
         o.written(5);
         o.written(11);
         assert!(o.unacked());
         assert_eq!(o.next(), Some((Kind::Reply, &b"third"[..])));
         // The first is acknowledged, not the second (part of it only).
-        assert_eq!(o.acked(8), Some((Kind::Reply, &b"back!"[..])));
+        assert_eq!(o.acked_msg(8), Some((Kind::Reply, &b"back!"[..])));
         o.remove_head();
-        assert_eq!(o.acked(8), None);
+        assert_eq!(o.acked_msg(8), None);
         // Lost: the second is the first written on the next connection, before a heartbeat
         // due then, which goes ahead of `third` (never written).
         o.rewind();
@@ -400,7 +492,7 @@ mod tests {
         o.push_heartbeat().unwrap();
         assert_eq!(o.next(), Some((Kind::Reply, &b"second"[..])));
         o.written(6);
-        assert_eq!(o.acked(6), Some((Kind::Reply, &b"second"[..])));
+        assert_eq!(o.acked_msg(6), Some((Kind::Reply, &b"second"[..])));
         o.remove_head();
         assert_eq!(o.next(), Some((Kind::Heartbeat, HEARTBEAT)));
         o.written(16);
@@ -410,8 +502,8 @@ mod tests {
     #[test]
     fn a_message_whose_send_failed_stays_ahead_of_a_due_heartbeat() {
         let mut o = Outbox::new(Framing::Raw);
-        o.push_reply(b"back!").unwrap();
-        o.push_reply(b"later").unwrap();
+        o.push_reply(0, b"back!").unwrap();
+        o.push_reply(0, b"later").unwrap();
         o.tried();
         o.rewind();
         o.push_heartbeat().unwrap();
@@ -425,12 +517,12 @@ mod tests {
         let mut o = Outbox::new(Framing::Raw);
         o.push_heartbeat().unwrap();
         for _ in 1..OUTBOX_ENTRIES {
-            assert_eq!(o.push_reply(b"r"), Ok(false));
+            assert_eq!(o.push_reply(0, b"r"), Ok(false));
         }
         // Full: the heartbeat makes room for a reply...
-        assert_eq!(o.push_reply(b"new"), Ok(true));
+        assert_eq!(o.push_reply(0, b"new"), Ok(true));
         // ...then new messages are refused and the old ones keep their places.
-        assert_eq!(o.push_reply(b"newer"), Err(DropReason::Full));
+        assert_eq!(o.push_reply(0, b"newer"), Err(DropReason::Full));
         assert_eq!(o.push_heartbeat(), Err(DropReason::Full));
         let sent = drain(&mut o);
         assert!(sent.iter().all(|(k, _)| *k == Kind::Reply));
@@ -442,11 +534,11 @@ mod tests {
         let mut o = Outbox::new(Framing::Raw);
         o.push_heartbeat().unwrap();
         for _ in 1..OUTBOX_ENTRIES {
-            o.push_reply(b"r").unwrap();
+            o.push_reply(0, b"r").unwrap();
         }
         o.written(10);
-        assert_eq!(o.push_reply(b"new"), Err(DropReason::Full));
-        assert!(o.acked(10).is_some());
+        assert_eq!(o.push_reply(0, b"new"), Err(DropReason::Full));
+        assert!(o.acked_msg(10).is_some());
         o.remove_head();
         assert_eq!(o.len(), OUTBOX_ENTRIES - 1);
     }
@@ -456,7 +548,7 @@ mod tests {
         let mut o = Outbox::new(Framing::Newline);
         assert_eq!(&HEARTBEAT_LINE[..], b"heart beat\n");
         o.push_heartbeat().unwrap();
-        o.push_reply(b"back 1").unwrap();
+        o.push_reply(0, b"back 1").unwrap();
         assert_eq!(o.bytes(), 7);
         assert_eq!(o.next(), Some((Kind::Heartbeat, &b"heart beat\n"[..])));
         o.written(11);
@@ -464,28 +556,31 @@ mod tests {
         assert_eq!(o.next(), Some((Kind::Reply, &b"back 1\n"[..])));
         o.written(18);
         // A reply queued while the first is written goes behind; it stays put.
-        o.push_reply(b"bin!").unwrap();
+        o.push_reply(0, b"bin!").unwrap();
         o.remove_head();
         assert_eq!(o.next(), Some((Kind::Reply, &b"bin!\n"[..])));
         o.written(23);
         o.remove_head();
         let most = [b'b'; MAX_MESSAGE - 1];
-        assert_eq!(o.push_reply(&most), Ok(false));
-        assert_eq!(o.push_reply(&[b'b'; MAX_MESSAGE]), Err(DropReason::TooLong));
+        assert_eq!(o.push_reply(0, &most), Ok(false));
+        assert_eq!(
+            o.push_reply(0, &[b'b'; MAX_MESSAGE]),
+            Err(DropReason::TooLong)
+        );
     }
 
     #[test]
     fn lines_join_the_last_reply_never_written() {
         let mut o = Outbox::new(Framing::Newline);
-        o.push_reply(b"back 1").unwrap();
+        o.push_reply(0, b"back 1").unwrap();
         o.written(7);
         // Not a written one.
-        o.push_reply(b"back 2").unwrap();
-        o.push_reply(b"back 3").unwrap();
+        o.push_reply(0, b"back 2").unwrap();
+        o.push_reply(0, b"back 3").unwrap();
         assert_eq!((o.len(), o.bytes()), (2, 21));
         // A heartbeat goes ahead; the next reply still joins the last one.
         o.push_heartbeat().unwrap();
-        o.push_reply(b"back 4").unwrap();
+        o.push_reply(0, b"back 4").unwrap();
         assert_eq!(o.len(), 3);
         o.remove_head();
         assert_eq!(o.next(), Some((Kind::Heartbeat, &b"heart beat\n"[..])));
@@ -495,14 +590,14 @@ mod tests {
             Some((Kind::Reply, &b"back 2\nback 3\nback 4\n"[..]))
         );
         // One send carries at most `MAX_MESSAGE` bytes.
-        o.push_reply(&[b'b'; MAX_MESSAGE - 22]).unwrap();
+        o.push_reply(0, &[b'b'; MAX_MESSAGE - 22]).unwrap();
         assert_eq!(o.len(), 2);
-        o.push_reply(b"b").unwrap();
+        o.push_reply(0, b"b").unwrap();
         assert_eq!(o.len(), 3);
         // With raw framing a message is what one send carries: never joined.
         let mut o = Outbox::new(Framing::Raw);
-        o.push_reply(b"back 1").unwrap();
-        o.push_reply(b"back 2").unwrap();
+        o.push_reply(0, b"back 1").unwrap();
+        o.push_reply(0, b"back 2").unwrap();
         assert_eq!(o.len(), 2);
     }
 
@@ -511,15 +606,15 @@ mod tests {
         let mut o = Outbox::new(Framing::Raw);
         let big = [7u8; MAX_MESSAGE];
         assert_eq!(
-            o.push_reply(&[0; MAX_MESSAGE + 1]),
+            o.push_reply(0, &[0; MAX_MESSAGE + 1]),
             Err(DropReason::TooLong)
         );
-        assert_eq!(o.push_reply(&big), Ok(false));
-        assert_eq!(o.push_reply(&big), Ok(false));
-        assert_eq!(o.push_reply(b"x"), Err(DropReason::Full));
+        assert_eq!(o.push_reply(0, &big), Ok(false));
+        assert_eq!(o.push_reply(0, &big), Ok(false));
+        assert_eq!(o.push_reply(0, b"x"), Err(DropReason::Full));
         o.written(MAX_MESSAGE as u32);
         o.remove_head();
-        assert_eq!(o.push_reply(b"x"), Ok(false));
+        assert_eq!(o.push_reply(0, b"x"), Ok(false));
         assert_eq!(o.next(), Some((Kind::Reply, &big[..])));
         o.written(2 * MAX_MESSAGE as u32);
         o.remove_head();

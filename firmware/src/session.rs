@@ -125,6 +125,9 @@ use crate::time::{Clock, Instant};
 use crate::values::{LedState, LinkLoss, Phase, RestartReason};
 use embedded_io_async::{Read, Write};
 
+/// The shortest request frame of the acknowledged framing: `M1 <crc> b` and its `\n`.
+const MIN_FRAME: usize = 10;
+
 /// The connection's byte stream as `AT+CIPACK` counts it, while a session runs.
 struct Stream {
     /// Bytes written on the connection (the modem's `txlen`), as far as the firmware knows.
@@ -138,6 +141,9 @@ struct Stream {
     /// A send's data was written and its `DATA ACCEPT` did not come: `AT+CIPACK` tells
     /// whether the modem took the data (`len` more bytes written) before anything more is.
     unsure: Option<u32>,
+    /// Acknowledged framing: when the wait for the server's acknowledgement last started
+    /// again (an acknowledgement, of TCP or of the server).
+    app: Instant,
     /// `AT+CIPACK` answered `ERROR` this often.
     refused: u8,
 }
@@ -173,6 +179,7 @@ impl<'a, U: Read + Write, C: Clock, B: Board + ?Sized> Device<'a, U, C, B> {
             progress: now,
             poll: now,
             unsure: None,
+            app: now,
             refused: 0,
         };
         let mut lost = None;
@@ -181,6 +188,15 @@ impl<'a, U: Read + Write, C: Clock, B: Board + ?Sized> Device<'a, U, C, B> {
             self.check_modem()?;
             let now = self.now();
             let unacked = self.state.outbox.unacked();
+            if core::mem::take(&mut self.state.flags.app_acked) {
+                stream.app = now;
+                self.delivered = true;
+                self.at.progressed();
+            }
+            // Acknowledged framing: numbered frames the server's TCP has and the server did
+            // not acknowledge within `resend_timeout` go again.
+            let resend = (!unacked && self.state.outbox.app_waiting())
+                .then_some(stream.app + self.config.resend_timeout);
             let flags = &self.state.flags;
             if lost.is_none() {
                 if flags.pdp_deact {
@@ -214,6 +230,10 @@ impl<'a, U: Read + Write, C: Clock, B: Board + ?Sized> Device<'a, U, C, B> {
                 continue;
             } else if stream.unsure.is_some() || (unacked && now >= stream.poll) {
                 Chore::Acks
+            } else if resend.is_some_and(|at| now >= at) {
+                self.state.outbox.resend_written();
+                stream.app = now;
+                continue;
             } else if let Some((_, data)) = self.state.outbox.next().filter(|_| {
                 // Raw framing: a message is what arrives in one piece, and TCP joins what
                 // it has in flight; so one message at a time.
@@ -237,6 +257,9 @@ impl<'a, U: Read + Write, C: Clock, B: Board + ?Sized> Device<'a, U, C, B> {
                 let mut deadline = heartbeat_due.min(self.query_due).min(ntp_deadline);
                 if unacked {
                     deadline = deadline.min(stream.poll);
+                }
+                if let Some(at) = resend {
+                    deadline = deadline.min(at);
                 }
                 self.at.wait_until(deadline, &mut self.state).await;
                 continue;
@@ -286,15 +309,25 @@ impl<'a, U: Read + Write, C: Clock, B: Board + ?Sized> Device<'a, U, C, B> {
     /// How much received data to read now (manual receive): what the outbox has room to
     /// answer, `None` if nothing. A request of `n` bytes is answered with at most 11 bytes
     /// if it is 4 or more (`time\n`, `bin\n`, `back...`), so `n` bytes read need at most
-    /// `3n` bytes, plus what a partial message held by the deframer adds. Replies join the
-    /// last one never tried (see `outbox`), so at most [`MAX_MESSAGE`]` / 3` bytes read take
-    /// one slot more; one is kept for a heartbeat.
+    /// `3n` bytes, plus what a partial message held by the deframer adds. With newline
+    /// framing replies join the last one never tried (see `outbox`), so at most
+    /// [`MAX_MESSAGE`]` / 3` bytes read take one slot more; a frame of the acknowledged
+    /// framing is never joined and is at least [`MIN_FRAME`] bytes long. One slot is kept for
+    /// a heartbeat. With the acknowledged framing, the server's acknowledgements, which free
+    /// the outbox, wait to be read too: when numbered frames wait for them, a little is read
+    /// whatever the room (a request whose answer finds none is sent again by the server).
     fn room(&self) -> Option<u16> {
         let outbox = &self.state.outbox;
         let bytes = OUTBOX_BYTES - outbox.bytes();
         let bytes = bytes.saturating_sub(self.state.deframer.partial()) / 3;
-        let slots = outbox.len() + 2 <= OUTBOX_ENTRIES;
-        let len = if slots { bytes.min(MAX_MESSAGE / 3) } else { 0 };
+        let slots = (OUTBOX_ENTRIES - outbox.len()).saturating_sub(1);
+        let acked = self.config.framing == Framing::Acked;
+        let len = match slots {
+            0 if acked && outbox.app_waiting() => MIN_FRAME * 4,
+            0 => 0,
+            _ if acked => bytes.min(MIN_FRAME * slots),
+            _ => bytes.min(MAX_MESSAGE / 3),
+        };
         // At most `MAX_MESSAGE`.
         (len > 0).then_some(len as u16)
     }
@@ -381,6 +414,7 @@ impl<'a, U: Read + Write, C: Clock, B: Board + ?Sized> Device<'a, U, C, B> {
                 if acklen != stream.acked {
                     stream.acked = acklen;
                     stream.progress = now;
+                    stream.app = now;
                 }
                 acklen
             }
@@ -403,9 +437,11 @@ impl<'a, U: Read + Write, C: Clock, B: Board + ?Sized> Device<'a, U, C, B> {
             stream.unsure = None;
         }
         let state = &mut self.state;
-        while let Some((kind, data)) = state.outbox.acked(acked) {
-            state.board.report(Report::Sent { kind, data });
-            state.outbox.remove_head();
+        while let Some(i) = state.outbox.acked(acked) {
+            if let Some((kind, data)) = state.outbox.message(i) {
+                state.board.report(Report::Sent { kind, data });
+            }
+            state.outbox.remove_at(i);
             state.report_outbox();
             self.delivered = true;
             self.at.progressed();

@@ -4,7 +4,7 @@
 //! (B2–B4) at once, and the events that end a wait (`CLOSED`, `+PDP: DEACT`, `RDY`, ...) are
 //! kept in [`Flags`] until the loop that cares looks.
 
-use protocol::app::{reply_to, Deframer, Framing, MessageTooLong, Reply};
+use protocol::app::{reply_to, Deframer, Frame, Framing, Reply};
 use protocol::response::{ConnectResult, Response, RxGetResponse, VoltageAlarm};
 use protocol::types::SimState;
 
@@ -44,6 +44,8 @@ pub(crate) struct Flags {
     /// A `DATA ACCEPT` came after its send's wait ended: the data was short (line noise ate
     /// bytes) and the filler written then completed it (see `at`'s "Sending").
     pub padded: bool,
+    /// Acknowledged framing: the server acknowledged a numbered frame (it left the outbox).
+    pub app_acked: bool,
 }
 
 /// Everything the URC handler touches: the board, the outbox and the receive path.
@@ -137,33 +139,88 @@ impl<'a, B: Board + ?Sized> State<'a, B> {
         self.report_outbox();
     }
 
-    /// B2–B4: deframes a received chunk and queues the replies its messages ask for.
+    /// B2–B4: deframes a received chunk and queues the replies its messages ask for. With
+    /// the acknowledged framing a message is a frame: a request (answered with its number,
+    /// or `A<n>` when it asks for nothing), or the server's acknowledgement of one of ours
+    /// (it leaves the outbox); a line that is no frame, or whose checksum is wrong, is
+    /// dropped (the server sends the request again).
     fn received(&mut self, now: Instant, chunk: &[u8]) {
         let unix = self.unix_at(now);
         let State {
             board,
             outbox,
             deframer,
+            flags,
             ..
         } = self;
-        deframer.push(chunk, |message| match message {
-            Ok(message) => {
-                board.report(Report::Received(message));
-                if let Some(reply) = reply_to(message) {
-                    queue_reply(&mut **board, outbox, reply, unix);
+        let acked = deframer.framing() == Framing::Acked;
+        deframer.push(chunk, |message| {
+            let Ok(message) = message else {
+                board.report(Report::ReceivedTooLong);
+                return;
+            };
+            board.report(Report::Received(message));
+            let frame = if acked {
+                Frame::parse(message)
+            } else {
+                Some(Frame::Message {
+                    seq: 0,
+                    payload: message,
+                })
+            };
+            let (seq, request) = match frame {
+                Some(Frame::Message { seq, payload }) => (seq, payload),
+                Some(Frame::Ack { seq }) => {
+                    // (Every copy: one was written again before the first was acknowledged.)
+                    while let Some(i) = outbox.app_acked(seq) {
+                        if let Some((kind, data)) = outbox.message(i) {
+                            board.report(Report::Sent { kind, data });
+                        }
+                        outbox.remove_at(i);
+                        flags.app_acked = true;
+                    }
+                    return;
                 }
+                None => return,
+            };
+            let pushed = match reply_to(request) {
+                Some(reply) => queue_reply(outbox, seq, reply, unix),
+                // A numbered request that asks for nothing is acknowledged all the same.
+                None if seq != 0 => outbox.push_ack(seq).map(|e| (e, 0)),
+                None => return,
+            };
+            match pushed {
+                Ok((evicted, len)) => {
+                    if evicted {
+                        board.report(Report::Dropped {
+                            kind: Kind::Heartbeat,
+                            reason: DropReason::Evicted,
+                        });
+                    }
+                    board.report(Report::Queued {
+                        kind: Kind::Reply,
+                        len,
+                    });
+                }
+                Err(reason) => board.report(Report::Dropped {
+                    kind: Kind::Reply,
+                    reason,
+                }),
             }
-            Err(MessageTooLong) => board.report(Report::ReceivedTooLong),
+            let (messages, bytes) = (outbox.len(), outbox.bytes());
+            board.report(Report::Outbox { messages, bytes });
         });
     }
 }
 
+/// Queues the reply (numbered `seq`, acknowledged framing): whether a heartbeat was evicted
+/// for it, and its length.
 fn queue_reply(
-    board: &mut (impl Board + ?Sized),
     outbox: &mut Outbox,
+    seq: u16,
     reply: Reply<'_>,
     unix: u64,
-) {
+) -> Result<(bool, usize), DropReason> {
     let mut small = [0u8; 20]; // `bin`'s 3 bytes, or a u64 in decimal
     let data = match reply {
         Reply::Echo(message) => message,
@@ -172,26 +229,7 @@ fn queue_reply(
             &small[..len]
         }
     };
-    match outbox.push_reply(data) {
-        Ok(evicted) => {
-            if evicted {
-                board.report(Report::Dropped {
-                    kind: Kind::Heartbeat,
-                    reason: DropReason::Evicted,
-                });
-            }
-            board.report(Report::Queued {
-                kind: Kind::Reply,
-                len: data.len(),
-            });
-        }
-        Err(reason) => board.report(Report::Dropped {
-            kind: Kind::Reply,
-            reason,
-        }),
-    }
-    let (messages, bytes) = (outbox.len(), outbox.bytes());
-    board.report(Report::Outbox { messages, bytes });
+    outbox.push_reply(seq, data).map(|e| (e, data.len()))
 }
 
 impl<B: Board + ?Sized> State<'_, B> {
@@ -320,6 +358,7 @@ impl<B: Board + ?Sized> Handler for State<'_, B> {
 mod tests {
     extern crate std;
     use super::*;
+    use protocol::app::Frame;
     use std::{format, string::String, vec::Vec};
 
     #[derive(Default)]
@@ -386,6 +425,68 @@ mod tests {
         );
         // Queued as sent: with the framing's terminator, and joined (never written yet).
         assert_eq!(got, [&b"back 1\n\x11\x22\x33\n0\n"[..]]);
+    }
+
+    fn frame(frame: Frame<'_>) -> Vec<u8> {
+        let mut buf = [0u8; 64];
+        let n = frame.encode(&mut buf).unwrap();
+        buf[..n].to_vec()
+    }
+
+    #[test]
+    fn acknowledged_framing_answers_with_the_request_number_until_acknowledged() {
+        let mut log = Log::default();
+        let mut state = State::new(&mut log, Framing::Acked);
+        let request = |seq, payload| frame(Frame::Message { seq, payload });
+        let mut garbled = request(3, b"back 3");
+        garbled[7] ^= 1;
+        let chunk = [
+            request(1, b"back 1"),
+            request(2, b"hello"),
+            garbled,
+            request(1, b"back 1"),
+        ]
+        .concat();
+        state.urc(
+            Instant::ZERO,
+            &Response::Receive {
+                link: LINK,
+                data: &chunk,
+            },
+        );
+        // Request 1 answered with its number, twice (the copy means the answer was lost);
+        // request 2, which asks for nothing, acknowledged; request 3 dropped (its checksum).
+        let mut queued = Vec::new();
+        let mut end = 0;
+        while let Some((_, data)) = state.outbox.next() {
+            queued.push(data.to_vec());
+            end += data.len() as u32;
+            state.outbox.written(end);
+        }
+        let ack2 = frame(Frame::Ack { seq: 2 });
+        assert_eq!(queued, [request(1, b"back 1"), ack2, request(1, b"back 1")]);
+        // TCP acknowledges everything: the acknowledgement leaves, the answers wait for the
+        // server's.
+        while let Some(i) = state.outbox.acked(end) {
+            state.outbox.remove_at(i);
+        }
+        assert_eq!(state.outbox.len(), 2);
+        assert!(state.outbox.app_waiting() && !state.outbox.unacked());
+        // Not acknowledged in time: written again (the server drops a copy it has).
+        state.outbox.resend_written();
+        assert_eq!(
+            state.outbox.next().map(|(_, d)| d.to_vec()),
+            Some(request(1, b"back 1"))
+        );
+        state.urc(
+            Instant::ZERO,
+            &Response::Receive {
+                link: LINK,
+                data: &frame(Frame::Ack { seq: 1 }),
+            },
+        );
+        assert!(state.flags.app_acked);
+        assert!(state.outbox.is_empty());
     }
 
     #[test]
