@@ -164,6 +164,13 @@ fn golden_commands() -> Vec<Command<'static>> {
         C::SaveProfile,
         C::FlowControl(0),
         C::FlowControl(3),
+        C::Reset,
+        C::FactoryDefaults,
+        C::Verbose(false),
+        C::Verbose(true),
+        C::Quiet(false),
+        C::Quiet(true),
+        C::Online,
     ];
     for name in Name::ALL {
         all.extend([C::Test(name), C::Read(name), C::Exec(name)]);
@@ -233,6 +240,31 @@ fn golden_commands() -> Vec<Command<'static>> {
             retries: 3, wait_tm: 10, send_size: 1460, esc: false,
             rx: Some(CipccfgRx { mode: true, size: 50, timer: 1000 }),
         }),
+        // Issue 13.
+        C::Ifc { dce_by_dte: 0, dte_by_dce: Some(0) },
+        C::Ifc { dce_by_dte: 2, dte_by_dce: None },
+        C::Clip(true),
+        C::Cscs("GSM"),
+        C::Cscs("HEX"),
+        C::Cmgf(true),
+        C::Cmghex(true),
+        C::Csclk(0),
+        C::Csclk(2),
+        C::Cnetlight(false),
+        C::Csmins(true),
+        C::Cops { mode: 0, format: None },
+        C::Cops { mode: 3, format: Some((2, None)) },
+        C::Cops { mode: 1, format: Some((2, Some("46001"))) },
+        C::Cops { mode: 4, format: Some((0, Some("CHINA MOBILE"))) },
+        C::Cgreg(2),
+        C::Cipsrip(true),
+        C::Cipshowtp(true),
+        C::Cipsprt(2),
+        C::Cipmode(true),
+        C::Cdnsgip("lab.longlink.test"),
+        C::Cipgsmloc { kind: 1, cid: 1 },
+        C::Clbs { kind: 4, cid: 1 },
+        C::Ston(false),
     ]);
     all
 }
@@ -381,7 +413,8 @@ fn basic_commands() {
         ("AT;", false, &[Ok(C::At)]),
         ("ATE0", false, &[Ok(C::Echo(false))]),
         ("ate1", false, &[Ok(C::Echo(true))]),
-        ("ATE", false, &[BAD]),
+        // A missing number is 0 (V.250 §5.3.1).
+        ("ATE", false, &[Ok(C::Echo(false))]),
         ("ATE2", false, &[BAD]),
         ("ATI", false, &[Ok(C::Info)]),
         ("ATI1", false, &[BAD]),
@@ -390,6 +423,24 @@ fn basic_commands() {
         ("AT&K3", false, &[Ok(C::FlowControl(3))]),
         ("AT&K", false, &[BAD]),
         ("AT&K256", false, &[BAD]),
+        ("ATZ", false, &[Ok(C::Reset)]),
+        ("ATZ0", false, &[Ok(C::Reset)]),
+        ("ATZ1", false, &[BAD]),
+        ("AT&F", false, &[Ok(C::FactoryDefaults)]),
+        ("at&f0", false, &[Ok(C::FactoryDefaults)]),
+        ("AT&F1", false, &[BAD]),
+        ("AT&W0", false, &[Ok(C::SaveProfile)]),
+        ("AT&W1", false, &[BAD]),
+        ("ATV0", false, &[Ok(C::Verbose(false))]),
+        ("ATV1", false, &[Ok(C::Verbose(true))]),
+        ("ATV", false, &[Ok(C::Verbose(false))]),
+        ("ATV2", false, &[BAD]),
+        ("ATQ1", false, &[Ok(C::Quiet(true))]),
+        ("ATQ", false, &[Ok(C::Quiet(false))]),
+        ("ATO", false, &[Ok(C::Online)]),
+        ("ATO0", false, &[Ok(C::Online)]),
+        ("ATO1", false, &[BAD]),
+        ("AT&X", false, &[UNKNOWN]),
         ("ATD123", false, &[UNKNOWN]),
         ("AT+", false, &[UNKNOWN]),
         ("AT+FOO", false, &[UNKNOWN]),
@@ -545,6 +596,76 @@ fn chained_commands() {
         // Later commands have no `AT`; one that has is not a command.
         ("AT+CSQ;AT+CREG?", false, &[csq, UNKNOWN]),
         ("AT+FOO;+CSQ", false, &[UNKNOWN, csq]),
+        // Basic commands chain without a separator (V.250 §5.4.1); TinyGSM's factoryDefault.
+        ("AT&FZE0&W", false, &[Ok(C::FactoryDefaults), Ok(C::Reset), Ok(C::Echo(false)), Ok(C::SaveProfile)]),
+        ("ATE0V1", false, &[Ok(C::Echo(false)), Ok(C::Verbose(true))]),
+        ("ATE0 V1 Q0", false, &[Ok(C::Echo(false)), Ok(C::Verbose(true)), Ok(C::Quiet(false))]),
+        // An extended command may follow basic ones.
+        ("ATE0+CMEE=2", false, &[Ok(C::Echo(false)), Ok(C::Cmee(2))]),
+        ("ATZ;E0", false, &[Ok(C::Reset), Ok(C::Echo(false))]),
+        // One bad link of a chain is that link's error.
+        ("ATE0X1V1", false, &[Ok(C::Echo(false)), UNKNOWN, Ok(C::Verbose(true))]),
+        ("ATE5V1", false, &[BAD, Ok(C::Verbose(true))]),
+        // S-registers are split off whole; `D` takes the rest of its segment.
+        ("ATS0=1E0", false, &[UNKNOWN, Ok(C::Echo(false))]),
+        ("ATS7?V1", false, &[UNKNOWN, Ok(C::Verbose(true))]),
+        ("ATD123;E0", false, &[UNKNOWN, Ok(C::Echo(false))]),
+        ("ATDE0", false, &[UNKNOWN]),
+        // Ircama's sim800l `setup()` in text mode (`AT+IFC=0,0;+CLIP=1;...`).
+        (r#"AT+IFC=0,0;+CLIP=1;+CMGF=1;+CLTS=1;+CSCLK=0;+CSCS="GSM";+CMGHEX=1"#, false, &[
+            Ok(C::Ifc { dce_by_dte: 0, dte_by_dce: Some(0) }), Ok(C::Clip(true)), Ok(C::Cmgf(true)),
+            Ok(C::Clts(true)), Ok(C::Csclk(0)), Ok(C::Cscs("GSM")), Ok(C::Cmghex(true)),
+        ]),
+    ]);
+}
+
+#[test]
+#[rustfmt::skip]
+fn issue_13_set_forms() {
+    use Command as C;
+    let cops = |mode, format| C::Cops { mode, format };
+    check_lines(&[
+        ("AT+IFC=0,0", false, &[Ok(C::Ifc { dce_by_dte: 0, dte_by_dce: Some(0) })]),
+        ("AT+IFC=2", false, &[Ok(C::Ifc { dce_by_dte: 2, dte_by_dce: None })]),
+        ("AT+IFC=0,0,0", false, &[BAD]),
+        ("AT+IFC", false, &[Ok(C::Exec(Name::Ifc))]),
+        ("AT+CLIP=2", false, &[BAD]),
+        (r#"AT+CSCS="UCS2""#, false, &[Ok(C::Cscs("UCS2"))]),
+        ("AT+CSCS=GSM", false, &[BAD]),
+        ("AT+CSCLK=9", false, &[Ok(C::Csclk(9))]),
+        ("AT+CSCLK=256", false, &[BAD]),
+        ("AT+CNETLIGHT=0", false, &[Ok(C::Cnetlight(false))]),
+        ("AT+CSMINS?", false, &[Ok(C::Read(Name::Csmins))]),
+        ("AT+CBC", false, &[Ok(C::Exec(Name::Cbc))]),
+        ("AT+CBC=1", false, &[BAD]),
+        ("AT+COPS?", false, &[Ok(C::Read(Name::Cops))]),
+        ("AT+COPS=?", false, &[Ok(C::Test(Name::Cops))]),
+        ("AT+COPS=0", false, &[Ok(cops(0, None))]),
+        (r#"AT+COPS=1,2,"46001""#, false, &[Ok(cops(1, Some((2, Some("46001")))))]),
+        ("AT+COPS=1,2,46001", false, &[BAD]),
+        ("AT+COPS=3,0", false, &[Ok(cops(3, Some((0, None))))]),
+        (r#"AT+COPS=1,2,"46001",7"#, false, &[BAD]),
+        ("AT+CGREG=2", false, &[Ok(C::Cgreg(2))]),
+        ("AT+CGREG?", false, &[Ok(C::Read(Name::Cgreg))]),
+        ("AT+GMR", false, &[Ok(C::Exec(Name::Gmr))]),
+        ("AT+CIPSRIP=1", false, &[Ok(C::Cipsrip(true))]),
+        ("AT+CIPSHOWTP=1", false, &[Ok(C::Cipshowtp(true))]),
+        ("AT+CIPSPRT=0", false, &[Ok(C::Cipsprt(0))]),
+        ("AT+CIPMODE=1", false, &[Ok(C::Cipmode(true))]),
+        ("AT+CIPMODE=2", false, &[BAD]),
+        (r#"AT+CDNSGIP="www.example.com""#, false, &[Ok(C::Cdnsgip("www.example.com"))]),
+        // Bare, as Ircama's sim800l writes it; the encoder quotes it.
+        ("AT+CDNSGIP=www.example.com", false, &[Ok(C::Cdnsgip("www.example.com"))]),
+        ("AT+CDNSGIP=", false, &[BAD]),
+        ("AT+CDNSGIP=a\"b", false, &[BAD]),
+        ("AT+CIPGSMLOC=1,1", false, &[Ok(C::Cipgsmloc { kind: 1, cid: 1 })]),
+        ("AT+CIPGSMLOC=1", false, &[BAD]),
+        ("AT+CLBS=4,1", false, &[Ok(C::Clbs { kind: 4, cid: 1 })]),
+        ("AT+STON=0", false, &[Ok(C::Ston(false))]),
+        ("AT+CNUM", false, &[Ok(C::Exec(Name::Cnum))]),
+        ("AT+CSPN?", false, &[Ok(C::Read(Name::Cspn))]),
+        ("AT+CMTE?", false, &[Ok(C::Read(Name::Cmte))]),
+        ("AT+COPN", false, &[Ok(C::Exec(Name::Copn))]),
     ]);
 }
 
@@ -849,6 +970,11 @@ fn command() -> impl Strategy<Value = Command<'static>> {
         Just(C::Info),
         Just(C::SaveProfile),
         any::<u8>().prop_map(C::FlowControl),
+        Just(C::Reset),
+        Just(C::FactoryDefaults),
+        any::<bool>().prop_map(C::Verbose),
+        any::<bool>().prop_map(C::Quiet),
+        Just(C::Online),
         name().prop_map(C::Test),
         name().prop_map(C::Read),
         name().prop_map(C::Exec),
@@ -920,6 +1046,41 @@ fn command() -> impl Strategy<Value = Command<'static>> {
                     rx: rx.map(|(mode, size, timer)| CipccfgRx { mode, size, timer }),
                 })
             ),
+        issue_13_command(),
+    ]
+}
+
+/// The set forms issue 13 added.
+fn issue_13_command() -> impl Strategy<Value = Command<'static>> {
+    use Command as C;
+    prop_oneof![
+        (any::<u8>(), proptest::option::of(any::<u8>())).prop_map(|(dce_by_dte, dte_by_dce)| {
+            C::Ifc {
+                dce_by_dte,
+                dte_by_dce,
+            }
+        }),
+        any::<bool>().prop_map(C::Clip),
+        text().prop_map(C::Cscs),
+        any::<bool>().prop_map(C::Cmgf),
+        any::<bool>().prop_map(C::Cmghex),
+        any::<u8>().prop_map(C::Csclk),
+        any::<bool>().prop_map(C::Cnetlight),
+        any::<bool>().prop_map(C::Csmins),
+        (
+            any::<u8>(),
+            proptest::option::of((any::<u8>(), proptest::option::of(text())))
+        )
+            .prop_map(|(mode, format)| C::Cops { mode, format }),
+        any::<u8>().prop_map(C::Cgreg),
+        any::<bool>().prop_map(C::Cipsrip),
+        any::<bool>().prop_map(C::Cipshowtp),
+        any::<u8>().prop_map(C::Cipsprt),
+        any::<bool>().prop_map(C::Cipmode),
+        text().prop_map(C::Cdnsgip),
+        (any::<u8>(), any::<u8>()).prop_map(|(kind, cid)| C::Cipgsmloc { kind, cid }),
+        (any::<u8>(), any::<u8>()).prop_map(|(kind, cid)| C::Clbs { kind, cid }),
+        any::<bool>().prop_map(C::Ston),
     ]
 }
 

@@ -87,6 +87,10 @@ fn own_response(r: Response<'_>) -> Response<'static> {
             data: leak(data),
         },
         R::Ipd(data) => R::Ipd(leak(data)),
+        R::IpdTransport { transport, data } => R::IpdTransport {
+            transport,
+            data: leak(data),
+        },
         R::RxGet(RxGetResponse::Data {
             link,
             hex,
@@ -132,6 +136,7 @@ fn own_response(r: Response<'_>) -> Response<'static> {
         R::Connect { link, result } => R::Connect { link, result },
         R::Closed(l) => R::Closed(l),
         R::PdpDeact => R::PdpDeact,
+        R::NoCarrier => R::NoCarrier,
         R::State(s) => R::State(s),
         R::IpAddress(ip) => R::IpAddress(ip),
         R::Csq { rssi, ber } => R::Csq { rssi, ber },
@@ -352,6 +357,65 @@ fn samples() -> Vec<Response<'static>> {
         },
         R::Text(b"SIM800 R14.18"),
         R::Text(b"862991527986589"),
+        // Issue 13: transparent mode.
+        R::Connect {
+            link: None,
+            result: ConnectResult::DataMode,
+        },
+        R::NoCarrier,
+        R::IpdTransport {
+            transport: Transport::Udp,
+            data: b"time",
+        },
+        // Issue 13: housekeeping answers are information lines (`Info`) or text, each as the
+        // simulated modem writes it (sources in `sim-modem/src/modem/housekeeping.rs`).
+        R::Info {
+            name: "CBC",
+            params: "0,85,4100",
+        },
+        R::Info {
+            name: "COPS",
+            params: "0,0,\"CHINA MOBILE\"",
+        },
+        R::Info {
+            name: "CGREG",
+            params: "2,1,\"18be\",\"93e1\"",
+        },
+        R::Info {
+            name: "CSMINS",
+            params: "0,1",
+        },
+        R::Info {
+            name: "IFC",
+            params: "0,0",
+        },
+        R::Info {
+            name: "CSCS",
+            params: "\"GSM\"",
+        },
+        R::Info {
+            name: "CDNSGIP",
+            params: "1,\"lab.longlink.test\",\"10.0.0.1\"",
+        },
+        R::Info {
+            name: "CDNSGIP",
+            params: "0,8",
+        },
+        R::Info {
+            name: "CIPGSMLOC",
+            params: "0,121.473700,31.230400,2024/01/01,08:00:05",
+        },
+        R::Info {
+            name: "CLBS",
+            params: "0,121.473700,31.230400,550",
+        },
+        R::Info {
+            name: "MUID",
+            params: "\"0x3901b2c3d4e5f6a7\"",
+        },
+        R::Text(b"*PSUTTZ: 2024,1,1,0,0,5,\"+32\",0"),
+        R::Text(b"DST: 0"),
+        R::Text(b"RECV FROM:10.0.0.1:6500"),
     ];
     all.extend(IpState::ALL.map(R::State));
     all.extend(SimState::ALL.map(R::Cpin));
@@ -883,6 +947,103 @@ fn answers() {
                 urc(R::IpAddress([10, 0, 0, 1])),
                 info(R::Csq { rssi: 1, ber: 2 }),
                 fin(R::Ok),
+            ],
+        ),
+    ]);
+}
+
+/// Issue 13: transparent mode, housekeeping answers, the Air202's `+CENG`, `+IPD` with the
+/// transport.
+#[test]
+fn issue_13_answers() {
+    use Response as R;
+    let connect = |result| R::Connect { link: None, result };
+    let tcp = |host| Command::Cipstart {
+        link: None,
+        transport: Transport::Tcp,
+        host,
+        port: 80,
+    };
+    check_all(&[
+        case(
+            "transparent mode: OK, then CONNECT as a URC; +++ answers OK, ATO CONNECT",
+            vec![
+                Host(tcp("lab")),
+                Modem(b"\r\nOK\r\n\r\nCONNECT\r\n"),
+                Host(Command::At),
+                Modem(b"\r\nOK\r\n"),
+                Host(Command::Online),
+                Modem(b"\r\nCONNECT\r\n"),
+                Pending(false),
+            ],
+            vec![
+                fin(R::Ok),
+                urc(connect(ConnectResult::DataMode)),
+                fin(R::Ok),
+                fin(connect(ConnectResult::DataMode)),
+            ],
+        ),
+        case(
+            "ATO without a link: NO CARRIER ends it; a URC meanwhile stays one",
+            vec![
+                Host(Command::Online),
+                Modem(b"\r\n+CGREG: 1\r\n\r\nNO CARRIER\r\n"),
+                Pending(false),
+                Modem(b"\r\nNO CARRIER\r\n"),
+            ],
+            vec![
+                urc(named("CGREG", "1")),
+                fin(R::NoCarrier),
+                urc(R::NoCarrier),
+            ],
+        ),
+        case(
+            "AT+CBC, AT+GMR, AT+COPS=?: their lines belong to them",
+            vec![
+                Host(Command::Exec(Name::Cbc)),
+                Modem(b"\r\n+CBC: 0,85,4100\r\n\r\nOK\r\n"),
+                Host(Command::Exec(Name::Gmr)),
+                Modem(b"\r\nRevision:1418B04SIM800C24\r\n\r\nOK\r\n"),
+                Host(Command::Test(Name::Cops)),
+                Modem(b"\r\n+COPS: (2,\"CHINA MOBILE\",\"CMCC\",\"46000\"),,(0-4),(0-2)\r\n\r\nOK\r\n"),
+            ],
+            vec![
+                info(named("CBC", "0,85,4100")),
+                fin(R::Ok),
+                info(text(b"Revision:1418B04SIM800C24")),
+                fin(R::Ok),
+                info(named("COPS", "(2,\"CHINA MOBILE\",\"CMCC\",\"46000\"),,(0-4),(0-2)")),
+                fin(R::Ok),
+            ],
+        ),
+        case(
+            "the Air202's +CENG (Luat's format, no space) reads as CENG lines",
+            vec![
+                Host(Command::Read(Name::Ceng)),
+                Modem(b"\r\n+CENG:1,1\r\n\r\n+CENG:0,\"573,24,99,460,0,13,49234,10,0,6311,255\"\r\n\r\nOK\r\n"),
+            ],
+            vec![
+                info(named("CENG", "1,1")),
+                info(named("CENG", "0,\"573,24,99,460,0,13,49234,10,0,6311,255\"")),
+                fin(R::Ok),
+            ],
+        ),
+        case(
+            "AT+CDNSGIP: OK, the answer comes later as a URC",
+            vec![
+                Host(Command::Cdnsgip("lab")),
+                Modem(b"\r\nOK\r\n\r\n+CDNSGIP: 1,\"lab\",\"10.0.0.1\"\r\n"),
+            ],
+            vec![fin(R::Ok), urc(named("CDNSGIP", "1,\"lab\",\"10.0.0.1\""))],
+        ),
+        case(
+            "+IPD with the transport (AT+CIPSHOWTP=1), after RECV FROM (AT+CIPSRIP=1)",
+            vec![Modem(b"\r\nRECV FROM:10.0.0.1:6500\r\n+IPD,6,TCP:ba\r\nck+IPD,1,UDP:x\r\n+IPD,1,SCTP:x\r\n")],
+            vec![
+                urc(text(b"RECV FROM:10.0.0.1:6500")),
+                urc(R::IpdTransport { transport: Transport::Tcp, data: b"ba\r\nck" }),
+                urc(R::IpdTransport { transport: Transport::Udp, data: b"x" }),
+                Err(DecodeError::Malformed),
             ],
         ),
     ]);
@@ -1633,7 +1794,8 @@ fn response() -> impl Strategy<Value = Response<'static>> {
     let result = prop_oneof![
         Just(ConnectResult::Ok),
         Just(ConnectResult::Fail),
-        Just(ConnectResult::AlreadyConnected)
+        Just(ConnectResult::AlreadyConnected),
+        Just(ConnectResult::DataMode)
     ];
     let info_name =
         "[A-Z][A-Z0-9]{0,8}".prop_filter("a typed name", |n| !TYPED_NAMES.contains(&n.as_str()));
@@ -1659,6 +1821,11 @@ fn response() -> impl Strategy<Value = Response<'static>> {
         Just(R::PdpDeact),
         (any::<u8>(), bytes(1460)).prop_map(|(link, data)| R::Receive { link, data }),
         bytes(1460).prop_map(R::Ipd),
+        (any::<bool>(), bytes(1460)).prop_map(|(udp, data)| R::IpdTransport {
+            transport: if udp { Transport::Udp } else { Transport::Tcp },
+            data
+        }),
+        Just(R::NoCarrier),
         link().prop_map(|l| R::RxGet(RxGetResponse::DataReady(l))),
         (link(), any::<bool>(), any::<u16>(), bytes(1460)).prop_map(
             |(link, hex, remaining, data)| {
@@ -1714,8 +1881,10 @@ fn response() -> impl Strategy<Value = Response<'static>> {
 }
 
 /// Commands a host may have pending.
-const COMMANDS: [Command<'static>; 14] = [
+const COMMANDS: [Command<'static>; 16] = [
     Command::At,
+    Command::Online,
+    Command::Exec(Name::Gmr),
     Command::Info,
     CSQ,
     CIPSTATUS,

@@ -14,8 +14,11 @@ use std::time::Duration;
 
 use protocol::app::{Deframer, Frame, Framing};
 
-use crate::format::{Check, Expectation, FramingName, Scenario, What};
-use crate::trace::{time, Dir, Event, Record};
+use crate::format::{Check, Expectation, ReportPattern, Scenario, What};
+use crate::invariants::{self, Applied, Evidence, Judged};
+use crate::plan::Planned;
+pub use crate::trace::secs;
+use crate::trace::{Dir, Event, Record};
 
 /// How one expectation fared.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,6 +52,9 @@ pub struct Observation {
     /// The records hold the firmware's reports. A device outside the process shows them
     /// only through its log, if at all; without them, expectations on `report` are skipped.
     pub reports: bool,
+    /// The reports have their typed form (the firmware ran in the process). A log holds only
+    /// their text: then expectations with a typed report pattern are skipped.
+    pub typed_reports: bool,
     /// Real time only: how much every time bound is loosened, for the wall clock's jitter.
     /// `happens` and `periodic` windows grow by it at both ends, `never` windows shrink by
     /// it, and `periodic` tolerances and `answered` bounds grow by it. Counts are unchanged.
@@ -58,6 +64,7 @@ pub struct Observation {
 impl Observation {
     pub const REPLAY: Observation = Observation {
         reports: true,
+        typed_reports: true,
         slack: Duration::ZERO,
     };
 }
@@ -90,8 +97,8 @@ pub struct Run<'a> {
     pub scenario: &'a Scenario,
     /// Where the run ended.
     pub end: Duration,
-    /// Every timeline step applied, random ones included: (id, at, end of its fault).
-    pub steps: &'a [(Option<String>, Duration, Option<Duration>)],
+    /// Every timeline step applied, random ones included.
+    pub steps: &'a [Planned],
     pub records: &'a [Record],
     pub observation: Observation,
 }
@@ -136,7 +143,7 @@ pub fn check(run: &Run<'_>) -> Vec<CheckResult> {
                 skipped: None,
             };
             match (after, until) {
-                _ if unseen(run, e) => result.skipped = Some(UNSEEN_REPORTS.into()),
+                _ if unseen(run, e).is_some() => result.skipped = unseen(run, e).map(Into::into),
                 (Err(Missing::Skipped(name)), _) | (_, Err(Missing::Skipped(name))) => {
                     result.skipped = Some(format!("its anchor {name:?} was not checked"));
                 }
@@ -171,9 +178,20 @@ pub fn check(run: &Run<'_>) -> Vec<CheckResult> {
 const UNSEEN_REPORTS: &str = "not checkable here: the firmware's reports are not visible \
      (a device outside the process shows them only through its log)";
 
-/// Whether the run could not see what `e` looks at.
-fn unseen(run: &Run<'_>, e: &Expectation) -> bool {
-    matches!(e.check.what(), Some(What::Report(_))) && !run.observation.reports
+const UNTYPED_REPORTS: &str = "not checkable here: a typed report pattern, and the device's \
+     log gives only the reports' text";
+
+/// Why the run could not see what `e` looks at, if it could not.
+fn unseen(run: &Run<'_>, e: &Expectation) -> Option<&'static str> {
+    let Some(What::Report(pattern)) = e.check.what() else {
+        return None;
+    };
+    let seen = &run.observation;
+    match pattern {
+        _ if !seen.reports => Some(UNSEEN_REPORTS),
+        ReportPattern::Typed { .. } if !seen.typed_reports => Some(UNTYPED_REPORTS),
+        _ => None,
+    }
 }
 
 /// Why an anchor has no time.
@@ -191,17 +209,16 @@ fn anchor(
     after: &str,
     matched: &BTreeMap<&str, Anchor>,
 ) -> Option<Result<Duration, Missing>> {
-    if let Some((_, at, _)) = run
-        .steps
-        .iter()
-        .find(|(id, ..)| id.as_deref() == Some(after))
-    {
-        return Some(Ok(*at));
+    let named = |id: &str| run.steps.iter().find(|p| p.step.id.as_deref() == Some(id));
+    if let Some(step) = named(after) {
+        return Some(Ok(step.at));
     }
     if let Some(id) = after.strip_suffix(".end") {
-        let step = run.steps.iter().find(|(s, ..)| s.as_deref() == Some(id));
-        if let Some((_, _, end)) = step {
-            return Some(end.ok_or(Missing::Failed(format!("step {id:?} has no end"))));
+        if let Some(step) = named(id) {
+            return Some(
+                step.end
+                    .ok_or(Missing::Failed(format!("step {id:?} has no end"))),
+            );
         }
     }
     if run
@@ -312,8 +329,77 @@ fn check_one(
         Check::Answered { within } => {
             result.failure = answered(run, start, end, within.map(|w| w + slack));
         }
+        Check::Invariant { name } => result.failure = invariant(run, name),
     }
     result
+}
+
+/// The run's evidence for the invariants.
+pub fn evidence<'a>(run: &Run<'a>, config: &'a firmware::Config) -> Evidence<'a> {
+    Evidence {
+        config,
+        records: run.records,
+        steps: run
+            .steps
+            .iter()
+            .map(|p| Applied {
+                at: p.at,
+                end: p.end,
+                action: &p.step.action,
+            })
+            .collect(),
+        end: run.end,
+        unix_start: run.scenario.network.unix_time_at_start,
+    }
+}
+
+/// An invariant over the whole run: its violations, if any.
+fn invariant(run: &Run<'_>, name: &str) -> Option<Failure> {
+    let config = run.scenario.device_config();
+    let evidence = evidence(run, &config);
+    let Some(invariant) = invariants::invariant(name) else {
+        return Some(Failure {
+            message: format!("no invariant {name:?}"),
+            expected: vec![],
+            actual: vec![],
+            around: None,
+        });
+    };
+    let Judged::Trace(judge) = invariant.judged else {
+        return Some(Failure {
+            message: format!("the invariant {name:?} is not judged from a trace"),
+            expected: vec![],
+            actual: vec![],
+            around: None,
+        });
+    };
+    if invariants::LIVENESS.contains(&name) {
+        if let Some(message) = invariants::liveness_unjudged(&evidence) {
+            let expected = vec![invariant.statement.to_string()];
+            return Some(Failure {
+                message: format!("{name}: {message}"),
+                expected,
+                actual: vec![],
+                around: None,
+            });
+        }
+    }
+    let violations = judge(&evidence);
+    let first = violations.first()?;
+    Some(Failure {
+        message: format!("{name}: {} ({} in all)", first.message, violations.len()),
+        expected: vec![format!(
+            "{}; bound: {}",
+            invariant.statement,
+            (invariant.bound)(&config)
+        )],
+        actual: violations
+            .iter()
+            .take(20)
+            .map(|v| format!("{} {}", secs(v.at), v.message))
+            .collect(),
+        around: Some(first.at),
+    })
 }
 
 /// The gaps of a periodic event. Lists only the gaps that are off (at most 20).
@@ -529,10 +615,7 @@ impl Reply {
 }
 
 fn framing(scenario: &Scenario) -> Framing {
-    match scenario.device.framing {
-        Some(FramingName::Newline) => Framing::Newline,
-        _ => Framing::Raw,
-    }
+    scenario.device_config().framing
 }
 
 /// Messages the lab server received (or sent), cut by the framing, per client. With the
@@ -627,9 +710,15 @@ fn hits(run: &Run<'_>, what: &What) -> Vec<Hit> {
                     line,
                 },
             ) => p.matches(&line.0).then(|| hit(record, &line.0)),
-            (What::Report(p), Event::Fw { report }) => p
-                .matches(report.as_bytes())
-                .then(|| hit(record, report.as_bytes())),
+            (What::Report(p), Event::Fw { report }) => {
+                let matched = match (p, &report.typed) {
+                    (ReportPattern::Text(p), _) => p.matches(report.text.as_bytes()),
+                    (typed, Some(report)) => typed.matches_typed(report) == Some(true),
+                    // A report known only by its text: `unseen` skips typed patterns then.
+                    (_, None) => false,
+                };
+                matched.then(|| hit(record, report.text.as_bytes()))
+            }
             (What::Fault(kind), Event::Fault { fault }) => {
                 let json = fault.to_json();
                 json.contains(&format!("\"kind\":\"{kind}\""))
@@ -682,20 +771,6 @@ fn show_bytes(bytes: &[u8]) -> String {
     sim_modem::lab::escape(bytes)
 }
 
-/// Virtual time as reports show it: `12.345678s`.
-pub fn secs(at: Duration) -> String {
-    format!("{}s", time(at))
-}
-
-/// Which steps the timeline gives, for [`Run::steps`].
-pub fn step_times(scenario: &Scenario) -> Vec<(Option<String>, Duration, Option<Duration>)> {
-    scenario
-        .timeline
-        .iter()
-        .map(|s| (s.id.clone(), s.at, s.end()))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -713,25 +788,55 @@ mod tests {
               { "expect": "happens", "id": "up", "what": { "report": { "text": "Connected" } } },
               { "expect": "happens", "what": { "received": { "text": "heart beat" } }, "after": "up", "to": "1s" },
               { "expect": "happens", "what": "accepted", "count": 1 },
-              { "expect": "never", "what": { "report": { "prefix": "ModemRestart" } } }
+              { "expect": "never", "what": { "report": { "prefix": "ModemRestart" } } },
+              { "expect": "happens", "what": { "report": { "kind": "Phase", "phase": "Connected" } }, "count": 1 },
+              { "expect": "never", "what": { "report": { "kind": "Phase", "phase": "FlightMode" } } }
             ] }"#,
         );
         let seen = replay(&scenario, "t.json", None);
         assert!(seen.passed() && seen.results.iter().all(CheckResult::checked));
-        let blind = Observation {
-            reports: false,
-            slack: Duration::ZERO,
+        let skipped = |reports, typed_reports| {
+            let observation = Observation {
+                reports,
+                typed_reports,
+                slack: Duration::ZERO,
+            };
+            let records = seen.records.clone();
+            let run =
+                conclude_observed(&scenario, "t.json", 0, &[], seen.end, records, observation);
+            assert!(run.verdict().is_ok());
+            run.results
+                .iter()
+                .filter(|r| !r.checked())
+                .map(|r| r.index)
+                .collect::<Vec<usize>>()
         };
-        let unseen = conclude_observed(&scenario, "t.json", 0, &[], seen.end, seen.records, blind);
-        let skipped: Vec<usize> = unseen
+        // No reports: every report, and what is anchored to one.
+        assert_eq!(skipped(false, false), [0, 1, 3, 4, 5]);
+        // Their text only (a device's log): the typed patterns.
+        assert_eq!(skipped(true, false), [4, 5]);
+    }
+
+    /// A typed pattern matches the report's fields, not its text.
+    #[test]
+    fn typed_report_patterns_match_fields() {
+        let scenario = scenario(
+            r#"{ "name": "t", "duration": "40s", "timeline": [{ "at": "20s", "fault": { "kind": "reboot" } }], "expect": [
+              { "expect": "happens", "what": { "report": { "kind": "ModemRestart", "reason": "Rebooted", "action": "None" } }, "count": 1 },
+              { "expect": "happens", "what": { "report": { "kind": "ModemRestart" } }, "count": 1 },
+              { "expect": "happens", "what": { "report": { "kind": "Sent", "message": "Heartbeat", "data": "heart beat" } } },
+              { "expect": "never", "what": { "report": { "kind": "ModemRestart", "action": "Reset" } } },
+              { "expect": "never", "what": { "report": { "kind": "Sent", "data": "heart" } } }
+            ] }"#,
+        );
+        let run = replay(&scenario, "t.json", None);
+        let failed: Vec<usize> = run
             .results
             .iter()
-            .filter(|r| !r.checked())
+            .filter(|r| !r.passed())
             .map(|r| r.index)
             .collect();
-        // The reports, and what is anchored to one.
-        assert_eq!(skipped, [0, 1, 3]);
-        assert!(unseen.verdict().is_ok());
+        assert_eq!(failed, [] as [usize; 0], "{:?}", run.results);
     }
 
     #[test]
@@ -761,8 +866,8 @@ mod tests {
                 steps: &[],
                 records: &records,
                 observation: Observation {
-                    reports: true,
                     slack: Duration::from_millis(slack_ms),
+                    ..Observation::REPLAY
                 },
             };
             let results = check(&run);

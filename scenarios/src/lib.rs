@@ -1,11 +1,15 @@
 //! Scenario files and their deterministic replay in virtual time.
 //!
 //! A scenario ([`format`]) scripts a run: the device's configuration, the simulated network,
-//! a timeline of faults and lab server actions, and expectations. [`replay`] runs it: the
+//! a timeline of faults and lab server actions, and expectations. [`plan`] puts its steps in
+//! time order (the faults drawn from the seed among them); [`replay`] runs it: the
 //! firmware core and sim-modem's [`Sim`](sim_modem::sim::Sim) together in one [`World`],
 //! in virtual time that jumps from one wake-up to the next, writing a JSON Lines
 //! [`trace`]; [`check`] holds the run against the expectations and [`report`] shows the
 //! results (a diff, the trace around a failure, the command that reproduces it, JUnit XML).
+//! [`invariants`] are what every run must keep, judged from the typed trace; [`swarm`]
+//! generates runs from seeds, holds each to the invariants and shrinks a failure to a
+//! regression file (`cargo xtask swarm`).
 //! [`view`] renders a run for people, as `cargo xtask sim` shows it. `realtime` runs the
 //! same world against the wall clock, with the firmware in the process or outside it (a
 //! board in QEMU, a host runner on a pty), and checks the same expectations.
@@ -19,10 +23,13 @@
 
 pub mod check;
 pub mod format;
+pub mod invariants;
+pub mod plan;
 #[cfg(feature = "realtime")]
 pub mod realtime;
 pub mod replay;
 pub mod report;
+pub mod swarm;
 pub mod trace;
 pub mod view;
 pub mod world;
@@ -31,7 +38,8 @@ pub use format::{load, parse, Scenario};
 pub use replay::{replay, replay_file, Replay};
 pub use world::{Action, Step, World, WorldConfig};
 
-/// The scenario files under `dir` (recursively, sorted), schema files left out.
+/// The scenario files under `dir` (recursively, sorted), schema files left out, and build
+/// output, sources and the fuzz corpus not looked in.
 pub fn scenario_files(dir: &std::path::Path) -> std::io::Result<Vec<std::path::PathBuf>> {
     let mut files = Vec::new();
     let mut dirs = vec![dir.to_path_buf()];
@@ -40,7 +48,8 @@ pub fn scenario_files(dir: &std::path::Path) -> std::io::Result<Vec<std::path::P
             let path = entry?.path();
             let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
             if path.is_dir() {
-                if !matches!(name, "target" | "src" | "benches") && !name.starts_with('.') {
+                if !matches!(name, "target" | "src" | "benches" | "fuzz") && !name.starts_with('.')
+                {
                     dirs.push(path);
                 }
             } else if name.ends_with(".json") && !name.ends_with(".schema.json") {

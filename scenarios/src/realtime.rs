@@ -35,9 +35,8 @@ use tokio::time::Instant;
 use sim_modem::live::{LabListen, NetBridge, NetInput};
 
 use crate::check::{secs, Observation};
-use crate::format::{DeviceConfig, FramingName};
 use crate::replay::{conclude_observed, external_world, sim_config, world, Planned};
-use crate::trace::{Event, Pin};
+use crate::trace::{Event, Pin, Reported};
 use crate::view::{self, Console};
 use crate::{Replay, Scenario};
 
@@ -112,6 +111,7 @@ pub async fn run(
     };
     let observation = Observation {
         reports: options.device.as_ref().is_none_or(|d| d.log.is_some()),
+        typed_reports: !external,
         slack: match options.lab {
             Some(_) => options.slack.max(REAL_LAB_SLACK),
             None => options.slack,
@@ -128,7 +128,7 @@ pub async fn run(
         Ok(built) => built,
         Err(e) => return conclude(&[], Duration::ZERO, Vec::new(), Some(e)),
     };
-    if external && scenario.device != DeviceConfig::default() {
+    if external && !scenario.device.is_empty() {
         show("note: the file's `device` section cannot reach an external device: it runs with the configuration built into it");
     }
     let mut bridge = None;
@@ -180,10 +180,7 @@ pub async fn run(
     if !first.is_empty() {
         world.device_wrote(&first);
     }
-    let terminator: &[u8] = match scenario.device.framing {
-        Some(FramingName::Newline) => b"\n",
-        _ => b"",
-    };
+    let terminator = scenario.device_config().framing.terminator();
     let end = scenario.duration;
     let start = Instant::now();
     let mut records = Vec::new();
@@ -338,7 +335,7 @@ pub fn log_event(line: &str) -> Event {
         "modem reset on" => pin(Pin::Reset, true),
         "modem reset off" => pin(Pin::Reset, false),
         _ => Event::Fw {
-            report: text.to_string(),
+            report: Reported::text(text),
         },
     }
 }
@@ -359,7 +356,7 @@ mod tests {
     #[test]
     fn log_lines_become_reports_and_pins() {
         let report = |text: &str| Event::Fw {
-            report: text.into(),
+            report: Reported::text(text),
         };
         assert_eq!(
             log_event("12.345s Phase(Connecting)\r"),
@@ -415,7 +412,7 @@ mod tests {
         ] {
             let line = format!("{} {report}\r\n", Instant::from_millis(at));
             let expected = Event::Fw {
-                report: report.to_string(),
+                report: Reported::text(report.to_string()),
             };
             assert_eq!(log_event(&line), expected, "{line}");
         }

@@ -1,80 +1,25 @@
-//! Replays a scenario: builds its [`World`], plays its timeline (and its random faults) in
-//! virtual time, and checks its expectations against the trace.
+//! Replays a scenario: builds its [`World`], plays its timeline (and its random faults,
+//! [`plan`]) in virtual time, and checks its expectations against the trace.
 
 use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 use std::time::{Duration, Instant as WallInstant};
 
-use firmware::config::text;
 use firmware::Config;
-use protocol::app::Framing;
-use protocol::types::Transport;
-use rand::{RngExt, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-use sim_modem::fault::Fault;
 use sim_modem::sim::SimConfig;
 
 use crate::check::{self, CheckResult, Observation, Run};
-use crate::format::{FramingName, LabAction, RandomFaults, Scenario, StepKind, TransportName};
+use crate::format::Scenario;
+pub use crate::plan::{plan, Planned};
 use crate::trace::{self, Record};
-use crate::world::{Action, Step, World, WorldConfig};
+use crate::world::{World, WorldConfig};
 
-/// A timeline step with its time, as the world will apply it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Planned {
-    pub at: Duration,
-    /// When its fault ends, if it has a duration.
-    pub end: Option<Duration>,
-    pub step: Step,
-}
-
-/// The firmware configuration a scenario asks for: the defaults, the lab server as the
-/// server, and the file's changes.
+/// The firmware configuration a scenario asks for ([`Scenario::device_config`]), checked
+/// against the knobs' ranges (the loader checks it too; a scenario built in code may not be).
 pub fn device_config(s: &Scenario) -> Result<Config, String> {
-    let d = &s.device;
-    let mut c = Config::default();
-    let host = d.server.clone().unwrap_or_else(|| s.lab.name.clone());
-    c.server_host = text(&host).map_err(|_| format!("server name {host:?} is too long"))?;
-    c.server_port = d.port.unwrap_or(s.lab.port);
-    if let Some(t) = d.transport {
-        c.transport = match t {
-            TransportName::Tcp => Transport::Tcp,
-            TransportName::Udp => Transport::Udp,
-        };
-    }
-    if let Some(f) = d.framing {
-        c.framing = match f {
-            FramingName::Raw => Framing::Raw,
-            FramingName::Newline => Framing::Newline,
-        };
-    }
-    if let Some(apn) = &d.apn {
-        c.apn = text(apn).map_err(|_| format!("APN {apn:?} is too long"))?;
-    }
-    if let Some(n) = d.connect_failures_before_shut {
-        c.connect_failures_before_shut = n;
-    }
-    let durations = [
-        (d.heartbeat_interval, &mut c.heartbeat_interval),
-        (d.poll_interval, &mut c.poll_interval),
-        (d.ip_wait, &mut c.ip_wait),
-        (d.flight_mode, &mut c.flight_mode),
-        (d.connect_pause, &mut c.connect_pause),
-        (d.connect_timeout, &mut c.connect_timeout),
-        (d.send_timeout, &mut c.send_timeout),
-        (d.query_interval, &mut c.query_interval),
-        (d.watchdog_feed_interval, &mut c.watchdog_feed_interval),
-        (d.at_timeout, &mut c.at_timeout),
-        (d.at_no_answer_limit, &mut c.at_no_answer_limit),
-        (d.boot_timeout, &mut c.boot_timeout),
-        (d.ntp_resync, &mut c.ntp_resync),
-    ];
-    for (value, field) in durations {
-        if let Some(value) = value {
-            *field = value;
-        }
-    }
-    Ok(c)
+    let config = s.device_config();
+    config.validate().map_err(|e| format!("device: {e}"))?;
+    Ok(config)
 }
 
 /// The simulation a scenario asks for, with `seed`. Timeline faults are not in it: the world
@@ -87,93 +32,6 @@ pub fn sim_config(s: &Scenario, seed: u64) -> SimConfig {
         lab: s.lab.clone(),
         faults: Vec::new(),
     }
-}
-
-/// Every step of the run in time order: the timeline's, then the random ones drawn from
-/// `seed` (ids `random-1`, `random-2` ...).
-pub fn plan(s: &Scenario, seed: u64) -> Vec<Planned> {
-    let mut planned: Vec<Planned> = s
-        .timeline
-        .iter()
-        .map(|step| Planned {
-            at: step.at,
-            end: step.end(),
-            step: Step {
-                id: step.id.clone(),
-                action: match &step.what {
-                    StepKind::Fault(fault) => Action::Fault(fault.clone()),
-                    StepKind::Lab { action, client } => match action {
-                        LabAction::Send(_) | LabAction::SendHex(_) => Action::LabSend {
-                            client: *client,
-                            data: action.bytes().unwrap_or_default().to_vec(),
-                        },
-                        LabAction::Close => Action::LabClose { client: *client },
-                        LabAction::Reset => Action::LabReset { client: *client },
-                    },
-                },
-            },
-        })
-        .collect();
-    if let Some(random) = &s.random_faults {
-        planned.extend(random_faults(random, s.duration, seed));
-    }
-    // Stable: steps at the same time keep the file's order.
-    planned.sort_by_key(|p| p.at);
-    planned
-}
-
-/// Draws random faults. Integer arithmetic only, so every platform draws the same.
-fn random_faults(r: &RandomFaults, run: Duration, seed: u64) -> Vec<Planned> {
-    // Its own stream, apart from the simulation's (which is seeded with `seed` itself).
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x7a11_f417_5eed_0001);
-    // Whole milliseconds: plenty of resolution, and readable in the trace.
-    let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-    let total_weight: u64 = r.faults.iter().map(|f| u64::from(f.weight)).sum();
-    let end = r.to.unwrap_or(run).min(run);
-    let mut at = r.from;
-    let mut planned = Vec::new();
-    loop {
-        at += Duration::from_millis(rng.random_range(0..=2 * millis(r.mean_interval)));
-        if at > end || total_weight == 0 {
-            return planned;
-        }
-        let mut pick = rng.random_range(0..total_weight);
-        let chosen = r
-            .faults
-            .iter()
-            .find(|f| {
-                let w = u64::from(f.weight);
-                if pick < w {
-                    true
-                } else {
-                    pick -= w;
-                    false
-                }
-            })
-            .expect("pick < total weight");
-        let mut fault = chosen.fault.clone();
-        if let Some(d) = fault.duration() {
-            let lo = chosen.min.unwrap_or(d);
-            let hi = chosen.max.unwrap_or(d).max(lo);
-            let drawn = Duration::from_millis(rng.random_range(millis(lo)..=millis(hi)));
-            fault = with_duration(&fault, drawn);
-        }
-        planned.push(Planned {
-            at,
-            end: fault.duration().map(|d| at + d),
-            step: Step {
-                id: Some(format!("random-{}", planned.len() + 1)),
-                action: Action::Fault(fault),
-            },
-        });
-    }
-}
-
-/// The same fault with another duration (through its JSON form, so every kind works).
-fn with_duration(fault: &Fault, d: Duration) -> Fault {
-    let mut json = serde_json::to_value(fault).expect("faults serialize");
-    json["duration"] = serde_json::Value::String(units::format_duration(d));
-    serde_json::from_value(json).expect("a fault with a duration takes another")
 }
 
 /// Builds the world of a scenario, with its steps scheduled.
@@ -365,14 +223,10 @@ pub fn conclude_observed(
     records: Vec<Record>,
     observation: Observation,
 ) -> Replay {
-    let steps: Vec<_> = planned
-        .iter()
-        .map(|p| (p.step.id.clone(), p.at, p.end))
-        .collect();
     let results = check::check(&Run {
         scenario,
         end,
-        steps: &steps,
+        steps: planned,
         records: &records,
         observation,
     });

@@ -22,10 +22,11 @@ pub fn line(record: &Record) -> Option<String> {
             format!("{arrow}  {}", Quoted(&line.0))
         }
         Event::Fw { report } => {
-            if report == "WatchdogFed" || report.starts_with("Outbox") || report.starts_with("Queued") {
+            let text = &report.text;
+            if text == "WatchdogFed" || text.starts_with("Outbox") || text.starts_with("Queued") {
                 return None;
             }
-            format!("firmware          {report}")
+            format!("firmware          {text}")
         }
         Event::Pin { pin, level } => format!("firmware pin      {pin:?} = {level}"),
         Event::Modem { event } => format!("modem state       {event}"),

@@ -35,7 +35,7 @@ use sim_modem::net::{NetEvent, NetRequest};
 use sim_modem::profile::Profile;
 use sim_modem::sim::{Sim, SimConfig, SimError, SimEvent, SimEventKind};
 
-use crate::trace::{Bytes, Dir, Event, NetDir, Pin as PinName, Record};
+use crate::trace::{Bytes, Dir, Event, NetDir, Pin as PinName, Record, Reported};
 
 /// What a world is made of.
 #[derive(Debug, Clone)]
@@ -111,10 +111,10 @@ impl Board for Recorder {
         });
     }
 
-    /// The report in its trace form (its `Display`).
+    /// The report in its trace form (its `Display`) and its typed form.
     fn report(&mut self, report: Report<'_>) {
         self.event(|| Event::Fw {
-            report: report.to_string(),
+            report: Reported::new(&report),
         });
     }
 }

@@ -38,6 +38,13 @@ fn bad_files_are_refused_with_where_and_what() {
         ("unknown profile field", file(",\n  \"modem\": { \"profile\": \"sim800\", \"closed_on_deact\": false }"), "4:35", "unknown field `closed_on_deact`, expected one of `profile`, `manufacturer`"),
         ("unknown network knob", file(",\n  \"network\": { \"latncy\": \"1s\" }"), "4:16", "unknown field `latncy`"),
         ("unknown device knob", file(",\n  \"device\": { \"heartbeat\": \"1s\" }"), "4:15", "unknown field `heartbeat`"),
+        ("device knob out of range", file(",\n  \"device\": { \"heartbeat_interval\": \"0s\" }"), "4:37", "heartbeat_interval is 0s: it must be from 1ms to 86400s"),
+        ("device port out of range", file(",\n  \"device\": { \"server_port\": 0 }"), "4:30", "server_port is 0: it must be from 1 to 65535"),
+        ("device text too long", file(",\n  \"device\": { \"apn\": \"an-apn-name-longer-than-thirty-two-bytes\" }"), "4:22", "invalid length 40, expected a string no more than 32 bytes long"),
+        ("device's old server key", file(",\n  \"device\": { \"server\": \"example.com\" }"), "4:15", "unknown field `server`, expected one of `server_host`"),
+        ("run too long", "{ \"name\": \"t\", \"duration\": \"99999999999999h\" }".into(), "1:28", "the run is 99999999999999h: it must be from 1ms to 7d"),
+        ("empty run", "{ \"name\": \"t\", \"duration\": \"0s\" }".into(), "1:28", "the run is 0s: it must be from 1ms"),
+        ("a flood of random faults", file(",\n  \"random_faults\": { \"mean_interval\": \"1ms\", \"faults\": [{ \"fault\": { \"kind\": \"reboot\" } }] }"), "4:39", "one fault every 1ms draws about 60000 in the run: at most 10000"),
         ("bad framing", file(",\n  \"device\": { \"framing\": \"lines\" }"), "4:26", "unknown variant `lines`"),
         ("unknown fault", step("{ \"at\": \"1s\", \"fault\": { \"kind\": \"meteor\" } }"), "4:49", "unknown variant `meteor`"),
         ("fault and lab", step("{ \"at\": \"1s\", \"fault\": { \"kind\": \"reboot\" }, \"lab\": \"close\" }"), "4:30", "exactly one of `fault` and `lab`"),
@@ -62,6 +69,17 @@ fn bad_files_are_refused_with_where_and_what() {
         ("known failure as plain text", file(",\n  \"known_failure\": \"a bug\""), "4:20", "invalid type: string \"a bug\", expected struct KnownFailure"),
         ("known failure naming nothing", file(",\n  \"known_failure\": { \"fails\": [], \"why\": \"a bug\" }"), "4:31", "`fails` names the expectations the bug makes fail"),
         ("known failure naming a step", step("{ \"at\": \"1s\", \"id\": \"go\", \"lab\": \"close\" }],\n  \"known_failure\": { \"fails\": [\"go\"], \"why\": \"a bug\" }, \"expect\": [{ \"expect\": \"never\", \"what\": \"closed\", \"id\": \"a\" }"), "5:32", "`fails`: \"go\" is not an expectation id; known: a"),
+        ("unknown report kind", expect("{ \"expect\": \"never\", \"what\": { \"report\": { \"kind\": \"ModemReboot\" } } }"), "4:65", "\"ModemReboot\" is not a report kind; kinds: Phase, Led"),
+        ("unknown report field", expect("{ \"expect\": \"never\", \"what\": { \"report\": { \"kind\": \"ModemRestart\", \"why\": \"NoAnswer\" } } }"), "4:88", "a ModemRestart report has no field \"why\"; its fields: action, reason"),
+        ("report field of another type", expect("{ \"expect\": \"never\", \"what\": { \"report\": { \"kind\": \"ConnectFailed\", \"failures\": \"5\" } } }"), "4:94", "ConnectFailed's failures is a number, not a string"),
+        ("report text of no kind", expect("{ \"expect\": \"never\", \"what\": { \"report\": { \"prefix\": \"ModemRestar\" } } }"), "4:67", "\"ModemRestar\" is not one; kinds: Phase"),
+        ("report contains no kind", expect("{ \"expect\": \"never\", \"what\": { \"report\": { \"contains\": \"action: Reset\" } } }"), "4:69", "\"action\" is not one"),
+        ("report in hex", expect("{ \"expect\": \"never\", \"what\": { \"report\": { \"hex\": \"41\" } } }"), "4:64", "a report is text"),
+        ("report kind not a name", expect("{ \"expect\": \"never\", \"what\": { \"report\": { \"kind\": 3 } } }"), "4:57", "`kind` is a report kind's name, not 3"),
+        ("report pattern unknown", expect("{ \"expect\": \"never\", \"what\": { \"report\": { \"regex\": \"x\" } } }"), "4:57", "unknown variant `regex`"),
+        ("unknown invariant", expect("{ \"expect\": \"invariant\", \"invariant\": \"always_up\" }"), "4:52", "\"always_up\" is not an invariant a trace shows; they are: answered, no_command_in_data, only_asked_for"),
+        ("an invariant no trace shows", expect("{ \"expect\": \"invariant\", \"invariant\": \"no_panic\" }"), "4:52", "\"no_panic\" is not an invariant a trace shows"),
+        ("an invariant with a window", expect("{ \"expect\": \"invariant\", \"invariant\": \"answered\", \"from\": \"1m\" }"), "4:14", "an invariant is judged over the whole run"),
         ("random faults without faults", file(",\n  \"random_faults\": { \"mean_interval\": \"1h\", \"faults\": [] }"), "4:55", "at least one fault"),
     ];
     let failed: Vec<String> = cases
@@ -143,9 +161,11 @@ fn expectations_written_back_read_the_same() {
     { "expect": "happens", "id": "a", "what": "closed", "count": 2, "after": "go", "to": "5s" },
     { "expect": "happens", "what": "accepted", "min": 2, "max": 4, "until": "a" },
     { "expect": "happens", "what": { "at": { "prefix": "AT" } }, "min": 1 },
-    { "expect": "never", "what": { "report": { "contains": "x" } }, "from": "2s" },
+    { "expect": "never", "what": { "report": { "contains": "Dropped" } }, "from": "2s" },
+    { "expect": "never", "what": { "report": { "kind": "ModemRestart", "action": "PowerKey" } } },
     { "expect": "periodic", "what": { "received": { "hex": "01 02" } }, "every": "10s", "tolerance": "1s" },
-    { "expect": "answered", "within": "3s" }
+    { "expect": "answered", "within": "3s" },
+    { "expect": "invariant", "id": "kept", "invariant": "outbox_bounded" }
   ]"#,
     );
     let scenario = parse("t.json", &text).unwrap_or_else(|e| panic!("{e}"));
@@ -158,9 +178,11 @@ fn expectations_written_back_read_the_same() {
             "a server connection closed exactly 2x [go + 0s..5s]",
             "server accepted a connection 2..4x [0s..end until a]",
             "modem got \"AT\"... [0s..end]",
-            "never: firmware reported ...\"x\"... [2s..end]",
+            "never: firmware reported ...\"Dropped\"... [2s..end]",
+            "never: firmware reported ModemRestart { action: \"PowerKey\" } [0s..end]",
             "server received hex 01 02 every 10s ± 1s [0s..end]",
             "every back/bin/time answered once within 3s [0s..end]",
+            "invariant outbox_bounded",
         ]
     );
 }

@@ -79,6 +79,9 @@ pub enum NetRequest {
     Consumed { link: LinkId, len: usize },
     /// Ask the network's time (`AT+CNTP`); answered by [`NetEvent::Time`].
     Time { server: String },
+    /// Look a name up in the network's DNS (`AT+CDNSGIP`); answered by
+    /// [`NetEvent::Resolved`].
+    Resolve { name: String },
 }
 
 /// Why a connection attempt failed.
@@ -129,5 +132,10 @@ pub enum NetEvent {
     /// The network's answer to [`NetRequest::Time`]: Unix seconds, or `None` on failure.
     Time {
         unix: Option<u64>,
+    },
+    /// The network's answer to [`NetRequest::Resolve`]: the address, or `None`.
+    Resolved {
+        name: String,
+        ip: Option<[u8; 4]>,
     },
 }

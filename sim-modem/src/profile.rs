@@ -47,8 +47,31 @@ pub struct Profile {
     pub luat_extensions: bool,
     /// `AT+VER`'s line, Luat style (`Luat_V<nnnn>_<chip>`), when `luat_extensions` is on.
     pub version: String,
-    /// `AT+WISN?` / `AT+MUID?` (Luat): the module's serial number line.
+    /// `AT+WISN?` (Luat): the module's serial number line.
     pub serial: String,
+    /// `AT+MUID?` (Luat): the module's unique id, answered `+MUID: "<id>"` (`misc.lua`).
+    /// UNCONFIRMED value.
+    pub muid: String,
+
+    // --- What housekeeping commands report (issue 13; sources in `modem/housekeeping.rs`).
+    /// The operators `AT+COPS=?` and `AT+COPN` list; the one whose numeric name is
+    /// `mcc`/`mnc` is the SIM's home network, the one the modem registers on.
+    pub operators: Vec<Operator>,
+    /// `AT+CNUM`: the SIM's own number; empty: the SIM stores none (`OK` alone).
+    /// UNCONFIRMED value.
+    pub msisdn: String,
+    /// `AT+CBC`: the battery, until a `battery` fault changes it. UNCONFIRMED values.
+    pub battery: BatteryReading,
+    /// `AT+CMTE?`: the module's temperature, tenths of a degree Celsius. UNCONFIRMED.
+    pub temperature_decicelsius: i16,
+    /// The time zone the network sends with its time (`AT+CLTS=1`), quarter-hours (`+32`:
+    /// UTC+8, China, the home networks' country).
+    #[serde(deserialize_with = "time_zone")]
+    #[schemars(range(min = -47, max = 48))]
+    pub network_time_zone: i8,
+    /// `AT+CIPGSMLOC` / `AT+CLBS`: where the network's location service places the cell.
+    /// UNCONFIRMED (Shanghai).
+    pub location: GsmLocation,
 
     // --- Hardware and firmware capacities. ---
     /// Multi-connection link ids are `0..link_count`: 6 on SIM800, 8 on Air202 (reference §1.3).
@@ -187,6 +210,25 @@ pub struct Profile {
     /// `AT+CNTP`: `+CNTP: 65` (timeout) when the network never answers. UNCONFIRMED.
     #[serde(with = "units::HumanDuration")]
     pub cntp_max: Duration,
+    /// `AT+COPS=?`: the network scan before the list. UNCONFIRMED (the manual allows 120 s).
+    #[serde(with = "units::HumanDuration")]
+    pub cops_scan: Duration,
+    /// `AT+CIPGSMLOC` / `AT+CLBS`: the location service's answer time. UNCONFIRMED.
+    #[serde(with = "units::HumanDuration")]
+    pub location_delay: Duration,
+    /// `AT+CSCLK=2`: UART silence before the modem sleeps (5 s: raviyp.com, "SIM900/SIM800
+    /// sleep mode AT commands").
+    #[serde(with = "crate::knob::NonZeroDuration")]
+    pub sleep_idle: Duration,
+    /// `AT+CSCLK=1`: DTR low to a listening UART (TinyGSM: "pull the DTR-pin ... LOW for at
+    /// least 50ms"); bytes before are lost.
+    #[serde(with = "units::HumanDuration")]
+    pub dtr_wake: Duration,
+    /// Transparent mode: the silence before and after `+++` for it to escape, and the most
+    /// between its `+`s (V.250's escape guard time S12, 1 s; the SIM800's own values are
+    /// UNCONFIRMED).
+    #[serde(with = "crate::knob::NonZeroDuration")]
+    pub escape_guard: Duration,
 
     // --- The device's TCP: the network's TCP model runs the modem's end with these
     // (`network::tcp`, RFC 6298). ---
@@ -225,6 +267,64 @@ pub struct Profile {
     pub pdp_deact_delay: Duration,
 }
 
+/// An operator as `AT+COPS` names it: long and short alphanumeric, numeric (MCC and MNC).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Operator {
+    pub long: String,
+    pub short: String,
+    pub numeric: String,
+}
+
+impl Operator {
+    /// The name in `AT+COPS`'s `<format>`: 0 long, 1 short, 2 numeric.
+    pub fn name(&self, format: u8) -> &str {
+        match format {
+            0 => &self.long,
+            1 => &self.short,
+            _ => &self.numeric,
+        }
+    }
+}
+
+/// What `AT+CBC` reports: `+CBC: <charge>,<percent>,<millivolts>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatteryReading {
+    /// 0 not charging, 1 charging, 2 charging finished.
+    #[serde(with = "crate::knob::Range::<0, 2>")]
+    pub charge: u8,
+    /// 1..=100 %.
+    #[serde(with = "crate::knob::Range::<1, 100>")]
+    pub percent: u8,
+    /// The supply voltage, millivolts (the SIM800 runs on 3400..=4400 mV).
+    #[serde(with = "crate::knob::Range::<1, 10_000>")]
+    pub millivolts: u16,
+}
+
+/// A position, in millionths of a degree (east and north positive), and its accuracy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GsmLocation {
+    pub longitude_microdegrees: i32,
+    pub latitude_microdegrees: i32,
+    /// `AT+CLBS`'s `<acc>`, metres.
+    pub accuracy_m: u32,
+}
+
+/// The operators both profiles know (China's two GSM networks).
+fn chinese_operators() -> Vec<Operator> {
+    let op = |long: &str, short: &str, numeric: &str| Operator {
+        long: long.into(),
+        short: short.into(),
+        numeric: numeric.into(),
+    };
+    vec![
+        op("CHINA MOBILE", "CMCC", "46000"),
+        op("CHN-UNICOM", "UNICOM", "46001"),
+    ]
+}
+
 /// The rates `AT+IPR` takes, bits per second (0: auto-bauding).
 pub const BAUD_RATES: [u32; 12] = [
     0, 1200, 2400, 4800, 9600, 19_200, 38_400, 57_600, 115_200, 230_400, 460_800, 921_600,
@@ -238,6 +338,16 @@ fn ipr<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
         )));
     }
     Ok(rate)
+}
+
+fn time_zone<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i8, D::Error> {
+    let tz = i8::deserialize(d)?;
+    if !(-47..=48).contains(&tz) {
+        return Err(serde::de::Error::custom(format_args!(
+            "network_time_zone {tz}: quarter-hours from -47 to 48 (+32 is UTC+8)"
+        )));
+    }
+    Ok(tz)
 }
 
 impl Profile {
@@ -270,6 +380,21 @@ impl Profile {
             luat_extensions: false,
             version: String::new(),
             serial: String::new(),
+            muid: String::new(),
+            operators: chinese_operators(),
+            msisdn: String::new(),
+            battery: BatteryReading {
+                charge: 0,
+                percent: 85,
+                millivolts: 4100,
+            },
+            temperature_decicelsius: 270,
+            network_time_zone: 32,
+            location: GsmLocation {
+                longitude_microdegrees: 121_473_700,
+                latitude_microdegrees: 31_230_400,
+                accuracy_m: 550,
+            },
             link_count: 6,
             max_send: 1460,
             quick_send_buffer: 10220,
@@ -304,6 +429,11 @@ impl Profile {
             registration: ms(4000),
             attach: ms(1000),
             cntp_max: ms(5000),
+            cops_scan: ms(3000),
+            location_delay: ms(1500),
+            sleep_idle: ms(5000),
+            dtr_wake: ms(50),
+            escape_guard: ms(1000),
             tcp_rto_min: ms(1000),
             tcp_rto_max: ms(120_000),
             tcp_retransmissions: 12,
@@ -330,6 +460,7 @@ impl Profile {
             luat_extensions: true,
             version: "Luat_V0032_8955".into(),
             serial: "A1B2C3D4E5F6A7B8C9D0".into(),
+            muid: "0x3901b2c3d4e5f6a7".into(),
             link_count: 8,
             cfun_urc: false,
             default_apn: "UNINET".into(),

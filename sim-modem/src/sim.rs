@@ -44,7 +44,7 @@ use protocol::text::Quoted;
 use protocol::types::{LinkId, Transport};
 use wire::Line;
 
-pub use wire::{wire_time, BITS_PER_BYTE};
+pub use wire::{resample, wire_time, BITS_PER_BYTE};
 
 /// Everything a simulation is made of. Every field has a default.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -207,6 +207,9 @@ pub struct Sim {
     host_tx: Vec<u8>,
     /// Bytes take wire time (off: a real serial port paces them itself).
     wire_time: bool,
+    /// The host's UART rate, when it is its own ([`Sim::set_host_baud`]); `None`: it
+    /// follows the modem's.
+    host_baud: Option<u32>,
     /// What reached the host, and where its UART saw line errors (positions in `uart_out`).
     uart_out: Vec<u8>,
     uart_errors: Vec<usize>,
@@ -250,10 +253,14 @@ impl Sim {
     pub fn with_profile(config: SimConfig, profile: Profile) -> Sim {
         // One seed per component, drawn from the simulation's seed.
         let mut seeds = ChaCha8Rng::seed_from_u64(config.seed);
+        let clock = config.network.unix_time_at_start;
         let mut network = Network::new(config.network, seeds.next_u64());
         network.add_dns(&config.lab.name, config.lab.ip);
+        let mut modem = Modem::new(profile, Duration::ZERO);
+        // The network's clock is the one network time (`AT+CLTS=1`) carries.
+        modem.set_network_clock(clock);
         let mut sim = Sim {
-            modem: Modem::new(profile, Duration::ZERO),
+            modem,
             network,
             lab: LabServer::new(config.lab),
             noise_to_modem: LineNoise::new(seeds.next_u64()),
@@ -262,6 +269,7 @@ impl Sim {
             from_modem: Line::default(),
             host_tx: Vec::new(),
             wire_time: true,
+            host_baud: None,
             uart_out: Vec::new(),
             uart_errors: Vec::new(),
             scratch: Vec::new(),
@@ -312,6 +320,22 @@ impl Sim {
     /// port turns it off: the port's own baud rate paces the bytes.
     pub fn set_wire_time(&mut self, on: bool) {
         self.wire_time = on;
+    }
+
+    /// The host's UART rate (`None`, the default: whatever the modem's is). With a rate of
+    /// its own the host reads garbage after `AT+IPR` moves the modem to another one, and the
+    /// modem reads garbage from it ([`resample`]), as on a real line; an auto-bauding modem
+    /// follows the host.
+    pub fn set_host_baud(&mut self, baud: Option<u32>) {
+        self.host_baud = baud.filter(|&b| b != 0);
+    }
+
+    /// The host's DTR line (high by default: the modem's pull-up). With `AT+CSCLK=1` a high
+    /// DTR lets the modem sleep and a low one wakes it.
+    pub fn set_dtr(&mut self, now: Duration, high: bool) {
+        self.handle_timeout(now);
+        self.modem.set_dtr(now, high);
+        self.pump(now);
     }
 
     /// Live mode: the next thing to do on the real internet.
@@ -560,6 +584,11 @@ impl Sim {
                 self.line_error(now, count - 1, duration / count);
             }
             Fault::CfunSimReset => self.modem.reset_sim_on_cfun(),
+            Fault::Battery {
+                percent,
+                millivolts,
+                charging,
+            } => self.modem.set_battery(percent, millivolts, charging),
             // The modem tells the network its PDP context is gone as it powers off.
             Fault::Reboot => self.modem.reboot(now),
             Fault::BrownOut => self.modem.brown_out(now),
@@ -660,6 +689,7 @@ impl Sim {
             fed = true;
         }
         let baud = self.baud();
+        let host_baud = self.host_baud_now();
         if !self.to_modem.is_busy() && !self.host_tx.is_empty() {
             let end = self
                 .host_tx
@@ -672,7 +702,10 @@ impl Sim {
                 .apply(now, &self.host_tx[..end], &mut bytes);
             self.host_tx.drain(..end);
             self.noise_event(now, Direction::ToModem, counts);
-            self.to_modem.start(now, &bytes, baud);
+            // Sent at the host's rate, read at the modem's.
+            let read = resample(&bytes, host_baud, baud);
+            self.to_modem
+                .start_read_as(now, bytes.len(), &read, self.wire_baud(host_baud));
             // Without wire time it is there at once.
             fed |= self.to_modem.next_arrival().is_some_and(|at| at <= now);
         }
@@ -687,7 +720,10 @@ impl Sim {
                 bytes.clear();
                 let counts = self.noise_from_modem.apply(now, &written, &mut bytes);
                 self.noise_event(now, Direction::FromModem, counts);
-                self.from_modem.start(now, &bytes, baud);
+                // Sent at the modem's rate, read at the host's.
+                let read = resample(&bytes, baud, host_baud);
+                self.from_modem
+                    .start_read_as(now, bytes.len(), &read, self.wire_baud(baud));
                 fed |= self.from_modem.next_arrival().is_some_and(|at| at <= now);
             }
             self.written = written;
@@ -696,10 +732,23 @@ impl Sim {
         fed
     }
 
-    /// The UART's rate for the next run, 0 for no wire time.
+    /// The modem's UART rate now; an auto-bauding modem's is the host's.
     fn baud(&self) -> u32 {
+        match self.host_baud {
+            Some(host) if self.modem.auto_bauding() => host,
+            _ => self.modem.uart_baud(),
+        }
+    }
+
+    /// The host's UART rate now: its own, or the modem's.
+    fn host_baud_now(&self) -> u32 {
+        self.host_baud.unwrap_or_else(|| self.baud())
+    }
+
+    /// The rate a run takes wire time at, 0 for none.
+    fn wire_baud(&self, baud: u32) -> u32 {
         if self.wire_time {
-            self.modem.uart_baud()
+            baud
         } else {
             0
         }
@@ -760,7 +809,10 @@ impl Sim {
                 self.stale_links.clear();
                 self.pdp_deact_unsaid = false;
             }
-            NetRequest::Send { .. } | NetRequest::Consumed { .. } | NetRequest::Time { .. } => {}
+            NetRequest::Send { .. }
+            | NetRequest::Consumed { .. }
+            | NetRequest::Time { .. }
+            | NetRequest::Resolve { .. } => {}
         }
     }
 

@@ -9,6 +9,7 @@
 
 mod modem_harness;
 
+use modem_harness::Op;
 use modem_harness::*;
 use pretty_assertions::assert_eq;
 
@@ -34,17 +35,29 @@ fn luat_air202_bring_up_and_data() {
     b.exchange("AT+CREG=2\r", OK);
     b.exchange("AT+CREG?\r", OK);
     b.exchange("AT+CENG=1,1\r", OK);
+    // sim.lua at load: the SIM toolkit off.
+    b.exchange("AT+STON=0\r", OK);
     // misc.lua
     assert!(b.exchange("AT+VER\r", OK).contains("Luat_V"));
     b.exchange("AT+ATWMFT=99\r", OK);
     b.exchange("AT+WISN?\r", OK);
     b.exchange("AT+CGSN\r", OK);
+    // `+MUID:%s*"(.+)"`
+    assert!(b
+        .exchange("AT+MUID?\r", OK)
+        .contains("\r\n+MUID: \"0x3901b2c3d4e5f6a7\"\r\n"));
     // sim.lua: after +CPIN: READY
     b.wait_for("+CPIN: READY", 10_000);
     b.exchange("AT+CCID\r", OK);
     b.exchange("AT+CIMI\r", OK);
     // link.lua: once registered
     b.wait_for("+CREG: 1,", 20_000);
+    // net.lua's poll, read by `ceng()`: `%+CENG:%d+,".+"`, decimal fields.
+    let cells = b.exchange("AT+CENG?\r", OK);
+    assert!(
+        cells.contains("\r\n+CENG:0,\"573,24,99,460,1,13,37857,10,0,6334,255\"\r\n"),
+        "{cells:?}"
+    );
     b.exchange("AT+CIICRMODE=2\r", OK);
     b.exchange("AT+CIPMUX=1\r", OK);
     b.exchange("AT+CIPHEAD=1\r", OK);
@@ -86,8 +99,17 @@ fn luat_air202_bring_up_and_data() {
         data: b"back".to_vec(),
     });
     assert!(b.wait_for("back", 1000).contains("+RECEIVE,7,4:\r\nback"));
+    // A second socket takes the next id down (socket.lua takes ids from the end).
+    b.exchange(
+        "AT+CIPSTART=6,\"UDP\",\"lab.example\",6500\r",
+        "6, CONNECT OK",
+    );
+    assert!(b
+        .exchange("AT+CIPSTATUS\r", "C: 7,")
+        .contains("C: 6,0,\"UDP\",\"lab.example\",\"6500\",\"CONNECTED\""));
     // close
     b.exchange("AT+CIPCLOSE=7\r", "7, CLOSE OK");
+    b.exchange("AT+CIPCLOSE=6\r", "6, CLOSE OK");
     check_golden("clients/luat_air202.txt", b.transcript());
 }
 
@@ -111,6 +133,13 @@ fn tinygsm_sim800_bring_up_and_data() {
         if String::from_utf8_lossy(&b.take_output()).contains("OK") {
             break;
         }
+    }
+    // factoryDefault, then init: every line answers OK (`+ICF` is not simulated: ERROR).
+    for line in ["AT&FZE0&W", "AT+IFC=0,0", "AT+CSCLK=0", "AT&W"] {
+        assert!(
+            b.exchange(&format!("{line}\r\n"), "\r\n").contains("OK"),
+            "{line}"
+        );
     }
     b.exchange("ATE0\r\n", OK);
     b.exchange("AT+CMEE=0\r\n", OK);
@@ -173,7 +202,111 @@ fn tinygsm_sim800_bring_up_and_data() {
         .contains(",\"CONNECTED\""));
     // stop
     b.exchange("AT+CIPCLOSE=0,1\r\n", "0, CLOSE OK");
+    // getOperator, getBattVoltage, getGsmLocation: the fields TinyGSM reads.
+    assert!(b
+        .exchange("AT+COPS?\r\n", OK)
+        .contains("+COPS: 0,0,\"CHINA MOBILE\""));
+    assert!(b.exchange("AT+CBC\r\n", OK).contains("+CBC: 0,85,4100"));
+    let location = b.exchange("AT+CLBS=4,1\r\n", OK);
+    assert!(
+        location.contains("+CLBS: 0,121.473700,31.230400,550,24/01/01,"),
+        "{location:?}"
+    );
+    // getGSMDateTime after network time (AT+CLTS=1 at init): the network's, in its zone.
+    assert!(b
+        .exchange("AT+CCLK?\r\n", OK)
+        .contains("+CCLK: \"24/01/01,08:00:"));
+    // sleepEnable(true) sleeps at once (DTR is high); TinyGSM's comment: pull DTR low for
+    // at least 50 ms, then disable sleep.
+    b.exchange("AT+CSCLK=1\r\n", OK);
+    b.op(Op::Dtr(false));
+    b.wait(50);
+    b.exchange("AT+CSCLK=0\r\n", OK);
     // poweroff
     b.exchange("AT+CPOWD=1\r\n", "NORMAL POWER DOWN");
     check_golden("clients/tinygsm_sim800.txt", b.transcript());
+}
+
+/// Ircama's `sim800l` 2.0.5 (PyPI `sim800l-gsm-module`), as its README's example drives it
+/// (recorded from the library against `sim-modem --pty`, see README "Live"): lines end in
+/// `\n`, `setup()`'s one-line configuration, then the basic calls, each checked with the
+/// pattern the library reads its answer with. The library itself needs Python and PyPI, so
+/// this replays its bytes; the README shows the library's own run.
+#[test]
+fn ircama_sim800l_basic_calls() {
+    let mut b = ModemBench::new("sim800");
+    b.wait_for("SMS Ready", 10_000);
+    b.wait(2000);
+    // setup(): ATE0, then its PDU-mode line (`mode="PDU"`, the default).
+    b.exchange("ATE0\n", OK);
+    assert_eq!(
+        b.exchange("AT+CLIP=1;+CMGF=0;+CLTS=1;+CSCLK=0;+CSCS=\"HEX\"\n", OK),
+        OK
+    );
+    // The text-mode line of issue 13.
+    assert_eq!(
+        b.exchange(
+            "AT+IFC=0,0;+CLIP=1;+CMGF=1;+CLTS=1;+CSCLK=0;+CSCS=\"GSM\";+CMGHEX=1\n",
+            OK
+        ),
+        OK
+    );
+    // Each call, and the part of the answer the library's pattern takes.
+    let calls: &[(&str, &str)] = &[
+        // get_netlight: `\+CNETLIGHT: (\d+)`
+        ("AT+CNETLIGHT?\n", "+CNETLIGHT: 1\r\n"),
+        // check_sim: `\+CSMINS: \d*,(\d*)` == "1"
+        ("AT+CSMINS?\n", "+CSMINS: 0,1\r\n"),
+        // get_date: `"(\d*/\d*/\d*,\d*:\d*:\d*)`
+        ("AT+CCLK?\n", "+CCLK: \"04/01/01,00:00:"),
+        // is_registered: `^\+CREG: (\d*),(\d*)$`, 1 or 5
+        ("AT+CREG?\n", "+CREG: 0,1\r\n"),
+        // get_operator: `"(.*)"`
+        ("AT+COPS?\n", "+COPS: 0,0,\"CHINA MOBILE\"\r\n"),
+        // get_operator_list: `+COPN: "<numeric>","<name>"` lines
+        ("AT+COPN\n", "+COPN: \"46000\",\"CHINA MOBILE\"\r\n"),
+        // get_service_provider: `"(.*)"`
+        ("AT+CSPN?\n", "+CSPN: \"CMCC\",0\r\n"),
+        // get_battery_voltage: `\+CBC: \d*,\d*,(\d*)` in mV
+        ("AT+CBC\n", "+CBC: 0,85,4100\r\n"),
+        // get_signal_strength: `\+CSQ: (\d*),`
+        ("AT+CSQ\n", "+CSQ: 24,0\r\n"),
+        ("ATI\n", "SIM800 R14.18\r\n"),
+        ("AT+CGMR\n", "Revision:"),
+        ("AT+CGSN\n", "866104025123456\r\n"),
+        ("AT+CCID\n", "89860012345678901234\r\n"),
+        ("AT+CIMI\n", "460001234567890\r\n"),
+        // get_temperature: `\+CMTE: \d*,([0-9.]*)`
+        ("AT+CMTE?\n", "+CMTE: 0,27.0\r\n"),
+        // get_hw_revision(method=2)
+        ("AT+GMR\n", "Revision:"),
+    ];
+    for (line, expect) in calls {
+        let answer = b.exchange(line, OK);
+        assert!(answer.contains(expect), "{line:?}: {answer:?}");
+    }
+    // connect_gprs and get_ip: the bearer, then `+SAPBR: 1,1,"<ip>"`.
+    b.exchange(
+        "AT+SAPBR=3,1,\"CONTYPE\",\"GPRS\";+SAPBR=3,1,\"APN\",\"CMNET\";+SAPBR=1,1\n",
+        OK,
+    );
+    assert!(b
+        .exchange("AT+SAPBR=2,1\n", OK)
+        .contains("+SAPBR: 1,1,\"10.68.27.49\""));
+    // internet_sync_time: `+CNTP: 1`, then the clock.
+    b.exchange("AT+CNTP=\"193.204.114.232\",32\n", OK);
+    b.exchange("AT+CNTP\n", OK);
+    b.wait_for("+CNTP: 1", 5000);
+    // dns_query: the TCP/IP bring-up, then `+CDNSGIP:\s*1,"([^"]+)"` with the domain bare.
+    b.exchange("AT+CIPSHUT\n", "SHUT OK");
+    b.exchange("AT+CSTT=\"CMNET\"\n", OK);
+    b.exchange("AT+CIICR\n", OK);
+    b.exchange("AT+CIFSR\n", "\r\n10.68.27.49\r\n");
+    b.exchange("AT+CDNSGIP=lab.example\n", OK);
+    assert!(b
+        .wait_for("+CDNSGIP:", 2000)
+        .contains("+CDNSGIP: 1,\"lab.example\",\"10.0.0.1\""));
+    b.exchange("AT+CIPSHUT\n", "SHUT OK");
+    b.exchange("AT+SAPBR=0,1\n", OK);
+    check_golden("clients/ircama_sim800l.txt", b.transcript());
 }

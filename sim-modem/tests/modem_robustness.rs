@@ -384,6 +384,10 @@ impl Session {
                     })
                 }
                 NetRequest::Time { .. } => Some(NetEvent::Time { unix: Some(1) }),
+                NetRequest::Resolve { name } => Some(NetEvent::Resolved {
+                    name,
+                    ip: Some([10, 0, 0, 1]),
+                }),
                 NetRequest::Close { link } => {
                     assert!(link < self.links, "{}: close link {link}", self.context());
                     None

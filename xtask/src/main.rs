@@ -10,6 +10,7 @@ mod layers;
 mod process;
 mod replay;
 mod sim;
+mod swarm;
 mod toolchain;
 
 use clap::{Parser, Subcommand};
@@ -28,11 +29,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Task {
-    /// Everything CI checks: formatting, clippy, every test, the no_std Cortex-M build, both
-    /// board images (with their sizes) and the board smoke scenario in QEMU, and a short
-    /// bounded fuzz run of each parser. Installs what a fresh machine lacks.
+    /// Everything CI checks: formatting, clippy, every test, the swarm's fixed seeds, the
+    /// no_std Cortex-M build, both board images (with their sizes) and the board smoke
+    /// scenario in QEMU, and a short bounded run of each fuzz target. Installs what a fresh
+    /// machine lacks.
     Ci {
-        /// Seconds of fuzzing per parser (0 skips fuzzing).
+        /// Seconds of fuzzing per target (0 skips fuzzing).
         #[arg(long, default_value_t = 20)]
         fuzz_seconds: u32,
     },
@@ -41,12 +43,14 @@ enum Task {
     /// CI's board part: builds both board images, prints their sizes, and runs the board
     /// smoke scenario against the QEMU image (about 2 minutes of real time).
     Boards,
-    /// Runs each parser's fuzz target (cargo-fuzz, nightly) for a bounded time.
+    /// Runs every fuzz target (cargo-fuzz, nightly) for a bounded time: the command parser and
+    /// the response decoder, the firmware core on arbitrary modem bytes, the scenario loader.
     Fuzz {
         /// Seconds per target.
         #[arg(long, default_value_t = 60)]
         seconds: u32,
-        /// Only this target (`command_parser` or `response_decoder`).
+        /// Only this target (`command_parser`, `response_decoder`, `modem_bytes` or
+        /// `scenario_loader`).
         target: Option<String>,
     },
     /// Replays scenario files in virtual time and checks their expectations: a table of
@@ -57,6 +61,10 @@ enum Task {
     /// happens: AT traffic, modem and link state, what the server and the device said. No
     /// board, SIM card or server needed. Without a scenario, the built-in default.
     Sim(sim::Args),
+    /// Runs many seeded fault runs (built in release, on every core), checks every invariant
+    /// on each, and shrinks the first failure of each broken invariant into a regression
+    /// file (scenarios/regressions/<invariant>-<seed>.json). Fails if any invariant broke.
+    Swarm(swarm::Args),
     /// Measures replay speed in release: the 24-hour scenario, and many devices at once.
     Bench {
         /// How many devices to replay at once.
@@ -99,6 +107,7 @@ fn main() -> ExitCode {
         Task::Fuzz { seconds, target } => ci::fuzz(seconds, target.as_deref()),
         Task::Replay(args) => replay::replay(args),
         Task::Sim(args) => sim::sim(args),
+        Task::Swarm(args) => swarm::swarm(args),
         Task::Bench { devices } => bench::bench(devices),
         Task::Size => board::size(),
         Task::Flash {

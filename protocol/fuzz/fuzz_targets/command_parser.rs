@@ -2,7 +2,8 @@
 //!
 //! Input: one control byte, then the stream. The control byte seeds the chunk sizes and
 //! whether a line that holds no CIPSEND still switches to data mode. Every line's segments
-//! are parsed in both mux modes, and every command parsed must survive encode -> parse.
+//! (`;`-separated, and chained basic commands such as `AT&FZE0&W` split one per segment) are
+//! parsed in both mux modes, and every command parsed must survive encode -> parse.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

@@ -18,8 +18,12 @@ use protocol::response::{DecodeError, Decoder, Event, Response, RxGetResponse};
 use protocol::types::Transport;
 use protocol::Command;
 
-const COMMANDS: [Command<'static>; 20] = [
+const COMMANDS: &[Command<'static>] = &[
     Command::At,
+    // Issue 13: ATO's CONNECT / NO CARRIER, GMR's free text, CBC's line.
+    Command::Online,
+    Command::Exec(Name::Gmr),
+    Command::Exec(Name::Cbc),
     Command::Echo(false),
     Command::Info,
     Command::Exec(Name::Csq),
@@ -78,7 +82,11 @@ fn feed(decoder: &mut Decoder<N>, mut input: &[u8], log: &mut Vec<String>) {
 fn check(event: &Result<Event<'_>, DecodeError>) {
     let payload = match event {
         Ok(e) => match e.response() {
-            Some(Response::Receive { data, .. } | Response::Ipd(data)) => data.len(),
+            Some(
+                Response::Receive { data, .. }
+                | Response::Ipd(data)
+                | Response::IpdTransport { data, .. },
+            ) => data.len(),
             Some(Response::RxGet(RxGetResponse::Data { data, .. })) => data.len(),
             _ => 0,
         },

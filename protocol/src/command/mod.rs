@@ -62,10 +62,38 @@ pub enum Name {
     Sapbr,
     Tcpuserparam,
     Cipccfg,
+    // Issue 13, housekeeping and configuration (the set-up lines client libraries send).
+    Ifc,
+    Clip,
+    Cscs,
+    // SMS settings a set-up line carries (`+CMGF`, `+CMGHEX`); the SMS commands extend them.
+    Cmgf,
+    Cmghex,
+    Csclk,
+    Cnetlight,
+    Csmins,
+    Cbc,
+    Cops,
+    Copn,
+    Cgreg,
+    Gmr,
+    Cspn,
+    Cnum,
+    Cmte,
+    // Issue 13, the TCP/IP application's options, transparent mode and network services.
+    Cipsrip,
+    Cipshowtp,
+    Cipsprt,
+    Cipmode,
+    Cdnsgip,
+    Cipgsmloc,
+    Clbs,
+    // Issue 13, Luat: `sim.lua` sends `AT+STON=0` (SIM toolkit off) at load.
+    Ston,
 }
 
-/// One AT command. Basic commands (`AT`, `ATE0`, `ATI`, `AT&W`, `AT&K0`) have their own
-/// variants; extended commands have a typed variant for their set form (`AT+NAME=...`) and
+/// One AT command. Basic commands (`AT`, `ATE0`, `ATI`, `AT&W`, `AT&K0`, `ATZ`, `AT&F`,
+/// `ATV1`, `ATQ0`, `ATO`) have their own variants; extended commands have a typed variant for their set form (`AT+NAME=...`) and
 /// share [`Command::Test`], [`Command::Read`] and [`Command::Exec`] for the other forms.
 ///
 /// Where single and multi-connection mode (`AT+CIPMUX`) spell a command differently, the
@@ -82,6 +110,17 @@ pub enum Command<'a> {
     SaveProfile,
     /// `AT&K<n>`: flow control. A real SIM800 gives no response at all to `AT&K0`.
     FlowControl(u8),
+    /// `ATZ` / `ATZ0`: back to the settings `AT&W` saved (V.250 §6.1.1).
+    Reset,
+    /// `AT&F` / `AT&F0`: the manufacturer's settings (V.250 §6.1.2).
+    FactoryDefaults,
+    /// `ATV0` / `ATV1`: numeric or verbose result codes (V.250 §6.2.6).
+    Verbose(bool),
+    /// `ATQ0` / `ATQ1`: result codes sent or suppressed (V.250 §6.2.5).
+    Quiet(bool),
+    /// `ATO` / `ATO0`: back from command mode to the data of a transparent link (V.250
+    /// §6.3.7; SIM800 `AT+CIPMODE=1`).
+    Online,
     /// `AT+NAME=?`
     Test(Name),
     /// `AT+NAME?`
@@ -184,6 +223,52 @@ pub enum Command<'a> {
     /// `AT+CIPCCFG=<NmRetry>,<WaitTm>,<SendSz>,<esc>[,<Rxmode>,<RxSize>,<Rxtimer>]`
     /// (SIMCom): the TCP retry count and the transparent mode's settings.
     Cipccfg(Cipccfg),
+    // Issue 13: housekeeping, configuration, TCP/IP options, transparent mode, services.
+    /// `AT+IFC=<dce_by_dte>[,<dte_by_dce>]`: flow control, 0 none, 1 XON/XOFF, 2 RTS/CTS.
+    Ifc {
+        dce_by_dte: u8,
+        dte_by_dce: Option<u8>,
+    },
+    /// `AT+CLIP=<0|1>`: the calling line's number in `+CLIP` after `RING`.
+    Clip(bool),
+    /// `AT+CSCS="<chset>"`: the character set of strings (`"GSM"`, `"IRA"`, `"HEX"`, ...).
+    Cscs(&'a str),
+    /// `AT+CMGF=<0|1>`: SMS in PDU (0) or text (1) mode.
+    Cmgf(bool),
+    /// `AT+CMGHEX=<0|1>`: SMS text mode may carry non-ASCII characters as hex.
+    Cmghex(bool),
+    /// `AT+CSCLK=<0|1|2>`: sleep: never, when DTR is high, when the UART is idle.
+    Csclk(u8),
+    /// `AT+CNETLIGHT=<0|1>`: the network status LED.
+    Cnetlight(bool),
+    /// `AT+CSMINS=<0|1>`: the `+CSMINS` URC when the SIM is inserted or removed.
+    Csmins(bool),
+    /// `AT+COPS=<mode>[,<format>[,"<oper>"]]`: operator selection, 0 automatic, 1 manual,
+    /// 2 deregister, 3 format only, 4 manual then automatic; `<format>` 0 long name, 1 short,
+    /// 2 numeric (3GPP TS 27.007 §7.3).
+    Cops {
+        mode: u8,
+        format: Option<(u8, Option<&'a str>)>,
+    },
+    /// `AT+CGREG=<n>`: GPRS registration URCs, 0 none, 1 `+CGREG: <stat>`, 2 with location.
+    Cgreg(u8),
+    /// `AT+CIPSRIP=<0|1>`: `RECV FROM:<ip>:<port>` before received data.
+    Cipsrip(bool),
+    /// `AT+CIPSHOWTP=<0|1>`: `+IPD,<len>,<TCP|UDP>:` (single mode, `AT+CIPHEAD=1`).
+    Cipshowtp(bool),
+    /// `AT+CIPSPRT=<0|1|2>`: 0 no `> ` prompt, 1 prompt and `SEND OK`, 2 neither.
+    Cipsprt(u8),
+    /// `AT+CIPMODE=<0|1>`: normal or transparent mode (single connection only).
+    Cipmode(bool),
+    /// `AT+CDNSGIP="<domain>"`: `OK`, then `+CDNSGIP: 1,"<domain>","<ip>"` or
+    /// `+CDNSGIP: 0,<error>`.
+    Cdnsgip(&'a str),
+    /// `AT+CIPGSMLOC=<type>,<cid>`: 1 location and time, 2 time, from the bearer `cid`.
+    Cipgsmloc { kind: u8, cid: u8 },
+    /// `AT+CLBS=<type>,<cid>`: 1 location, 3 access times, 4 location and time.
+    Clbs { kind: u8, cid: u8 },
+    /// `AT+STON=<0|1>` (Luat): the SIM toolkit off or on.
+    Ston(bool),
 }
 
 /// `AT+CIPCCFG`'s parameters, in the manual's order (SIM800 Series AT Command Manual,
@@ -229,7 +314,7 @@ pub enum RxGet {
 }
 
 impl Name {
-    pub const ALL: [Name; 47] = [
+    pub const ALL: [Name; 71] = [
         Name::Cmee,
         Name::Cgmr,
         Name::Cgmm,
@@ -277,6 +362,30 @@ impl Name {
         Name::Sapbr,
         Name::Tcpuserparam,
         Name::Cipccfg,
+        Name::Ifc,
+        Name::Clip,
+        Name::Cscs,
+        Name::Cmgf,
+        Name::Cmghex,
+        Name::Csclk,
+        Name::Cnetlight,
+        Name::Csmins,
+        Name::Cbc,
+        Name::Cops,
+        Name::Copn,
+        Name::Cgreg,
+        Name::Gmr,
+        Name::Cspn,
+        Name::Cnum,
+        Name::Cmte,
+        Name::Cipsrip,
+        Name::Cipshowtp,
+        Name::Cipsprt,
+        Name::Cipmode,
+        Name::Cdnsgip,
+        Name::Cipgsmloc,
+        Name::Clbs,
+        Name::Ston,
     ];
 
     /// The name as written after `AT+`, upper case.
@@ -329,6 +438,30 @@ impl Name {
             Name::Sapbr => "SAPBR",
             Name::Tcpuserparam => "TCPUSERPARAM",
             Name::Cipccfg => "CIPCCFG",
+            Name::Ifc => "IFC",
+            Name::Clip => "CLIP",
+            Name::Cscs => "CSCS",
+            Name::Cmgf => "CMGF",
+            Name::Cmghex => "CMGHEX",
+            Name::Csclk => "CSCLK",
+            Name::Cnetlight => "CNETLIGHT",
+            Name::Csmins => "CSMINS",
+            Name::Cbc => "CBC",
+            Name::Cops => "COPS",
+            Name::Copn => "COPN",
+            Name::Cgreg => "CGREG",
+            Name::Gmr => "GMR",
+            Name::Cspn => "CSPN",
+            Name::Cnum => "CNUM",
+            Name::Cmte => "CMTE",
+            Name::Cipsrip => "CIPSRIP",
+            Name::Cipshowtp => "CIPSHOWTP",
+            Name::Cipsprt => "CIPSPRT",
+            Name::Cipmode => "CIPMODE",
+            Name::Cdnsgip => "CDNSGIP",
+            Name::Cipgsmloc => "CIPGSMLOC",
+            Name::Clbs => "CLBS",
+            Name::Ston => "STON",
         }
     }
 
@@ -348,7 +481,12 @@ impl Command<'_> {
             | Command::Echo(_)
             | Command::Info
             | Command::SaveProfile
-            | Command::FlowControl(_) => return None,
+            | Command::FlowControl(_)
+            | Command::Reset
+            | Command::FactoryDefaults
+            | Command::Verbose(_)
+            | Command::Quiet(_)
+            | Command::Online => return None,
             Command::Test(name) | Command::Read(name) | Command::Exec(name) => *name,
             Command::Cmee(_) => Name::Cmee,
             Command::Cpin(_) => Name::Cpin,
@@ -383,6 +521,24 @@ impl Command<'_> {
             Command::Sapbr { .. } => Name::Sapbr,
             Command::Tcpuserparam(_) => Name::Tcpuserparam,
             Command::Cipccfg(_) => Name::Cipccfg,
+            Command::Ifc { .. } => Name::Ifc,
+            Command::Clip(_) => Name::Clip,
+            Command::Cscs(_) => Name::Cscs,
+            Command::Cmgf(_) => Name::Cmgf,
+            Command::Cmghex(_) => Name::Cmghex,
+            Command::Csclk(_) => Name::Csclk,
+            Command::Cnetlight(_) => Name::Cnetlight,
+            Command::Csmins(_) => Name::Csmins,
+            Command::Cops { .. } => Name::Cops,
+            Command::Cgreg(_) => Name::Cgreg,
+            Command::Cipsrip(_) => Name::Cipsrip,
+            Command::Cipshowtp(_) => Name::Cipshowtp,
+            Command::Cipsprt(_) => Name::Cipsprt,
+            Command::Cipmode(_) => Name::Cipmode,
+            Command::Cdnsgip(_) => Name::Cdnsgip,
+            Command::Cipgsmloc { .. } => Name::Cipgsmloc,
+            Command::Clbs { .. } => Name::Clbs,
+            Command::Ston(_) => Name::Ston,
         })
     }
 
@@ -445,6 +601,11 @@ impl Command<'_> {
             C::Info => w.bytes(b"I")?,
             C::SaveProfile => w.bytes(b"&W")?,
             C::FlowControl(n) => w.bytes(b"&K")?.num(n.into())?,
+            C::Reset => w.bytes(b"Z")?,
+            C::FactoryDefaults => w.bytes(b"&F")?,
+            C::Verbose(on) => w.bytes(b"V")?.num(on.into())?,
+            C::Quiet(on) => w.bytes(b"Q")?.num(on.into())?,
+            C::Online => w.bytes(b"O")?,
             C::Test(name) => w.bytes(b"+")?.str(name.as_str())?.bytes(b"=?")?,
             C::Read(name) => w.bytes(b"+")?.str(name.as_str())?.bytes(b"?")?,
             C::Exec(name) => w.bytes(b"+")?.str(name.as_str())?,
@@ -482,22 +643,60 @@ impl Command<'_> {
             | C::Cipqsend(n)
             | C::Atwmft(n)
             | C::CipstatusLink(n)
-            | C::CipackLink(n) => w.num(n.into()),
+            | C::CipackLink(n)
+            | C::Csclk(n)
+            | C::Cgreg(n)
+            | C::Cipsprt(n) => w.num(n.into()),
             C::Cgatt(on)
             | C::Clts(on)
             | C::Cbatchk(on)
             | C::Ciurc(on)
             | C::Cipmux(on)
             | C::Ciphead(on)
-            | C::Cipssl(on) => w.num(on.into()),
+            | C::Cipssl(on)
+            | C::Clip(on)
+            | C::Cmgf(on)
+            | C::Cmghex(on)
+            | C::Cnetlight(on)
+            | C::Csmins(on)
+            | C::Cipsrip(on)
+            | C::Cipshowtp(on)
+            | C::Cipmode(on)
+            | C::Ston(on) => w.num(on.into()),
             C::Ipr(rate) => w.num(rate.into()),
-            C::Cpin(pin) => w.quoted(pin),
+            C::Cpin(pin) | C::Cscs(pin) | C::Cdnsgip(pin) => w.quoted(pin),
             C::Cfun { fun, rst } => {
                 w.num(fun.into())?;
                 match rst {
                     Some(rst) => w.bytes(b",")?.num(rst.into()),
                     None => Ok(w),
                 }
+            }
+            C::Ifc {
+                dce_by_dte,
+                dte_by_dce,
+            } => {
+                w.num(dce_by_dte.into())?;
+                match dte_by_dce {
+                    Some(n) => w.bytes(b",")?.num(n.into()),
+                    None => Ok(w),
+                }
+            }
+            C::Cops { mode, format } => {
+                w.num(mode.into())?;
+                match format {
+                    Some((format, oper)) => {
+                        w.bytes(b",")?.num(format.into())?;
+                        match oper {
+                            Some(oper) => w.bytes(b",")?.quoted(oper),
+                            None => Ok(w),
+                        }
+                    }
+                    None => Ok(w),
+                }
+            }
+            C::Cipgsmloc { kind, cid } | C::Clbs { kind, cid } => {
+                numbers(w, &[kind.into(), cid.into()])
             }
             C::Ceng { mode, ncell } => {
                 w.num(mode.into())?;
@@ -601,6 +800,11 @@ impl Command<'_> {
             | C::Info
             | C::SaveProfile
             | C::FlowControl(_)
+            | C::Reset
+            | C::FactoryDefaults
+            | C::Verbose(_)
+            | C::Quiet(_)
+            | C::Online
             | C::Test(_)
             | C::Read(_)
             | C::Exec(_) => Ok(w),

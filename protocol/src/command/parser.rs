@@ -12,8 +12,11 @@
 //! - A line, terminator included, must fit the parser's `N` bytes; a longer one is dropped up
 //!   to its terminator and reported there, as [`ParseError::LineTooLong`], when the modem
 //!   would answer it.
-//! - No backspace editing and no concatenated basic commands (`ATE0V1`): no host we know of
-//!   sends them.
+//! - Basic commands may follow each other without a separator, and an extended command may
+//!   follow them (`AT&FZE0&W`, `ATE0V1`, `ATE0+CMEE=1`: V.250 §5.4.1); each is one
+//!   [`Segment`]. A basic command's missing number is 0 (`ATE` is `ATE0`, V.250 §5.3.1);
+//!   `D` takes the rest of its segment (the dial string), so a chain ends there.
+//! - No backspace editing.
 
 use super::{Cipccfg, CipccfgRx, Command, Name, RxGet};
 use crate::types::{parse_decimal, DateTime, LinkId, Transport};
@@ -83,23 +86,28 @@ impl<'a> CommandLine<'a> {
         self.body
     }
 
-    /// The commands of the line, split at `;` outside quotes and trimmed of spaces. Empty
-    /// segments (`AT+CSQ;`) are skipped, except that a line with nothing after `AT` is the one
-    /// empty segment that parses as [`Command::At`].
+    /// The commands of the line, split at `;` outside quotes and trimmed of spaces, and a run
+    /// of basic commands split into one segment each (`&F`, `Z`, `E0`, `&W` of `AT&FZE0&W`).
+    /// Empty segments (`AT+CSQ;`) are skipped, except that a line with nothing after `AT` is
+    /// the one empty segment that parses as [`Command::At`].
     pub fn segments(&self) -> impl Iterator<Item = Segment<'a>> {
         let mut at = self.body.iter().all(|&b| b == b';' || b == b' ');
         let mut rest = (!at).then_some(self.body);
+        // What is left of a segment that began with basic commands.
+        let mut basics: &[u8] = &[];
         core::iter::from_fn(move || {
             if core::mem::take(&mut at) {
                 return Some(Segment(b""));
             }
             loop {
+                if !basics.is_empty() {
+                    let (first, tail) = split_basic(basics);
+                    basics = trim(tail);
+                    return Some(Segment(first));
+                }
                 let (segment, tail) = split_unquoted(rest?, b';');
                 rest = tail;
-                let segment = trim(segment);
-                if !segment.is_empty() {
-                    return Some(Segment(segment));
-                }
+                basics = trim(segment);
             }
         })
     }
@@ -132,14 +140,65 @@ impl<'a> Segment<'a> {
     }
 }
 
-/// `E0`, `I`, `&W`, `&K<n>`.
+/// The first basic command of `text` and what follows it: `&` and a letter, or one of V.250's
+/// basic letters that take a number (`E`, `H`, `I`, `L`, `M`, `O`, `Q`, `V`, `X`, `Z`), with
+/// its digits; `S<n>=<v>` and `S<n>?` for S-registers. Anything else (`D` and its dial
+/// string, `A`, a stray `AT` after `;`) takes all of `text`, as does an extended command.
+fn split_basic(text: &[u8]) -> (&[u8], &[u8]) {
+    let amp = text.first() == Some(&b'&');
+    let start = usize::from(amp);
+    let end = match text.get(start).map(u8::to_ascii_uppercase) {
+        Some(c) if amp && c.is_ascii_alphabetic() => digits_from(text, start + 1),
+        Some(b'E' | b'H' | b'I' | b'L' | b'M' | b'O' | b'Q' | b'V' | b'X' | b'Z') => {
+            digits_from(text, start + 1)
+        }
+        Some(b'S') => {
+            let digits = digits_from(text, start + 1);
+            match text.get(digits) {
+                Some(b'?') => digits + 1,
+                Some(b'=') => digits_from(text, digits + 1),
+                _ => digits,
+            }
+        }
+        _ => text.len(),
+    };
+    text.split_at(end.min(text.len()))
+}
+
+/// The index of the first byte at or after `from` that is not a digit.
+fn digits_from(text: &[u8], from: usize) -> usize {
+    from + text
+        .get(from..)
+        .unwrap_or_default()
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .count()
+}
+
+/// `E<n>`, `V<n>`, `Q<n>`, `I`, `Z`, `O`, `&F`, `&W`, `&K<n>`: a missing number is 0
+/// (V.250 §5.3.1), and the profile commands take only 0.
 fn parse_basic(text: &[u8]) -> Result<Command<'_>, ParseError> {
-    match text {
-        [b'E' | b'e', arg @ ..] => Ok(Command::Echo(flag(arg)?)),
-        [b'I' | b'i'] => Ok(Command::Info),
-        [b'&', b'W' | b'w'] => Ok(Command::SaveProfile),
-        [b'&', b'K' | b'k', arg @ ..] => Ok(Command::FlowControl(number(arg)?)),
-        [b'I' | b'i', ..] | [b'&', b'W' | b'w', ..] => Err(ParseError::BadParameters),
+    let (amp, letter, arg) = match text {
+        [b'&', letter, arg @ ..] => (true, letter.to_ascii_uppercase(), arg),
+        [letter, arg @ ..] => (false, letter.to_ascii_uppercase(), arg),
+        [] => return Err(ParseError::UnknownCommand),
+    };
+    let zero = |command| match arg {
+        [] | b"0" => Ok(command),
+        _ => Err(ParseError::BadParameters),
+    };
+    let arg_or_zero = if arg.is_empty() { &b"0"[..] } else { arg };
+    match (amp, letter) {
+        (false, b'E') => Ok(Command::Echo(flag(arg_or_zero)?)),
+        (false, b'V') => Ok(Command::Verbose(flag(arg_or_zero)?)),
+        (false, b'Q') => Ok(Command::Quiet(flag(arg_or_zero)?)),
+        (false, b'I') if arg.is_empty() => Ok(Command::Info),
+        (false, b'I') => Err(ParseError::BadParameters),
+        (false, b'Z') => zero(Command::Reset),
+        (false, b'O') => zero(Command::Online),
+        (true, b'F') => zero(Command::FactoryDefaults),
+        (true, b'W') => zero(Command::SaveProfile),
+        (true, b'K') => Ok(Command::FlowControl(number(arg)?)),
         _ => Err(ParseError::UnknownCommand),
     }
 }
@@ -240,6 +299,31 @@ fn set_form<'a>(name: Name, fields: &[&'a [u8]], multi: bool) -> Result<Command<
                 _ => return Err(ParseError::BadParameters),
             },
         }),
+        // Issue 13: housekeeping, configuration, TCP/IP options, transparent mode, services.
+        (Name::Ifc, [a]) => C::Ifc { dce_by_dte: number(a)?, dte_by_dce: None },
+        (Name::Ifc, [a, b]) => C::Ifc { dce_by_dte: number(a)?, dte_by_dce: Some(number(b)?) },
+        (Name::Clip, [on]) => C::Clip(flag(on)?),
+        (Name::Cscs, [chset]) => C::Cscs(string(chset)?),
+        (Name::Cmgf, [on]) => C::Cmgf(flag(on)?),
+        (Name::Cmghex, [on]) => C::Cmghex(flag(on)?),
+        (Name::Csclk, [n]) => C::Csclk(number(n)?),
+        (Name::Cnetlight, [on]) => C::Cnetlight(flag(on)?),
+        (Name::Csmins, [on]) => C::Csmins(flag(on)?),
+        (Name::Cops, [mode]) => C::Cops { mode: number(mode)?, format: None },
+        (Name::Cops, [mode, format]) => C::Cops { mode: number(mode)?, format: Some((number(format)?, None)) },
+        (Name::Cops, [mode, format, oper]) => {
+            C::Cops { mode: number(mode)?, format: Some((number(format)?, Some(string(oper)?))) }
+        }
+        (Name::Cgreg, [n]) => C::Cgreg(number(n)?),
+        (Name::Cipsrip, [on]) => C::Cipsrip(flag(on)?),
+        (Name::Cipshowtp, [on]) => C::Cipshowtp(flag(on)?),
+        (Name::Cipsprt, [n]) => C::Cipsprt(number(n)?),
+        (Name::Cipmode, [on]) => C::Cipmode(flag(on)?),
+        // Ircama's `sim800l` writes the domain bare (`AT+CDNSGIP=www.google.com`).
+        (Name::Cdnsgip, [domain]) => C::Cdnsgip(string(domain).or_else(|_| bare(domain))?),
+        (Name::Cipgsmloc, [kind, cid]) => C::Cipgsmloc { kind: number(kind)?, cid: number(cid)? },
+        (Name::Clbs, [kind, cid]) => C::Clbs { kind: number(kind)?, cid: number(cid)? },
+        (Name::Ston, [on]) => C::Ston(flag(on)?),
         _ => return Err(ParseError::BadParameters),
     })
 }
@@ -350,6 +434,15 @@ fn string(field: &[u8]) -> Result<&str, ParseError> {
         [b'"', inner @ .., b'"'] if !inner.contains(&b'"') => {
             core::str::from_utf8(inner).map_err(|_| ParseError::BadParameters)
         }
+        _ => Err(ParseError::BadParameters),
+    }
+}
+
+/// A string written without quotes: printable ASCII, no quote, not empty.
+fn bare(field: &[u8]) -> Result<&str, ParseError> {
+    let printable = field.iter().all(|b| b.is_ascii_graphic() && *b != b'"');
+    match core::str::from_utf8(field) {
+        Ok(text) if printable && !text.is_empty() => Ok(text),
         _ => Err(ParseError::BadParameters),
     }
 }

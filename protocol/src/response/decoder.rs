@@ -28,7 +28,7 @@
 //!
 //! | command | information lines | ends with |
 //! |---|---|---|
-//! | `ATI`, `AT+CGMR`, `AT+CGSN`, `AT+GSN`, `AT+VER`, `AT+CCID`, `AT+CIMI`, `AT+CGMM`, `AT+CGMI` | free text | `OK` |
+//! | `ATI`, `AT+CGMR`, `AT+GMR`, `AT+CGSN`, `AT+GSN`, `AT+VER`, `AT+CCID`, `AT+CIMI`, `AT+CGMM`, `AT+CGMI` | free text | `OK` |
 //! | `AT+CDNSCFG?` | free text (`PrimaryDns: ...`) | `OK` |
 //! | `AT+NAME...` in any form | `+NAME: ...` of the same name (see below) | `OK` |
 //! | `AT+CIFSR` | — | the bare IP line (no `OK`) |
@@ -37,6 +37,7 @@
 //! | `AT+CIPSHUT` | — | `SHUT OK` |
 //! | `AT+CIPCLOSE...` | — | `CLOSE OK` |
 //! | `AT+CPOWD=...` | — | `NORMAL POWER DOWN` |
+//! | `ATO` | — | `CONNECT` (back in transparent mode), `NO CARRIER` |
 //!
 //! The status lines that are also URCs (`+CPIN`, `+CFUN`, `+CIPRXGET: 1`) belong only to
 //! the read form of their command (`AT+CPIN?`), and `+CREG: <stat>` (the URC form, without the
@@ -56,6 +57,10 @@
 //! - `start` while an answer is pending replaces it (the host gave up on the old one).
 //! - While a text-answer command (`ATI`) is pending, a free-text URC (`DST: 1`) is taken for
 //!   part of the answer: nothing tells them apart.
+//! - Transparent mode (`AT+CIPMODE=1`): `CONNECT` after `AT+CIPSTART`'s `OK` is a URC, and
+//!   what follows it is the link's raw data, not lines: the host reads it itself until it
+//!   escapes with `+++`, whose answer is a bare `OK`, as `AT`'s (`start(&Command::At)`).
+//! - The decoder reads verbose result codes (`ATV1`, the default), not `ATV0`'s digits.
 //!
 //! # Errors
 //!
@@ -191,6 +196,8 @@ enum Answer {
     Cipshut,
     Cipclose,
     Cpowd,
+    /// `ATO`.
+    Online,
 }
 
 /// Where a response stands in the pending answer.
@@ -481,7 +488,8 @@ impl Answer {
                 | Name::Gsn
                 | Name::Ver
                 | Name::Ccid
-                | Name::Cimi),
+                | Name::Cimi
+                | Name::Gmr),
             ) => lines(name, false, true),
             Command::Exec(Name::Cifsr) => Answer::Cifsr,
             Command::Exec(Name::Cipstatus) => Answer::Cipstatus { seen: 0 },
@@ -491,6 +499,7 @@ impl Answer {
             }
             Command::Exec(Name::Cipclose) | Command::Cipclose { .. } => Answer::Cipclose,
             Command::Exec(Name::Cpowd) | Command::Cpowd(_) => Answer::Cpowd,
+            Command::Online => Answer::Online,
             ref other => Answer::Lines {
                 name: other.name(),
                 read: false,
@@ -550,6 +559,10 @@ impl Answer {
             Answer::Cipshut => done(matches!(r, Response::ShutOk | Response::Ok)),
             Answer::Cipclose => done(matches!(r, Response::CloseOk(_) | Response::Ok)),
             Answer::Cpowd => done(matches!(r, Response::NormalPowerDown | Response::Ok)),
+            Answer::Online => done(matches!(
+                r,
+                Response::Connect { .. } | Response::NoCarrier | Response::Ok
+            )),
         }
     }
 }

@@ -49,10 +49,18 @@ pub enum Response<'a> {
     Closed(Option<LinkId>),
     /// `+PDP: DEACT`: the network released the PDP context.
     PdpDeact,
+    /// `NO CARRIER`: `ATO` found no transparent link to go back to (V.250 §6.3.7).
+    NoCarrier,
     /// `+RECEIVE,<n>,<len>:` CRLF and `<len>` raw bytes (multi mode, `AT+CIPHEAD=1`).
     Receive { link: LinkId, data: &'a [u8] },
     /// `+IPD,<len>:` and `<len>` raw bytes (single mode, `AT+CIPHEAD=1`).
     Ipd(&'a [u8]),
+    /// `+IPD,<len>,<TCP|UDP>:` and `<len>` raw bytes: `+IPD` with `AT+CIPSHOWTP=1` (SIM800
+    /// AT manual, `AT+CIPSHOWTP`).
+    IpdTransport {
+        transport: Transport,
+        data: &'a [u8],
+    },
     /// `+CIPRXGET: ...` in each of its modes.
     RxGet(RxGetResponse<'a>),
     /// `STATE: <state>`: follows the `OK` of `AT+CIPSTATUS`.
@@ -120,6 +128,10 @@ pub enum ConnectResult {
     Fail,
     /// `ALREADY CONNECT`
     AlreadyConnected,
+    /// `CONNECT`: transparent mode (`AT+CIPMODE=1`): the link is up and the UART carries its
+    /// data until `+++`; also `ATO`'s answer (SIM800 TCP/IP application note, transparent
+    /// mode).
+    DataMode,
 }
 
 /// The location area code and cell id of `+CREG` with `AT+CREG=2`, written in hex.
@@ -201,6 +213,10 @@ impl Response<'_> {
                     .str(":")?
                     .bytes(data)?;
             }
+            Response::IpdTransport { transport, data } => {
+                w.str("\r\n+IPD,")?.num(data.len() as u64)?.str(",")?;
+                w.str(transport.as_str())?.str(":")?.bytes(data)?;
+            }
             Response::RxGet(RxGetResponse::Data {
                 link,
                 hex,
@@ -253,6 +269,7 @@ impl Response<'_> {
             Response::Connect { link, result } => linked(w, link)?.str(result.as_str())?,
             Response::Closed(link) => linked(w, link)?.str("CLOSED")?,
             Response::PdpDeact => w.str("+PDP: DEACT")?,
+            Response::NoCarrier => w.str("NO CARRIER")?,
             Response::RxGet(RxGetResponse::DataReady(link)) => {
                 w.str("+CIPRXGET: 1")?;
                 if let Some(link) = link {
@@ -330,7 +347,10 @@ impl Response<'_> {
             Response::Info { name, params } => w.str("+")?.str(name)?.str(": ")?.str(params)?,
             Response::Text(text) => w.bytes(text)?,
             // Written by `encode` itself, not as a line.
-            Response::Prompt | Response::Receive { .. } | Response::Ipd(_) => w,
+            Response::Prompt
+            | Response::Receive { .. }
+            | Response::Ipd(_)
+            | Response::IpdTransport { .. } => w,
             Response::RxGet(RxGetResponse::Data { .. }) => w,
         };
         Ok(())
@@ -422,6 +442,7 @@ impl ConnectResult {
             ConnectResult::Ok => "CONNECT OK",
             ConnectResult::Fail => "CONNECT FAIL",
             ConnectResult::AlreadyConnected => "ALREADY CONNECT",
+            ConnectResult::DataMode => "CONNECT",
         }
     }
 }

@@ -65,7 +65,7 @@ pub(super) fn parse_line(line: &[u8]) -> Result<Response<'_>, Malformed> {
 }
 
 /// Lines that are the whole response, in [`exact`]'s order.
-const EXACT: [&[u8]; 8] = [
+const EXACT: [&[u8]; 9] = [
     b"OK",
     b"ERROR",
     b"SHUT OK",
@@ -74,6 +74,7 @@ const EXACT: [&[u8]; 8] = [
     b"SMS Ready",
     b"NORMAL POWER DOWN",
     b"+PDP: DEACT",
+    b"NO CARRIER",
 ];
 
 /// Lines that are the whole response ([`EXACT`], the voltage alarms, [`LINK_RESULTS`]).
@@ -94,12 +95,13 @@ fn exact(line: &[u8]) -> Option<Response<'static>> {
         4 => Response::CallReady,
         5 => Response::SmsReady,
         6 => Response::NormalPowerDown,
-        _ => Response::PdpDeact,
+        7 => Response::PdpDeact,
+        _ => Response::NoCarrier,
     })
 }
 
 /// The results that multi mode prefixes with `<n>, `, in [`link_result`]'s order.
-const LINK_RESULTS: [&[u8]; 7] = [
+const LINK_RESULTS: [&[u8]; 8] = [
     b"CLOSE OK",
     b"SEND OK",
     b"SEND FAIL",
@@ -107,6 +109,7 @@ const LINK_RESULTS: [&[u8]; 7] = [
     b"CONNECT OK",
     b"CONNECT FAIL",
     b"ALREADY CONNECT",
+    b"CONNECT",
 ];
 
 /// One of [`LINK_RESULTS`] as a response for `link`. (A table and one constructor: a match on
@@ -121,7 +124,8 @@ fn link_result(link: Option<LinkId>, text: &[u8]) -> Option<Response<'static>> {
         3 => Response::Closed(link),
         4 => connect(ConnectResult::Ok),
         5 => connect(ConnectResult::Fail),
-        _ => connect(ConnectResult::AlreadyConnected),
+        6 => connect(ConnectResult::AlreadyConnected),
+        _ => connect(ConnectResult::DataMode),
     })
 }
 
@@ -351,6 +355,8 @@ fn ip_address(line: &[u8]) -> Option<[u8; 4]> {
 pub(super) enum Payload {
     Receive(LinkId),
     Ipd,
+    /// `+IPD,<len>,<TCP|UDP>:` (`AT+CIPSHOWTP=1`).
+    IpdTransport(Transport),
     RxGet {
         link: Option<LinkId>,
         hex: bool,
@@ -371,6 +377,7 @@ impl Payload {
         match self {
             Payload::Receive(link) => Response::Receive { link, data },
             Payload::Ipd => Response::Ipd(data),
+            Payload::IpdTransport(transport) => Response::IpdTransport { transport, data },
             Payload::RxGet {
                 link,
                 hex,
@@ -393,10 +400,18 @@ pub(super) enum Lead {
     CrLf,
 }
 
-/// `+IPD,<len>:` or `+RECEIVE,<n>,<len>:`, complete up to its colon.
+/// `+IPD,<len>:`, `+IPD,<len>,<TCP|UDP>:` or `+RECEIVE,<n>,<len>:`, complete up to its
+/// colon.
 pub(super) fn colon_header(line: &[u8]) -> Option<(Payload, u64)> {
     if let Some(rest) = line.strip_prefix(b"+IPD,") {
-        return Some((Payload::Ipd, parse_decimal(rest.strip_suffix(b":")?)?));
+        let rest = rest.strip_suffix(b":")?;
+        return Some(match split_once(rest, b',') {
+            Some((len, transport)) => (
+                Payload::IpdTransport(Transport::from_text(transport)?),
+                parse_decimal(len)?,
+            ),
+            None => (Payload::Ipd, parse_decimal(rest)?),
+        });
     }
     let rest = line.strip_prefix(b"+RECEIVE,")?.strip_suffix(b":")?;
     let [link, len] = exactly(rest)?;

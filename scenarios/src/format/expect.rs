@@ -27,9 +27,10 @@ pub enum What {
     At(Pattern),
     /// The modem wrote a line on its UART: an answer or a URC.
     Modem(Pattern),
-    /// The firmware reported something, as the trace writes it: `Phase(Connected)`,
-    /// `FlightMode(true)`, `DataLinkShut`, `Sent(Heartbeat, "heart beat")` ...
-    Report(Pattern),
+    /// The firmware reported something: by its kind and fields (`{"kind": "ModemRestart",
+    /// "reason": "Unresponsive"}`), or by its text as the trace writes it (`{"text":
+    /// "Phase(Connected)"}`, `{"prefix": "Dropped"}`), which starts with a report kind.
+    Report(ReportPattern),
     /// A fault was applied, by its kind: `registration_lost`, `reboot` ...
     Fault(String),
     /// The lab server accepted a connection.
@@ -62,6 +63,125 @@ impl Pattern {
                 needle.is_empty() || data.windows(needle.len()).any(|w| w == needle)
             }
             Pattern::Hex(hex) => data == hex.0.as_slice(),
+        }
+    }
+}
+
+/// How to match a firmware report: typed, by its kind and some of its fields, or by its text.
+/// The loader refuses a kind the firmware does not report and a field the kind does not have,
+/// and a text pattern that does not start with a kind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(
+    try_from = "serde_json::Map<String, serde_json::Value>",
+    into = "serde_json::Map<String, serde_json::Value>"
+)]
+pub enum ReportPattern {
+    /// A report of this kind whose fields (the report's JSON form, `trace::FwReport::fields`)
+    /// equal these.
+    Typed {
+        kind: String,
+        fields: serde_json::Map<String, serde_json::Value>,
+    },
+    /// The report's text form.
+    Text(Pattern),
+}
+
+impl ReportPattern {
+    /// Whether a typed report matches (a typed pattern); `None` for a text pattern.
+    pub fn matches_typed(&self, report: &crate::trace::FwReport) -> Option<bool> {
+        let ReportPattern::Typed { kind, fields } = self else {
+            return None;
+        };
+        if report.kind() != kind {
+            return Some(false);
+        }
+        let have = report.fields();
+        Some(fields.iter().all(|(k, v)| have.get(k) == Some(v)))
+    }
+}
+
+impl TryFrom<serde_json::Map<String, serde_json::Value>> for ReportPattern {
+    type Error = String;
+
+    fn try_from(mut map: serde_json::Map<String, serde_json::Value>) -> Result<Self, String> {
+        match map.remove("kind") {
+            Some(serde_json::Value::String(kind)) => Ok(ReportPattern::Typed { kind, fields: map }),
+            Some(other) => Err(format!("`kind` is a report kind's name, not {other}")),
+            None => serde_json::from_value(map.into())
+                .map(ReportPattern::Text)
+                .map_err(|e| format!("{e}; or a typed pattern: `kind` and fields")),
+        }
+    }
+}
+
+impl From<ReportPattern> for serde_json::Map<String, serde_json::Value> {
+    fn from(pattern: ReportPattern) -> Self {
+        match pattern {
+            ReportPattern::Typed { kind, fields } => {
+                let mut map = serde_json::Map::new();
+                map.insert("kind".into(), kind.into());
+                map.extend(fields);
+                map
+            }
+            ReportPattern::Text(pattern) => match serde_json::to_value(pattern) {
+                Ok(serde_json::Value::Object(map)) => map,
+                _ => unreachable!("a pattern serializes as an object"),
+            },
+        }
+    }
+}
+
+/// A text pattern, or one shape per report kind with its fields (each typed as the report
+/// writes it), so that editors offer the kinds and their fields.
+impl JsonSchema for ReportPattern {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ReportPattern".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let text = generator.subschema_for::<Pattern>();
+        let mut shapes = vec![serde_json::to_value(text).unwrap_or_default()];
+        for (kind, fields) in crate::trace::FwReport::kind_fields() {
+            let mut properties = serde_json::Map::new();
+            properties.insert("kind".into(), serde_json::json!({ "const": kind }));
+            for (field, value) in fields {
+                let form = match value {
+                    serde_json::Value::Bool(_) => serde_json::json!({ "type": "boolean" }),
+                    serde_json::Value::Number(_) => {
+                        serde_json::json!({ "type": ["integer", "null"] })
+                    }
+                    serde_json::Value::Null => serde_json::json!({}),
+                    _ => serde_json::json!({ "type": "string" }),
+                };
+                properties.insert(field, form);
+            }
+            shapes.push(serde_json::json!({
+                "type": "object",
+                "properties": properties,
+                "required": ["kind"],
+                "additionalProperties": false,
+            }));
+        }
+        schemars::json_schema!({
+            "description": "A firmware report: typed, by `kind` and some of its fields, or by its text (`text`, `prefix`, `contains`), which starts with a report kind.",
+            "oneOf": shapes,
+        })
+    }
+}
+
+impl fmt::Display for ReportPattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReportPattern::Text(pattern) => pattern.fmt(f),
+            ReportPattern::Typed { kind, fields } => {
+                f.write_str(kind)?;
+                if !fields.is_empty() {
+                    let fields: Vec<String> =
+                        fields.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+                    write!(f, " {{ {} }}", fields.join(", "))?;
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -118,6 +238,8 @@ pub enum Check {
     },
     /// Every message that asks for a reply is answered exactly once, within `within`.
     Answered { within: Option<Duration> },
+    /// The run keeps the invariant of this name (`crate::invariants`), over the whole run.
+    Invariant { name: String },
 }
 
 impl Check {
@@ -127,7 +249,7 @@ impl Check {
             Check::Happens { what, .. } | Check::Never { what } | Check::Periodic { what, .. } => {
                 Some(what)
             }
-            Check::Answered { .. } => None,
+            Check::Answered { .. } | Check::Invariant { .. } => None,
         }
     }
 }
@@ -186,6 +308,12 @@ pub enum Kind {
     /// same bytes, `11 22 33`, or the Unix time (± 5 s of the network's). Nothing is lost
     /// and nothing is doubled, whatever happens to the connection meanwhile.
     Answered,
+    /// The run keeps an invariant (`invariant` names it: `answered`, `no_command_in_data`,
+    /// `only_asked_for`, `replies_unchanged`, `outbox_bounded`, `healthy_modem_kept`,
+    /// `reconnected`, `heartbeat_grid`, `replies_delivered`; see
+    /// `scenarios/src/invariants.rs`), judged over the whole run with the bounds the device's
+    /// configuration gives: no window.
+    Invariant,
 }
 
 impl Kind {
@@ -197,6 +325,7 @@ impl Kind {
             Kind::Never => (&["what"], &["what"]),
             Kind::Periodic => (&["what", "every", "tolerance"], &["what", "every"]),
             Kind::Answered => (&["within"], &[]),
+            Kind::Invariant => (&["invariant"], &["invariant"]),
         }
     }
 
@@ -206,6 +335,7 @@ impl Kind {
             Kind::Never => "never",
             Kind::Periodic => "periodic",
             Kind::Answered => "answered",
+            Kind::Invariant => "invariant",
         }
     }
 }
@@ -249,6 +379,9 @@ pub struct RawExpectation {
         skip_serializing_if = "Option::is_none"
     )]
     pub tolerance: Option<Duration>,
+    /// `invariant`: the invariant's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invariant: Option<String>,
     /// `answered`: how soon after being sent a message must be answered.
     #[serde(
         default,
@@ -263,7 +396,11 @@ pub struct RawExpectation {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until: Option<String>,
     /// Where the window starts, from `after`.
-    #[serde(default, with = "units::HumanDuration")]
+    #[serde(
+        default,
+        with = "units::HumanDuration",
+        skip_serializing_if = "Duration::is_zero"
+    )]
     pub from: Duration,
     /// Where the window ends, from `after` (default: the end of the run).
     #[serde(
@@ -285,6 +422,7 @@ impl RawExpectation {
             ("every", self.every.is_some()),
             ("tolerance", self.tolerance.is_some()),
             ("within", self.within.is_some()),
+            ("invariant", self.invariant.is_some()),
         ]
         .into_iter()
         .filter_map(|(key, given)| given.then_some(key))
@@ -320,6 +458,18 @@ impl TryFrom<RawExpectation> for Expectation {
                 tolerance: raw.tolerance.unwrap_or_default(),
             },
             Kind::Answered => Check::Answered { within: raw.within },
+            Kind::Invariant => {
+                let windowed = raw.after.is_some()
+                    || raw.until.is_some()
+                    || raw.to.is_some()
+                    || !raw.from.is_zero();
+                if windowed {
+                    return Err("an invariant is judged over the whole run: no `after`, `until`, `from` or `to`".into());
+                }
+                Check::Invariant {
+                    name: raw.invariant.clone().ok_or("missing field `invariant`")?,
+                }
+            }
         };
         Ok(Expectation {
             id: raw.id,
@@ -367,6 +517,7 @@ impl From<Expectation> for RawExpectation {
             every: None,
             tolerance: None,
             within: None,
+            invariant: None,
             after: e.window.after,
             until: e.window.until,
             from: e.window.from,
@@ -399,6 +550,10 @@ impl From<Expectation> for RawExpectation {
                 raw.tolerance = Some(tolerance);
             }
             Check::Answered { within } => raw.within = within,
+            Check::Invariant { name } => {
+                raw.expect = Kind::Invariant;
+                raw.invariant = Some(name);
+            }
         }
         raw
     }
@@ -423,7 +578,13 @@ impl JsonSchema for Expectation {
             ("what", generator.subschema_for::<What>()),
             ("every", generator.subschema_for::<units::HumanDuration>()),
         ];
-        let kinds = [Kind::Happens, Kind::Never, Kind::Periodic, Kind::Answered];
+        let kinds = [
+            Kind::Happens,
+            Kind::Never,
+            Kind::Periodic,
+            Kind::Answered,
+            Kind::Invariant,
+        ];
         let shapes: Vec<serde_json::Value> = kinds
             .into_iter()
             .map(|kind| {
@@ -516,6 +677,7 @@ impl Expectation {
                     units::format_duration(w)
                 ))
             ),
+            Check::Invariant { name } => return format!("invariant {name}"),
         };
         let window = &self.window;
         text.push_str(&format!(

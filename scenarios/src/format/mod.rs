@@ -35,12 +35,14 @@
 //!
 //! # Layout
 //!
-//! [`scenario`](Scenario) holds the top-level object and `device`; `modem` the profile
+//! [`scenario`](Scenario) holds the top-level object; `device` the firmware's configuration
+//! (a partial `firmware::Config`, through its own deserializer); `modem` the profile
 //! override (hand-written serde and schema); `timeline` the steps and random faults; `expect`
 //! the expectations, their patterns and windows; `hex` bytes in hex. Here, [`parse`] reads
 //! with serde, then `validate` checks what the types cannot; `location` turns either's error
 //! into `path:line:column`.
 
+mod device;
 mod expect;
 mod hex;
 mod location;
@@ -52,10 +54,13 @@ mod validate;
 use std::fmt;
 use std::path::Path;
 
-pub use expect::{Check, Expectation, Kind, Pattern, RawExpectation, Times, What, Window};
+pub use device::Device;
+pub use expect::{
+    Check, Expectation, Kind, Pattern, RawExpectation, ReportPattern, Times, What, Window,
+};
 pub use hex::Hex;
 pub use modem::{Modem, ModemProfile};
-pub use scenario::{DeviceConfig, FramingName, KnownFailure, Scenario, TransportName};
+pub use scenario::{KnownFailure, Scenario};
 pub use timeline::{LabAction, RandomFault, RandomFaults, RawStep, Step, StepKind};
 
 /// Why a scenario file was refused.

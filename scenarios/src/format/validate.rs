@@ -1,10 +1,13 @@
-//! What the types cannot check: ids are unique, anchors exist and do not go round in
+//! What the types cannot check: the run is not too long, the device's knobs are in their
+//! ranges (`firmware::Config::validate`), ids are unique, anchors exist and do not go round in
 //! circles, a known failure names expectations, times fit the run, random faults can be
-//! drawn. Each error names the JSON path of the offending value, for `path:line:column`.
+//! drawn (and not too many), report patterns name the firmware's report kinds and their
+//! fields. Each error names the JSON path of the offending value, for `path:line:column`.
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
-use super::expect::Expectation;
+use super::expect::{Check, Expectation, Pattern, ReportPattern, What};
 use super::location::Segment;
 use super::scenario::Scenario;
 
@@ -22,7 +25,29 @@ fn invalid(path: &[Segment], message: String) -> Result<(), Invalid> {
     })
 }
 
+/// The longest run: a week. A replay keeps its trace in memory (about 13 MB per simulated
+/// day), so a much longer one is a mistake, not a setting: `"99999999999999h"` ran until
+/// killed.
+pub const MAX_DURATION: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// The most random faults a run may draw on average (its window over `mean_interval`): more
+/// is a flood that runs away with memory and time, not a scenario.
+pub const MAX_RANDOM_FAULTS: u128 = 10_000;
+
 pub fn validate(s: &Scenario) -> Result<(), Invalid> {
+    if s.duration > MAX_DURATION || s.duration.is_zero() {
+        return invalid(
+            &["duration".into()],
+            format!(
+                "the run is {}: it must be from 1ms to {}",
+                units::format_duration(s.duration),
+                units::format_duration(MAX_DURATION)
+            ),
+        );
+    }
+    if let Err(e) = s.device_config().validate() {
+        return invalid(&["device".into(), e.knob.into()], e.to_string());
+    }
     let mut steps = BTreeSet::new();
     for (i, step) in s.timeline.iter().enumerate() {
         if step.at > s.duration {
@@ -83,6 +108,35 @@ pub fn validate(s: &Scenario) -> Result<(), Invalid> {
             }
         }
     }
+    for (i, e) in s.expect.iter().enumerate() {
+        if let Check::Invariant { name } = &e.check {
+            let judged = crate::invariants::invariant(name)
+                .is_some_and(|i| matches!(i.judged, crate::invariants::Judged::Trace(_)));
+            if !judged {
+                let names: Vec<&str> = crate::invariants::INVARIANTS
+                    .iter()
+                    .filter(|i| matches!(i.judged, crate::invariants::Judged::Trace(_)))
+                    .map(|i| i.name)
+                    .collect();
+                return invalid(
+                    &["expect".into(), i.into(), "invariant".into()],
+                    format!(
+                        "{name:?} is not an invariant a trace shows; they are: {}",
+                        names.join(", ")
+                    ),
+                );
+            }
+        }
+        if let Some(What::Report(pattern)) = e.check.what() {
+            let at = |key: &str| -> Vec<Segment> {
+                let path = ["expect".into(), i.into(), "what".into(), "report".into()];
+                path.into_iter().chain([key.into()]).collect()
+            };
+            if let Err((key, message)) = report_pattern(pattern) {
+                return invalid(&at(&key), message);
+            }
+        }
+    }
     // Anchors between expectations must not loop.
     for e in &s.expect {
         if let Some((i, key, anchor)) = circle(s, e, &mut Vec::new()) {
@@ -127,6 +181,21 @@ pub fn validate(s: &Scenario) -> Result<(), Invalid> {
                 "`mean_interval` must be more than 0s".into(),
             );
         }
+        let window = random
+            .to
+            .unwrap_or(s.duration)
+            .min(s.duration)
+            .saturating_sub(random.from);
+        let drawn = window.as_nanos() / random.mean_interval.as_nanos();
+        if drawn > MAX_RANDOM_FAULTS {
+            return invalid(
+                &at("mean_interval"),
+                format!(
+                    "one fault every {} draws about {drawn} in the run: at most {MAX_RANDOM_FAULTS}",
+                    units::format_duration(random.mean_interval)
+                ),
+            );
+        }
         if random.faults.iter().all(|f| f.weight == 0) {
             return invalid(
                 &at("faults"),
@@ -148,6 +217,82 @@ pub fn validate(s: &Scenario) -> Result<(), Invalid> {
         }
     }
     Ok(())
+}
+
+/// A report pattern names a kind the firmware reports, and only fields that kind has (with
+/// values of their type); a text pattern starts with a kind. `Err`: the key at fault, why.
+fn report_pattern(pattern: &ReportPattern) -> Result<(), (String, String)> {
+    let kinds = crate::trace::FwReport::kind_fields();
+    let known = |kind: &str| kinds.iter().find(|(k, _)| *k == kind);
+    let all_kinds = || {
+        let names: Vec<&str> = kinds.iter().map(|(k, _)| *k).collect();
+        names.join(", ")
+    };
+    match pattern {
+        ReportPattern::Text(Pattern::Hex(_)) => Err((
+            "hex".into(),
+            "a report is text: match it with `text`, `prefix` or `contains`, or by `kind` and fields".into(),
+        )),
+        ReportPattern::Text(text) => {
+            let (key, text) = match text {
+                Pattern::Text(t) => ("text", t),
+                Pattern::Prefix(t) => ("prefix", t),
+                Pattern::Contains(t) => ("contains", t),
+                Pattern::Hex(_) => unreachable!("refused above"),
+            };
+            let kind: String = text
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            match known(&kind) {
+                Some(_) => Ok(()),
+                None => Err((
+                    key.into(),
+                    format!(
+                        "a report's text starts with its kind, and {kind:?} is not one; kinds: {}",
+                        all_kinds()
+                    ),
+                )),
+            }
+        }
+        ReportPattern::Typed { kind, fields } => {
+            let Some((_, example)) = known(kind) else {
+                return Err((
+                    "kind".into(),
+                    format!("{kind:?} is not a report kind; kinds: {}", all_kinds()),
+                ));
+            };
+            for (field, value) in fields {
+                let Some(like) = example.get(field) else {
+                    let names: Vec<&str> = example.keys().map(String::as_str).collect();
+                    let names = if names.is_empty() {
+                        "none".to_string()
+                    } else {
+                        names.join(", ")
+                    };
+                    return Err((
+                        field.clone(),
+                        format!("a {kind} report has no field {field:?}; its fields: {names}"),
+                    ));
+                };
+                let type_of = |v: &serde_json::Value| match v {
+                    serde_json::Value::Bool(_) => "a boolean",
+                    serde_json::Value::Number(_) => "a number",
+                    serde_json::Value::String(_) => "a string",
+                    serde_json::Value::Null => "null",
+                    _ => "an array or object",
+                };
+                let comparable = value.is_null() || like.is_null() || type_of(value) == type_of(like);
+                if !comparable || value.is_array() || value.is_object() {
+                    return Err((
+                        field.clone(),
+                        format!("{kind}'s {field} is {}, not {}", type_of(like), type_of(value)),
+                    ));
+                }
+            }
+            Ok(())
+        }
+    }
 }
 
 /// The anchors an expectation names, with their keys.

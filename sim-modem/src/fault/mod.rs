@@ -205,6 +205,19 @@ pub enum Fault {
     /// `AT+CFUN=1,1`) and #381 (after `AT+CFUN=0`); after a plain `AT+CFUN=1` it is
     /// UNCONFIRMED.
     CfunSimReset,
+    /// The battery now reads `percent` and `millivolts` (and `charging`): what `AT+CBC`
+    /// reports from now on (`+CBC: <charging>,<percent>,<millivolts>`), e.g. a battery that
+    /// drains. It changes nothing else: the supply's alarms are `brown_out`'s.
+    Battery {
+        /// 1..=100.
+        #[serde(with = "crate::knob::Range::<1, 100>")]
+        percent: u8,
+        /// 1..=10000.
+        #[serde(with = "crate::knob::Range::<1, 10_000>")]
+        millivolts: u16,
+        #[serde(default)]
+        charging: bool,
+    },
 }
 
 /// What becomes of the `RDY` in [`Fault::RebootBadRdy`].

@@ -7,40 +7,15 @@ use std::time::Duration;
 
 use protocol::command::{Command, Name};
 use protocol::response::Response;
-use protocol::types::{DateTime, RegStat, SimState};
+use protocol::types::{RegStat, SimState};
 
+use super::housekeeping::Rtc;
 use super::line::LineExec;
 use super::outcome::{cme, Failure, Outcome, PdpUser, Wait};
 use super::radio::{Pdp, PdpStart};
-use super::{Modem, ModemEvent, PowerOffCause, Saved, Timer};
+use super::{Modem, ModemEvent, PowerOffCause, Timer};
 use crate::net::NetRequest;
 use crate::profile::BAUD_RATES;
-
-/// The modem's real-time clock: `unix` seconds (UTC) at virtual time `at`, shown with the
-/// offset `tz` (quarter-hours).
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Rtc {
-    pub unix: u64,
-    pub at: Duration,
-    pub tz: i8,
-}
-
-impl Rtc {
-    pub(super) fn new(unix: u64, now: Duration) -> Rtc {
-        Rtc {
-            unix,
-            at: now,
-            tz: 0,
-        }
-    }
-
-    pub(super) fn read(&self, now: Duration) -> DateTime {
-        let unix = self
-            .unix
-            .saturating_add(now.saturating_sub(self.at).as_secs());
-        DateTime::from_unix(unix, self.tz)
-    }
-}
 
 /// `AT+CNTPCID` / `AT+CNTP` settings and the pending synchronisation.
 #[derive(Debug, Clone, Default)]
@@ -77,10 +52,21 @@ impl Modem {
                     | Name::Atwmft
                     | Name::Wisn
                     | Name::Muid
+                    | Name::Ston
             )
         );
         if luat_only && !self.profile.luat_extensions {
             return Outcome::Fail(Failure::Error);
+        }
+        // Issue 13's command families, each in its own file.
+        if let Some(outcome) = self.housekeeping(now, exec, command) {
+            return outcome;
+        }
+        if let Some(outcome) = self.transparent(exec, command) {
+            return outcome;
+        }
+        if let Some(outcome) = self.services(now, exec, command) {
+            return outcome;
         }
         match command {
             C::At => self.ok(),
@@ -89,15 +75,6 @@ impl Modem {
                 self.ok()
             }
             C::Info => self.text_line(exec, self.profile.info.clone()),
-            C::SaveProfile => {
-                self.saved = Saved {
-                    echo: self.session.echo,
-                    cmee: self.session.cmee,
-                    ciurc: self.session.ciurc,
-                    ipr: self.session.ipr,
-                };
-                self.ok()
-            }
             // `AT&K0` gets no response at all (reference §0).
             C::FlowControl(0) => Outcome::Done {
                 result: None,
@@ -156,8 +133,9 @@ impl Modem {
                 self.session.ciurc = on;
                 self.ok()
             }
+            // The new rate after this `OK`, sent at the old one (`Modem::drain_uart`).
             C::Ipr(rate) if BAUD_RATES.contains(&rate) => {
-                self.session.ipr = rate;
+                self.session.ipr_next = Some(rate);
                 self.ok()
             }
             C::Ipr(_) => Outcome::Fail(Failure::Cme(cme::BAD_PARAMETERS)),
@@ -213,6 +191,8 @@ impl Modem {
             C::Test(name) => self.test(exec, name),
             C::Read(name) => self.read(now, exec, name),
             C::Exec(name) => self.exec(now, exec, name),
+            // Issue 13's commands not in the families above.
+            _ => Outcome::Fail(Failure::Error),
         }
     }
 
@@ -268,6 +248,7 @@ impl Modem {
                 exec.line(&Response::Cclk(self.session.rtc.read(now)));
                 return self.ok();
             }
+            Name::Ceng if self.profile.luat_extensions => return self.ceng_luat(exec),
             Name::Ceng => return self.ceng(exec),
             Name::Cdnscfg => {
                 let [primary, secondary] = self.session.ip.dns.clone();
@@ -287,7 +268,11 @@ impl Modem {
             Name::Clts => flag(self.session.clts),
             Name::Cbatchk => flag(self.session.cbatchk),
             Name::Ciurc => flag(self.session.ciurc),
-            Name::Ipr => self.session.ipr.to_string(),
+            Name::Ipr => self
+                .session
+                .ipr_next
+                .unwrap_or(self.session.ipr)
+                .to_string(),
             Name::Cipmux => flag(self.session.ip.multi),
             Name::Cstt => format!("\"{}\",\"\",\"\"", self.session.ip.apn),
             Name::Ciicrmode => self.session.ip.ciicr_mode.to_string(),
@@ -301,9 +286,10 @@ impl Modem {
                 format!("1,\"IP\",\"{apn}\",\"0.0.0.0\",0,0")
             }
             Name::Cgact => format!("1,{}", flag(self.holds_pdp(PdpUser::Cgact))),
-            // Luat's serial number and module id: a bare line (LuaTask misc.lua takes the
-            // whole line as the SN). UNCONFIRMED for MUID.
-            Name::Wisn | Name::Muid => return self.text_line(exec, self.profile.serial.clone()),
+            // Luat's serial number: a bare line (LuaTask misc.lua takes the whole line).
+            Name::Wisn => return self.text_line(exec, self.profile.serial.clone()),
+            // `+MUID: "<id>"`: misc.lua reads `+MUID:%s*"(.+)"`.
+            Name::Muid => format!("\"{}\"", self.profile.muid),
             _ => return Outcome::Fail(Failure::Error),
         };
         self.info_line(exec, name, params)
@@ -351,12 +337,12 @@ impl Modem {
         }
     }
 
-    fn text_line(&mut self, exec: &mut LineExec, text: String) -> Outcome {
+    pub(super) fn text_line(&mut self, exec: &mut LineExec, text: String) -> Outcome {
         exec.line(&Response::Text(text.as_bytes()));
         self.ok()
     }
 
-    fn info_line(&mut self, exec: &mut LineExec, name: Name, params: String) -> Outcome {
+    pub(super) fn info_line(&mut self, exec: &mut LineExec, name: Name, params: String) -> Outcome {
         exec.line(&Response::Info {
             name: name.as_str(),
             params: &params,
@@ -365,7 +351,7 @@ impl Modem {
     }
 
     /// Why the SIM cannot answer, if it cannot.
-    fn sim_failure(&self) -> Option<Failure> {
+    pub(super) fn sim_failure(&self) -> Option<Failure> {
         if !self.profile.sim_inserted {
             Some(Failure::Cme(cme::SIM_NOT_INSERTED))
         } else if !self.session.radio.sim_ready {

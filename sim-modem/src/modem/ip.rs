@@ -682,7 +682,7 @@ impl Modem {
 
     // --- The network's answers. ---
 
-    pub(super) fn on_connected(&mut self, link: LinkId) {
+    pub(super) fn on_connected(&mut self, now: Duration, link: LinkId) {
         let n = usize::from(link);
         match self.session.ip.links.get(n).map(|l| l.state) {
             Some(LinkState::Connecting) => {}
@@ -702,6 +702,9 @@ impl Modem {
         };
         self.timers.cancel(Timer::ConnectDeadline(link));
         self.event(event);
+        if self.transparent_connected(now, link) {
+            return;
+        }
         self.urc(&Response::Connect {
             link: self.tag(n),
             result: ConnectResult::Ok,
@@ -751,19 +754,8 @@ impl Modem {
             }
             return;
         }
-        for chunk in data.chunks(self.profile.rx_chunk.max(1)) {
-            if self.session.ip.multi {
-                self.urc(&Response::Receive { link, data: chunk });
-            } else if self.session.ip.head {
-                self.urc(&Response::Ipd(chunk));
-            } else {
-                self.urc_bytes(chunk);
-            }
-        }
-        self.request(NetRequest::Consumed {
-            link,
-            len: data.len(),
-        });
+        // Headers, display options and transparent mode are `transparent`'s.
+        self.deliver_received(link, data);
     }
 
     /// The peer acknowledged `len` more bytes: a slow send may be done.
@@ -897,6 +889,7 @@ impl Modem {
     }
 
     fn close_link(&mut self, n: usize, local: bool, cause: CloseCause) {
+        self.transparent_link_closed(n);
         self.session.ip.links[n].state = LinkState::Closed { local };
         self.timers.cancel(Timer::ConnectDeadline(n as LinkId));
         self.event(ModemEvent::LinkClosed {

@@ -17,6 +17,10 @@
 //!   the errors a SIM800 reports that way. Unknown commands and errors of the TCP/IP state
 //!   machine are plain `ERROR` in every mode (UNCONFIRMED, but what SIM800 logs show).
 //!   Lines without `AT` are noise and ignored; overlong lines get `ERROR`.
+//! - Result codes follow `ATV` and `ATQ` (V.250 §6.2.5–§6.2.6): `ATV0` writes them as digits
+//!   and a CR (`0\r` for `OK`) and other lines without their leading CRLF, `ATQ1` drops them.
+//! - In transparent mode's data mode (`transparent`) the input is the link's data, not
+//!   commands.
 //! - Auto-bauding (`AT+IPR=0` saved): after power-up the modem only looks for `AT` or `at`
 //!   to learn the host's rate; what comes before is lost, and it says nothing until then
 //!   (SIM800 AT manual V1.09 §2.2.41.1).
@@ -27,7 +31,7 @@ use protocol::command::{CommandParser, ParseError, ParserEvent, Segment};
 use protocol::response::Response;
 
 use super::outcome::{cme, Failure, Outcome, PendingSend, Wait};
-use super::{encode, Modem};
+use super::{frame, result_code, Modem};
 
 /// What the command interpreter is doing.
 #[derive(Default)]
@@ -50,6 +54,11 @@ impl Cmd {
     pub(super) fn defers_urcs(&self) -> bool {
         matches!(self, Cmd::Busy | Cmd::Replying { .. })
     }
+
+    /// Whether no command runs, waits or collects data.
+    pub(super) fn is_idle(&self) -> bool {
+        matches!(self, Cmd::Idle)
+    }
 }
 
 /// A line being executed.
@@ -62,22 +71,35 @@ pub(super) struct LineExec {
     reply: Vec<u8>,
     /// When the reply may go out: the sum of its commands' times.
     ready_at: Duration,
+    /// `ATV`: verbose result codes; `ATQ`: result codes suppressed (they may change while
+    /// the line runs: `ATV0` answers `0`).
+    pub verbose: bool,
+    pub quiet: bool,
 }
 
 impl LineExec {
-    fn new(raw: Vec<u8>, now: Duration) -> LineExec {
-        LineExec {
-            raw,
-            next: 0,
-            reply: Vec::new(),
-            ready_at: now,
-        }
-    }
-
-    /// Adds an information line to the reply.
+    /// Adds an information line (or a result code) to the reply, as `ATV` and `ATQ` say.
     pub(super) fn line(&mut self, response: &Response<'_>) {
-        self.reply.extend_from_slice(&encode(response));
+        if self.quiet && is_result_code(response) {
+            return;
+        }
+        self.reply.extend_from_slice(&frame(response, self.verbose));
     }
+}
+
+/// The final result codes `ATQ1` suppresses (V.250 §6.2.5): V.250's and the `+CME` / `+CMS`
+/// errors. SIM800's own results (`SHUT OK`, `SEND OK`, `CLOSE OK`) are not among them
+/// (UNCONFIRMED).
+fn is_result_code(response: &Response<'_>) -> bool {
+    result_code(response).is_some()
+        || matches!(response, Response::CmeError(_) | Response::CmsError(_))
+        || matches!(
+            response,
+            Response::Info {
+                name: "CME ERROR",
+                ..
+            }
+        )
 }
 
 /// A parser event, copied out of the parser's buffer.
@@ -98,6 +120,18 @@ impl From<ParserEvent<'_>> for Parsed {
 }
 
 impl Modem {
+    /// A line to execute, its replies framed as `ATV` and `ATQ` say now.
+    fn line_exec(&self, raw: Vec<u8>, now: Duration) -> LineExec {
+        LineExec {
+            raw,
+            next: 0,
+            reply: Vec::new(),
+            ready_at: now,
+            verbose: self.session.verbose,
+            quiet: self.session.quiet,
+        }
+    }
+
     /// Parses and runs the held input while the interpreter can take it.
     pub(super) fn pump(&mut self, now: Duration) {
         if !self.session.synced && self.listening() {
@@ -105,6 +139,12 @@ impl Modem {
             if !self.session.synced {
                 return;
             }
+        }
+        if self.in_data_mode() && self.session.cmd.is_idle() && !self.session.input.is_empty() {
+            // Transparent mode: the UART carries a link's data.
+            let bytes = std::mem::take(&mut self.session.input);
+            self.transparent_input(now, &bytes);
+            return;
         }
         while self.listening()
             && matches!(self.session.cmd, Cmd::Idle | Cmd::Data { .. })
@@ -149,7 +189,8 @@ impl Modem {
                     self.write_out(&raw);
                 }
                 self.session.cmd = Cmd::Busy;
-                self.drive(now, LineExec::new(raw, now), None);
+                let exec = self.line_exec(raw, now);
+                self.drive(now, exec, None);
             }
             Ok(Parsed::Data(data)) if in_data => self.on_data(now, &data),
             // ESC: nothing is sent. UNCONFIRMED: the manual names no result; `OK` lets a
@@ -167,11 +208,8 @@ impl Modem {
             Err(ParseError::Noise) => {}
             Err(_) if !in_data => {
                 self.session.cmd = Cmd::Busy;
-                self.drive(
-                    now,
-                    LineExec::new(Vec::new(), now),
-                    Some(Outcome::Fail(Failure::Error)),
-                );
+                let exec = self.line_exec(Vec::new(), now);
+                self.drive(now, exec, Some(Outcome::Fail(Failure::Error)));
             }
             _ => {}
         }
@@ -189,13 +227,15 @@ impl Modem {
             Some(outcome) => outcome,
             None => self.send_data(now, send, data),
         };
-        self.drive(now, LineExec::new(Vec::new(), now), Some(outcome));
+        let exec = self.line_exec(Vec::new(), now);
+        self.drive(now, exec, Some(outcome));
     }
 
     /// The data phase of a send ended without sending.
     fn finish_data(&mut self, now: Duration, outcome: Outcome) {
         self.session.cmd = Cmd::Busy;
-        self.drive(now, LineExec::new(Vec::new(), now), Some(outcome));
+        let exec = self.line_exec(Vec::new(), now);
+        self.drive(now, exec, Some(outcome));
     }
 
     /// Runs the line's commands from `exec.next`; `resumed` is the outcome of the command
@@ -230,7 +270,7 @@ impl Modem {
                 Outcome::Done { result, takes } => {
                     exec.ready_at = exec.ready_at.max(now) + takes;
                     if last {
-                        if let Some(result) = result {
+                        if let Some(result) = result.filter(|r| self.send_result_shown(r)) {
                             exec.line(&result);
                         }
                         self.release(now, exec);
@@ -252,7 +292,9 @@ impl Modem {
                     self.session.cmd = Cmd::Idle;
                     self.write_out(&exec.reply);
                     self.flush_deferred();
-                    self.write_out(&encode(&Response::Prompt));
+                    if self.send_prompt_shown() {
+                        self.write_out(&frame(&Response::Prompt, exec.verbose));
+                    }
                     self.session.parser.expect_data(mode);
                     self.session.cmd = Cmd::Data { send };
                     return;
@@ -267,16 +309,19 @@ impl Modem {
             self.session.cmd = Cmd::Idle;
             self.write_out(&exec.reply);
             self.flush_deferred();
+            self.arm_sleep(now);
         } else {
             self.session.cmd = Cmd::Replying { reply: exec.reply };
             self.timers.set(exec.ready_at, super::Timer::Reply);
         }
     }
 
-    pub(super) fn on_reply_due(&mut self) {
+    pub(super) fn on_reply_due(&mut self, now: Duration) {
         if let Cmd::Replying { reply } = std::mem::take(&mut self.session.cmd) {
             self.write_out(&reply);
             self.flush_deferred();
+            // The line is done: `AT+CSCLK` may let the modem sleep now.
+            self.arm_sleep(now);
         }
     }
 

@@ -22,21 +22,32 @@
 //! - `timers`: the pending wake-ups.
 //! - `field`: the SIM800's field misbehaviours injected from outside (a send-fail loop, a
 //!   hang only a power cycle cures, a garbled or missing `RDY`, a SIM reset on `AT+CFUN=1`).
+//! - `housekeeping`: settings and reports client libraries ask for (`ATZ`, `AT&F`, `ATV`,
+//!   `ATQ`, `AT&W`, `AT+IFC`, `AT+CLIP`, `AT+CSCS`, the SMS settings of a set-up line,
+//!   `AT+CSCLK` and sleep, `AT+CNETLIGHT`, `AT+CSMINS`, `AT+CBC`, `AT+COPS`, `AT+CGREG`,
+//!   `AT+GMR`, network time with `AT+CLTS`), and the Air202's own formats.
+//! - `transparent`: `AT+CIPMODE=1`: the UART carries a link's data, `+++` and `ATO`, and the
+//!   TCP/IP application's display options (`AT+CIPSRIP`, `AT+CIPSHOWTP`, `AT+CIPSPRT`).
+//! - `services`: the network services that answer later: `AT+CDNSGIP`, `AT+CIPGSMLOC`,
+//!   `AT+CLBS`.
 //! - `outcome`: what running a command gives back to the line discipline (how it ended, its
 //!   error, what it waits for).
 //!
 //! The files are layers, each importing only from those before it (and the shared
 //! [`Modem`] plumbing from here): `outcome` and `timers` (values), `line`, `radio`, `ip`,
-//! `field`, `commands`. `line` runs commands through `Modem` methods, never by importing
+//! `field`, `housekeeping`, `transparent`, `services`, `commands`. `line` runs commands through `Modem` methods, never by importing
 //! their files.
 
 mod commands;
 mod field;
+mod housekeeping;
 mod ip;
 mod line;
 mod outcome;
 mod radio;
+mod services;
 mod timers;
+mod transparent;
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -48,12 +59,15 @@ use protocol::types::{ClientState, IpState, LinkId, RegStat, Transport};
 use crate::net::{Coverage, NetEvent, NetRequest};
 use crate::profile::Profile;
 
-use commands::{Cntp, Rtc};
+use commands::Cntp;
 use field::Field;
+use housekeeping::{Battery, Rtc, Settings};
 use ip::Ip;
 use line::Cmd;
 use radio::{Pdp, Radio};
+use services::Services;
 use timers::{Timer, Timers};
+use transparent::Transparent;
 
 /// What changed in the modem, for logs, traces and the live view.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,10 +115,15 @@ pub enum ModemEvent {
         amount: usize,
     },
     /// Host bytes arrived while the modem was not listening (off, booting before `RDY`,
-    /// hung, powering down) and were lost. Repeats add up in the last event.
+    /// hung, powering down, asleep) and were lost. Repeats add up in the last event.
     Ignored {
         amount: usize,
     },
+    /// `AT+CSCLK`: the modem went to sleep (`true`) or woke (`false`).
+    Asleep(bool),
+    /// Transparent mode (`AT+CIPMODE=1`): the UART carries the link's data (`true`) or
+    /// commands (`false`).
+    DataMode(bool),
 }
 
 /// Why the modem went off.
@@ -145,6 +164,8 @@ pub enum Buffer {
     Input,
     /// Bytes for a host that does not read.
     Output,
+    /// The data of a transparent link waiting to be sent (`AT+CIPMODE=1`).
+    Transparent,
     /// A link's receive buffer (manual receive) or data for a link that is not open.
     Receive(LinkId),
     /// Requests to the network that nobody polls.
@@ -221,6 +242,14 @@ pub struct Modem {
     reset_held: bool,
     /// The field misbehaviours injected so far ([`Modem::hang_after`] ...).
     field: Field,
+    /// The host's DTR line, high unless the host pulls it low (the SIM800's DTR has a
+    /// pull-up): with `AT+CSCLK=1` a high DTR lets the modem sleep.
+    dtr_high: bool,
+    /// The network's clock, Unix seconds at virtual time 0, for network time (NITZ) after
+    /// registration; `None`: the network sends none ([`Modem::set_network_clock`]).
+    network_clock: Option<u64>,
+    /// What `AT+CBC` reports: the profile's battery, as a fault changed it.
+    battery: Battery,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -230,13 +259,19 @@ enum Power {
     Hung,
 }
 
-/// Settings `AT&W` stores.
+/// Settings `AT&W` stores (SIM800 AT manual V1.09 §2.2.34 `AT&W`; which ones exactly is
+/// UNCONFIRMED: the `AT&V` profile lists these), `ATZ` brings back and `AT&F` resets.
 #[derive(Debug, Clone, Copy)]
 struct Saved {
     echo: bool,
+    verbose: bool,
+    quiet: bool,
     cmee: u8,
     ciurc: bool,
     ipr: u32,
+    /// `AT+IFC`: flow control DCE by DTE, DTE by DCE.
+    ifc: (u8, u8),
+    clts: bool,
 }
 
 /// The modem's volatile state: a fresh one at every power-up.
@@ -251,11 +286,22 @@ struct Session {
     /// Powering down (`NORMAL POWER DOWN` said): silent, deaf, off at [`Timer::PowerOff`].
     going_down: Option<PowerOffCause>,
     echo: bool,
+    /// `ATV1`: verbose result codes; `ATV0`: numeric.
+    verbose: bool,
+    /// `ATQ1`: result codes suppressed.
+    quiet: bool,
     cmee: u8,
     ciurc: bool,
     ipr: u32,
+    /// `AT+IPR`'s new rate, in force once its own `OK` has gone out at the old one.
+    ipr_next: Option<u32>,
+    ifc: (u8, u8),
     clts: bool,
     cbatchk: bool,
+    /// Issue 13's settings (`housekeeping`), transparent mode, the network services.
+    settings: Settings,
+    transparent: Transparent,
+    services: Services,
     /// `AT+CENG=<mode>,<ncell>`.
     ceng: (u8, u8),
     parser: CommandParser,
@@ -278,11 +324,18 @@ impl Session {
             stuck_sends: 0,
             going_down: None,
             echo: saved.echo,
+            verbose: saved.verbose,
+            quiet: saved.quiet,
             cmee: saved.cmee,
             ciurc: saved.ciurc,
             ipr: saved.ipr,
-            clts: false,
+            ipr_next: None,
+            ifc: saved.ifc,
+            clts: saved.clts,
             cbatchk: false,
+            settings: Settings::new(now),
+            transparent: Transparent::default(),
+            services: Services::default(),
             ceng: (0, 0),
             parser: CommandParser::new(),
             input: Vec::new(),
@@ -301,13 +354,9 @@ impl Modem {
     /// `SMS Ready` at the profile's times). It has no coverage until the driver sends
     /// [`NetEvent::Coverage`].
     pub fn new(profile: Profile, now: Duration) -> Modem {
-        let saved = Saved {
-            echo: true,
-            cmee: 0,
-            ciurc: true,
-            ipr: profile.ipr,
-        };
+        let saved = Saved::factory(&profile);
         let session = Session::new(&profile, &saved, now);
+        let battery = Battery::of(&profile);
         let mut modem = Modem {
             profile,
             saved,
@@ -324,6 +373,9 @@ impl Modem {
             key_since: None,
             reset_held: false,
             field: Field::default(),
+            dtr_high: true,
+            network_clock: None,
+            battery,
         };
         modem.power_on(now);
         modem.sync();
@@ -343,10 +395,19 @@ impl Modem {
         }
     }
 
+    /// Whether the modem learns the host's rate (`AT+IPR=0`): it follows the host's.
+    pub fn auto_bauding(&self) -> bool {
+        self.session.ipr == 0
+    }
+
     /// Bytes from the host. Ignored while off, booting (before `RDY`), hung or powering
     /// down; held (bounded by `input_buffer`) while a command executes.
     pub fn handle_uart(&mut self, now: Duration, bytes: &[u8]) {
         self.run_timers(now);
+        if self.listening() && self.host_activity(now, bytes) {
+            self.settle(now);
+            return;
+        }
         if self.listening() {
             let mut rest = bytes;
             while !rest.is_empty() {
@@ -369,9 +430,15 @@ impl Modem {
         self.settle(now);
     }
 
-    /// Appends what the modem wrote to the host since the last call.
+    /// Appends what the modem wrote to the host since the last call. A new `AT+IPR` rate
+    /// is in force from the next call: its `OK` went out at the old one.
     pub fn drain_uart(&mut self, out: &mut Vec<u8>) {
         out.append(&mut self.out);
+        if !self.session.cmd.defers_urcs() {
+            if let Some(rate) = self.session.ipr_next.take() {
+                self.session.ipr = rate;
+            }
+        }
     }
 
     /// The next thing the modem asks of its network.
@@ -394,12 +461,13 @@ impl Modem {
             NetEvent::PdpActivated { ip } => self.on_pdp_activated(now, ip),
             NetEvent::PdpRejected => self.on_pdp_failed(now, false),
             NetEvent::PdpDeactivated => self.lose_pdp(now, false),
-            NetEvent::Connected { link } => self.on_connected(link),
+            NetEvent::Connected { link } => self.on_connected(now, link),
             NetEvent::ConnectFailed { link, .. } => self.on_connect_failed(link),
             NetEvent::Received { link, data } => self.on_received(link, &data),
             NetEvent::Delivered { link, len } => self.on_delivered(now, link, len),
             NetEvent::Closed { link } => self.on_peer_closed(now, link),
             NetEvent::Time { unix } => self.on_time(now, unix),
+            NetEvent::Resolved { name, ip } => self.on_resolved(&name, ip),
         }
         self.settle(now);
     }
@@ -597,7 +665,7 @@ impl Modem {
             Timer::Rdy | Timer::SimReady | Timer::CallReady | Timer::SmsReady => {
                 self.on_boot_step(now, timer)
             }
-            Timer::Reply => self.on_reply_due(),
+            Timer::Reply => self.on_reply_due(now),
             Timer::Register => self.on_register_due(now),
             Timer::Attach => self.on_attach_due(now),
             Timer::PdpDeadline => self.on_pdp_failed(now, true),
@@ -620,6 +688,9 @@ impl Modem {
                 self.power_on(now);
             }
             Timer::HangAfter => self.on_hang_due(),
+            Timer::Sleep => self.on_sleep_due(now),
+            Timer::Escape => self.on_escape_due(now),
+            Timer::TransparentSend => self.on_transparent_send_due(now),
         }
     }
 
@@ -655,7 +726,7 @@ impl Modem {
     /// A URC: held behind a pending reply, so that a command's consequences follow its
     /// final result; silent while hung or powering down.
     fn urc(&mut self, response: &Response<'_>) {
-        self.urc_bytes(&encode(response));
+        self.urc_bytes(&frame(response, self.session.verbose));
     }
 
     fn urc_bytes(&mut self, bytes: &[u8]) {
@@ -676,7 +747,7 @@ impl Modem {
     /// Power-related last words: written at once, whatever is pending.
     fn say(&mut self, response: &Response<'_>) {
         if self.power == Power::On && self.session.going_down.is_none() {
-            self.write_out(&encode(response));
+            self.write_out(&frame(response, self.session.verbose));
         }
     }
 
@@ -731,6 +802,41 @@ impl Modem {
         }
         self.event(ModemEvent::Dropped { buffer, amount });
     }
+}
+
+/// A response's bytes as the modem writes them with `ATV1` (`verbose`) or `ATV0`: then the
+/// result codes of V.250 are their numbers and a carriage return (`0\r` for `OK`), and other
+/// lines lose their leading line end (`<text>\r\n`) (ITU-T V.250 §6.2.6, Table 1).
+fn frame(response: &Response<'_>, verbose: bool) -> Vec<u8> {
+    if verbose {
+        return encode(response);
+    }
+    match result_code(response) {
+        Some(code) => format!("{code}\r").into_bytes(),
+        None => {
+            let bytes = encode(response);
+            match bytes.strip_prefix(b"\r\n") {
+                Some(rest) => rest.to_vec(),
+                None => bytes,
+            }
+        }
+    }
+}
+
+/// The number of a V.250 result code (§5.7.1, Table 1): `OK` 0, `CONNECT` 1, `NO CARRIER` 3,
+/// `ERROR` 4; `None` for any other response.
+fn result_code(response: &Response<'_>) -> Option<u8> {
+    use protocol::response::ConnectResult;
+    Some(match response {
+        Response::Ok => 0,
+        Response::Connect {
+            link: None,
+            result: ConnectResult::DataMode,
+        } => 1,
+        Response::NoCarrier => 3,
+        Response::Error => 4,
+        _ => return None,
+    })
 }
 
 /// A response's bytes as the modem writes them.

@@ -49,6 +49,8 @@ pub(super) struct Radio {
     pub bearer_apn: Option<String>,
     /// A lost cell outlasted `pdp_hold`: the context is gone, not yet reported.
     pub pdp_expired: bool,
+    /// `AT+COPS=2`, or a manual selection of a network that is not here: no registration.
+    pub deregistered: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -84,6 +86,7 @@ impl Default for Radio {
             cgdcont_apn: None,
             bearer_apn: None,
             pdp_expired: false,
+            deregistered: false,
         }
     }
 }
@@ -91,7 +94,7 @@ impl Default for Radio {
 impl Modem {
     fn can_register(&self) -> bool {
         let r = &self.session.radio;
-        r.cfun == 1 && r.sim_ready
+        r.cfun == 1 && r.sim_ready && !r.deregistered
     }
 
     fn has_data_coverage(&self) -> bool {
@@ -170,30 +173,12 @@ impl Modem {
             }),
             _ => {}
         }
+        // `+CGREG` follows registration too (`housekeeping`).
+        self.gprs_registration_changed();
         if stat.is_registered() && !old.is_registered() && self.session.clts {
-            self.network_time_urcs(now);
+            // The network's time, `*PSUTTZ` ... (`housekeeping`).
+            self.network_time(now);
         }
-    }
-
-    /// `AT+CLTS=1`: the free-form time URCs a SIM800 prints on registration (reference §0).
-    /// The network here sends no time, so they carry the modem's clock. UNCONFIRMED format
-    /// details (from SIM800 logs: `*PSUTTZ: 2016,8,17,13,40,58,"+32",0` then `DST: 0`).
-    fn network_time_urcs(&mut self, now: Duration) {
-        let t = self.session.rtc.read(now);
-        let sign = if t.quarter_hours < 0 { '-' } else { '+' };
-        let line = format!(
-            "*PSUTTZ: {},{},{},{},{},{},\"{}{:02}\",0",
-            2000 + u32::from(t.year),
-            t.month,
-            t.day,
-            t.hour,
-            t.minute,
-            t.second,
-            sign,
-            t.quarter_hours.unsigned_abs()
-        );
-        self.urc(&Response::Text(line.as_bytes()));
-        self.urc(&Response::Text(b"DST: 0"));
     }
 
     /// Brings attach in line with registration and coverage.
@@ -277,6 +262,7 @@ impl Modem {
         }
         self.session.radio.attached = on;
         self.event(ModemEvent::Attached(on));
+        self.gprs_registration_changed();
         if on {
             self.timers.cancel(Timer::Attach);
             if self.waiting() == Some(Wait::Attach) {

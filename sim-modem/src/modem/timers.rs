@@ -42,6 +42,12 @@ pub(super) enum Timer {
     Restart,
     /// The injected hang after hours of work (`Modem::hang_after`).
     HangAfter,
+    /// `AT+CSCLK`: the modem may go to sleep.
+    Sleep,
+    /// Transparent mode: the silence after `+++` held.
+    Escape,
+    /// Transparent mode: the host was silent for `<WaitTm>`: send what waits.
+    TransparentSend,
 }
 
 impl Timer {

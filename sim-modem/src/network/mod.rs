@@ -262,6 +262,11 @@ enum Due {
     /// A coverage fault ended.
     CoverageCheck,
     Time,
+    /// A DNS lookup's answer (`NetRequest::Resolve`).
+    Dns {
+        name: String,
+        ip: Option<Ipv4Addr>,
+    },
 }
 
 /// The simulated cellular network and internet. See the module documentation.
@@ -415,7 +420,24 @@ impl Network {
                     self.emit_modem(NetEvent::Time { unix: None });
                 }
             }
+            NetRequest::Resolve { name } => self.resolve(now, name),
         }
+    }
+
+    /// A DNS lookup: a dotted address at once, a name in the table after `dns_delay`, any
+    /// other name fails after it (`dns_passthrough` does not apply: the OS is not asked);
+    /// without a PDP context it fails at once.
+    fn resolve(&mut self, now: Duration, name: String) {
+        let dotted = name.parse::<Ipv4Addr>().ok();
+        if self.pdp != Pdp::Active || dotted.is_some() {
+            let ip = dotted
+                .filter(|_| self.pdp == Pdp::Active)
+                .map(|ip| ip.octets());
+            self.emit_modem(NetEvent::Resolved { name, ip });
+            return;
+        }
+        let ip = self.config.dns.get(&name.to_ascii_lowercase()).copied();
+        self.at(now + self.config.dns_delay, Due::Dns { name, ip });
     }
 
     /// The internet side says something about `conn`.
@@ -1116,6 +1138,10 @@ impl Network {
             Due::Time => {
                 let unix = self.config.unix_time_at_start + now.as_secs();
                 self.emit_modem(NetEvent::Time { unix: Some(unix) });
+            }
+            Due::Dns { name, ip } => {
+                let ip = ip.map(|ip| ip.octets());
+                self.emit_modem(NetEvent::Resolved { name, ip });
             }
         }
     }

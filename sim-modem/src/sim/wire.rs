@@ -11,6 +11,9 @@
 //!
 //! A line error (framing, overrun: [`Line::error_at`]) hits the byte crossing at that moment:
 //! the receiver loses it and its UART reports an error in its place.
+//!
+//! When the two ends' rates differ ([`resample`]) the receiver reads what its UART makes of
+//! the sender's waveform: garbage, as on a real line after `AT+IPR` changed one end only.
 
 use std::time::Duration;
 
@@ -28,6 +31,54 @@ pub fn wire_time(bytes: usize, baud: u32) -> Duration {
     let bits = bytes as u128 * u128::from(BITS_PER_BYTE);
     let micros = (bits * 1_000_000).div_ceil(u128::from(baud));
     Duration::from_micros(u64::try_from(micros).unwrap_or(u64::MAX))
+}
+
+/// What a UART at `to_baud` reads from `bytes` sent back to back at `from_baud`, both 8N1:
+/// it waits for a falling edge (a start bit), samples each of the 8 data bits (least
+/// significant first) and the stop bit in the middle of its own bit times, and starts looking
+/// for the next edge at the stop bit's sample; the line is high (idle) outside the bytes. A
+/// byte whose stop bit samples low (a framing error) is read all the same (what a UART flags
+/// is not modelled). The same rates give the same bytes.
+pub fn resample(bytes: &[u8], from_baud: u32, to_baud: u32) -> Vec<u8> {
+    if from_baud == to_baud || from_baud == 0 || to_baud == 0 {
+        return bytes.to_vec();
+    }
+    // Time in units of 1 / (2 · from · to) s: a sent bit is 2·to units, a read one 2·from.
+    let sent_bit = 2 * u128::from(to_baud);
+    let read_bit = 2 * u128::from(from_baud);
+    let bits = bytes.len() as u128 * u128::from(BITS_PER_BYTE);
+    let level = |bit: u128| -> bool {
+        if bit >= bits {
+            return true;
+        }
+        let byte = bytes[(bit / 10) as usize];
+        match bit % 10 {
+            0 => false,
+            9 => true,
+            j => byte >> (j - 1) & 1 == 1,
+        }
+    };
+    let level_at = |t: u128| level(t / sent_bit);
+    let mut out = Vec::new();
+    let mut t = 0u128;
+    loop {
+        // The next falling edge at a sent bit's boundary, at or after `t`.
+        let Some(edge_bit) =
+            (t.div_ceil(sent_bit)..bits).find(|&k| !level(k) && (k == 0 || level(k - 1)))
+        else {
+            return out;
+        };
+        let edge = edge_bit * sent_bit;
+        let mut byte = 0u8;
+        for j in 0..8 {
+            // The middle of data bit j: 1.5 + j bit times after the edge.
+            if level_at(edge + read_bit * (2 * j + 3) / 2) {
+                byte |= 1 << j;
+            }
+        }
+        out.push(byte);
+        t = edge + read_bit * 19 / 2;
+    }
 }
 
 /// Bytes crossing together, back to back.
@@ -112,14 +163,21 @@ impl Line {
     }
 
     /// Puts `bytes` on the free line at `now`, at `baud`.
+    #[cfg(test)]
     pub fn start(&mut self, now: Duration, bytes: &[u8], baud: u32) {
+        self.start_read_as(now, bytes.len(), bytes, baud);
+    }
+
+    /// Puts `sent` bytes on the free line at `now`, at `baud`, which the receiver reads as
+    /// `read` (a receiver at another rate: [`resample`]).
+    pub fn start_read_as(&mut self, now: Duration, sent: usize, read: &[u8], baud: u32) {
         debug_assert!(!self.busy, "one run at a time");
         let run = &mut self.run;
         run.bytes.clear();
-        run.bytes.extend_from_slice(bytes);
+        run.bytes.extend_from_slice(read);
         run.lost.clear();
         (run.start, run.baud, run.taken) = (now, baud, 0);
-        run.end = now + wire_time(bytes.len(), baud);
+        run.end = now + wire_time(sent, baud);
         self.busy = true;
     }
 
@@ -232,6 +290,23 @@ mod tests {
         let (mut out, mut errors) = (b"xy".to_vec(), Vec::new());
         assert!(line.take_done(ms(20), &mut out, &mut errors));
         assert_eq!((out.as_slice(), errors.as_slice()), (&b"xy"[..], &[2][..]));
+    }
+
+    /// A rate mismatch garbles; the same rates, or a receiver that follows, do not.
+    #[test]
+    fn a_receiver_at_another_rate_reads_garbage() {
+        assert_eq!(resample(b"AT\r", 115_200, 115_200), b"AT\r");
+        for (from, to) in [(115_200, 9600), (9600, 115_200), (57_600, 115_200)] {
+            let read = resample(b"AT+CSQ\r", from, to);
+            assert_ne!(read, b"AT+CSQ\r", "{from} -> {to}");
+            // The same waveform reads the same every time.
+            assert_eq!(read, resample(b"AT+CSQ\r", from, to));
+        }
+        // Worked example: at 8x the rate a receiver reads each sent bit 8 times; `A`'s start
+        // bit (low) then its first data bit (1) read as a byte of 0x80 (7 low bits, a high).
+        assert_eq!(resample(b"A", 9600, 76_800).first(), Some(&0x80));
+        // A slow receiver (1/12 of the rate) sees one start edge in the whole of "U".
+        assert_eq!(resample(b"U", 115_200, 9600).len(), 1);
     }
 
     #[test]

@@ -51,6 +51,10 @@ pub struct ScriptNet {
     pub echo: Option<u64>,
     /// `AT+CNTP`'s time request: delay and answer; `None`: never answered.
     pub time: Option<(u64, Option<u64>)>,
+    /// `AT+CDNSGIP`'s lookups: delay and the address every name has (`None`: no such name).
+    pub dns: (u64, Option<[u8; 4]>),
+    /// The network's clock (Unix seconds at time 0) that network time (`AT+CLTS=1`) carries.
+    pub clock: Option<u64>,
 }
 
 impl Default for ScriptNet {
@@ -61,6 +65,9 @@ impl Default for ScriptNet {
             ack: Some(100),
             echo: None,
             time: Some((300, Some(1_795_000_000))),
+            dns: (300, Some([10, 0, 0, 1])),
+            // 2024-01-01T00:00:00Z
+            clock: Some(1_704_067_200),
         }
     }
 }
@@ -91,6 +98,10 @@ pub enum Op {
     BrownOut,
     Hang,
     FailSends(u32),
+    /// The host's DTR line: high (`true`) or low.
+    Dtr(bool),
+    /// The battery reads `percent` % and `millivolts` from now on.
+    Battery(u8, u16),
     Note(&'static str),
 }
 
@@ -143,8 +154,12 @@ impl ModemBench {
     }
 
     pub fn with(profile: Profile, net: ScriptNet) -> ModemBench {
+        let mut modem = Modem::new(profile, Duration::ZERO);
+        if let Some(clock) = net.clock {
+            modem.set_network_clock(clock);
+        }
         let mut bench = ModemBench {
-            modem: Modem::new(profile, Duration::ZERO),
+            modem,
             now: Duration::ZERO,
             net,
             pending: Vec::new(),
@@ -214,6 +229,15 @@ impl ModemBench {
             Op::FailSends(count) => {
                 self.log("!", &format!("fail the next {count} sends"));
                 self.modem.fail_next_sends(count);
+            }
+            Op::Dtr(high) => {
+                self.log("!", &format!("DTR {}", if high { "high" } else { "low" }));
+                self.modem.set_dtr(self.now, high);
+                self.collect();
+            }
+            Op::Battery(percent, millivolts) => {
+                self.log("!", &format!("battery {percent} %, {millivolts} mV"));
+                self.modem.set_battery(percent, millivolts, false);
             }
             Op::Note(text) => self.log("#", text),
         }
@@ -344,6 +368,11 @@ impl ModemBench {
                 if let Some((delay, unix)) = net.time {
                     self.schedule(delay, NetEvent::Time { unix });
                 }
+            }
+            NetRequest::Resolve { name } => {
+                let (delay, ip) = net.dns;
+                let name = name.clone();
+                self.schedule(delay, NetEvent::Resolved { name, ip });
             }
             NetRequest::Close { .. } | NetRequest::DeactivatePdp | NetRequest::Consumed { .. } => {}
         }
@@ -481,6 +510,7 @@ fn describe_request(request: &NetRequest) -> String {
         NetRequest::Close { link } => format!("Close {link}"),
         NetRequest::Consumed { link, len } => format!("Consumed {link} {len}"),
         NetRequest::Time { server } => format!("Time {server:?}"),
+        NetRequest::Resolve { name } => format!("Resolve {name:?}"),
     }
 }
 

@@ -11,7 +11,7 @@
 //! |---|---|---|
 //! | `uart` | `dir`, `data` | one run of bytes on the UART (`to_modem` / `from_modem`) |
 //! | `at` | `dir`, `line` | one line of that run, split on CR / LF (a payload is a line too) |
-//! | `fw` | `report` | a firmware report: phase, LED, watchdog, outbox depth, sent, received ... |
+//! | `fw` | `report` | a firmware report (its text form): phase, LED, watchdog, outbox depth, sent, received ... |
 //! | `pin` | `pin`, `level` | the firmware drove the modem's `power_key` or `reset` line |
 //! | `modem` | `event` | the simulated modem's state changed |
 //! | `net` | `dir`, `event` | a request from the modem to the network (`to_net`) or an event back (`to_modem`) |
@@ -26,6 +26,11 @@
 //! Bytes (`data`, `line`) are written one character per byte (Latin-1), so the text is
 //! readable, control bytes show as JSON escapes (`\r`, `\u0011`) and nothing is lost.
 //! Same scenario, same seed: the same bytes.
+//!
+//! In memory a `fw` record also holds the report's typed form ([`fw`]): checks and
+//! invariants judge that, and the JSON Lines write only the text.
+
+pub mod fw;
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -33,6 +38,8 @@ use std::time::Duration;
 
 use serde::{Serialize, Serializer};
 use sim_modem::fault::Fault;
+
+pub use fw::{FwReport, Reported};
 
 /// One event at a virtual time.
 #[derive(Debug, Clone, PartialEq)]
@@ -93,7 +100,7 @@ pub enum Event {
         line: Bytes,
     },
     Fw {
-        report: String,
+        report: Reported,
     },
     Pin {
         pin: Pin,
@@ -151,6 +158,11 @@ pub enum Event {
 /// Virtual time as the trace writes it: seconds with six decimals.
 pub fn time(at: Duration) -> String {
     format!("{}.{:06}", at.as_secs(), at.subsec_micros())
+}
+
+/// Virtual time as reports show it: `12.345678s`.
+pub fn secs(at: Duration) -> String {
+    format!("{}s", time(at))
 }
 
 impl Record {
