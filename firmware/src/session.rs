@@ -33,7 +33,10 @@
 //! [`MAX_MESSAGE`]` / 3`, one slot more (replies join the last one never written, see
 //! `outbox`), with a slot kept for a heartbeat. What is not read waits in the modem, then in
 //! the server's TCP (its receive window closes): a burst is backpressure, never a drop (B9).
-//! A read is one command: a heartbeat due meanwhile waits for it, as for any command.
+//! A read is one command: a heartbeat due meanwhile waits for it, as for any command. The
+//! modem gives its notice once, when its empty buffer gets data: a notice garbled by line
+//! noise is looked for again after any line the decoder refuses (at the loop's next turn)
+//! and with B10's query every minute (one read, empty or not).
 //!
 //! # Sending: quick mode and `AT+CIPACK`
 //!
@@ -55,7 +58,8 @@
 //!
 //! A send's data whose `DATA ACCEPT` does not come (or comes garbled) is settled by the next
 //! `AT+CIPACK` before anything more is written: written if the count grew by its length,
-//! otherwise written again. No prompt in time (filler went instead, see `at`), `SEND FAIL`,
+//! otherwise written again. An answer whose counts cannot be (a `txlen` other than what
+//! was written, an `acklen` that went back or past it: line noise) is left aside. No prompt in time (filler went instead, see `at`), `SEND FAIL`,
 //! `ERROR`, `CLOSED` or `+PDP: DEACT` end the session. When it ends, a last `AT+CIPACK` (the
 //! counts stay readable after the connection is gone) takes out what the server
 //! acknowledged; what it did not is written again, first, on the next connection. The
@@ -291,6 +295,9 @@ impl<'a, U: Read + Write, C: Clock, B: Board + ?Sized> Device<'a, U, C, B> {
                 Chore::Signal => {
                     self.report_signal();
                     self.cell_pending = true;
+                    // A notice of received data garbled into a line that still parses is
+                    // no decode error: B10's minute looks for such data too.
+                    self.state.flags.rx = true;
                     None
                 }
                 Chore::Cell => {
@@ -397,8 +404,17 @@ impl<'a, U: Read + Write, C: Clock, B: Board + ?Sized> Device<'a, U, C, B> {
     fn acks(&mut self, outcome: Outcome, stream: &mut Stream) -> Option<LinkLoss> {
         let now = self.now();
         stream.poll = now + self.config.ack_poll_interval;
-        let acked = match (outcome, self.at.answer().cipack) {
-            (Outcome::Ok, Some((txlen, acklen))) => {
+        // The firmware knows what it wrote: `txlen` is that, or that and the data of a send
+        // whose `DATA ACCEPT` was lost; `acklen` only grows, up to `txlen`. An answer line
+        // noise changed into another that parses is left aside (the next poll asks again).
+        let (tx, was_acked, unsure) = (stream.tx, stream.acked, stream.unsure);
+        let plausible = |txlen: u32, acklen: u32| {
+            let written = txlen == tx || unsure.is_some_and(|l| txlen == tx.wrapping_add(l));
+            written && (was_acked..=txlen).contains(&acklen)
+        };
+        let answer = self.at.answer().cipack;
+        let acked = match (outcome, answer) {
+            (Outcome::Ok, Some((txlen, acklen))) if plausible(txlen, acklen) => {
                 if let Some(len) = stream.unsure {
                     // The data went, only its `DATA ACCEPT` was lost; unless that came
                     // after the filler, which completed data short of some bytes: then
@@ -433,7 +449,8 @@ impl<'a, U: Read + Write, C: Clock, B: Board + ?Sized> Device<'a, U, C, B> {
             }
             _ => stream.acked,
         };
-        if outcome != Outcome::Timeout {
+        let garbled = answer.is_some_and(|(txlen, acklen)| !plausible(txlen, acklen));
+        if outcome != Outcome::Timeout && !garbled {
             stream.unsure = None;
         }
         let state = &mut self.state;

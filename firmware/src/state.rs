@@ -350,6 +350,9 @@ impl<B: Board + ?Sized> Handler for State<'_, B> {
     }
 
     fn report(&mut self, report: Report<'_>) {
+        // The modem says `+CIPRXGET: 1,<n>` once, when its empty buffer gets data: if the
+        // garbled line was that notice, the data would wait unread for good. So look.
+        self.flags.rx |= matches!(report, Report::Decode(_));
         self.board.report(report);
     }
 }
