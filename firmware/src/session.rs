@@ -125,6 +125,7 @@ use crate::board::Board;
 use crate::config::{non_empty, LINK, MAX_MESSAGE, OUTBOX_BYTES, OUTBOX_ENTRIES};
 use crate::device::{Device, NtpState};
 use crate::report::Report;
+use crate::state::settle;
 use crate::time::{Clock, Instant};
 use crate::values::{LedState, LinkLoss, Phase, RestartReason};
 use embedded_io_async::{Read, Write};
@@ -455,11 +456,7 @@ impl<'a, U: Read + Write, C: Clock, B: Board + ?Sized> Device<'a, U, C, B> {
         }
         let state = &mut self.state;
         while let Some(i) = state.outbox.acked(acked) {
-            if let Some((kind, data)) = state.outbox.message(i) {
-                state.board.report(Report::Sent { kind, data });
-            }
-            state.outbox.remove_at(i);
-            state.report_outbox();
+            settle(&mut *state.board, &mut state.outbox, i);
             self.delivered = true;
             self.at.progressed();
         }

@@ -121,8 +121,7 @@ impl<'a, B: Board + ?Sized> State<'a, B> {
     }
 
     pub fn report_outbox(&mut self) {
-        let (messages, bytes) = (self.outbox.len(), self.outbox.bytes());
-        self.board.report(Report::Outbox { messages, bytes });
+        report_outbox(&mut *self.board, &self.outbox);
     }
 
     pub fn queue_heartbeat(&mut self) {
@@ -173,10 +172,7 @@ impl<'a, B: Board + ?Sized> State<'a, B> {
                 Some(Frame::Ack { seq }) => {
                     // (Every copy: one was written again before the first was acknowledged.)
                     while let Some(i) = outbox.app_acked(seq) {
-                        if let Some((kind, data)) = outbox.message(i) {
-                            board.report(Report::Sent { kind, data });
-                        }
-                        outbox.remove_at(i);
+                        settle(&mut **board, outbox, i);
                         flags.app_acked = true;
                     }
                     return;
@@ -207,10 +203,25 @@ impl<'a, B: Board + ?Sized> State<'a, B> {
                     reason,
                 }),
             }
-            let (messages, bytes) = (outbox.len(), outbox.bytes());
-            board.report(Report::Outbox { messages, bytes });
+            report_outbox(&mut **board, outbox);
         });
     }
+}
+
+/// Reports the outbox's size.
+fn report_outbox(board: &mut (impl Board + ?Sized), outbox: &Outbox) {
+    let (messages, bytes) = (outbox.len(), outbox.bytes());
+    board.report(Report::Outbox { messages, bytes });
+}
+
+/// Takes message `i` out of the outbox, acknowledged (by the connection's TCP, or the
+/// server's own acknowledgement with the acknowledged framing), and reports it `Sent`.
+pub(crate) fn settle(board: &mut (impl Board + ?Sized), outbox: &mut Outbox, i: usize) {
+    if let Some((kind, data)) = outbox.message(i) {
+        board.report(Report::Sent { kind, data });
+    }
+    outbox.remove_at(i);
+    report_outbox(board, outbox);
 }
 
 /// Queues the reply (numbered `seq`, acknowledged framing): whether a heartbeat was evicted
