@@ -100,12 +100,14 @@ impl IpState {
         }
     }
 
+    /// Case-insensitive lookup.
     pub fn from_text(text: &[u8]) -> Option<Self> {
-        IpState::ALL
-            .into_iter()
-            .find(|s| s.as_str().as_bytes().eq_ignore_ascii_case(text))
+        let i = IP_STATE_TEXTS.find(|t| t.eq_ignore_ascii_case(text))?;
+        IpState::ALL.get(i).copied()
     }
 }
+
+packed_texts!(IP_STATE_TEXTS, IpState);
 
 /// The state of one connection in a `C:` or `+CIPSTATUS:` line (manual p.231).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -139,12 +141,14 @@ impl ClientState {
         }
     }
 
+    /// Case-insensitive lookup.
     pub fn from_text(text: &[u8]) -> Option<Self> {
-        ClientState::ALL
-            .into_iter()
-            .find(|s| s.as_str().as_bytes().eq_ignore_ascii_case(text))
+        let i = CLIENT_STATE_TEXTS.find(|t| t.eq_ignore_ascii_case(text))?;
+        ClientState::ALL.get(i).copied()
     }
 }
+
+packed_texts!(CLIENT_STATE_TEXTS, ClientState);
 
 /// Network registration status, `<stat>` of `+CREG`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -208,12 +212,14 @@ impl SimState {
         }
     }
 
+    /// Case-insensitive lookup.
     pub fn from_text(text: &[u8]) -> Option<Self> {
-        SimState::ALL
-            .into_iter()
-            .find(|s| s.as_str().as_bytes().eq_ignore_ascii_case(text))
+        let i = SIM_STATE_TEXTS.find(|t| t.eq_ignore_ascii_case(text))?;
+        SimState::ALL.get(i).copied()
     }
 }
+
+packed_texts!(SIM_STATE_TEXTS, SimState);
 
 /// A local time as `AT+CCLK` writes it: `"yy/MM/dd,hh:mm:ss±zz"`, zz in quarter-hours.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

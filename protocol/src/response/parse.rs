@@ -7,6 +7,7 @@
 //! [`Response::Text`], or [`Response::Info`] for `+NAME: ...`.
 
 use super::{ConnectResult, ConnectionLine, Location, Response, RxGetResponse, VoltageAlarm};
+use crate::packed::{total, Packed};
 use crate::types::{
     parse_decimal, ClientState, DateTime, IpState, LinkId, RegStat, SimState, Transport,
 };
@@ -65,21 +66,22 @@ pub(super) fn parse_line(line: &[u8]) -> Result<Response<'_>, Malformed> {
 }
 
 /// Lines that are the whole response, in [`exact`]'s order.
-const EXACT: [&[u8]; 9] = [
-    b"OK",
-    b"ERROR",
-    b"SHUT OK",
-    b"RDY",
-    b"Call Ready",
-    b"SMS Ready",
-    b"NORMAL POWER DOWN",
-    b"+PDP: DEACT",
-    b"NO CARRIER",
+const EXACT_TEXTS: [&str; 9] = [
+    "OK",
+    "ERROR",
+    "SHUT OK",
+    "RDY",
+    "Call Ready",
+    "SMS Ready",
+    "NORMAL POWER DOWN",
+    "+PDP: DEACT",
+    "NO CARRIER",
 ];
+static EXACT: Packed<9, { total(&EXACT_TEXTS) }> = Packed::new(EXACT_TEXTS);
 
 /// Lines that are the whole response ([`EXACT`], the voltage alarms, [`LINK_RESULTS`]).
 fn exact(line: &[u8]) -> Option<Response<'static>> {
-    let Some(i) = EXACT.iter().position(|e| *e == line) else {
+    let Some(i) = EXACT.position(line) else {
         let alarm = VoltageAlarm::ALL
             .into_iter()
             .find(|a| a.as_str().as_bytes() == line);
@@ -101,21 +103,22 @@ fn exact(line: &[u8]) -> Option<Response<'static>> {
 }
 
 /// The results that multi mode prefixes with `<n>, `, in [`link_result`]'s order.
-const LINK_RESULTS: [&[u8]; 8] = [
-    b"CLOSE OK",
-    b"SEND OK",
-    b"SEND FAIL",
-    b"CLOSED",
-    b"CONNECT OK",
-    b"CONNECT FAIL",
-    b"ALREADY CONNECT",
-    b"CONNECT",
+const LINK_TEXTS: [&str; 8] = [
+    "CLOSE OK",
+    "SEND OK",
+    "SEND FAIL",
+    "CLOSED",
+    "CONNECT OK",
+    "CONNECT FAIL",
+    "ALREADY CONNECT",
+    "CONNECT",
 ];
+static LINK_RESULTS: Packed<8, { total(&LINK_TEXTS) }> = Packed::new(LINK_TEXTS);
 
 /// One of [`LINK_RESULTS`] as a response for `link`. (A table and one constructor: a match on
 /// the texts that builds each response costs a Cortex-M0+ twice the code.)
 fn link_result(link: Option<LinkId>, text: &[u8]) -> Option<Response<'static>> {
-    let i = LINK_RESULTS.iter().position(|r| *r == text)?;
+    let i = LINK_RESULTS.position(text)?;
     let connect = |result| Response::Connect { link, result };
     Some(match i {
         0 => Response::CloseOk(link),
@@ -135,7 +138,7 @@ fn linked(line: &[u8]) -> Result<Option<Response<'static>>, Malformed> {
         return Ok(None);
     };
     let text = text.trim_ascii_start();
-    if !LINK_RESULTS.contains(&text) {
+    if LINK_RESULTS.position(text).is_none() {
         return Ok(None);
     }
     let link = number(n).ok_or(Malformed)?;
