@@ -817,6 +817,42 @@ mod tests {
         assert_eq!(skipped(true, false), [4, 5]);
     }
 
+    /// A liveness invariant that a run ends too soon to judge fails as not judged: it does
+    /// not pass unchecked (a regression file whose recovery bound grew did so).
+    #[test]
+    fn a_liveness_invariant_too_soon_to_judge_fails() {
+        let file = |duration: &str| {
+            scenario(&format!(
+                r#"{{ "name": "t", "duration": "{duration}",
+                  "timeline": [ {{ "at": "20s", "fault": {{ "kind": "peer_close" }} }} ],
+                  "expect": [
+                    {{ "expect": "invariant", "invariant": "reconnected" }},
+                    {{ "expect": "invariant", "invariant": "heartbeat_grid" }},
+                    {{ "expect": "invariant", "invariant": "answered" }}
+                  ] }}"#
+            ))
+        };
+        let messages = |duration| {
+            let run = replay(&file(duration), "t.json", None);
+            let failures = run.results.iter().map(|r| r.failure.as_ref());
+            failures
+                .map(|f| f.map(|f| f.message.clone()))
+                .collect::<Vec<_>>()
+        };
+        let short = messages("60s");
+        assert!(
+            short[0]
+                .as_deref()
+                .is_some_and(|m| m.starts_with("reconnected: not judged")),
+            "{short:?}"
+        );
+        assert!(short[1].is_some(), "{short:?}");
+        // A safety invariant is judged whatever the length.
+        assert_eq!(short[2], None, "{short:?}");
+        // Long enough: judged, and kept.
+        assert_eq!(messages("700s"), [None, None, None]);
+    }
+
     /// A typed pattern matches the report's fields, not its text.
     #[test]
     fn typed_report_patterns_match_fields() {
