@@ -3,6 +3,10 @@
 //! client an id, records what each client sent and what was sent to it (with virtual time),
 //! and sends data to a client, closes or resets it, on command.
 //!
+//! It is also the device's HTTP server (`lab/http.rs`: what `AT+HTTPACTION` reaches, the
+//! requests it got and how it answers) and the phone its SMS go to and come from
+//! (`lab/sms.rs`).
+//!
 //! This is the sans-IO core. In replay [`crate::sim::Sim`] feeds it from the simulated
 //! network; in live mode [`crate::live`] feeds it from real TCP and UDP listeners. Both
 //! perform the [`LabAction`]s it asks for. A person drives it through [`LabServer::console`].
@@ -33,6 +37,12 @@ use protocol::types::Transport;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+mod http;
+mod sms;
+
+pub use http::{HttpAnswer, HttpConfig, HttpRequest};
+pub use sms::{Sms, SmsConfig, SmsDirection};
+
 /// The lab server's settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
@@ -50,6 +60,10 @@ pub struct LabConfig {
     /// Whether it speaks the acknowledged framing (see the module documentation): for a
     /// device whose `framing` is `acked`.
     pub acked: bool,
+    /// Its HTTP endpoint (replay): the port and the answers.
+    pub http: HttpConfig,
+    /// Its phone: the number its SMS come from.
+    pub sms: SmsConfig,
 }
 
 impl Default for LabConfig {
@@ -62,6 +76,8 @@ impl Default for LabConfig {
             tcp: true,
             udp: true,
             acked: false,
+            http: HttpConfig::default(),
+            sms: SmsConfig::default(),
         }
     }
 }
@@ -202,6 +218,8 @@ pub struct LabServer {
     events: VecDeque<LabEvent>,
     actions: VecDeque<LabAction>,
     acked: Acked,
+    http: http::Endpoint,
+    phone: sms::Phone,
 }
 
 /// What the server keeps for the acknowledged framing (see the module documentation).
@@ -220,6 +238,8 @@ struct Acked {
 impl LabServer {
     pub fn new(config: LabConfig) -> LabServer {
         LabServer {
+            http: http::Endpoint::new(config.http.clone()),
+            phone: sms::Phone::new(config.sms.clone()),
             config,
             clients: BTreeMap::new(),
             next_id: 1,
@@ -249,6 +269,50 @@ impl LabServer {
             Transport::Udp => self.config.udp,
         };
         on && ip == self.config.ip && port == self.config.port
+    }
+
+    /// Whether a TCP connection to `ip:port` reaches the HTTP endpoint.
+    pub fn listens_http(&self, ip: Ipv4Addr, port: u16) -> bool {
+        self.http.config.port != 0 && ip == self.config.ip && port == self.http.config.port
+    }
+
+    /// A TCP connection to the HTTP endpoint came in: a client like any other, whose
+    /// requests are answered.
+    pub fn accept_http(&mut self, now: Duration, peer: SocketAddr) -> ClientId {
+        let id = self.accept(now, Transport::Tcp, peer);
+        self.http.accept(id);
+        id
+    }
+
+    /// The requests the HTTP endpoint got, in order.
+    pub fn http_requests(&self) -> &[HttpRequest] {
+        &self.http.requests
+    }
+
+    /// From now on requests that `answer` matches get it (before any configured one).
+    pub fn answer_http(&mut self, answer: HttpAnswer) {
+        self.http.answer_first(answer);
+    }
+
+    /// Every SMS the lab got from the device and sent to it, in order.
+    pub fn sms_log(&self) -> &[Sms] {
+        &self.phone.log
+    }
+
+    /// Sends an SMS to the device: the service centre delivers it (`poll_sms`). Text that
+    /// does not fit one SMS is refused.
+    pub fn send_sms(&mut self, now: Duration, text: &str) -> Result<(), String> {
+        self.phone.send(now, text)
+    }
+
+    /// The next SMS for the service centre: the sender's number and the text.
+    pub fn poll_sms(&mut self) -> Option<(String, String)> {
+        self.phone.poll_outgoing()
+    }
+
+    /// The service centre hands over an SMS of the device (its SMS-SUBMIT TPDU).
+    pub fn sms_from_device(&mut self, now: Duration, tpdu: &[u8]) -> &Sms {
+        self.phone.received(now, tpdu)
     }
 
     /// A TCP connection came in.
@@ -294,7 +358,12 @@ impl LabServer {
             data: data.to_vec(),
         });
         self.event(now, client, LabEventKind::Received(data.to_vec()));
-        if self.config.acked {
+        if self.http.serves(client) {
+            for answer in self.http.receive(now, client, data) {
+                // The client is open: it just sent. (HTTP, never framed.)
+                let _ = self.send_bytes(now, client, &answer);
+            }
+        } else if self.config.acked {
             self.acked_receive(now, client, data);
         }
     }
@@ -449,6 +518,13 @@ impl LabServer {
                 self.reset(now, id).map_err(|e| e.to_string())?;
                 Ok(format!("reset client {id}"))
             }),
+            "sms" if rest.is_empty() => Ok(self.sms_list()),
+            "sms" => unescape(rest).and_then(|text| {
+                let text = String::from_utf8(text).map_err(|e| e.to_string())?;
+                self.send_sms(now, &text)?;
+                Ok(format!("SMS to the device: {text:?}"))
+            }),
+            "http" => Ok(self.http_list()),
             _ => Err(format!("unknown command `{command}`; try `help`")),
         };
         result.unwrap_or_else(|error| format!("error: {error}"))
@@ -481,6 +557,54 @@ impl LabServer {
         }
         text.pop();
         text
+    }
+
+    fn sms_list(&self) -> String {
+        if self.phone.log.is_empty() {
+            return "no SMS yet".to_string();
+        }
+        let lines: Vec<String> = self
+            .phone
+            .log
+            .iter()
+            .map(|s| {
+                let arrow = match s.direction {
+                    SmsDirection::FromDevice => "<- device to",
+                    SmsDirection::ToDevice => "-> device from",
+                };
+                format!("{}  {arrow} {}: {:?}", secs(s.at), s.number, s.text)
+            })
+            .collect();
+        lines.join(
+            "
+",
+        )
+    }
+
+    fn http_list(&self) -> String {
+        if self.http.requests.is_empty() {
+            return "no HTTP requests yet".to_string();
+        }
+        let lines: Vec<String> = self
+            .http
+            .requests
+            .iter()
+            .map(|r| {
+                format!(
+                    "{}  client {}: {} {} ({} bytes) -> {}",
+                    secs(r.at),
+                    r.client,
+                    r.method,
+                    r.path,
+                    r.body.len(),
+                    r.status
+                )
+            })
+            .collect();
+        lines.join(
+            "
+",
+        )
     }
 
     fn show(&self, id: ClientId) -> Result<String, String> {
@@ -529,6 +653,9 @@ lab server commands:
   hex <client> <hex>   send bytes given in hex, e.g. hex 1 112233
   close <client>       close the connection (TCP FIN)
   reset <client>       reset the connection (TCP RST)
+  sms <text>           send the device an SMS (escapes as for send)
+  sms                  the SMS the device sent and the lab sent
+  http                 the HTTP requests the lab's endpoint got
   help                 this text";
 
 /// A frame's bytes, its `\n` included.
