@@ -1,7 +1,9 @@
 //! Checks a run's records against a scenario's expectations.
 //!
 //! Each expectation is checked on its own, in an order where the expectations it is anchored
-//! to (`after`) come first; one that fails leaves those anchored to it failed too. A failure
+//! to (`after`) come first; one that fails leaves those anchored to it failed too. A scripted
+//! client's run is judged too, as one more result after them: its steps all done, or the one
+//! that failed (what it waited for, what came instead). A failure
 //! carries what was expected and what happened, as lines to diff, and the virtual time to
 //! show the trace around.
 //!
@@ -14,16 +16,17 @@ use std::time::Duration;
 
 use protocol::app::{Deframer, Frame, Framing};
 
-use crate::format::{Check, Expectation, ReportPattern, Scenario, What};
+use crate::format::{Check, ClientStep, Expectation, ReportPattern, Scenario, What};
 use crate::invariants::{self, Applied, Evidence, Judged};
 use crate::plan::Planned;
 pub use crate::trace::secs;
-use crate::trace::{Dir, Event, Record};
+use crate::trace::{Dir, Event, Record, SmsDir};
 
 /// How one expectation fared.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CheckResult {
-    /// Its position in the file's `expect` list, from 0.
+    /// Its position in the file's `expect` list, from 0; the scripted client's result (if
+    /// the file has a `client`) comes after them.
     pub index: usize,
     pub summary: String,
     /// When it matched (its first occurrence), if that means something.
@@ -172,7 +175,65 @@ pub fn check(run: &Run<'_>) -> Vec<CheckResult> {
         let after = results.iter().filter(|r| r.is_some()).count();
         assert!(after > before, "expectation anchors go round in a circle");
     }
-    results.into_iter().map(Option::unwrap).collect()
+    let mut results: Vec<CheckResult> = results.into_iter().map(Option::unwrap).collect();
+    if let Some(client) = &run.scenario.client {
+        results.push(client_script(run, &client.steps, expectations.len()));
+    }
+    results
+}
+
+/// The scripted client's run, as one result after the file's expectations (`index`): every
+/// step done, or the first that failed, or the one still going when the run ended.
+fn client_script(run: &Run<'_>, steps: &[ClientStep], index: usize) -> CheckResult {
+    let mut result = CheckResult {
+        index,
+        summary: format!(
+            "the client's script ({} steps) runs to its end",
+            steps.len()
+        ),
+        matched_at: None,
+        failure: None,
+        skipped: None,
+    };
+    let mut done = 0;
+    for record in run.records {
+        let Event::Client {
+            step,
+            action,
+            error,
+            ..
+        } = &record.event
+        else {
+            continue;
+        };
+        if let Some(error) = error {
+            result.failure = Some(Failure {
+                message: format!(
+                    "client.steps[{step}] ({action}) failed at {}: {error}",
+                    secs(record.at)
+                ),
+                expected: vec![action.clone()],
+                actual: vec![error.clone()],
+                around: Some(record.at),
+            });
+            return result;
+        }
+        done += 1;
+        result.matched_at = Some(record.at);
+    }
+    if let Some(step) = steps.get(done) {
+        result.failure = Some(Failure {
+            message: format!(
+                "client.steps[{done}] ({step}) had not finished when the run ended at {}",
+                secs(run.end)
+            ),
+            expected: vec![step.to_string()],
+            actual: vec!["the run's end".into()],
+            around: Some(result.matched_at.unwrap_or(run.end)),
+        });
+        result.matched_at = None;
+    }
+    result
 }
 
 const UNSEEN_REPORTS: &str = "not checkable here: the firmware's reports are not visible \
@@ -719,6 +780,16 @@ fn hits(run: &Run<'_>, what: &What) -> Vec<Hit> {
                 };
                 matched.then(|| hit(record, report.text.as_bytes()))
             }
+            (
+                What::Sms(p),
+                Event::LabSms {
+                    dir: SmsDir::FromDevice,
+                    text,
+                    ..
+                },
+            ) => p
+                .matches(text.as_bytes())
+                .then(|| hit(record, text.as_bytes())),
             (What::Fault(kind), Event::Fault { fault }) => {
                 let json = fault.to_json();
                 json.contains(&format!("\"kind\":\"{kind}\""))
@@ -873,6 +944,50 @@ mod tests {
             .map(|r| r.index)
             .collect();
         assert_eq!(failed, [] as [usize; 0], "{:?}", run.results);
+    }
+
+    /// A client's script is one result: passed, or the step that failed with what it
+    /// awaited and what came, or the step still going when the run ended.
+    #[test]
+    fn a_client_script_fails_at_its_step_with_what_came() {
+        let boot = r#"{ "expect": "SMS Ready", "within": "30s" }"#;
+        let cases: [(&str, &str, Option<&str>); 4] = [
+            (
+                "runs to its end",
+                r#"{ "send": "AT" }, { "expect": "OK" }"#,
+                None,
+            ),
+            (
+                "the wrong answer",
+                r#"{ "send": "AT+NOPE" }, { "expect": "OK", "within": "2s" }"#,
+                Some(
+                    r#"client.steps[2] (expect "OK" within 2s) failed at 9.501129s: came instead: "AT+NOPE", "ERROR""#,
+                ),
+            ),
+            (
+                "no answer",
+                r#"{ "expect": { "prefix": "+CMTI:" }, "within": "1s" }"#,
+                Some(
+                    r#"client.steps[1] (expect "+CMTI:"... within 1s) failed at 8.501129s: nothing came"#,
+                ),
+            ),
+            (
+                "not done at the end",
+                r#"{ "wait": "30s" }, { "send": "AT" }"#,
+                Some(
+                    "client.steps[1] (wait 30s) had not finished when the run ended at 20.000000s",
+                ),
+            ),
+        ];
+        for (name, steps, want) in cases {
+            let text = format!(
+                r#"{{ "name": "t", "duration": "20s", "client": {{ "steps": [{boot}, {steps}] }} }}"#
+            );
+            let run = replay(&scenario(&text), "t.json", None);
+            let failure = run.results.last().and_then(|r| r.failure.as_ref());
+            assert_eq!(failure.map(|f| f.message.as_str()), want, "{name}");
+            assert_eq!(run.passed(), want.is_none(), "{name}");
+        }
     }
 
     #[test]

@@ -231,7 +231,7 @@ pub fn quiet_start(e: &Evidence<'_>) -> Option<Duration> {
             }
             Action::Fault(_) => planned.end.unwrap_or(planned.at),
             Action::LabClose { .. } | Action::LabReset { .. } => planned.at,
-            Action::LabSend { .. } => continue,
+            Action::LabSend { .. } | Action::LabSms { .. } => continue,
         };
         quiet = quiet.max(over);
     }

@@ -41,7 +41,8 @@ pub fn sim_config(s: &Scenario, seed: u64) -> SimConfig {
     }
 }
 
-/// Builds the world of a scenario, with its steps scheduled.
+/// Builds the world of a scenario (the firmware, or the file's scripted client, as the
+/// device), with its steps scheduled.
 pub fn world(s: &Scenario, seed: u64, trace: bool) -> Result<(World, Vec<Planned>), String> {
     let config = WorldConfig {
         device: device_config(s)?,
@@ -49,13 +50,22 @@ pub fn world(s: &Scenario, seed: u64, trace: bool) -> Result<(World, Vec<Planned
         profile: Some(s.modem.profile.clone()),
         trace,
     };
-    let world = World::new(config).map_err(|e| e.to_string())?;
+    let world = match &s.client {
+        Some(client) => World::client(config.sim, config.profile, trace, client.steps.clone()),
+        None => World::new(config),
+    }
+    .map_err(|e| e.to_string())?;
     Ok(scheduled(s, seed, world))
 }
 
 /// The same for a device outside the process ([`World::external`]), traced. The file's
 /// `device` section cannot reach such a device: it runs with the configuration built into it.
 pub fn external_world(s: &Scenario, seed: u64) -> Result<(World, Vec<Planned>), String> {
+    if s.client.is_some() {
+        return Err(
+            "the scenario's device is its scripted `client`: run it without one outside".into(),
+        );
+    }
     let profile = Some(s.modem.profile.clone());
     let world = World::external(sim_config(s, seed), profile, true).map_err(|e| e.to_string())?;
     Ok(scheduled(s, seed, world))
@@ -281,6 +291,21 @@ mod tests {
         );
         let scenario = crate::parse("t.json", &text).unwrap_or_else(|e| panic!("{e}"));
         replay(&scenario, "t.json", None).verdict()
+    }
+
+    #[test]
+    fn a_client_scenario_takes_no_device_from_outside() {
+        let text =
+            r#"{ "name": "t", "duration": "20s", "client": { "steps": [{ "wait": "1s" }] } }"#;
+        let scenario = crate::parse("t.json", text).unwrap_or_else(|e| panic!("{e}"));
+        let refused = external_world(&scenario, 0).err();
+        assert!(
+            refused
+                .as_deref()
+                .is_some_and(|e| e.contains("scripted `client`")),
+            "{refused:?}"
+        );
+        assert!(world(&scenario, 0, true).is_ok());
     }
 
     #[test]

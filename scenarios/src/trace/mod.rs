@@ -22,6 +22,8 @@
 //! | `noise` | `dir`, `flipped`, `dropped`, `duplicated` | line noise corrupted bytes |
 //! | `uart_overflow` | `dir`, `lost` | a UART buffer of the modem was full: bytes from the host (`to_modem`) or for it (`from_modem`) are lost |
 //! | `step` | `id`, `action`, `error` | the scenario's timeline did something |
+//! | `lab_sms` | `dir`, `number`, `text` | the lab's phone got an SMS from the device (`from_device`) or sent one (`to_device`) |
+//! | `client` | `step`, `action`, `got`, `error` | the scripted client (`client.steps[step]`) did a step: `got` the line an `expect` matched; `error` why it failed |
 //!
 //! Bytes (`data`, `line`) are written one character per byte (Latin-1), so the text is
 //! readable, control bytes show as JSON escapes (`\r`, `\u0011`) and nothing is lost.
@@ -153,6 +155,27 @@ pub enum Event {
         #[serde(skip_serializing_if = "Option::is_none")]
         error: Option<String>,
     },
+    LabSms {
+        dir: SmsDir,
+        number: String,
+        text: String,
+    },
+    Client {
+        step: usize,
+        action: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        got: Option<Bytes>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+}
+
+/// Which way an SMS went, seen from the lab's phone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SmsDir {
+    FromDevice,
+    ToDevice,
 }
 
 /// Virtual time as the trace writes it: seconds with six decimals.

@@ -316,6 +316,7 @@ fn log_sim_event(event: &SimEvent) {
     match &event.kind {
         SimEventKind::Request(_) | SimEventKind::Net(_) => debug!(target: "net", "{event}"),
         SimEventKind::Lab(event) => info!(target: "lab", "{event}"),
+        SimEventKind::Sms(_) => info!(target: "lab", "{event}"),
         _ => info!(target: "sim", "{event}"),
     }
 }
