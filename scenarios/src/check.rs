@@ -31,6 +31,9 @@ pub struct CheckResult {
     pub summary: String,
     /// When it matched (its first occurrence), if that means something.
     pub matched_at: Option<Duration>,
+    /// The span of virtual time it was checked over, when it got that far (its anchors
+    /// resolved): for drawing it on a timeline.
+    pub window: Option<(Duration, Duration)>,
     pub failure: Option<Failure>,
     /// Not checked, and why: the run could not see what it looks at (see [`Observation`]).
     pub skipped: Option<String>,
@@ -142,6 +145,7 @@ pub fn check(run: &Run<'_>) -> Vec<CheckResult> {
                 index,
                 summary: e.summary(),
                 matched_at: None,
+                window: None,
                 failure: None,
                 skipped: None,
             };
@@ -192,6 +196,7 @@ fn client_script(run: &Run<'_>, steps: &[ClientStep], index: usize) -> CheckResu
             steps.len()
         ),
         matched_at: None,
+        window: Some((Duration::ZERO, run.end)),
         failure: None,
         skipped: None,
     };
@@ -332,6 +337,7 @@ fn check_one(
         index,
         summary: e.summary(),
         matched_at: None,
+        window: Some((start, end)),
         failure: None,
         skipped: None,
     };

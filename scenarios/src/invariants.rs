@@ -32,6 +32,7 @@ use firmware::outbox::{DropReason, Kind};
 use firmware::{Config, Phase, PowerAction, RestartReason};
 use protocol::app::{reply_to, Reply, BIN_REPLY, HEARTBEAT};
 use sim_modem::fault::Fault;
+use sim_modem::modem::ModemEvent;
 
 use crate::trace::{secs, Dir, Event, FwReport, Record};
 use crate::world::Action;
@@ -237,10 +238,14 @@ pub fn quiet_start(e: &Evidence<'_>) -> Option<Duration> {
     }
     // A modem that hangs by itself (`hang_after` comes back after every power-up) is a fault
     // too, when it comes.
-    let hung = e
-        .records
-        .iter()
-        .filter(|r| matches!(&r.event, Event::Modem { event } if event == "Hung"));
+    let hung = e.records.iter().filter(|r| {
+        matches!(
+            &r.event,
+            Event::Modem {
+                event: ModemEvent::Hung
+            }
+        )
+    });
     Some(hung.map(|r| r.at).fold(quiet, Duration::max))
 }
 
@@ -739,10 +744,9 @@ fn modem_could_answer(e: &Evidence<'_>, from: Duration, to: Duration) -> bool {
         let Event::Modem { event } = &record.event else {
             continue;
         };
-        let now_able = match event.as_str() {
-            "Ready" => true,
-            "Hung" | "PoweredOn" => false,
-            off if off.starts_with("PoweredOff") => false,
+        let now_able = match event {
+            ModemEvent::Ready => true,
+            ModemEvent::Hung | ModemEvent::PoweredOn | ModemEvent::PoweredOff(_) => false,
             _ => continue,
         };
         if !now_able && record.at >= from {
@@ -1011,12 +1015,10 @@ mod tests {
     }
 
     /// The simulated modem's event at `s` seconds.
-    fn sim(s: u64, event: &str) -> Record {
+    fn sim(s: u64, event: ModemEvent) -> Record {
         Record {
             at: Duration::from_secs(s),
-            event: Event::Modem {
-                event: event.to_string(),
-            },
+            event: Event::Modem { event },
         }
     }
 
@@ -1067,7 +1069,7 @@ mod tests {
         let end = 3 * bound;
         // Connected from 1 s, heartbeats every 10 s at the server to the end.
         let healthy = || {
-            let mut records = vec![sim(0, "Ready"), phase(1, Phase::Connected)];
+            let mut records = vec![sim(0, ModemEvent::Ready), phase(1, Phase::Connected)];
             records.extend((0..end / 10).map(|i| lab(1 + 10 * i, false, hb)));
             records
         };
@@ -1227,14 +1229,18 @@ mod tests {
             ),
             (
                 "a reset of a hung modem silent for the limit",
-                with(vec![modem(10, b"0, SEND OK"), sim(11, "Hung"), reset(150)]),
+                with(vec![
+                    modem(10, b"0, SEND OK"),
+                    sim(11, ModemEvent::Hung),
+                    reset(150),
+                ]),
                 None,
                 &[],
             ),
             (
                 "a reset a thousandth of a second before the limit",
                 with(vec![
-                    sim(11, "Hung"),
+                    sim(11, ModemEvent::Hung),
                     Record {
                         at: Duration::from_micros(30_000_500),
                         event: Event::At {
@@ -1291,7 +1297,7 @@ mod tests {
                 healthy()
                     .into_iter()
                     .filter(|r| r.at < Duration::from_secs(end - 100))
-                    .chain([sim(end - 100, "Hung")])
+                    .chain([sim(end - 100, ModemEvent::Hung)])
                     .collect(),
                 Some(0),
                 &[],

@@ -11,7 +11,8 @@
 //! own applications. [`invariants`] are what every run must keep, judged from the typed trace; [`swarm`]
 //! generates runs from seeds, holds each to the invariants and shrinks a failure to a
 //! regression file (`cargo xtask swarm`).
-//! [`view`] renders a run for people, as `cargo xtask sim` shows it. `realtime` runs the
+//! [`view`] renders a run for people, as `cargo xtask sim` shows it; [`timeline`] draws a
+//! finished run as an HTML page (`cargo xtask replay --report DIR`). `realtime` runs the
 //! same world against the wall clock, with the firmware in the process or outside it (a
 //! board in QEMU, a host runner on a pty), and checks the same expectations.
 //!
@@ -32,6 +33,7 @@ pub mod realtime;
 pub mod replay;
 pub mod report;
 pub mod swarm;
+pub mod timeline;
 pub mod trace;
 pub mod view;
 pub mod world;

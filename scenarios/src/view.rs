@@ -29,7 +29,7 @@ pub fn line(record: &Record) -> Option<String> {
             format!("firmware          {text}")
         }
         Event::Pin { pin, level } => format!("firmware pin      {pin:?} = {level}"),
-        Event::Modem { event } => format!("modem state       {event}"),
+        Event::Modem { event } => format!("modem state       {event:?}"),
         Event::Net { dir, event } => match dir {
             // The requests are visible as AT commands already.
             NetDir::ToNet => return None,

@@ -534,9 +534,7 @@ fn sim_event(event: SimEvent) -> Option<Event> {
         _ => Dir::FromModem,
     };
     Some(match event.kind {
-        SimEventKind::Modem(event) => Event::Modem {
-            event: format!("{event:?}"),
-        },
+        SimEventKind::Modem(event) => Event::Modem { event },
         SimEventKind::Request(request) => Event::Net {
             dir: NetDir::ToNet,
             event: match request {

@@ -8,6 +8,7 @@ mod ci;
 #[cfg(test)]
 mod layers;
 mod process;
+mod progress;
 mod replay;
 mod sim;
 mod swarm;

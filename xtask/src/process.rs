@@ -1,7 +1,7 @@
 //! Running programs: the workspace root, echoed commands, and quiet probes.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, ExitStatus};
 
 pub type Result<T = ()> = std::result::Result<T, String>;
 
@@ -25,6 +25,11 @@ pub fn run_in(dir: &Path, cmd: &mut Command) -> Result {
         .current_dir(dir)
         .status()
         .map_err(|e| format!("cannot start `{}`: {e}", show(cmd)))?;
+    exit_result(cmd, status)
+}
+
+/// `cmd`'s exit as a result: an error that names it unless `status` is success.
+pub fn exit_result(cmd: &Command, status: ExitStatus) -> Result {
     if status.success() {
         Ok(())
     } else {

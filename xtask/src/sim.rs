@@ -14,7 +14,7 @@
 
 use std::io::Write as _;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use scenarios::realtime::{self, External, Start};
@@ -53,6 +53,9 @@ pub struct Args {
     /// Run this long instead of the scenario's duration (e.g. 1h).
     #[arg(long, value_parser = units::parse_duration)]
     pub duration: Option<Duration>,
+    /// Write the run's timeline (DIR/<name>.html, self-contained) and DIR/index.html.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
     /// With --realtime or --pty: the loopback port the real lab server listens on
     /// (default: the scenario's lab port, 6500 unless it says otherwise; 0: any free one).
     #[arg(long, value_name = "PORT")]
@@ -84,7 +87,7 @@ pub fn sim(args: Args) -> Result {
     ));
     if args.pty {
         let slack = args.slack.unwrap_or(realtime::EXTERNAL_SLACK);
-        return pty(&scenario, &shown, seed, slack, lab);
+        return pty(&scenario, &shown, seed, slack, lab, args.report.as_deref());
     }
     if args.realtime {
         println!(
@@ -104,14 +107,24 @@ pub fn sim(args: Args) -> Result {
         });
         // The console's blocking stdin read would hold a normal shutdown up.
         runtime.shutdown_background();
-        return finish(&Replay {
+        let replay = Replay {
             rerun: Some(format!("cargo xtask sim {shown} --seed {seed} --realtime")),
             ..replay
-        });
+        };
+        return reported(&replay, args.report.as_deref());
     }
     let (world, planned) = world(&scenario, seed, true)?;
     let speed = (!args.fast).then_some(args.speed);
-    paced(&scenario, &shown, seed, world, &planned, speed)
+    let replay = paced(&scenario, &shown, seed, world, &planned, speed);
+    reported(&replay, args.report.as_deref())
+}
+
+/// [`finish`], the run's timeline written to `report` first (if asked for).
+fn reported(replay: &Replay, report: Option<&Path>) -> Result {
+    if let Some(dir) = report {
+        crate::replay::write_report(dir, std::slice::from_ref(replay))?;
+    }
+    finish(replay)
 }
 
 /// The scenario's name, file, seed and description.
@@ -123,7 +136,7 @@ pub fn introduce(scenario: &Scenario, shown: &str, seed: u64) {
 }
 
 /// Runs the world in virtual time, printing as it goes; waits so that `speed` virtual
-/// seconds take one wall second (never, without a speed).
+/// seconds take one wall second (never, without a speed). Returns the finished run.
 fn paced(
     scenario: &Scenario,
     shown: &str,
@@ -131,7 +144,7 @@ fn paced(
     mut world: World,
     planned: &[Planned],
     speed: Option<f64>,
-) -> Result {
+) -> Replay {
     match speed {
         Some(speed) => println!("  virtual time, {speed}x real time (--fast: no waiting)\n"),
         None => println!("  virtual time\n"),
@@ -160,7 +173,7 @@ fn paced(
     }
     let mut replay = conclude(scenario, shown, seed, planned, world.now(), records);
     replay.wall = started.elapsed();
-    finish(&replay)
+    replay
 }
 
 /// Prints how a run fared (each expectation, the table, the failures) and fails if it
@@ -226,7 +239,14 @@ pub fn console() -> mpsc::UnboundedReceiver<String> {
 
 /// Runs the scenario in real time against a firmware outside this process, on the other
 /// end of a pty; the run starts when it first writes.
-fn pty(scenario: &Scenario, shown: &str, seed: u64, slack: Duration, lab: SocketAddr) -> Result {
+fn pty(
+    scenario: &Scenario,
+    shown: &str,
+    seed: u64,
+    slack: Duration,
+    lab: SocketAddr,
+    report: Option<&Path>,
+) -> Result {
     let runtime = runtime()?;
     let replay = runtime.block_on(async {
         let pty = Pty::open().map_err(|e| format!("cannot open a pty: {e}"))?;
@@ -253,8 +273,9 @@ fn pty(scenario: &Scenario, shown: &str, seed: u64, slack: Duration, lab: Socket
         Ok::<_, String>(realtime::run(scenario, shown, seed, options, print).await)
     });
     runtime.shutdown_background();
-    finish(&Replay {
+    let replay = Replay {
         rerun: Some(format!("cargo xtask sim {shown} --seed {seed} --pty")),
         ..replay?
-    })
+    };
+    reported(&replay, report)
 }

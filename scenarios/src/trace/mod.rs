@@ -13,7 +13,7 @@
 //! | `at` | `dir`, `line` | one line of that run, split on CR / LF (a payload is a line too) |
 //! | `fw` | `report` | a firmware report (its text form): phase, LED, watchdog, outbox depth, sent, received ... |
 //! | `pin` | `pin`, `level` | the firmware drove the modem's `power_key` or `reset` line |
-//! | `modem` | `event` | the simulated modem's state changed |
+//! | `modem` | `event` | the simulated modem's state changed (sim-modem's `ModemEvent`, typed in memory, written in its `Debug` form) |
 //! | `net` | `dir`, `event` | a request from the modem to the network (`to_net`) or an event back (`to_modem`) |
 //! | `lab_accepted` | `client`, `transport`, `peer` | the lab server accepted a device |
 //! | `lab_received` / `lab_sent` | `client`, `data` | bytes the lab server received from / sent to a client |
@@ -40,6 +40,7 @@ use std::time::Duration;
 
 use serde::{Serialize, Serializer};
 use sim_modem::fault::Fault;
+use sim_modem::modem::ModemEvent;
 
 pub use fw::{FwReport, Reported};
 
@@ -109,7 +110,8 @@ pub enum Event {
         level: bool,
     },
     Modem {
-        event: String,
+        #[serde(serialize_with = "debug")]
+        event: ModemEvent,
     },
     Net {
         dir: NetDir,
@@ -176,6 +178,12 @@ pub enum Event {
 pub enum SmsDir {
     FromDevice,
     ToDevice,
+}
+
+/// A value by its `Debug` form: how the trace writes the simulated modem's events
+/// (`Registration(Home)`, `PoweredOff(ResetLine)`).
+fn debug<T: std::fmt::Debug, S: Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&format_args!("{value:?}"))
 }
 
 /// Virtual time as the trace writes it: seconds with six decimals.
