@@ -260,6 +260,28 @@ fn send_fails_end(e: &Evidence<'_>, from: Duration, count: u32) -> Option<Durati
         .map(|(at, _)| at)
 }
 
+/// The liveness invariants: judged only when the run goes on for the recovery bound after
+/// the quiet phase's start ([`liveness_unjudged`]).
+pub const LIVENESS: [&str; 3] = ["reconnected", "heartbeat_grid", "replies_delivered"];
+
+/// Why the liveness invariants cannot be judged on this run, if they cannot: it ends before
+/// the quiet phase's start plus the recovery bound (a file that names one would pass
+/// without a check).
+pub fn liveness_unjudged(e: &Evidence<'_>) -> Option<String> {
+    if quiet_window(e).is_some() {
+        return None;
+    }
+    let bound = units::format_duration(recovery_bound(e.config));
+    Some(match quiet_start(e) {
+        Some(quiet) => format!(
+            "not judged: the run ends at {}, before the quiet phase (from {}) plus the recovery bound ({bound})",
+            secs(e.end),
+            secs(quiet)
+        ),
+        None => "not judged: a send_fail still had failures left at the end".into(),
+    })
+}
+
 /// The window the liveness invariants judge: from the quiet phase's start, if the run goes
 /// on for the recovery bound after it.
 fn quiet_window(e: &Evidence<'_>) -> Option<Duration> {

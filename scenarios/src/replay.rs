@@ -6,6 +6,8 @@ use std::path::Path;
 use std::time::{Duration, Instant as WallInstant};
 
 use firmware::Config;
+use protocol::app::Framing;
+use sim_modem::lab::LabConfig;
 use sim_modem::sim::SimConfig;
 
 use crate::check::{self, CheckResult, Observation, Run};
@@ -25,11 +27,16 @@ pub fn device_config(s: &Scenario) -> Result<Config, String> {
 /// The simulation a scenario asks for, with `seed`. Timeline faults are not in it: the world
 /// applies them, so that they appear in the trace with their step ids.
 pub fn sim_config(s: &Scenario, seed: u64) -> SimConfig {
+    // A device with the acknowledged framing needs a lab server that speaks it.
+    let acked = s.lab.acked || s.device_config().framing == Framing::Acked;
     SimConfig {
         profile: s.modem.base.name().to_string(),
         seed,
         network: s.network.clone(),
-        lab: s.lab.clone(),
+        lab: LabConfig {
+            acked,
+            ..s.lab.clone()
+        },
         faults: Vec::new(),
     }
 }
