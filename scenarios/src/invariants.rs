@@ -9,7 +9,7 @@
 //! | `no_command_in_data` | safety | no AT command reaches the server: what it receives holds no command line the firmware meant for the modem |
 //! | `only_asked_for` | safety | the server receives nothing but heartbeats and replies to what the device received (bytes corrupted on the way included) |
 //! | `replies_unchanged` | safety | what the device takes for a request is bytes the server sent; a `time` reply is the network's time |
-//! | `outbox_bounded` | safety | the outbox never holds more than its bound, nor more than one heartbeat |
+//! | `outbox_bounded` | safety | the outbox never holds more than its bound |
 //! | `healthy_modem_kept` | safety | a modem that answered within the no-answer limit, or could answer throughout it (the simulator says it was neither hung, off nor booting, and no line noise is to blame), is never power-cycled |
 //! | `no_panic` | safety | nothing panics (the run's own result: the swarm checks it) |
 //! | `deterministic` | safety | the same seed gives the same trace (the swarm reruns a sample) |
@@ -28,7 +28,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use firmware::config::{OUTBOX_BYTES, OUTBOX_ENTRIES};
-use firmware::outbox::{DropReason, Kind};
+use firmware::outbox::Kind;
 use firmware::{Config, Phase, PowerAction, RestartReason};
 use protocol::app::{reply_to, Reply, BIN_REPLY, HEARTBEAT};
 use sim_modem::fault::Fault;
@@ -118,8 +118,8 @@ pub const INVARIANTS: &[Invariant] = &[
     },
     Invariant {
         name: "outbox_bounded",
-        statement: "the outbox never holds more than its bound, nor more than one heartbeat",
-        bound: |_| format!("{OUTBOX_ENTRIES} messages, {OUTBOX_BYTES} bytes, 1 heartbeat"),
+        statement: "the outbox never holds more than its bound",
+        bound: |_| format!("{OUTBOX_ENTRIES} messages, {OUTBOX_BYTES} bytes"),
         judged: Judged::Trace(outbox_bounded),
     },
     Invariant {
@@ -264,6 +264,9 @@ fn send_fails_end(e: &Evidence<'_>, from: Duration, count: u32) -> Option<Durati
 /// the quiet phase's start ([`liveness_unjudged`]).
 pub const LIVENESS: [&str; 3] = ["reconnected", "heartbeat_grid", "replies_delivered"];
 
+/// How [`liveness_unjudged`]'s reason starts.
+pub const NOT_JUDGED: &str = "not judged";
+
 /// Why the liveness invariants cannot be judged on this run, if they cannot: it ends before
 /// the quiet phase's start plus the recovery bound (a file that names one would pass
 /// without a check).
@@ -274,11 +277,11 @@ pub fn liveness_unjudged(e: &Evidence<'_>) -> Option<String> {
     let bound = units::format_duration(recovery_bound(e.config));
     Some(match quiet_start(e) {
         Some(quiet) => format!(
-            "not judged: the run ends at {}, before the quiet phase (from {}) plus the recovery bound ({bound})",
+            "{NOT_JUDGED}: the run ends at {}, before the quiet phase (from {}) plus the recovery bound ({bound})",
             secs(e.end),
             secs(quiet)
         ),
-        None => "not judged: a send_fail still had failures left at the end".into(),
+        None => format!("{NOT_JUDGED}: a send_fail still had failures left at the end"),
     })
 }
 
@@ -374,18 +377,45 @@ fn requests(records: &[Record]) -> Vec<Request> {
     requests
 }
 
-/// The replies the firmware sent (`SEND OK`), with their times, without the terminator.
+/// The replies the firmware sent (acknowledged), with their times, without the terminator.
+/// A framing that marks its messages' ends may carry several replies in one send (the
+/// outbox joins a burst's replies, issue 11): each is one reply here.
 fn sent_replies<'a>(e: &'a Evidence<'_>) -> Vec<(Duration, &'a [u8])> {
     let terminator = e.config.framing.terminator();
-    reports(e.records)
-        .filter_map(|(at, report)| match report {
-            FwReport::Sent {
-                message: Kind::Reply,
-                data,
-            } => Some((at, data.0.strip_suffix(terminator).unwrap_or(&data.0))),
-            _ => None,
-        })
-        .collect()
+    let mut replies = Vec::new();
+    for (at, report) in reports(e.records) {
+        let FwReport::Sent {
+            message: Kind::Reply,
+            data,
+        } = report
+        else {
+            continue;
+        };
+        let data = data.0.strip_suffix(terminator).unwrap_or(&data.0);
+        match terminator {
+            [] => replies.push((at, data)),
+            _ => replies.extend(split(data, terminator).map(|reply| (at, reply))),
+        }
+    }
+    replies
+}
+
+/// `data`'s pieces between `separator`s.
+fn split<'a>(data: &'a [u8], separator: &'a [u8]) -> impl Iterator<Item = &'a [u8]> {
+    let mut rest = Some(data);
+    std::iter::from_fn(move || {
+        let now = rest?;
+        match now.windows(separator.len()).position(|w| w == separator) {
+            Some(i) => {
+                rest = Some(&now[i + separator.len()..]);
+                Some(&now[..i])
+            }
+            None => {
+                rest = None;
+                Some(now)
+            }
+        }
+    })
 }
 
 /// A reply sent: when, and its bytes without the terminator.
@@ -678,43 +708,26 @@ fn replies_unchanged(e: &Evidence<'_>) -> Vec<Violation> {
 }
 
 fn outbox_bounded(e: &Evidence<'_>) -> Vec<Violation> {
-    let mut violations = Vec::new();
-    // Heartbeats queued and not yet sent or evicted.
-    let mut heartbeats: i64 = 0;
-    for (at, report) in reports(e.records) {
-        let message = match report {
+    // Entries and bytes only. Since issue 11 a written message (a heartbeat too) stays in the
+    // outbox until the server's TCP acknowledges it, so several heartbeats may be there at
+    // once; that at most one waits to be written is the outbox's own unit test
+    // (`at_most_one_heartbeat_waits`): the trace does not say when one is written.
+    reports(e.records)
+        .filter_map(|(at, report)| match report {
             FwReport::Outbox { messages, bytes }
                 if *messages > OUTBOX_ENTRIES || *bytes > OUTBOX_BYTES =>
             {
-                Some(format!(
-                    "the outbox holds {messages} messages, {bytes} bytes (at most {OUTBOX_ENTRIES}, {OUTBOX_BYTES})"
+                Some(violation(
+                    "outbox_bounded",
+                    at,
+                    format!(
+                        "the outbox holds {messages} messages, {bytes} bytes (at most {OUTBOX_ENTRIES}, {OUTBOX_BYTES})"
+                    ),
                 ))
             }
-            FwReport::Queued {
-                message: Kind::Heartbeat,
-                ..
-            } => {
-                heartbeats += 1;
-                (heartbeats > 1).then(|| format!("{heartbeats} heartbeats queued at once"))
-            }
-            FwReport::Sent {
-                message: Kind::Heartbeat,
-                ..
-            }
-            | FwReport::Dropped {
-                message: Kind::Heartbeat,
-                reason: DropReason::Evicted,
-            } => {
-                heartbeats -= 1;
-                None
-            }
             _ => None,
-        };
-        if let Some(message) = message {
-            violations.push(violation("outbox_bounded", at, message));
-        }
-    }
-    violations
+        })
+        .collect()
 }
 
 /// Whether a modem line is a final result: the modem answered a command.
@@ -1024,7 +1037,7 @@ mod tests {
 
     /// A reply dropped for a full outbox at `s` seconds.
     fn reply_dropped(s: u64) -> Record {
-        let (message, reason) = (Message::Reply, DropReason::Full);
+        let (message, reason) = (Message::Reply, firmware::outbox::DropReason::Full);
         fw(s, FwReport::Dropped { message, reason })
     }
 
@@ -1189,7 +1202,7 @@ mod tests {
                 &[],
             ),
             (
-                "two heartbeats queued",
+                "two heartbeats in the outbox (one written, one waiting)",
                 with(vec![
                     fw(
                         3,
@@ -1207,7 +1220,7 @@ mod tests {
                     ),
                 ]),
                 Some(0),
-                &["outbox_bounded"],
+                &[],
             ),
             (
                 "an outbox over its bound",
