@@ -149,6 +149,21 @@ pub struct Config {
     /// Valid: 1 ms to a day.
     #[cfg_attr(feature = "serde", serde(with = "units::HumanDuration"))]
     pub connect_pause: Duration,
+    /// B7 for fleets: after the `n`th failed connect in a row the pause is `connect_pause`
+    /// doubled `n - 1` times, up to this. `0s` (the default): no backoff, the seed's fixed
+    /// pause.
+    /// Valid: 0 s to a day.
+    #[cfg_attr(feature = "serde", serde(with = "units::HumanDuration"))]
+    pub connect_backoff_max: Duration,
+    /// B7 for fleets: a random extra pause, from 0 up to this, after every pause and before
+    /// connecting once the network is back from a wait, so that devices that lost the
+    /// network together (a tower outage) do not all come back in the same second. `0s` (the
+    /// default): none, as the seed.
+    /// Valid: 0 s to a day.
+    #[cfg_attr(feature = "serde", serde(with = "units::HumanDuration"))]
+    pub connect_jitter: Duration,
+    /// Seeds the jitter: give each device its own (its serial number, say).
+    pub connect_jitter_seed: u32,
     /// How long a connect may take, to its `CONNECT OK` (the manual's maximum in multi-IP
     /// mode, 75 s).
     /// Valid: 1 ms to a day.
@@ -266,6 +281,9 @@ impl Default for Config {
             flight_mode: secs(20),
             connect_failures_before_shut: 5,
             connect_pause: secs(5),
+            connect_backoff_max: Duration::ZERO,
+            connect_jitter: Duration::ZERO,
+            connect_jitter_seed: 0,
             connect_timeout: secs(75),
             send_timeout: secs(30),
             query_interval: secs(60),
@@ -310,7 +328,32 @@ impl Config {
     /// The longest one round of B7 takes before the data link is shut: every attempt waits
     /// at most the connect timeout and then pauses.
     pub fn connect_round_bound(&self) -> Duration {
-        (self.connect_timeout + self.connect_pause) * u32::from(self.connect_failures_before_shut)
+        (self.connect_timeout + self.longest_connect_pause())
+            * u32::from(self.connect_failures_before_shut)
+    }
+
+    /// The longest pause between two connect attempts: the backoff's cap and the jitter.
+    pub fn longest_connect_pause(&self) -> Duration {
+        self.connect_pause.max(self.connect_backoff_max) + self.connect_jitter
+    }
+
+    /// The pause before the next connect after `failures` failed ones in a row (0: after a
+    /// lost connection), `draw` a [`Jitter`] draw: `connect_pause`, doubled per failure
+    /// beyond the first up to `connect_backoff_max`, plus the jitter.
+    pub fn connect_delay(&self, failures: u8, draw: u32) -> Duration {
+        let cap = self.connect_pause.max(self.connect_backoff_max);
+        let mut pause = self.connect_pause;
+        for _ in 1..failures {
+            pause = (pause + pause).min(cap);
+        }
+        pause + self.jitter(draw)
+    }
+
+    /// A share of `connect_jitter`: `draw` / 2^32 of it, to the millisecond.
+    pub fn jitter(&self, draw: u32) -> Duration {
+        let j = self.connect_jitter;
+        let millis = j.as_secs() * 1000 + u64::from(j.subsec_millis());
+        Duration::from_millis((millis * u64::from(draw)) >> 32)
     }
 
     /// The longest a hung modem goes unnoticed, from the first command it leaves unanswered:
@@ -371,6 +414,18 @@ impl Config {
                 Number(255),
             ),
             ("connect_pause", D(c.connect_pause), ms, day),
+            (
+                "connect_backoff_max",
+                D(c.connect_backoff_max),
+                D(Duration::ZERO),
+                day,
+            ),
+            (
+                "connect_jitter",
+                D(c.connect_jitter),
+                D(Duration::ZERO),
+                day,
+            ),
             ("connect_timeout", D(c.connect_timeout), ms, day),
             ("send_timeout", D(c.send_timeout), ms, day),
             ("query_interval", D(c.query_interval), ms, day),
@@ -413,6 +468,26 @@ impl Config {
             }
         }
         Ok(())
+    }
+}
+
+/// The jitter's random numbers ([`Config::connect_jitter`]): xorshift32, seeded per device.
+#[derive(Debug, Clone, Copy)]
+pub struct Jitter(u32);
+
+impl Jitter {
+    pub fn new(seed: u32) -> Jitter {
+        // Xorshift never leaves 0: start elsewhere.
+        Jitter(seed | 1)
+    }
+
+    pub fn draw(&mut self) -> u32 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        self.0 = x;
+        x
     }
 }
 
@@ -581,6 +656,45 @@ mod tests {
         }
     }
 
+    /// The pause before a connect: (backoff cap s, jitter s, failures so far, draw) -> ms.
+    #[test]
+    fn connect_pauses_back_off_and_jitter_within_their_bounds() {
+        let cases: [((u64, u64, u8, u32), u64); 8] = [
+            // The seed's fixed pause: no backoff, no jitter, whatever the draw.
+            ((0, 0, 0, u32::MAX), 5000),
+            ((0, 0, 4, 7), 5000),
+            // Doubling per failure beyond the first, up to the cap.
+            ((60, 0, 1, 0), 5000),
+            ((60, 0, 2, 0), 10_000),
+            ((60, 0, 4, 0), 40_000),
+            ((60, 0, 9, 0), 60_000),
+            // The jitter: the draw's share of it, never all of it.
+            ((0, 30, 0, 1 << 31), 5000 + 15_000),
+            ((60, 30, 9, u32::MAX), 60_000 + 29_999),
+        ];
+        for ((cap, jitter, failures, draw), want) in cases {
+            let c = Config {
+                connect_backoff_max: secs(cap),
+                connect_jitter: secs(jitter),
+                ..Config::default()
+            };
+            let got = c.connect_delay(failures, draw);
+            assert_eq!(
+                got,
+                Duration::from_millis(want),
+                "{cap} {jitter} {failures} {draw}"
+            );
+            assert!(got <= c.longest_connect_pause());
+        }
+        // Seeded: the same seed draws the same, another seed otherwise.
+        let draws = |seed| {
+            let mut j = Jitter::new(seed);
+            [j.draw(), j.draw(), j.draw()]
+        };
+        assert_eq!(draws(7), draws(7));
+        assert_ne!(draws(7), draws(8));
+    }
+
     #[test]
     fn text_settings_are_bounded() {
         assert!(Config::seed("example.com", 7).is_ok());
@@ -668,7 +782,9 @@ mod serde_tests {
         let mut knobs = Vec::new();
         for (knob, _) in durations {
             knobs.push(knob.as_str());
-            for (value, refused) in [("0s", knob != "resync_quiet"), ("2d", true)] {
+            // Zero means "none" for these.
+            let zero_ok = ["resync_quiet", "connect_backoff_max", "connect_jitter"];
+            for (value, refused) in [("0s", !zero_ok.contains(&knob.as_str())), ("2d", true)] {
                 let c = read(&std::format!(r#"{{"{knob}": "{value}"}}"#)).unwrap();
                 let got = c.validate().map_err(|e| e.knob);
                 assert_eq!(got, if refused { Err(knob.as_str()) } else { Ok(()) });

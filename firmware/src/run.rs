@@ -6,10 +6,11 @@
 //!
 //! | what went wrong | who notices | what happens |
 //! |---|---|---|
-//! | the connection dropped (`<n>, CLOSED`), a send failed or timed out | the session | reconnect after `connect_pause` |
+//! | the connection dropped (`<n>, CLOSED`), a send failed or timed out | the session | reconnect after `connect_pause` (plus `connect_jitter`'s draw, when set) |
 //! | `+PDP: DEACT` | the session, any wait | `AT+CIPSHUT`, bring-up again, reconnect |
 //! | the IP is not ready | bring-up | poll every `poll_interval`; after `ip_wait`, flight mode (B6) |
-//! | connects keep failing | connect | `AT+CIPSHUT` after the 5th (B7) |
+//! | connects keep failing | connect | `AT+CIPSHUT` after the 5th (B7); the pause doubles per failure up to `connect_backoff_max`, when set |
+//! | the IP is ready again after a wait | bring-up | a draw of `connect_jitter` (when set) before connecting: a fleet that lost a tower comes back spread out |
 //! | the modem rebooted (`RDY`, `+CPIN: NOT READY`) | the URC handler, at once: it ends any wait, a pending command or send included | start-up again, no power action, no close, no pause |
 //! | the modem stopped answering, or is off (`NORMAL POWER DOWN`) | the AT client, start-up | RESET pulse, then the power key, alternately, until it answers |
 
@@ -21,7 +22,7 @@ use protocol::command::{Command, Name};
 use crate::at::Wake;
 use crate::board::Board;
 use crate::bringup::{CLOSE, SHUT};
-use crate::config::Config;
+use crate::config::{Config, Jitter};
 use crate::device::Device;
 use crate::report::Report;
 use crate::time::Clock;
@@ -57,9 +58,17 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
     async fn serve(&mut self) -> Result<Infallible, RestartReason> {
         self.start_modem().await?;
         let mut failures = 0u8;
+        let c = self.config;
+        // Seeded anew at each start-up, at another time: the draws differ.
+        let mut jitter = Jitter::new(c.connect_jitter_seed ^ self.now().as_micros() as u32);
         loop {
             if !self.bring_up().await? {
                 failures = 0;
+                // The network is back, maybe for every device that lost it: spread out.
+                if !c.connect_jitter.is_zero() {
+                    let end = self.now() + c.jitter(jitter.draw());
+                    self.idle(end, Wake::Restart).await?;
+                }
             }
             // What the attempt leaves to clean up: the connection, or the whole data link.
             let cleanup = if self.connect().await? {
@@ -103,7 +112,7 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
                 }
             }
             self.set_phase(Phase::Pausing);
-            let end = self.now() + self.config.connect_pause;
+            let end = self.now() + c.connect_delay(failures, jitter.draw());
             self.idle(end, Wake::Restart).await?;
             self.check_modem()?;
         }

@@ -22,6 +22,7 @@
 //! (the wall time of a replay is measured, never used), and nothing iterates a hash map.
 
 pub mod check;
+pub mod fleet;
 pub mod format;
 pub mod invariants;
 pub mod plan;
@@ -48,7 +49,8 @@ pub fn scenario_files(dir: &std::path::Path) -> std::io::Result<Vec<std::path::P
             let path = entry?.path();
             let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
             if path.is_dir() {
-                if !matches!(name, "target" | "src" | "benches" | "fuzz") && !name.starts_with('.')
+                if !matches!(name, "target" | "src" | "benches" | "fuzz" | "fleet")
+                    && !name.starts_with('.')
                 {
                     dirs.push(path);
                 }

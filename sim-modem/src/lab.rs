@@ -174,6 +174,8 @@ pub struct LabServer {
     next_id: ClientId,
     events: VecDeque<LabEvent>,
     actions: VecDeque<LabAction>,
+    /// Whether each client's data is kept ([`LabServer::keep_data`]).
+    keep_data: bool,
 }
 
 impl LabServer {
@@ -184,11 +186,18 @@ impl LabServer {
             next_id: 1,
             events: VecDeque::new(),
             actions: VecDeque::new(),
+            keep_data: true,
         }
     }
 
     pub fn config(&self) -> &LabConfig {
         &self.config
+    }
+
+    /// Whether each client's `received` and `sent` keep the data (on by default). Off, the
+    /// events still carry it: a fleet of thousands reads those and keeps what it needs.
+    pub fn keep_data(&mut self, keep: bool) {
+        self.keep_data = keep;
     }
 
     /// Every client so far, by id.
@@ -246,10 +255,12 @@ impl LabServer {
         let Some(c) = self.clients.get_mut(&client).filter(|c| c.is_open()) else {
             return;
         };
-        c.received.push(Chunk {
-            at: now,
-            data: data.to_vec(),
-        });
+        if self.keep_data {
+            c.received.push(Chunk {
+                at: now,
+                data: data.to_vec(),
+            });
+        }
         self.event(now, client, LabEventKind::Received(data.to_vec()));
     }
 
@@ -260,11 +271,14 @@ impl LabServer {
 
     /// Sends `data` to a client.
     pub fn send(&mut self, now: Duration, client: ClientId, data: &[u8]) -> Result<(), LabError> {
+        let keep = self.keep_data;
         let c = self.open_client(client)?;
-        c.sent.push(Chunk {
-            at: now,
-            data: data.to_vec(),
-        });
+        if keep {
+            c.sent.push(Chunk {
+                at: now,
+                data: data.to_vec(),
+            });
+        }
         self.actions.push_back(LabAction::Send {
             client,
             data: data.to_vec(),

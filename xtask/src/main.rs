@@ -5,6 +5,7 @@
 mod bench;
 mod board;
 mod ci;
+mod fleet;
 #[cfg(test)]
 mod layers;
 mod process;
@@ -65,6 +66,10 @@ enum Task {
     /// on each, and shrinks the first failure of each broken invariant into a regression
     /// file (scenarios/regressions/<invariant>-<seed>.json). Fails if any invariant broke.
     Swarm(swarm::Args),
+    /// Runs many devices against one server on a network of cells, in release: a progress
+    /// bar, then a summary (connected devices, connects per second at the server, heartbeat
+    /// lateness, replies, reconnects, drops), written as JSON and SVG to target/fleet.
+    Fleet(fleet::Args),
     /// Measures replay speed in release: the 24-hour scenario, and many devices at once.
     Bench {
         /// How many devices to replay at once.
@@ -108,6 +113,7 @@ fn main() -> ExitCode {
         Task::Replay(args) => replay::replay(args),
         Task::Sim(args) => sim::sim(args),
         Task::Swarm(args) => swarm::swarm(args),
+        Task::Fleet(args) => fleet::fleet(args),
         Task::Bench { devices } => bench::bench(devices),
         Task::Size => board::size(),
         Task::Flash {

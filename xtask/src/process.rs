@@ -72,3 +72,30 @@ pub fn output(program: &str, args: &[&str]) -> Option<String> {
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
+
+/// In a debug build, runs this same xtask command again built in release (for the tasks
+/// whose speed is the point: the swarm, fleets) and returns its result; `None` in release.
+pub fn again_in_release() -> Option<Result> {
+    if !cfg!(debug_assertions) {
+        return None;
+    }
+    let forwarded: Vec<String> = std::env::args().skip(1).collect();
+    Some(run(cargo()
+        .args(["run", "--release", "--quiet", "-p", "xtask", "--"])
+        .args(forwarded)))
+}
+
+/// A progress bar on stderr with `template` (indicatif's), hidden when stderr is not a
+/// terminal.
+pub fn progress_bar(total: u64, template: &str) -> Result<indicatif::ProgressBar> {
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+    use std::io::IsTerminal as _;
+    let target = if std::io::stderr().is_terminal() {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    };
+    let bar = ProgressBar::with_draw_target(Some(total), target);
+    bar.set_style(ProgressStyle::with_template(template).map_err(|e| e.to_string())?);
+    Ok(bar)
+}

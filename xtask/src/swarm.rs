@@ -3,14 +3,12 @@
 //! progress bar, prints the summary and writes what was asked. It runs in release: a debug
 //! build runs itself again built with `--release`.
 
-use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use scenarios::swarm::{self, generate, Seeds, Shard};
 
-use crate::process::{cargo, root, run, Result};
+use crate::process::{again_in_release, progress_bar, root, Result};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -56,12 +54,9 @@ pub struct Args {
 const RERUN_EVERY: u64 = 16;
 
 pub fn swarm(args: Args) -> Result {
-    if cfg!(debug_assertions) {
-        // Seeds per second are what the swarm is for: build it in release.
-        let forwarded: Vec<String> = std::env::args().skip(1).collect();
-        return run(cargo()
-            .args(["run", "--release", "--quiet", "-p", "xtask", "--"])
-            .args(forwarded));
+    // Seeds per second are what the swarm is for: build it in release.
+    if let Some(result) = again_in_release() {
+        return result;
     }
     let jobs = args.jobs.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
@@ -83,18 +78,7 @@ pub fn swarm(args: Args) -> Result {
         rerun_every: RERUN_EVERY,
     };
     let total = swarm::seeds(options.seeds, options.shard).len() as u64;
-    let bar = ProgressBar::with_draw_target(
-        Some(total),
-        if std::io::stderr().is_terminal() {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        },
-    );
-    bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} seeds  {msg}")
-            .map_err(|e| e.to_string())?,
-    );
+    let bar = progress_bar(total, "{bar:30} {pos}/{len} seeds  {msg}")?;
     let started = Instant::now();
     let rates = |done: u64, simulated: Duration| {
         let wall = started.elapsed().as_secs_f64().max(1e-9);
