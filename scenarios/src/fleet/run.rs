@@ -195,7 +195,8 @@ impl<'a> Shard<'a> {
                 let mut n = 0u32;
                 while at < spec.duration {
                     n += 1;
-                    let mut data = format!("back {number}.{n}").into_bytes();
+                    // The final `.` keeps `back 1.1` from matching the reply to `back 1.10`.
+                    let mut data = format!("back {number}.{n}.").into_bytes();
                     if newline {
                         data.push(b'\n');
                     }
