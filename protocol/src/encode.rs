@@ -58,3 +58,25 @@ impl<'a> Writer<'a> {
         self.bytes(b"\"")?.str(s)?.bytes(b"\"")
     }
 }
+
+/// A command as the host sends it, `AT<body>\r`, into `out`; returns its length.
+pub(crate) fn command_line(
+    out: &mut [u8],
+    body: impl FnOnce(&mut Writer<'_>) -> Result<(), BufferFull>,
+) -> Result<usize, BufferFull> {
+    let mut w = Writer::new(out);
+    w.bytes(b"AT")?;
+    body(&mut w)?;
+    w.bytes(b"\r")?;
+    Ok(w.len())
+}
+
+/// What `body` writes into `out`; returns its length.
+pub(crate) fn written(
+    out: &mut [u8],
+    body: impl FnOnce(&mut Writer<'_>) -> Result<(), BufferFull>,
+) -> Result<usize, BufferFull> {
+    let mut w = Writer::new(out);
+    body(&mut w)?;
+    Ok(w.len())
+}

@@ -15,7 +15,9 @@
 pub mod app;
 pub mod command;
 mod encode;
+pub mod pdu;
 pub mod response;
+pub mod service;
 pub mod text;
 pub mod types;
 

@@ -3,6 +3,10 @@
 //! client an id, records what each client sent and what was sent to it (with virtual time),
 //! and sends data to a client, closes or resets it, on command.
 //!
+//! It is also the device's HTTP server (`lab/http.rs`: what `AT+HTTPACTION` reaches, the
+//! requests it got and how it answers) and the phone its SMS go to and come from
+//! (`lab/sms.rs`).
+//!
 //! This is the sans-IO core. In replay [`crate::sim::Sim`] feeds it from the simulated
 //! network; in live mode [`crate::live`] feeds it from real TCP and UDP listeners. Both
 //! perform the [`LabAction`]s it asks for. A person drives it through [`LabServer::console`].
@@ -16,6 +20,12 @@ use protocol::text::Quoted;
 use protocol::types::Transport;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+
+mod http;
+mod sms;
+
+pub use http::{HttpAnswer, HttpConfig, HttpRequest};
+pub use sms::{Sms, SmsConfig, SmsDirection};
 
 /// The lab server's settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -31,6 +41,10 @@ pub struct LabConfig {
     /// Whether it accepts TCP connections, and UDP datagrams.
     pub tcp: bool,
     pub udp: bool,
+    /// Its HTTP endpoint (replay): the port and the answers.
+    pub http: HttpConfig,
+    /// Its phone: the number its SMS come from.
+    pub sms: SmsConfig,
 }
 
 impl Default for LabConfig {
@@ -42,6 +56,8 @@ impl Default for LabConfig {
             port: 6500,
             tcp: true,
             udp: true,
+            http: HttpConfig::default(),
+            sms: SmsConfig::default(),
         }
     }
 }
@@ -174,6 +190,8 @@ pub struct LabServer {
     next_id: ClientId,
     events: VecDeque<LabEvent>,
     actions: VecDeque<LabAction>,
+    http: http::Endpoint,
+    phone: sms::Phone,
     /// Whether each client's data is kept ([`LabServer::keep_data`]).
     keep_data: bool,
 }
@@ -181,6 +199,8 @@ pub struct LabServer {
 impl LabServer {
     pub fn new(config: LabConfig) -> LabServer {
         LabServer {
+            http: http::Endpoint::new(config.http.clone()),
+            phone: sms::Phone::new(config.sms.clone()),
             config,
             clients: BTreeMap::new(),
             next_id: 1,
@@ -216,6 +236,50 @@ impl LabServer {
             Transport::Udp => self.config.udp,
         };
         on && ip == self.config.ip && port == self.config.port
+    }
+
+    /// Whether a TCP connection to `ip:port` reaches the HTTP endpoint.
+    pub fn listens_http(&self, ip: Ipv4Addr, port: u16) -> bool {
+        self.http.config.port != 0 && ip == self.config.ip && port == self.http.config.port
+    }
+
+    /// A TCP connection to the HTTP endpoint came in: a client like any other, whose
+    /// requests are answered.
+    pub fn accept_http(&mut self, now: Duration, peer: SocketAddr) -> ClientId {
+        let id = self.accept(now, Transport::Tcp, peer);
+        self.http.accept(id);
+        id
+    }
+
+    /// The requests the HTTP endpoint got, in order.
+    pub fn http_requests(&self) -> &[HttpRequest] {
+        &self.http.requests
+    }
+
+    /// From now on requests that `answer` matches get it (before any configured one).
+    pub fn answer_http(&mut self, answer: HttpAnswer) {
+        self.http.answer_first(answer);
+    }
+
+    /// Every SMS the lab got from the device and sent to it, in order.
+    pub fn sms_log(&self) -> &[Sms] {
+        &self.phone.log
+    }
+
+    /// Sends an SMS to the device: the service centre delivers it (`poll_sms`). Text that
+    /// does not fit one SMS is refused.
+    pub fn send_sms(&mut self, now: Duration, text: &str) -> Result<(), String> {
+        self.phone.send(now, text)
+    }
+
+    /// The next SMS for the service centre: the sender's number and the text.
+    pub fn poll_sms(&mut self) -> Option<(String, String)> {
+        self.phone.poll_outgoing()
+    }
+
+    /// The service centre hands over an SMS of the device (its SMS-SUBMIT TPDU).
+    pub fn sms_from_device(&mut self, now: Duration, tpdu: &[u8]) -> &Sms {
+        self.phone.received(now, tpdu)
     }
 
     /// A TCP connection came in.
@@ -262,6 +326,12 @@ impl LabServer {
             });
         }
         self.event(now, client, LabEventKind::Received(data.to_vec()));
+        if self.http.serves(client) {
+            for answer in self.http.receive(now, client, data) {
+                // The client is open: it just sent.
+                let _ = self.send(now, client, &answer);
+            }
+        }
     }
 
     /// The client's connection ended from its side.
@@ -347,6 +417,13 @@ impl LabServer {
                 self.reset(now, id).map_err(|e| e.to_string())?;
                 Ok(format!("reset client {id}"))
             }),
+            "sms" if rest.is_empty() => Ok(self.sms_list()),
+            "sms" => unescape(rest).and_then(|text| {
+                let text = String::from_utf8(text).map_err(|e| e.to_string())?;
+                self.send_sms(now, &text)?;
+                Ok(format!("SMS to the device: {text:?}"))
+            }),
+            "http" => Ok(self.http_list()),
             _ => Err(format!("unknown command `{command}`; try `help`")),
         };
         result.unwrap_or_else(|error| format!("error: {error}"))
@@ -379,6 +456,54 @@ impl LabServer {
         }
         text.pop();
         text
+    }
+
+    fn sms_list(&self) -> String {
+        if self.phone.log.is_empty() {
+            return "no SMS yet".to_string();
+        }
+        let lines: Vec<String> = self
+            .phone
+            .log
+            .iter()
+            .map(|s| {
+                let arrow = match s.direction {
+                    SmsDirection::FromDevice => "<- device to",
+                    SmsDirection::ToDevice => "-> device from",
+                };
+                format!("{}  {arrow} {}: {:?}", secs(s.at), s.number, s.text)
+            })
+            .collect();
+        lines.join(
+            "
+",
+        )
+    }
+
+    fn http_list(&self) -> String {
+        if self.http.requests.is_empty() {
+            return "no HTTP requests yet".to_string();
+        }
+        let lines: Vec<String> = self
+            .http
+            .requests
+            .iter()
+            .map(|r| {
+                format!(
+                    "{}  client {}: {} {} ({} bytes) -> {}",
+                    secs(r.at),
+                    r.client,
+                    r.method,
+                    r.path,
+                    r.body.len(),
+                    r.status
+                )
+            })
+            .collect();
+        lines.join(
+            "
+",
+        )
     }
 
     fn show(&self, id: ClientId) -> Result<String, String> {
@@ -427,6 +552,9 @@ lab server commands:
   hex <client> <hex>   send bytes given in hex, e.g. hex 1 112233
   close <client>       close the connection (TCP FIN)
   reset <client>       reset the connection (TCP RST)
+  sms <text>           send the device an SMS (escapes as for send)
+  sms                  the SMS the device sent and the lab sent
+  http                 the HTTP requests the lab's endpoint got
   help                 this text";
 
 /// A peer address for a device in replay: `ip:port`.

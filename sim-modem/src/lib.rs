@@ -24,6 +24,7 @@
 //! - `knob`: serde helpers that refuse knob values a model cannot run with.
 
 pub mod fault;
+pub mod http;
 mod knob;
 pub mod lab;
 #[cfg(feature = "live")]
@@ -33,3 +34,4 @@ pub mod net;
 pub mod network;
 pub mod profile;
 pub mod sim;
+pub mod sntp;

@@ -62,6 +62,10 @@ struct Cli {
     /// One-way latency the simulated network adds, e.g. 0ms or 300ms; at most 10m.
     #[arg(long, value_name = "DURATION", value_parser = parse_latency, help_heading = "Network")]
     latency: Option<Duration>,
+    /// Answer SNTP (UDP port 123, any name or address) from the simulated network's time
+    /// server, with the network's time, instead of sending it to the real internet's.
+    #[arg(long, help_heading = "Network")]
+    sim_ntp: bool,
 
     /// The built-in lab server's port (TCP and UDP), 1..=65535.
     #[arg(long, default_value_t = 6500, value_parser = clap::value_parser!(u16).range(1..), help_heading = "Lab server")]
@@ -171,6 +175,7 @@ fn config(cli: Cli) -> Result<LiveConfig, String> {
     live.server = cli.server;
     live.console = !cli.no_console;
     live.baud = cli.baud;
+    live.sim_ntp = cli.sim_ntp;
     if cli.bind_any {
         live.bind = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
     }

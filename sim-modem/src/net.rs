@@ -35,6 +35,12 @@ impl Coverage {
     };
 }
 
+/// The link `AT+HTTPACTION`'s TCP connection uses on the network: the modem's own, beyond
+/// every `AT+CIPSTART` link id (0–7).
+pub const HTTP_LINK: LinkId = 0xF0;
+/// The link `AT+CNTP`'s UDP exchange with its time server uses on the network.
+pub const NTP_LINK: LinkId = 0xF1;
+
 /// The device's TCP settings for one connection: the modem's profile, as `AT+CIPCCFG` or
 /// `AT+TCPUSERPARAM` changed it. The network's TCP model runs the device's end with them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,11 +83,24 @@ pub enum NetRequest {
     /// `+RECEIVE` / `+IPD` / raw bytes, or the host read them with `AT+CIPRXGET`): the receive
     /// window opens by as much. Until then they fill it. No answer.
     Consumed { link: LinkId, len: usize },
-    /// Ask the network's time (`AT+CNTP`); answered by [`NetEvent::Time`].
+    /// Ask the network's time; answered by [`NetEvent::Time`]. (The built-in modem's
+    /// `AT+CNTP` asks a time server over UDP on [`NTP_LINK`] instead.)
     Time { server: String },
     /// Look a name up in the network's DNS (`AT+CDNSGIP`); answered by
     /// [`NetEvent::Resolved`].
     Resolve { name: String },
+    /// Submit an SMS to the service centre: an SMS-SUBMIT TPDU (3GPP TS 23.040 §9.2.2.2,
+    /// without the service centre address). Answered by [`NetEvent::SmsSent`].
+    SendSms { tpdu: Vec<u8> },
+}
+
+/// Why the service centre did not take an SMS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmsError {
+    /// Not registered: no network service (`+CMS ERROR: 331`).
+    NoService,
+    /// Registration was lost before the service centre answered (`+CMS ERROR: 332`).
+    Timeout,
 }
 
 /// Why a connection attempt failed.
@@ -137,5 +156,14 @@ pub enum NetEvent {
     Resolved {
         name: String,
         ip: Option<[u8; 4]>,
+    },
+    /// The service centre's answer to [`NetRequest::SendSms`].
+    SmsSent {
+        result: Result<(), SmsError>,
+    },
+    /// An SMS for the device: an SMS-DELIVER PDU, its service centre address first (as
+    /// `AT+CMGR` shows it in PDU mode).
+    SmsReceived {
+        pdu: Vec<u8>,
     },
 }

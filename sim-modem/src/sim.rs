@@ -559,6 +559,22 @@ impl Sim {
         Ok(())
     }
 
+    /// The lab sends the device an SMS: the service centre stamps it and delivers it after
+    /// the network's `sms_delay`, or when the device is registered again. Text that does not
+    /// fit one SMS is refused. The device's SMS, and these, are in [`LabServer::sms_log`].
+    pub fn lab_send_sms(&mut self, now: Duration, text: &str) -> Result<(), String> {
+        self.handle_timeout(now);
+        self.lab.send_sms(now, text)?;
+        self.pump(now);
+        Ok(())
+    }
+
+    /// From now on the lab's HTTP endpoint answers the requests `answer` matches with it
+    /// (before the configured answers). What it got is in [`LabServer::http_requests`].
+    pub fn lab_answer_http(&mut self, answer: lab::HttpAnswer) {
+        self.lab.answer_http(answer);
+    }
+
     /// Runs a lab console command (see [`crate::lab::CONSOLE_HELP`]) and returns its answer.
     pub fn lab_console(&mut self, now: Duration, line: &str) -> String {
         self.handle_timeout(now);
@@ -690,7 +706,13 @@ impl Sim {
                         self.modem.handle_net(now, event);
                     }
                     NetOutput::Host(event) => self.host_event(now, event),
+                    NetOutput::Sms(tpdu) => drop(self.lab.sms_from_device(now, &tpdu)),
                 }
+            }
+            while let Some((from, text)) = self.lab.poll_sms() {
+                busy = true;
+                // The lab checked that it fits one SMS.
+                let _ = self.network.deliver_text(now, &from, &text);
             }
             while let Some(action) = self.lab.poll_action() {
                 busy = true;
@@ -863,7 +885,8 @@ impl Sim {
             NetRequest::Send { .. }
             | NetRequest::Consumed { .. }
             | NetRequest::Time { .. }
-            | NetRequest::Resolve { .. } => {}
+            | NetRequest::Resolve { .. }
+            | NetRequest::SendSms { .. } => {}
         }
     }
 
@@ -918,6 +941,14 @@ impl Sim {
             } => {
                 let lab_ip = self.lab.config().ip;
                 let answer = match ip {
+                    Some(ip) if transport == Transport::Tcp && self.lab.listens_http(ip, port) => {
+                        let client = self
+                            .lab
+                            .accept_http(now, lab::peer(*from.ip(), from.port()));
+                        self.conn_client.insert(conn, client);
+                        self.client_conn.insert(client, conn);
+                        Some(HostInput::Accepted)
+                    }
                     Some(ip) if self.lab.listens_at(transport, ip, port) => {
                         match transport {
                             Transport::Tcp if self.gated => {

@@ -87,7 +87,8 @@ fn connect_failures_show_as_connect_fail() {
     // (host, port, within)
     let cases = [
         ("nowhere.example", 6500, secs(5)),
-        ("203.0.113.10", 80, secs(5)),
+        // A port of the lab's host nobody listens on (80 is the lab's HTTP endpoint).
+        ("203.0.113.10", 81, secs(5)),
         ("198.51.100.7", 6500, secs(80)),
     ];
     for (host, port, within) in cases {

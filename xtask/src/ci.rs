@@ -35,6 +35,12 @@ const FUZZ_TARGETS: &[FuzzTarget] = &[
         seeds_from: None,
     },
     FuzzTarget {
+        dir: "protocol/fuzz",
+        name: "services",
+        sanitizer: "address",
+        seeds_from: None,
+    },
+    FuzzTarget {
         dir: "firmware/fuzz",
         name: "modem_bytes",
         sanitizer: "none",

@@ -218,6 +218,68 @@ mod tests {
         assert!(found.is_empty(), "files in a circle:\n{}", found.join("\n"));
     }
 
+    /// The two halves share only `protocol` (and `units`): neither the firmware nor the
+    /// simulator depends on the other, at any depth, so each can change without the other.
+    #[test]
+    fn firmware_and_sim_modem_never_depend_on_each_other() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let out = std::process::Command::new(cargo)
+            .args(["metadata", "--format-version", "1"])
+            .current_dir(crate::process::root())
+            .output()
+            .expect("cargo metadata runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let name_of: BTreeMap<&str, &str> = meta["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p["id"].as_str().unwrap(), p["name"].as_str().unwrap()))
+            .collect();
+        // Normal (not dev, not build) dependencies, by package name.
+        let mut deps: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        for node in meta["resolve"]["nodes"].as_array().unwrap() {
+            let from = name_of[node["id"].as_str().unwrap()];
+            for dep in node["deps"].as_array().unwrap() {
+                let normal = dep["dep_kinds"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|k| k["kind"].is_null());
+                if normal {
+                    let to = name_of[dep["pkg"].as_str().unwrap()];
+                    deps.entry(from).or_default().insert(to);
+                }
+            }
+        }
+        let reaches = |from: &str, to: &str| {
+            let mut seen = BTreeSet::new();
+            let mut todo = vec![from];
+            while let Some(p) = todo.pop() {
+                if p == to {
+                    return true;
+                }
+                if seen.insert(p) {
+                    todo.extend(deps.get(p).into_iter().flatten().copied());
+                }
+            }
+            false
+        };
+        assert!(reaches("scenarios", "firmware") && reaches("scenarios", "sim-modem"));
+        assert!(
+            !reaches("firmware", "sim-modem"),
+            "firmware depends on sim-modem"
+        );
+        assert!(
+            !reaches("sim-modem", "firmware"),
+            "sim-modem depends on firmware"
+        );
+    }
+
     #[test]
     fn circles_are_found() {
         let dir = std::env::temp_dir().join(format!("layers-test-{}", std::process::id()));

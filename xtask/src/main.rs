@@ -50,8 +50,8 @@ enum Task {
         /// Seconds per target.
         #[arg(long, default_value_t = 60)]
         seconds: u32,
-        /// Only this target (`command_parser`, `response_decoder`, `modem_bytes` or
-        /// `scenario_loader`).
+        /// Only this target (`command_parser`, `response_decoder`, `services`, `modem_bytes`
+        /// or `scenario_loader`).
         target: Option<String>,
     },
     /// Replays scenario files in virtual time and checks their expectations: a table of

@@ -3,7 +3,7 @@
 //!
 //! The reference is `shared/reference/sim800-tcpip-at.md` §1.
 
-mod parser;
+pub(crate) mod parser;
 
 pub use parser::{CommandLine, CommandParser, DataMode, ParseError, ParserEvent, Segment};
 
@@ -578,19 +578,13 @@ impl Command<'_> {
     /// Strings are written as given, so one holding `"` or a control character is not valid
     /// AT syntax.
     pub fn encode(&self, out: &mut [u8]) -> Result<usize, BufferFull> {
-        let mut w = Writer::new(out);
-        w.bytes(b"AT")?;
-        self.write_body(&mut w)?;
-        w.bytes(b"\r")?;
-        Ok(w.len())
+        crate::encode::command_line(out, |w| self.write_body(w))
     }
 
     /// Writes only the body, what follows `AT` (`+CSQ`, `E0`, ...), and returns its length:
     /// the part a host chains after `;` (`AT+CIFSR;E0`).
     pub fn encode_body(&self, out: &mut [u8]) -> Result<usize, BufferFull> {
-        let mut w = Writer::new(out);
-        self.write_body(&mut w)?;
-        Ok(w.len())
+        crate::encode::written(out, |w| self.write_body(w))
     }
 
     fn write_body(&self, w: &mut Writer<'_>) -> Result<(), BufferFull> {

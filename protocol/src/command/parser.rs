@@ -225,7 +225,7 @@ fn parse_extended(text: &[u8], multi: bool) -> Result<Command<'_>, ParseError> {
 }
 
 /// The most parameters any command takes (`AT+CIPCCFG`).
-const MAX_FIELDS: usize = 7;
+pub(crate) const MAX_FIELDS: usize = 7;
 
 /// The set form `AT+NAME=<fields>`. A table: one arm per spelling.
 #[rustfmt::skip]
@@ -394,7 +394,7 @@ fn date_time(text: &str) -> Result<DateTime, ParseError> {
 }
 
 /// An unsigned decimal that fits `T`.
-fn number<T: TryFrom<u64>>(field: &[u8]) -> Result<T, ParseError> {
+pub(crate) fn number<T: TryFrom<u64>>(field: &[u8]) -> Result<T, ParseError> {
     parse_decimal(field)
         .and_then(|n| T::try_from(n).ok())
         .ok_or(ParseError::BadParameters)
@@ -412,7 +412,7 @@ fn signed(field: &[u8]) -> Result<i8, ParseError> {
 }
 
 /// `0` or `1`.
-fn flag(field: &[u8]) -> Result<bool, ParseError> {
+pub(crate) fn flag(field: &[u8]) -> Result<bool, ParseError> {
     match number::<u8>(field)? {
         0 => Ok(false),
         1 => Ok(true),
@@ -429,7 +429,7 @@ fn link(field: &[u8]) -> Result<LinkId, ParseError> {
 }
 
 /// A string in double quotes (UTF-8, no `"` inside).
-fn string(field: &[u8]) -> Result<&str, ParseError> {
+pub(crate) fn string(field: &[u8]) -> Result<&str, ParseError> {
     match field {
         [b'"', inner @ .., b'"'] if !inner.contains(&b'"') => {
             core::str::from_utf8(inner).map_err(|_| ParseError::BadParameters)
@@ -448,7 +448,7 @@ fn bare(field: &[u8]) -> Result<&str, ParseError> {
 }
 
 /// Splits parameters at `,` outside quotes into `fields`, trimmed, and returns their count.
-fn split_fields<'a>(
+pub(crate) fn split_fields<'a>(
     params: &'a [u8],
     fields: &mut [&'a [u8]; MAX_FIELDS],
 ) -> Result<usize, ParseError> {
@@ -563,6 +563,13 @@ impl<const N: usize> CommandParser<N> {
             DataMode::Fixed(total) => State::Fixed { total },
             DataMode::CtrlZ { max } => State::CtrlZ { max },
         };
+    }
+
+    /// For input the caller reads around the parser (`AT+HTTPDATA`'s bytes, which it counts
+    /// itself): whether `first`, the first byte after the line that asked for it, is the
+    /// `\n` this host still owes that line, as [`CommandParser::expect_data`] decides it.
+    pub fn owes_lf(&mut self, first: u8) -> bool {
+        core::mem::take(&mut self.lf_pending) && self.crlf_host && first == b'\n'
     }
 
     /// Whether the parser is waiting for the data of a `> ` prompt.

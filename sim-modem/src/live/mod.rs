@@ -71,6 +71,9 @@ pub struct LiveConfig {
     /// The UART's rate, bits per second: the simulated modem's fixed `AT+IPR` rate (its
     /// profile's is replaced), and the serial port's for [`Endpoint::Serial`].
     pub baud: u32,
+    /// The simulated internet answers SNTP (UDP port 123) instead of the real one
+    /// (`--sim-ntp`, the network's `ntp_server`).
+    pub sim_ntp: bool,
 }
 
 impl LiveConfig {
@@ -83,6 +86,7 @@ impl LiveConfig {
             bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
             console: true,
             baud: 115_200,
+            sim_ntp: false,
         }
     }
 }
@@ -99,6 +103,8 @@ type Inputs = mpsc::UnboundedSender<Input>;
 pub async fn run(mut config: LiveConfig) -> io::Result<()> {
     // Names the network's DNS does not know resolve through the OS here.
     config.sim.network.dns_passthrough = true;
+    // Time servers are the real internet's, unless asked otherwise.
+    config.sim.network.ntp_server = config.sim_ntp;
     let lab_config = config.sim.lab.clone();
     let invalid = |e: SimError| io::Error::new(io::ErrorKind::InvalidInput, e);
     let mut profile = Profile::by_name(&config.sim.profile)

@@ -14,7 +14,6 @@ use super::line::LineExec;
 use super::outcome::{cme, Failure, Outcome, PdpUser, Wait};
 use super::radio::{Pdp, PdpStart};
 use super::{Modem, ModemEvent, PowerOffCause, Timer};
-use crate::net::NetRequest;
 use crate::profile::BAUD_RATES;
 
 /// `AT+CNTPCID` / `AT+CNTP` settings and the pending synchronisation.
@@ -531,9 +530,8 @@ impl Modem {
         }
     }
 
-    /// `AT+CNTP`: `OK`, then `+CNTP: <code>` when the network's time arrives. It needs an
-    /// active context; without one the code is 61 (network error). UNCONFIRMED code choice:
-    /// 63 when the network answers with no time, 65 when it never answers.
+    /// `AT+CNTP`: `OK`, then `+CNTP: <code>` when the time server has answered (`sntp`).
+    /// It needs an active context; without one the code is 61 (network error).
     fn cntp(&mut self, now: Duration) -> Outcome {
         let Some(server) = self.session.cntp.server.clone() else {
             return Outcome::Fail(Failure::Error);
@@ -542,10 +540,7 @@ impl Modem {
             return Outcome::Fail(Failure::Error);
         }
         if matches!(self.session.radio.pdp, Pdp::Active(_)) {
-            self.session.cntp.pending = true;
-            self.request(NetRequest::Time { server });
-            self.timers
-                .set(now + self.profile.cntp_max, Timer::CntpDeadline);
+            self.cntp_start(now, server);
         } else {
             // Held behind the `OK`.
             self.urc(&Response::Cntp(61));
@@ -568,12 +563,6 @@ impl Modem {
                 self.urc(&Response::Cntp(1));
             }
             None => self.urc(&Response::Cntp(63)),
-        }
-    }
-
-    pub(super) fn on_cntp_deadline(&mut self) {
-        if std::mem::take(&mut self.session.cntp.pending) {
-            self.urc(&Response::Cntp(65));
         }
     }
 

@@ -21,16 +21,21 @@
 //!   and a CR (`0\r` for `OK`) and other lines without their leading CRLF, `ATQ1` drops them.
 //! - In transparent mode's data mode (`transparent`) the input is the link's data, not
 //!   commands.
+//! - Commands the core parser does not know are tried as the HTTP and SMS commands
+//!   (`protocol::service`). `AT+CMGS` prompts `> ` and reads up to Ctrl-Z as CIPSEND does;
+//!   `AT+HTTPDATA` says `DOWNLOAD` and then reads its bytes raw, counted here, not by the
+//!   parser (up to 319,488 of them), until they are all there or its time is over.
 //! - Auto-bauding (`AT+IPR=0` saved): after power-up the modem only looks for `AT` or `at`
 //!   to learn the host's rate; what comes before is lost, and it says nothing until then
 //!   (SIM800 AT manual V1.09 §2.2.41.1).
 
 use std::time::Duration;
 
-use protocol::command::{CommandParser, ParseError, ParserEvent, Segment};
+use protocol::command::{CommandParser, DataMode, ParseError, ParserEvent, Segment};
 use protocol::response::Response;
+use protocol::service::{ServiceCommand, ServiceResponse};
 
-use super::outcome::{cme, Failure, Outcome, PendingSend, Wait};
+use super::outcome::{cme, cms, Failure, Input, Outcome, PendingSend, SmsDraft, Wait};
 use super::{frame, result_code, Modem};
 
 /// What the command interpreter is doing.
@@ -47,6 +52,10 @@ pub(super) enum Cmd {
     Waiting { exec: LineExec, wait: Wait },
     /// `> ` was written: the parser collects the data of a send.
     Data { send: PendingSend },
+    /// `> ` was written: the parser collects an SMS's text or PDU (`AT+CMGS`).
+    Sms { draft: SmsDraft },
+    /// `DOWNLOAD` was written: `AT+HTTPDATA`'s bytes are read raw until there are `size`.
+    Download { body: Vec<u8>, size: usize },
 }
 
 impl Cmd {
@@ -84,6 +93,11 @@ impl LineExec {
             return;
         }
         self.reply.extend_from_slice(&frame(response, self.verbose));
+    }
+
+    /// Adds information lines already encoded (a service's answer).
+    pub(super) fn line_bytes(&mut self, bytes: &[u8]) {
+        self.reply.extend_from_slice(bytes);
     }
 }
 
@@ -147,9 +161,22 @@ impl Modem {
             return;
         }
         while self.listening()
-            && matches!(self.session.cmd, Cmd::Idle | Cmd::Data { .. })
+            && matches!(
+                self.session.cmd,
+                Cmd::Idle | Cmd::Data { .. } | Cmd::Sms { .. } | Cmd::Download { .. }
+            )
             && !self.session.input.is_empty()
         {
+            if let Cmd::Download { body, size } = &mut self.session.cmd {
+                let input = &mut self.session.input;
+                let skip = usize::from(body.is_empty() && self.session.parser.owes_lf(input[0]));
+                let take = (*size - body.len()).min(input.len() - skip);
+                body.extend(input.drain(..skip + take).skip(skip));
+                if body.len() == *size {
+                    self.download_done(now);
+                }
+                continue;
+            }
             let (used, event) = self.session.parser.feed(&self.session.input);
             let event = event.map(|e| e.map(Parsed::from));
             self.session
@@ -182,7 +209,7 @@ impl Modem {
     }
 
     fn on_parsed(&mut self, now: Duration, event: Result<Parsed, ParseError>) {
-        let in_data = matches!(self.session.cmd, Cmd::Data { .. });
+        let in_data = matches!(self.session.cmd, Cmd::Data { .. } | Cmd::Sms { .. });
         match event {
             Ok(Parsed::Line(raw)) if !in_data => {
                 if self.session.echo {
@@ -216,16 +243,18 @@ impl Modem {
     }
 
     fn on_data(&mut self, now: Duration, data: &[u8]) {
-        let Cmd::Data { send } = std::mem::take(&mut self.session.cmd) else {
-            return;
-        };
+        let cmd = std::mem::take(&mut self.session.cmd);
         if self.session.echo {
             self.write_out(data);
         }
         self.session.cmd = Cmd::Busy;
-        let outcome = match self.stuck_send(send.link) {
-            Some(outcome) => outcome,
-            None => self.send_data(now, send, data),
+        let outcome = match cmd {
+            Cmd::Data { send } => match self.stuck_send(send.link) {
+                Some(outcome) => outcome,
+                None => self.send_data(now, send, data),
+            },
+            Cmd::Sms { draft } => self.sms_input(now, draft, data),
+            _ => return,
         };
         let exec = self.line_exec(Vec::new(), now);
         self.drive(now, exec, Some(outcome));
@@ -256,12 +285,21 @@ impl Modem {
                         return;
                     };
                     exec.next += 1;
-                    match segment.parse(self.session.ip.multi) {
-                        Ok(command) => self.execute(now, &mut exec, command),
-                        Err(ParseError::BadParameters) => {
+                    let parsed = segment.parse(self.session.ip.multi);
+                    let service = match parsed {
+                        Err(ParseError::UnknownCommand) => {
+                            Some(ServiceCommand::parse(segment.as_bytes()))
+                        }
+                        _ => None,
+                    };
+                    match (parsed, service) {
+                        (_, Some(Ok(command))) => self.execute_service(now, &mut exec, command),
+                        (Ok(command), _) => self.execute(now, &mut exec, command),
+                        (Err(ParseError::BadParameters), _)
+                        | (_, Some(Err(ParseError::BadParameters))) => {
                             Outcome::Fail(Failure::Cme(cme::BAD_PARAMETERS))
                         }
-                        Err(_) => Outcome::Fail(Failure::Error),
+                        (Err(_), _) => Outcome::Fail(Failure::Error),
                     }
                 }
             };
@@ -289,17 +327,65 @@ impl Modem {
                     return;
                 }
                 Outcome::Prompt { mode, send } => {
-                    self.session.cmd = Cmd::Idle;
-                    self.write_out(&exec.reply);
-                    self.flush_deferred();
-                    if self.send_prompt_shown() {
-                        self.write_out(&frame(&Response::Prompt, exec.verbose));
-                    }
+                    let prompt = if self.send_prompt_shown() {
+                        frame(&Response::Prompt, exec.verbose)
+                    } else {
+                        Vec::new()
+                    };
+                    self.prompt(&exec, &prompt);
                     self.session.parser.expect_data(mode);
                     self.session.cmd = Cmd::Data { send };
                     return;
                 }
+                Outcome::Input(Input::Sms(draft)) => {
+                    self.prompt(&exec, &frame(&Response::Prompt, exec.verbose));
+                    let max = SMS_INPUT_MAX;
+                    self.session.parser.expect_data(DataMode::CtrlZ { max });
+                    self.session.cmd = Cmd::Sms { draft };
+                    return;
+                }
+                Outcome::Input(Input::HttpBody { size, time }) => {
+                    self.prompt(&exec, &service_bytes(&ServiceResponse::Download));
+                    self.timers.set(now + time, super::Timer::HttpDataDeadline);
+                    self.session.cmd = Cmd::Download {
+                        body: Vec::new(),
+                        size,
+                    };
+                    return;
+                }
             }
+        }
+    }
+
+    /// What the line said so far, then a prompt: the modem waits for the host's input.
+    fn prompt(&mut self, exec: &LineExec, prompt: &[u8]) {
+        self.session.cmd = Cmd::Idle;
+        self.write_out(&exec.reply);
+        self.flush_deferred();
+        self.write_out(prompt);
+    }
+
+    /// `AT+HTTPDATA`'s bytes are all there, or its time is over: it ends with `OK`.
+    pub(super) fn download_done(&mut self, now: Duration) {
+        let Cmd::Download { body, .. } = std::mem::take(&mut self.session.cmd) else {
+            return;
+        };
+        self.timers.cancel(super::Timer::HttpDataDeadline);
+        self.http_body(body);
+        self.finish_data(
+            now,
+            Outcome::Done {
+                result: Some(Response::Ok),
+                takes: self.profile.command,
+            },
+        );
+    }
+
+    /// Adds an information line to the reply of the command that waits (`+CMGS: <mr>`
+    /// before its `OK`).
+    pub(super) fn waiting_line(&mut self, bytes: &[u8]) {
+        if let Cmd::Waiting { exec, .. } = &mut self.session.cmd {
+            exec.reply.extend_from_slice(bytes);
         }
     }
 
@@ -348,13 +434,38 @@ impl Modem {
 
     fn failure_response(&self, failure: Failure) -> Response<'static> {
         match (failure, self.session.cmee) {
-            (Failure::Error, _) | (Failure::Cme(_), 0) => Response::Error,
+            (Failure::Error, _) | (Failure::Cme(_) | Failure::Cms(_), 0) => Response::Error,
             (Failure::Cme(code), 1) => Response::CmeError(code),
             (Failure::Cme(code), _) => Response::Info {
                 name: "CME ERROR",
                 params: cme::text(code),
             },
+            (Failure::Cms(code), 1) => Response::CmsError(code),
+            (Failure::Cms(code), _) => Response::Info {
+                name: "CMS ERROR",
+                params: cms::text(code),
+            },
         }
+    }
+}
+
+/// The most bytes `AT+CMGS` takes before Ctrl-Z: a 160-character text as UCS2 hex (640
+/// digits), or a PDU's hex (at most 2 × 176). UNCONFIRMED.
+const SMS_INPUT_MAX: u16 = 700;
+
+/// A service answer's bytes as the modem writes them.
+pub(super) fn service_bytes(response: &ServiceResponse<'_>) -> Vec<u8> {
+    let mut buf = vec![0; 64];
+    loop {
+        if let Ok(len) = response.encode(&mut buf) {
+            buf.truncate(len);
+            return buf;
+        }
+        let size = buf.len() * 4;
+        if size > 1 << 22 {
+            return Vec::new();
+        }
+        buf.resize(size, 0);
     }
 }
 

@@ -32,22 +32,31 @@
 //!   `AT+CLBS`.
 //! - `outcome`: what running a command gives back to the line discipline (how it ended, its
 //!   error, what it waits for).
+//! - `http`, `sms`, `sntp`: the application services: the HTTP application set, SMS in text
+//!   and PDU mode, `AT+CNTP`'s time request; `apps` routes commands and network events to
+//!   them.
 //!
 //! The files are layers, each importing only from those before it (and the shared
 //! [`Modem`] plumbing from here): `outcome` and `timers` (values), `line`, `radio`, `ip`,
-//! `field`, `housekeeping`, `transparent`, `services`, `commands`. `line` runs commands through `Modem` methods, never by importing
-//! their files.
+//! `field`, `housekeeping`, `transparent`, `services`, `http`, `sms`, `sntp`, `apps`,
+//! `commands`. `line` runs commands through `Modem` methods, never by importing their files.
 
+mod apps;
 mod commands;
 mod field;
 mod housekeeping;
+mod http;
 mod ip;
 mod line;
 mod outcome;
 mod radio;
 mod services;
+mod sms;
+mod sntp;
 mod timers;
 mod transparent;
+
+pub use sms::{StoredSms, SIM_SLOTS};
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -124,6 +133,21 @@ pub enum ModemEvent {
     /// Transparent mode (`AT+CIPMODE=1`): the UART carries the link's data (`true`) or
     /// commands (`false`).
     DataMode(bool),
+    /// The service centre took an SMS (`+CMGS: <mr>`).
+    SmsSent {
+        mr: u8,
+    },
+    /// An SMS arrived: stored at `index` on the SIM, or (`None`) shown as `+CMT`, or lost
+    /// (a full SIM, an unreadable PDU).
+    SmsReceived {
+        index: Option<u16>,
+    },
+    /// An `AT+HTTPACTION` ended (`+HTTPACTION: <method>,<status>,<len>`).
+    HttpAction {
+        method: u8,
+        status: u16,
+        len: u32,
+    },
 }
 
 /// Why the modem went off.
@@ -250,6 +274,8 @@ pub struct Modem {
     network_clock: Option<u64>,
     /// What `AT+CBC` reports: the profile's battery, as a fault changed it.
     battery: Battery,
+    /// The SIM's SMS storage: it keeps its messages through power loss.
+    sim_sms: Vec<Option<StoredSms>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -314,6 +340,8 @@ struct Session {
     ip: Ip,
     rtc: Rtc,
     cntp: Cntp,
+    sms: sms::SmsSettings,
+    http: http::Http,
 }
 
 impl Session {
@@ -345,6 +373,8 @@ impl Session {
             ip: Ip::new(profile),
             rtc: Rtc::new(profile.rtc_at_boot, now),
             cntp: Cntp::default(),
+            sms: sms::SmsSettings::default(),
+            http: http::Http::default(),
         }
     }
 }
@@ -376,6 +406,7 @@ impl Modem {
             dtr_high: true,
             network_clock: None,
             battery,
+            sim_sms: vec![None; SIM_SLOTS],
         };
         modem.power_on(now);
         modem.sync();
@@ -458,6 +489,7 @@ impl Modem {
                 }
             }
             _ if self.power != Power::On || self.session.going_down.is_some() => {}
+            event if Self::is_service_event(&event) => self.on_service_net(now, event),
             NetEvent::PdpActivated { ip } => self.on_pdp_activated(now, ip),
             NetEvent::PdpRejected => self.on_pdp_failed(now, false),
             NetEvent::PdpDeactivated => self.lose_pdp(now, false),
@@ -468,6 +500,9 @@ impl Modem {
             NetEvent::Closed { link } => self.on_peer_closed(now, link),
             NetEvent::Time { unix } => self.on_time(now, unix),
             NetEvent::Resolved { name, ip } => self.on_resolved(&name, ip),
+            event @ (NetEvent::SmsSent { .. } | NetEvent::SmsReceived { .. }) => {
+                self.on_service_net(now, event)
+            }
         }
         self.settle(now);
     }
@@ -484,6 +519,11 @@ impl Modem {
     /// The next state change, for logs and traces.
     pub fn poll_event(&mut self) -> Option<ModemEvent> {
         self.events.pop_front()
+    }
+
+    /// The SIM's SMS storage, slot 1 first.
+    pub fn sim_messages(&self) -> &[Option<StoredSms>] {
+        &self.sim_sms
     }
 
     pub fn status(&self) -> Status {
@@ -673,7 +713,9 @@ impl Modem {
             Timer::PdpLostReport => self.on_pdp_lost_report(now),
             Timer::ConnectDeadline(link) => self.on_connect_deadline(link),
             Timer::SendDeadline => self.on_send_deadline(now),
-            Timer::CntpDeadline => self.on_cntp_deadline(),
+            Timer::CntpDeadline => self.cntp_done(65),
+            Timer::HttpTimeout => self.on_http_timeout(),
+            Timer::HttpDataDeadline => self.download_done(now),
             Timer::PowerKey => self.on_power_key_held(now),
             Timer::BrownOut => {
                 self.say(&Response::Voltage(VoltageAlarm::UnderPowerDown));

@@ -28,6 +28,26 @@ pub(super) enum Outcome {
         mode: DataMode,
         send: PendingSend,
     },
+    /// Read what an HTTP or SMS command takes after its prompt.
+    Input(Input),
+}
+
+/// What a service command reads after its prompt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Input {
+    /// `AT+CMGS`: `> `, then the text or the PDU in hex up to Ctrl-Z (ESC cancels).
+    Sms(SmsDraft),
+    /// `AT+HTTPDATA`: `DOWNLOAD`, then `size` bytes, or what came within `time`.
+    HttpBody { size: usize, time: Duration },
+}
+
+/// An `AT+CMGS` waiting for its text or PDU.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum SmsDraft {
+    /// Text mode: the destination and its type of address.
+    Text { destination: String, toda: u8 },
+    /// PDU mode: the TPDU's announced length.
+    Pdu { length: u8 },
 }
 
 /// An error result.
@@ -37,6 +57,8 @@ pub(super) enum Failure {
     Error,
     /// `+CME ERROR: <n>` (or its text, or `ERROR`, per `AT+CMEE`).
     Cme(u16),
+    /// `+CMS ERROR: <n>` (or its text, or `ERROR`, per `AT+CMEE`): the SMS commands'.
+    Cms(u16),
 }
 
 /// SIM800 `+CME ERROR` codes (3GPP TS 27.007 §9.2 and the SIM800 manual's table) and the
@@ -62,6 +84,35 @@ pub(super) mod cme {
     }
 }
 
+/// `+CMS ERROR` codes (3GPP TS 27.005 §3.2.5) and the texts `AT+CMEE=2` shows
+/// (UNCONFIRMED: SIMCom's verbose texts for them).
+pub(super) mod cms {
+    pub const NOT_ALLOWED: u16 = 302;
+    pub const INVALID_PDU_PARAMETER: u16 = 304;
+    pub const INVALID_TEXT_PARAMETER: u16 = 305;
+    pub const SIM_NOT_INSERTED: u16 = 310;
+    pub const SIM_BUSY: u16 = 314;
+    pub const INVALID_INDEX: u16 = 321;
+    pub const MEMORY_FULL: u16 = 322;
+    pub const NO_SERVICE: u16 = 331;
+    pub const NETWORK_TIMEOUT: u16 = 332;
+
+    pub fn text(code: u16) -> &'static str {
+        match code {
+            NOT_ALLOWED => "operation not allowed",
+            INVALID_PDU_PARAMETER => "invalid PDU mode parameter",
+            INVALID_TEXT_PARAMETER => "invalid text mode parameter",
+            SIM_NOT_INSERTED => "SIM not inserted",
+            SIM_BUSY => "SIM busy",
+            INVALID_INDEX => "invalid memory index",
+            MEMORY_FULL => "memory full",
+            NO_SERVICE => "no network service",
+            NETWORK_TIMEOUT => "network timeout",
+            _ => "unknown error",
+        }
+    }
+}
+
 /// What a suspended command waits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Wait {
@@ -77,6 +128,8 @@ pub(super) enum Wait {
     /// The peer's acknowledgement of everything sent on `link` up to byte `target`
     /// (`AT+CIPSEND` with `AT+CIPQSEND=0`).
     Delivered { link: LinkId, target: u64 },
+    /// The service centre's answer to an `AT+CMGS` (message reference `mr`).
+    Sms { mr: u8 },
 }
 
 /// The send a `> ` prompt collects data for.

@@ -378,6 +378,7 @@ impl Modem {
         }
         let r = &mut self.session.radio;
         r.pdp = Pdp::Inactive;
+        let bearer_held = r.users[PdpUser::Bearer as usize];
         r.users = [false; 3];
         self.timers.cancel(Timer::PdpDeadline);
         if was != Pdp::Inactive {
@@ -389,6 +390,7 @@ impl Modem {
             }
         }
         self.ip_pdp_lost();
+        self.services_pdp_lost(bearer_held);
         match self.waiting() {
             // A command waiting for the context fails with its error.
             Some(Wait::Pdp { failure, .. }) => self.resume(now, Outcome::Fail(failure)),

@@ -32,6 +32,10 @@ pub(super) enum Timer {
     SendDeadline,
     /// `AT+CNTP` gives up.
     CntpDeadline,
+    /// `AT+HTTPACTION` gives up (`AT+HTTPPARA="TIMEOUT"`).
+    HttpTimeout,
+    /// `AT+HTTPDATA`'s time to send the bytes is over.
+    HttpDataDeadline,
     /// PWRKEY has been held long enough.
     PowerKey,
     /// `UNDER-VOLTAGE POWER DOWN` (a brown-out).

@@ -116,6 +116,16 @@ pub struct NetworkConfig {
 
     /// Unix time (seconds) at virtual time 0, for network time (`AT+CNTP`, NTP).
     pub unix_time_at_start: u64,
+    /// A time server answers SNTP (RFC 4330) on UDP port 123 at every address, and any
+    /// name resolves for UDP port 123, with the network's time. Live mode turns it off (the
+    /// real internet's servers answer) unless `sim-modem --sim-ntp`.
+    pub ntp_server: bool,
+    /// How long the service centre takes to take an SMS from the device, and to deliver one
+    /// to it. UNCONFIRMED: a few seconds on live networks.
+    #[serde(with = "units::HumanDuration")]
+    pub sms_delay: Duration,
+    /// The service centre's number, as SMS delivered to the device carry it.
+    pub sms_centre: String,
 }
 
 impl Default for NetworkConfig {
@@ -147,6 +157,10 @@ impl Default for NetworkConfig {
             dns_passthrough: false,
             // 2024-01-01T00:00:00Z
             unix_time_at_start: 1_704_067_200,
+            ntp_server: true,
+            sms_delay: Duration::from_secs(3),
+            // A fictitious number (555-01xx).
+            sms_centre: "+15550199".to_string(),
         }
     }
 }

@@ -37,6 +37,13 @@
 //!   not a byte stream: the SYN and SYN-ACK leave at the first of their retransmission times
 //!   (1 s, doubling, RFC 6298 §2.1) when the path is open.
 //! - UDP: one datagram per send, unsegmented (the modem caps its size), lost or not.
+//! - Time: with `ntp_server` (on by default; live mode turns it off unless asked) the
+//!   internet has a time server on UDP port 123 at every address, and any name resolves for
+//!   it (after `dns_delay`): a client's request (`AT+CNTP`, or Luat's `ntp.lua` over
+//!   `AT+CIPSTART`) is answered with the network's time when it arrives (`crate::sntp`),
+//!   both datagrams going the way any other does (loss, blackholes, a lost cell).
+//! - SMS (`sms`): the service centre takes the device's messages and stores and forwards
+//!   those for it, over registration, not the packet domain.
 //! - Dead connections: when the PDP context goes, the network forgets its connections without
 //!   telling the hosts (as a real network would). A host that sends on one retransmits into
 //!   the void until it gives up and is told [`HostEvent::Reset`]; data for a connection the
@@ -52,6 +59,7 @@
 
 mod config;
 mod link;
+mod sms;
 mod tcp;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -63,7 +71,8 @@ use protocol::types::{LinkId, Transport};
 pub use config::{NetworkConfig, Registration};
 
 use crate::fault::Fault;
-use crate::net::{ConnectError, Coverage, NetEvent, NetRequest, TcpSettings};
+use crate::net::{ConnectError, Coverage, NetEvent, NetRequest, SmsError, TcpSettings};
+use crate::sntp;
 use link::{Fate, Transmission, Window};
 use tcp::{Expiry, Receiver, Segment, Sender};
 
@@ -109,7 +118,13 @@ pub enum HostInput {
 pub enum NetOutput {
     Modem(NetEvent),
     Host(HostEvent),
+    /// The service centre took an SMS from the device: its SMS-SUBMIT TPDU.
+    Sms(Vec<u8>),
 }
+
+/// Where the simulated internet's time server is, whatever name a device asks for
+/// (TEST-NET-2, a documentation range: never a real host).
+pub const NTP_SERVER_IP: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 123);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Pdp {
@@ -195,6 +210,8 @@ struct Conn {
     handshake_retransmitted: bool,
     /// TCP, once established.
     stream: Option<Box<Stream>>,
+    /// UDP to the simulated time server (`ntp_server`), answered here.
+    ntp: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -267,6 +284,19 @@ enum Due {
         name: String,
         ip: Option<Ipv4Addr>,
     },
+    /// An SMS reached the service centre (or not, if registration is gone).
+    SmsSubmitted {
+        tpdu: Vec<u8>,
+    },
+    /// An SMS for the device reaches it, if it is registered.
+    SmsDelivered {
+        pdu: Vec<u8>,
+    },
+    /// A request reaches the time server.
+    Sntp {
+        conn: ConnId,
+        request: Vec<u8>,
+    },
 }
 
 /// The simulated cellular network and internet. See the module documentation.
@@ -292,6 +322,8 @@ pub struct Network {
     out: VecDeque<NetOutput>,
     /// Scratch for the segments a sender lets go.
     segments: Vec<Segment>,
+    /// SMS for the device that wait for it.
+    sms: sms::Centre,
 }
 
 const FIRST_LOCAL_PORT: u16 = 40_000;
@@ -318,6 +350,7 @@ impl Network {
             seq: 0,
             out: VecDeque::new(),
             segments: Vec::new(),
+            sms: sms::Centre::default(),
             config,
         };
         network.coverage_changed();
@@ -419,6 +452,7 @@ impl Network {
             NetRequest::Send { link, data } => self.send(now, link, data),
             NetRequest::Close { link } => self.close(now, link),
             NetRequest::Consumed { link, len } => self.consumed(now, link, len),
+            NetRequest::SendSms { tpdu } => self.submit_sms(now, tpdu),
             NetRequest::Time { .. } => {
                 if self.pdp == Pdp::Active && self.path_open(now) {
                     let at = now + self.config.dns_delay + 2 * self.transmission.latency_at(now);
@@ -615,7 +649,13 @@ impl Network {
             return;
         }
         let ip = host.parse::<Ipv4Addr>().ok();
-        let dns = self.config.dns.get(&host.to_ascii_lowercase()).copied();
+        let ntp = self.config.ntp_server && transport == Transport::Udp && port == sntp::PORT;
+        let dns = self
+            .config
+            .dns
+            .get(&host.to_ascii_lowercase())
+            .copied()
+            .or(ntp.then_some(NTP_SERVER_IP));
         let conn = self.next_conn;
         self.next_conn += 1;
         let local = SocketAddrV4::new(self.config.device_ip, self.next_port);
@@ -636,6 +676,7 @@ impl Network {
                 syn_sent: now,
                 handshake_retransmitted: false,
                 stream: None,
+                ntp,
             },
         );
         self.links.insert(link, conn);
@@ -664,6 +705,12 @@ impl Network {
         let c = self.conn_mut(conn);
         c.state = ConnState::Connecting;
         match c.transport {
+            Transport::Udp if c.ntp => {
+                // The time server is the network's own: the socket is ready at once.
+                c.state = ConnState::Open;
+                let link = c.link;
+                self.emit_to_link(conn, NetEvent::Connected { link });
+            }
             Transport::Udp => {
                 c.host_knows = true;
                 let event = self.connect_event(conn);
@@ -731,7 +778,18 @@ impl Network {
         } else {
             Fate::Lost { sent: now }
         };
+        let ntp = c.ntp;
         match fate {
+            Fate::Arrives { sent, at } if ntp => {
+                self.at(
+                    at,
+                    Due::Sntp {
+                        conn,
+                        request: data,
+                    },
+                );
+                self.at_link(sent, conn, NetEvent::Delivered { link, len });
+            }
             Fate::Arrives { sent, at } => {
                 self.at(at, Due::Host(HostEvent::Data { conn, data }));
                 self.at_link(sent, conn, NetEvent::Delivered { link, len });
@@ -747,6 +805,10 @@ impl Network {
         let c = self.conn_mut(conn);
         let (state, transport, host_knows) = (c.state, c.transport, c.host_knows);
         c.state = ConnState::Closed;
+        if c.ntp {
+            self.conns.remove(&conn);
+            return;
+        }
         match (state, transport) {
             (ConnState::Open, Transport::Tcp) => {
                 // The FIN follows what is still to be sent.
@@ -1150,7 +1212,85 @@ impl Network {
                 let ip = ip.map(|ip| ip.octets());
                 self.emit_modem(NetEvent::Resolved { name, ip });
             }
+            Due::SmsSubmitted { tpdu } => {
+                let result = if self.registered() {
+                    self.out.push_back(NetOutput::Sms(tpdu));
+                    Ok(())
+                } else {
+                    Err(SmsError::Timeout)
+                };
+                self.emit_modem(NetEvent::SmsSent { result });
+            }
+            Due::SmsDelivered { pdu } => {
+                if self.registered() {
+                    self.emit_modem(NetEvent::SmsReceived { pdu });
+                } else {
+                    self.sms.hold(pdu);
+                }
+            }
+            Due::Sntp { conn, request } => {
+                let unix = Duration::from_secs(self.config.unix_time_at_start) + now;
+                if let Some(answer) = sntp::answer(&request, unix) {
+                    if self.conns.contains_key(&conn) {
+                        self.udp_downlink(now, conn, answer.to_vec());
+                    }
+                }
+            }
         }
+    }
+
+    // ---- SMS ----
+
+    /// An SMS from `from` with `text` for the device, as the service centre makes it: an
+    /// SMS-DELIVER stamped with the network's time (UTC), in the GSM 7-bit alphabet if the
+    /// text is all in it, else UCS2 (TS 23.038), delivered as [`Network::deliver_sms`] does.
+    pub fn deliver_text(
+        &mut self,
+        now: Duration,
+        from: &str,
+        text: &str,
+    ) -> Result<(), protocol::pdu::PduError> {
+        use protocol::pdu::{gsm7, Alphabet, Body, DeliverFields};
+        let gsm = text.chars().all(|c| gsm7::from_char(c).is_some());
+        let alphabet = if gsm { Alphabet::Gsm7 } else { Alphabet::Ucs2 };
+        let unix = self.config.unix_time_at_start + now.as_secs();
+        let fields = DeliverFields {
+            service_centre: Some(&self.config.sms_centre),
+            originator: from,
+            pid: 0,
+            dcs: alphabet.dcs(),
+            timestamp: protocol::types::DateTime::from_unix(unix, 0),
+            header: None,
+            body: Body::Text(text),
+        };
+        let mut pdu = [0u8; 200];
+        let n = fields.encode(&mut pdu)?;
+        self.deliver_sms(now, pdu[..n].to_vec());
+        Ok(())
+    }
+
+    /// An SMS for the device (an SMS-DELIVER PDU, service centre address first): delivered
+    /// `sms_delay` from now if the device is registered, else held until it is.
+    pub fn deliver_sms(&mut self, now: Duration, pdu: Vec<u8>) {
+        if self.registered() {
+            self.at(now + self.config.sms_delay, Due::SmsDelivered { pdu });
+        } else {
+            self.sms.hold(pdu);
+        }
+    }
+
+    fn submit_sms(&mut self, now: Duration, tpdu: Vec<u8>) {
+        if self.registered() {
+            self.at(now + self.config.sms_delay, Due::SmsSubmitted { tpdu });
+        } else {
+            let result = Err(SmsError::NoService);
+            self.emit_modem(NetEvent::SmsSent { result });
+        }
+    }
+
+    /// Whether the device is registered (SMS needs no packet domain).
+    fn registered(&self) -> bool {
+        self.coverage().registration.is_registered()
     }
 
     /// The SYN-ACK reached the device: both ends start their byte streams.
@@ -1237,6 +1377,12 @@ impl Network {
         if self.reported != Some(coverage) {
             self.reported = Some(coverage);
             self.emit_modem(NetEvent::Coverage(coverage));
+        }
+        if coverage.registration.is_registered() && !self.sms.is_empty() {
+            // The service centre retries what waited: delivered at once now.
+            for pdu in self.sms.release() {
+                self.emit_modem(NetEvent::SmsReceived { pdu });
+            }
         }
         let released = !coverage.data || coverage.registration == Registration::Denied.reg_stat();
         if released && self.pdp == Pdp::Active {

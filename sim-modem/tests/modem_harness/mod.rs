@@ -35,8 +35,9 @@ use std::time::Duration;
 pub use protocol::text::{Escaped, Quoted};
 use protocol::types::{LinkId, RegStat};
 use sim_modem::modem::Modem;
-use sim_modem::net::{ConnectError, Coverage, NetEvent, NetRequest};
+use sim_modem::net::{ConnectError, Coverage, NetEvent, NetRequest, SmsError, NTP_LINK};
 use sim_modem::profile::Profile;
+use sim_modem::sntp;
 
 /// How the scripted network answers the modem.
 #[derive(Debug, Clone)]
@@ -49,12 +50,15 @@ pub struct ScriptNet {
     pub ack: Option<u64>,
     /// The peer echoes each send back after this many ms.
     pub echo: Option<u64>,
-    /// `AT+CNTP`'s time request: delay and answer; `None`: never answered.
+    /// `AT+CNTP`'s time server: the delay of its answer, and the Unix time it gives
+    /// (`None`: an answer that is no SNTP); `None`: never answered.
     pub time: Option<(u64, Option<u64>)>,
     /// `AT+CDNSGIP`'s lookups: delay and the address every name has (`None`: no such name).
     pub dns: (u64, Option<[u8; 4]>),
     /// The network's clock (Unix seconds at time 0) that network time (`AT+CLTS=1`) carries.
     pub clock: Option<u64>,
+    /// The service centre takes an SMS after this many ms; `None`: no service.
+    pub sms: Option<u64>,
 }
 
 impl Default for ScriptNet {
@@ -68,6 +72,7 @@ impl Default for ScriptNet {
             dns: (300, Some([10, 0, 0, 1])),
             // 2024-01-01T00:00:00Z
             clock: Some(1_704_067_200),
+            sms: Some(3000),
         }
     }
 }
@@ -87,6 +92,8 @@ pub enum Op {
     Ack(LinkId, usize),
     /// The peer closes a link.
     PeerClose(LinkId),
+    /// An SMS with this text arrives from +15550100 (GSM 7-bit, or UCS2 when it must).
+    Sms(&'static str),
     /// The network releases the PDP context.
     PdpDeact,
     Coverage(Coverage),
@@ -192,6 +199,9 @@ impl ModemBench {
             }),
             Op::Ack(link, len) => self.net_event(NetEvent::Delivered { link, len }),
             Op::PeerClose(link) => self.net_event(NetEvent::Closed { link }),
+            Op::Sms(text) => self.net_event(NetEvent::SmsReceived {
+                pdu: deliver_pdu(text),
+            }),
             Op::PdpDeact => self.net_event(NetEvent::PdpDeactivated),
             Op::Coverage(c) => self.net_event(NetEvent::Coverage(c)),
             Op::Net(change) => change(&mut self.net),
@@ -346,6 +356,39 @@ impl ModemBench {
                     };
                     self.schedule(delay, event);
                 }
+            }
+            NetRequest::Send {
+                link: NTP_LINK,
+                data,
+            } => {
+                if let Some((delay, unix)) = net.time {
+                    let data = match unix {
+                        Some(unix) => sntp::answer(data, Duration::from_secs(unix))
+                            .map_or_else(Vec::new, |a| a.to_vec()),
+                        None => b"not a time".to_vec(),
+                    };
+                    self.schedule(
+                        delay,
+                        NetEvent::Received {
+                            link: NTP_LINK,
+                            data,
+                        },
+                    );
+                }
+            }
+            NetRequest::SendSms { tpdu } => {
+                self.peer
+                    .entry(SMS_PEER)
+                    .or_default()
+                    .extend_from_slice(tpdu);
+                let result = match net.sms {
+                    Some(delay) => {
+                        self.schedule(delay, NetEvent::SmsSent { result: Ok(()) });
+                        return;
+                    }
+                    None => Err(SmsError::NoService),
+                };
+                self.schedule(0, NetEvent::SmsSent { result });
             }
             NetRequest::Send { link, data } => {
                 self.peer.entry(*link).or_default().extend_from_slice(data);
@@ -511,7 +554,34 @@ fn describe_request(request: &NetRequest) -> String {
         NetRequest::Consumed { link, len } => format!("Consumed {link} {len}"),
         NetRequest::Time { server } => format!("Time {server:?}"),
         NetRequest::Resolve { name } => format!("Resolve {name:?}"),
+        NetRequest::SendSms { tpdu } => format!("SendSms {}", hex(tpdu)),
     }
+}
+
+/// Where [`ModemBench::peer`] keeps the TPDUs of the SMS the modem sent.
+pub const SMS_PEER: LinkId = 0xFF;
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+/// An SMS-DELIVER of `text` from +15550100, stamped 2024-01-01 08:00:00 UTC+8.
+pub fn deliver_pdu(text: &str) -> Vec<u8> {
+    use protocol::pdu::{gsm7, Alphabet, Body, DeliverFields};
+    let gsm = text.chars().all(|c| gsm7::from_char(c).is_some());
+    let alphabet = if gsm { Alphabet::Gsm7 } else { Alphabet::Ucs2 };
+    let fields = DeliverFields {
+        service_centre: Some("+15550199"),
+        originator: "+15550100",
+        pid: 0,
+        dcs: alphabet.dcs(),
+        timestamp: protocol::types::DateTime::from_unix(1_704_067_200, 32),
+        header: None,
+        body: Body::Text(text),
+    };
+    let mut out = [0; 200];
+    let n = fields.encode(&mut out).expect("a short text");
+    out[..n].to_vec()
 }
 
 fn describe_event(event: &NetEvent) -> String {
@@ -519,6 +589,7 @@ fn describe_event(event: &NetEvent) -> String {
         NetEvent::Received { link, data } => {
             format!("Received {link} {} ({} bytes)", Quoted(data), data.len())
         }
+        NetEvent::SmsReceived { pdu } => format!("SmsReceived {}", hex(pdu)),
         other => format!("{other:?}"),
     }
 }
