@@ -82,7 +82,7 @@ fn each_fault_moves_its_figure() {
             r#"{ "at": "1m", "fault": { "kind": "tower_outage", "cell": 1, "duration": "90s" } }"#,
             // Cell 1's devices lose the server for the outage; their heartbeats are that late.
             |s| {
-                s.connected.samples[120] < 8
+                s.connected.min_after_fault.is_some_and(|n| n < 8)
                     && s.heartbeat_lateness_ms.max >= 80_000
                     && s.connected.at_end == 8
             },

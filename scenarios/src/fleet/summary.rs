@@ -87,7 +87,11 @@ impl Metrics {
             duration_s: self.duration.as_secs_f64(),
             connected: Connected {
                 every_s: self.sample.as_secs_f64(),
-                min: self.connected.iter().copied().min().unwrap_or(0),
+                min_after_fault: self.first_fault.map(|from| {
+                    let first = (from.as_nanos() / self.sample.as_nanos().max(1)) as usize;
+                    let after = self.connected.iter().skip(first);
+                    after.copied().min().unwrap_or(0)
+                }),
                 at_end: self.connected.last().copied().unwrap_or(0),
                 samples: self.connected.clone(),
             },
@@ -157,7 +161,8 @@ pub struct Summary {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Connected {
     pub every_s: f64,
-    pub min: u32,
+    /// The fewest connected from the first cell or server fault on.
+    pub min_after_fault: Option<u32>,
     pub at_end: u32,
     pub samples: Vec<u32>,
 }
@@ -255,10 +260,13 @@ impl fmt::Display for Summary {
             }
         );
         let c = &s.connected;
+        let fewest = c.min_after_fault.map_or(String::new(), |n| {
+            format!(", fewest {n} after the first fault")
+        });
         let _ = writeln!(
             text,
-            "  connected devices   at the end {}, fewest {} (sampled every {} s)",
-            c.at_end, c.min, c.every_s
+            "  connected devices   at the end {}{fewest} (sampled every {} s)",
+            c.at_end, c.every_s
         );
         let k = &s.connects;
         let _ = writeln!(
