@@ -20,6 +20,8 @@ use heapless::String;
 use protocol::app::Framing;
 use protocol::types::Transport;
 
+use crate::time::Instant;
+
 /// The largest message, in bytes: what one `AT+CIPSEND` may carry (Luat's and attentive's cap,
 /// the SIM800's TCP segment). A reply or heartbeat plus its framing terminator must fit.
 pub const MAX_MESSAGE: usize = 1460;
@@ -149,16 +151,10 @@ pub struct Config {
     /// Valid: 1 ms to a day.
     #[cfg_attr(feature = "serde", serde(with = "units::HumanDuration"))]
     pub connect_pause: Duration,
-    /// B7 for fleets: after the `n`th failed connect in a row the pause is `connect_pause`
-    /// doubled `n - 1` times, up to this. `0s` (the default): no backoff, the seed's fixed
-    /// pause.
-    /// Valid: 0 s to a day.
-    #[cfg_attr(feature = "serde", serde(with = "units::HumanDuration"))]
-    pub connect_backoff_max: Duration,
-    /// B7 for fleets: a random extra pause, from 0 up to this, after every pause and before
-    /// connecting once the network is back from a wait, so that devices that lost the
-    /// network together (a tower outage) do not all come back in the same second. `0s` (the
-    /// default): none, as the seed.
+    /// B7 for fleets: a random extra pause, from 0 up to this, added to every pause; and,
+    /// when set, the network back after a wait gets a pause before the connect too, so that
+    /// devices that lost the network together (a tower outage) do not all come back in the
+    /// same second. `0s` (the default): neither, as the seed.
     /// Valid: 0 s to a day.
     #[cfg_attr(feature = "serde", serde(with = "units::HumanDuration"))]
     pub connect_jitter: Duration,
@@ -281,7 +277,6 @@ impl Default for Config {
             flight_mode: secs(20),
             connect_failures_before_shut: 5,
             connect_pause: secs(5),
-            connect_backoff_max: Duration::ZERO,
             connect_jitter: Duration::ZERO,
             connect_jitter_seed: 0,
             connect_timeout: secs(75),
@@ -332,28 +327,18 @@ impl Config {
             * u32::from(self.connect_failures_before_shut)
     }
 
-    /// The longest pause between two connect attempts: the backoff's cap and the jitter.
+    /// The longest pause between two connect attempts: the pause and all of the jitter.
     pub fn longest_connect_pause(&self) -> Duration {
-        self.connect_pause.max(self.connect_backoff_max) + self.connect_jitter
+        self.connect_pause + self.connect_jitter
     }
 
-    /// The pause before the next connect after `failures` failed ones in a row (0: after a
-    /// lost connection), `draw` a [`Jitter`] draw: `connect_pause`, doubled per failure
-    /// beyond the first up to `connect_backoff_max`, plus the jitter.
-    pub fn connect_delay(&self, failures: u8, draw: u32) -> Duration {
-        let cap = self.connect_pause.max(self.connect_backoff_max);
-        let mut pause = self.connect_pause;
-        for _ in 1..failures {
-            pause = (pause + pause).min(cap);
-        }
-        pause + self.jitter(draw)
-    }
-
-    /// A share of `connect_jitter`: `draw` / 2^32 of it, to the millisecond.
+    /// A share of `connect_jitter`: about `draw` / 2^32 of it, in 64-bit arithmetic as
+    /// [`Instant`]'s (a Cortex-M0+ pays for 128-bit), in the fewest instructions (the core is
+    /// at its flash budget): the knob counted in units of 2^16 µs, times the draw's high 16
+    /// bits, so at most 65.5 ms short of the exact share.
     pub fn jitter(&self, draw: u32) -> Duration {
-        let j = self.connect_jitter;
-        let millis = j.as_secs() * 1000 + u64::from(j.subsec_millis());
-        Duration::from_millis((millis * u64::from(draw)) >> 32)
+        let micros = (Instant::ZERO + self.connect_jitter).as_micros();
+        Duration::from_micros((micros >> 16) * u64::from(draw >> 16))
     }
 
     /// The longest a hung modem goes unnoticed, from the first command it leaves unanswered:
@@ -415,12 +400,6 @@ impl Config {
             ),
             ("connect_pause", D(c.connect_pause), ms, day),
             (
-                "connect_backoff_max",
-                D(c.connect_backoff_max),
-                D(Duration::ZERO),
-                day,
-            ),
-            (
                 "connect_jitter",
                 D(c.connect_jitter),
                 D(Duration::ZERO),
@@ -471,23 +450,20 @@ impl Config {
     }
 }
 
-/// The jitter's random numbers ([`Config::connect_jitter`]): xorshift32, seeded per device.
+/// The jitter's random numbers ([`Config::connect_jitter`]), seeded per device: a linear
+/// congruential generator (Numerical Recipes' constants; one multiply on a Cortex-M0+), whose
+/// high bits [`Config::jitter`] uses.
 #[derive(Debug, Clone, Copy)]
 pub struct Jitter(u32);
 
 impl Jitter {
     pub fn new(seed: u32) -> Jitter {
-        // Xorshift never leaves 0: start elsewhere.
-        Jitter(seed | 1)
+        Jitter(seed)
     }
 
     pub fn draw(&mut self) -> u32 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        self.0 = x;
-        x
+        self.0 = self.0.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        self.0
     }
 }
 
@@ -656,35 +632,27 @@ mod tests {
         }
     }
 
-    /// The pause before a connect: (backoff cap s, jitter s, failures so far, draw) -> ms.
+    /// The jitter: (jitter s, draw) -> ms, never more than the knob, at most 65.5 ms short of
+    /// the draw's exact share.
     #[test]
-    fn connect_pauses_back_off_and_jitter_within_their_bounds() {
-        let cases: [((u64, u64, u8, u32), u64); 8] = [
-            // The seed's fixed pause: no backoff, no jitter, whatever the draw.
-            ((0, 0, 0, u32::MAX), 5000),
-            ((0, 0, 4, 7), 5000),
-            // Doubling per failure beyond the first, up to the cap.
-            ((60, 0, 1, 0), 5000),
-            ((60, 0, 2, 0), 10_000),
-            ((60, 0, 4, 0), 40_000),
-            ((60, 0, 9, 0), 60_000),
-            // The jitter: the draw's share of it, never all of it.
-            ((0, 30, 0, 1 << 31), 5000 + 15_000),
-            ((60, 30, 9, u32::MAX), 60_000 + 29_999),
+    fn the_jitter_is_the_draws_share_of_the_knob() {
+        let cases: [((u64, u32), u64); 5] = [
+            // The seed's fixed pause: no jitter, whatever the draw.
+            ((0, u32::MAX), 0),
+            ((30, 0), 0),
+            // 30 s is 457 units of 65.536 ms (and 50.2 ms).
+            ((30, 1 << 31), 14_974),
+            ((30, 1 << 30), 7_487),
+            ((30, u32::MAX), 29_949),
         ];
-        for ((cap, jitter, failures, draw), want) in cases {
+        for ((jitter, draw), want) in cases {
             let c = Config {
-                connect_backoff_max: secs(cap),
                 connect_jitter: secs(jitter),
                 ..Config::default()
             };
-            let got = c.connect_delay(failures, draw);
-            assert_eq!(
-                got,
-                Duration::from_millis(want),
-                "{cap} {jitter} {failures} {draw}"
-            );
-            assert!(got <= c.longest_connect_pause());
+            let got = c.jitter(draw).as_millis() as u64;
+            assert_eq!(got, want, "{jitter} s, draw {draw}");
+            assert!(c.connect_pause + c.jitter(draw) <= c.longest_connect_pause());
         }
         // Seeded: the same seed draws the same, another seed otherwise.
         let draws = |seed| {
@@ -783,7 +751,7 @@ mod serde_tests {
         for (knob, _) in durations {
             knobs.push(knob.as_str());
             // Zero means "none" for these.
-            let zero_ok = ["resync_quiet", "connect_backoff_max", "connect_jitter"];
+            let zero_ok = ["resync_quiet", "connect_jitter"];
             for (value, refused) in [("0s", !zero_ok.contains(&knob.as_str())), ("2d", true)] {
                 let c = read(&std::format!(r#"{{"{knob}": "{value}"}}"#)).unwrap();
                 let got = c.validate().map_err(|e| e.knob);

@@ -9,8 +9,8 @@
 //! | the connection dropped (`<n>, CLOSED`), a send failed or timed out | the session | reconnect after `connect_pause` (plus `connect_jitter`'s draw, when set) |
 //! | `+PDP: DEACT` | the session, any wait | `AT+CIPSHUT`, bring-up again, reconnect |
 //! | the IP is not ready | bring-up | poll every `poll_interval`; after `ip_wait`, flight mode (B6) |
-//! | connects keep failing | connect | `AT+CIPSHUT` after the 5th (B7); the pause doubles per failure up to `connect_backoff_max`, when set |
-//! | the IP is ready again after a wait | bring-up | a draw of `connect_jitter` (when set) before connecting: a fleet that lost a tower comes back spread out |
+//! | connects keep failing | connect | `AT+CIPSHUT` after the 5th (B7) |
+//! | the IP is ready again after a wait | bring-up | with `connect_jitter` set, the pause (`connect_pause` and a draw of the jitter) before connecting: a fleet that lost a tower comes back spread out |
 //! | the modem rebooted (`RDY`, `+CPIN: NOT READY`) | the URC handler, at once: it ends any wait, a pending command or send included | start-up again, no power action, no close, no pause |
 //! | the modem stopped answering, or is off (`NORMAL POWER DOWN`) | the AT client, start-up | RESET pulse, then the power key, alternately, until it answers |
 
@@ -59,19 +59,19 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
         self.start_modem().await?;
         let mut failures = 0u8;
         let c = self.config;
-        // Seeded anew at each start-up, at another time: the draws differ.
-        let mut jitter = Jitter::new(c.connect_jitter_seed ^ self.now().as_micros() as u32);
+        // Seeded per device (anew at each start-up: the draws repeat, each device's its own).
+        let mut jitter = Jitter::new(c.connect_jitter_seed);
         loop {
-            if !self.bring_up().await? {
+            let waited = !self.bring_up().await?;
+            if waited {
                 failures = 0;
-                // The network is back, maybe for every device that lost it: spread out.
-                if !c.connect_jitter.is_zero() {
-                    let end = self.now() + c.jitter(jitter.draw());
-                    self.idle(end, Wake::Restart).await?;
-                }
             }
             // What the attempt leaves to clean up: the connection, or the whole data link.
-            let cleanup = if self.connect().await? {
+            // With `connect_jitter`, the network back after a wait (maybe for every device
+            // that lost it) first gets the jittered pause: no attempt, nothing to clean up.
+            let cleanup = if waited && !c.connect_jitter.is_zero() {
+                None
+            } else if self.connect().await? {
                 failures = 0;
                 self.state.board.report(Report::Connected);
                 self.state.set_led(LedState::Connected);
@@ -112,7 +112,7 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
                 }
             }
             self.set_phase(Phase::Pausing);
-            let end = self.now() + c.connect_delay(failures, jitter.draw());
+            let end = self.now() + c.connect_pause + c.jitter(jitter.draw());
             self.idle(end, Wake::Restart).await?;
             self.check_modem()?;
         }

@@ -1,7 +1,7 @@
 //! Fleets: one server and a network of cells shared by many devices. Each fault of a cell
 //! or the server shows in the figure it should move; the same fleet and seed give the same
 //! figures; a fleet without server limits gives the same figures sharded; and the
-//! firmware's jittered backoff lowers the connect storm after a tower outage.
+//! firmware's connect jitter lowers the connect storm after a tower outage.
 
 use std::path::Path;
 
