@@ -9,14 +9,25 @@
 //! deadline is declared, and a deadline fires only on a quiet line. A chatty line cannot hold
 //! a deadline back either, because the loop checks the clock each time round.
 //!
-//! Each wake calls [`Handler::alive`], which feeds the watchdog; [`Report::WatchdogFed`] goes
-//! out at most every [`WATCHDOG_REPORT_GAP`], and a sleep never lasts beyond
-//! `Config::watchdog_feed_interval` after the last such report. That is what "progress" means
-//! here: the core's only wait point keeps returning, and every wait in it has a deadline.
+//! Each wake calls [`Handler::alive`], which feeds the watchdog, as long as the device made
+//! progress within `Config::progress_timeout`: a command answered (any final result), a
+//! phase changed or a message delivered ([`At::progressed`]). [`Report::WatchdogFed`] goes
+//! out (when fed) at most every [`WATCHDOG_REPORT_GAP`], and a sleep never lasts beyond
+//! `Config::watchdog_feed_interval` after the last such report. So the core's only wait
+//! point keeps returning, every wait in it has a deadline, and a loop that goes round without
+//! progress (a livelock) stops feeding the watchdog, which then resets the MCU.
 //!
 //! The UART's `read` must be cancel-safe (embedded-io-async's recommendation, true of tokio's
 //! streams and embassy's buffered UARTs): a read that loses the race to a deadline is dropped
 //! and must not lose bytes.
+//!
+//! A read error (framing, parity, overrun, break: line noise, a modem powering up) is
+//! reported ([`Report::UartError`]) and the read is tried again at once: a driver may keep
+//! its reception off until the next read (embassy-rp's `BufferedUart` switches its receive
+//! interrupt off on an error and on again in the read that reports it), and what arrives
+//! while nobody reads is lost once the driver's buffer is full. Only end of file (`Ok(0)`),
+//! or more than `UART_ERRORS_IN_A_ROW` errors with no byte read between them (a broken
+//! UART), waits: the rest of the watchdog slice, so that the loop does not spin.
 //!
 //! # Resynchronising after a timeout
 //!
@@ -29,12 +40,23 @@
 //! held while it was busy. Only then is the next command sent ([`Report::AtResync`]). An `AT`
 //! the layers above send is itself the probe (the start-up probing works that way).
 //!
-//! A send whose `> ` prompt did not come in time gets one more step: ESC (0x1B) is written at
-//! once, because a prompt that comes late would make the modem take the next bytes it reads
-//! (the probe, the next command) for the data. ESC cancels a pending data prompt; outside
-//! data mode a modem drops it as line noise before the next `AT`. (The SIM800 manual
-//! documents ESC for the Ctrl-Z form of `AT+CIPSEND`; that it also ends the fixed-length
-//! form is UNCONFIRMED.)
+//! # Sending: the data is always written
+//!
+//! After `AT+CIPSEND=<link>,<len>` the client always writes exactly `<len>` bytes: the data
+//! once the `> ` prompt came, and otherwise (no prompt in `at_timeout`, a garbled one, an
+//! error, a URC that ended the wait) `<len>` bytes of filler, NULs and a final `\n`. A
+//! SIM800 in fixed-length data mode takes every byte for data, ESC included (ESC cancels
+//! only the Ctrl-Z form, which cannot carry binary data), and reads the host's bytes in
+//! order: a prompt that came late or garbled takes the filler, never a command; a modem
+//! that did not prompt reads the filler as a line of noise without `AT`. So no command byte
+//! reaches the server as data, and server data never reaches the modem's command parser.
+//! The client is then out of step (the send's answer, or the filler's, may still come).
+//!
+//! The same holds after the data: when its `DATA ACCEPT` does not come in time, line noise
+//! may have eaten some of its bytes on the way to the modem, which then waits for more and
+//! would take the next command's for them. So `<len>` bytes of filler go first: the modem
+//! takes what it lacks of them as data (its late `DATA ACCEPT` tells the session the data
+//! was padded, and the message goes again), and the rest as a line of noise.
 //!
 //! # A modem that stops answering
 //!
@@ -54,24 +76,30 @@ use core::time::Duration;
 use embassy_futures::select::{select, Either};
 use embedded_io_async::{Error as _, ErrorKind, Read, Write};
 use protocol::command::{Command, Name};
-use protocol::response::{Decoder, Event, Location, Response};
+use protocol::response::{Decoder, Event, Location, Response, RxGetResponse};
 use protocol::types::{DateTime, IpState, LinkId, RegStat, SimState};
 
 use crate::config::{Config, COMMAND_BUF, DECODER_BUF, UART_RX_BUF, WATCHDOG_REPORT_GAP};
 use crate::report::Report;
 use crate::time::{Clock, Instant};
+use crate::values::ModemKind;
 
-/// The free text kept from an answer (`ATI`, `AT+CGMR`), in bytes.
-pub const TEXT_LEN: usize = 48;
+/// What is written for the data of a send whose prompt was not seen, `len` bytes of it: NULs
+/// and a final `\n`. Taken as data (the prompt came late, or garbled), the server gets a line
+/// of NULs, which asks for nothing; taken as a command line, it is noise without `AT`.
+const FILLER: [u8; 16] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, b'\n'];
 
-/// Cancels a pending data prompt.
-const ESC: u8 = 0x1B;
+/// UART read errors in a row, with no byte read, that are retried at once; past them the
+/// client waits a slice, as for end of file, rather than spin on a broken UART.
+const UART_ERRORS_IN_A_ROW: u8 = 8;
 
 /// The shortest wake interval, whatever `Config::watchdog_feed_interval` says.
 const MIN_FEED_INTERVAL: Duration = Duration::from_millis(1);
 
-/// What the layers above do with what the modem says unasked. Used as `&mut dyn Handler`:
-/// the decoding loop is compiled once, whatever the board.
+/// What the layers above do with what the modem says unasked. A type parameter, not a
+/// `dyn`: the firmware has one handler (`state::State`, whatever the board), so the decoding
+/// loop is still compiled once, and the handler inlines into it (490 bytes of flash less on
+/// the Pico than through a vtable).
 pub trait Handler {
     /// A URC arrived (or a line that also carries link state, such as `CONNECT OK`). The
     /// answer says whether the current wait should end.
@@ -130,8 +158,14 @@ pub struct Answer {
     pub connections: u8,
     pub ip: Option<[u8; 4]>,
     pub cclk: Option<DateTime>,
-    /// The first free-text line, cut to [`TEXT_LEN`] bytes.
-    pub text: heapless::Vec<u8, TEXT_LEN>,
+    /// `+CIPACK: <txlen>,<acklen>,<nacklen>`: bytes written on the link and acknowledged.
+    pub cipack: Option<(u32, u32)>,
+    /// `DATA ACCEPT:<n>,<len>`: the bytes a send handed to the modem.
+    pub accepted: Option<u16>,
+    /// `+CIPMUX: <n>` (`AT+CIPMUX?`): multi-link mode on.
+    pub multi: Option<bool>,
+    /// A free-text line (`ATI`, `AT+CGMR`) named a Luat modem ([`ModemKind::identify`]).
+    pub luat: bool,
 }
 
 impl Answer {
@@ -145,9 +179,13 @@ impl Answer {
             Response::Connection(_) => self.connections = self.connections.saturating_add(1),
             Response::IpAddress(ip) => self.ip = Some(ip),
             Response::Cclk(t) => self.cclk = Some(t),
-            Response::Text(t) if self.text.is_empty() => {
-                let _ = self.text.extend_from_slice(&t[..t.len().min(TEXT_LEN)]);
-            }
+            Response::Cipack { txlen, acklen, .. } => self.cipack = Some((txlen, acklen)),
+            Response::DataAccept { len, .. } => self.accepted = Some(len),
+            Response::Info {
+                name: "CIPMUX",
+                params,
+            } => self.multi = Some(params == "1"),
+            Response::Text(t) => self.luat |= ModemKind::identify(&[t]) == ModemKind::AIR202,
             _ => {}
         }
     }
@@ -188,6 +226,12 @@ struct Rx {
     answer: Answer,
     /// When the oldest command still without a final result was sent.
     unanswered_since: Option<Instant>,
+    /// UART read errors since the last bytes were read.
+    errors: u8,
+    /// A command was echoed (see [`At::take_echoed`]).
+    echoed: bool,
+    /// When the device last made progress: an answer, or what [`At::progressed`] was told.
+    progress: Instant,
 }
 
 impl Rx {
@@ -197,7 +241,7 @@ impl Rx {
         &mut self,
         now: Instant,
         stop_on: Option<Wake>,
-        handler: &mut dyn Handler,
+        handler: &mut (impl Handler + ?Sized),
     ) -> Option<Stop> {
         while self.start < self.end {
             let (used, event) = self.decoder.feed(&self.buf[self.start..self.end]);
@@ -216,7 +260,10 @@ impl Rx {
                 Some(Ok(event)) => event,
             };
             let (r, is_final) = match event {
-                Event::Echo(_) => continue,
+                Event::Echo(_) => {
+                    self.echoed = true;
+                    continue;
+                }
                 Event::Urc(r) => {
                     let wake = handler.urc(now, &r);
                     if stop_on.is_some_and(|s| wake >= s) {
@@ -234,12 +281,14 @@ impl Rx {
                     | Response::Closed(_)
                     | Response::PdpDeact
                     | Response::Cntp(_)
+                    | Response::RxGet(RxGetResponse::Data { .. })
             ) {
                 handler.urc(now, &r);
             }
             self.answer.collect(&r);
             if is_final {
                 self.unanswered_since = None;
+                self.progress = now;
                 return Some(Stop::Answered(match r {
                     r if r.is_error() => Outcome::Error,
                     Response::SendFail(_) => Outcome::SendFail,
@@ -263,7 +312,7 @@ pub struct At<'c, U, C> {
     out_of_step: bool,
     /// When [`Report::WatchdogFed`] was last reported.
     fed_reported: Instant,
-    /// The deadline of the pending answer (for a send, from `AT+CIPSEND` to `SEND OK`).
+    /// The deadline of the pending answer.
     deadline: Instant,
     config: &'c Config,
 }
@@ -281,6 +330,9 @@ impl<'c, U: Read + Write, C: Clock> At<'c, U, C> {
                 last_read: Instant::ZERO,
                 answer: Answer::default(),
                 unanswered_since: None,
+                errors: 0,
+                echoed: false,
+                progress: Instant::ZERO,
             },
             out_of_step: false,
             fed_reported: Instant::ZERO,
@@ -296,6 +348,18 @@ impl<'c, U: Read + Write, C: Clock> At<'c, U, C> {
     /// What the information lines of the last command's answer said.
     pub fn answer(&self) -> &Answer {
         &self.rx.answer
+    }
+
+    /// The device made progress (a phase changed, a message was delivered): the watchdog is
+    /// fed for another `Config::progress_timeout`.
+    pub fn progressed(&mut self) {
+        self.rx.progress = self.clock.now();
+    }
+
+    /// Whether the modem echoed a command since the last call: after `ATE0`, a sign that it
+    /// restarted and lost its settings.
+    pub fn take_echoed(&mut self) -> bool {
+        core::mem::take(&mut self.rx.echoed)
     }
 
     /// The `C:` lines that follow `STATE:` in multi mode (the profile's link count).
@@ -319,7 +383,8 @@ impl<'c, U: Read + Write, C: Clock> At<'c, U, C> {
             Command::Exec(Name::Ciicr) | Command::Sapbr { cmd: 1, .. } => c.ciicr_timeout,
             Command::Exec(Name::Cipshut) => c.cipshut_timeout,
             Command::Cfun { .. } => c.cfun_timeout,
-            Command::Cipsend { .. } => c.send_timeout,
+            // Until the prompt; the data's answer has its own ([`At::send_result`]).
+            Command::Cipsend { .. } => c.at_timeout,
             // Only start-up sends it: the probe.
             Command::At => c.probe_interval,
             _ => c.at_timeout,
@@ -330,16 +395,15 @@ impl<'c, U: Read + Write, C: Clock> At<'c, U, C> {
     /// information lines said is in [`At::answer`] afterwards. Out of step, it first probes
     /// with `AT` until in step again (see the module documentation); an `AT` is its own probe.
     ///
-    /// `AT+CIPSEND=<link>,<len>` waits for the `> ` prompt ([`Outcome::Prompt`]): then the
-    /// modem waits for exactly `len` bytes; [`At::write`] them at once and wait for the
-    /// `SEND OK` with [`At::send_result`]. `send_timeout` bounds the whole send. A
-    /// [`Wake::Abort`] URC (`CLOSED`, `+PDP: DEACT`, which may come instead of the answer)
-    /// ends a send's wait at once. When the prompt does not come in time, ESC is written: a
-    /// late prompt would take what is written next for the data.
+    /// `AT+CIPSEND=<link>,<len>` waits `at_timeout` for the `> ` prompt ([`Outcome::Prompt`]):
+    /// then the modem waits for exactly `len` bytes; [`At::write`] them at once and wait for
+    /// the `DATA ACCEPT` with [`At::send_result`]. A [`Wake::Abort`] URC (`CLOSED`, `+PDP: DEACT`,
+    /// which may come instead of the answer) ends a send's wait at once. Without the prompt,
+    /// `len` bytes of filler are written before this returns (see "Sending").
     pub async fn command(
         &mut self,
         command: &Command<'_>,
-        handler: &mut dyn Handler,
+        handler: &mut (impl Handler + ?Sized),
     ) -> Result<Outcome, AtError> {
         loop {
             let probe = self.out_of_step && !matches!(command, Command::At);
@@ -356,55 +420,68 @@ impl<'c, U: Read + Write, C: Clock> At<'c, U, C> {
             self.rx.unanswered_since.get_or_insert(now);
             self.deadline = now + timeout;
             self.write(&buf[..len]).await?;
-            let outcome = self.finish(*this, handler).await?;
+            let outcome = self.finish(this, handler).await?;
             if probe {
                 continue;
             }
-            if outcome == Outcome::Timeout && matches!(command, Command::Cipsend { .. }) {
-                self.write(&[ESC]).await?;
+            if let (Command::Cipsend { len: Some(len), .. }, false) =
+                (command, outcome == Outcome::Prompt)
+            {
+                self.write_filler(usize::from(*len)).await?;
+                // Its answer may still come, or the prompt's.
+                self.out_of_step = true;
             }
             return Ok(outcome);
         }
     }
 
-    /// Waits for the result of a send whose data was written (`SEND OK`), until the
-    /// deadline its `AT+CIPSEND` set.
-    pub fn send_result<'s>(
-        &'s mut self,
+    /// Waits for the result of a send whose data was written (`DATA ACCEPT`, in quick send
+    /// mode at once), at most `Config::at_timeout`. A wait that a URC ends leaves the client
+    /// out of step: the send's answer may still come.
+    pub async fn send_result(
+        &mut self,
         link: LinkId,
         len: usize,
-        handler: &'s mut dyn Handler,
-    ) -> impl Future<Output = Result<Outcome, AtError>> + use<'s, 'c, U, C> {
+        handler: &mut (impl Handler + ?Sized),
+    ) -> Result<Outcome, AtError> {
         let command = Command::Cipsend {
             link: Some(link),
             len: u16::try_from(len).ok(),
         };
-        self.finish(command, handler)
+        self.deadline = self.clock.now() + self.config.at_timeout;
+        let outcome = self.finish(&command, handler).await?;
+        if outcome == Outcome::Timeout {
+            // Line noise may have eaten data bytes: the modem then waits for more, and would
+            // take the next command's for them. Filler goes first (see "Sending").
+            self.write_filler(len).await?;
+        }
+        self.out_of_step |= outcome == Outcome::Aborted;
+        Ok(outcome)
     }
 
     /// Dispatches what was read and not yet decoded, without waiting: the URCs that came in
     /// the same read as the one that ended a wait (`0, CLOSED` then `+PDP: DEACT`).
-    pub fn drain(&mut self, handler: &mut dyn Handler) {
+    pub fn drain(&mut self, handler: &mut (impl Handler + ?Sized)) {
         self.rx.decode(self.clock.now(), None, handler);
     }
 
     /// Handles URCs until `deadline`, or until one asks for attention ([`Wake::Yes`] or
     /// more).
-    pub fn wait_until<'s>(
+    pub fn wait_until<'s, H: Handler + ?Sized>(
         &'s mut self,
         deadline: Instant,
-        handler: &'s mut dyn Handler,
-    ) -> impl Future<Output = Stop> + use<'s, 'c, U, C> {
+        handler: &'s mut H,
+    ) -> impl Future<Output = Stop> + use<'s, 'c, U, C, H> {
         self.pump(deadline, Some(Wake::Yes), handler)
     }
 
     /// Handles URCs until `deadline`, whatever they are, unless one says the modem restarted
     /// ([`Wake::Restart`]): a pause that still listens.
-    pub fn sleep_until<'s>(
+    pub fn sleep_until<'s, H: Handler + ?Sized>(
         &'s mut self,
         deadline: Instant,
-        handler: &'s mut dyn Handler,
-    ) -> impl Future<Output = Stop> + use<'s, 'c, U, C> {
+        handler: &'s mut H,
+    ) -> impl Future<Output = Stop> + use<'s, 'c, U, C, H> {
         self.pump(deadline, Some(Wake::Restart), handler)
     }
 
@@ -414,8 +491,9 @@ impl<'c, U: Read + Write, C: Clock> At<'c, U, C> {
     /// comes as URCs.
     async fn finish(
         &mut self,
-        command: Command<'_>,
-        handler: &mut dyn Handler,
+        // By reference: a copy into the future is a `memmove` (see `outbox`).
+        command: &Command<'_>,
+        handler: &mut (impl Handler + ?Sized),
     ) -> Result<Outcome, AtError> {
         let stop_on = if matches!(command, Command::Cipsend { .. }) {
             Wake::Abort
@@ -446,7 +524,7 @@ impl<'c, U: Read + Write, C: Clock> At<'c, U, C> {
             Stop::Deadline => {
                 self.rx.decoder.cancel();
                 self.out_of_step = true;
-                handler.report(Report::AtTimeout(command));
+                handler.report(Report::AtTimeout(*command));
                 let since = self.rx.unanswered_since.unwrap_or(self.deadline);
                 if self.clock.now() >= since + self.config.at_no_answer_limit {
                     return Err(AtError::Unresponsive);
@@ -468,7 +546,7 @@ impl<'c, U: Read + Write, C: Clock> At<'c, U, C> {
         &mut self,
         deadline: Instant,
         stop_on: Option<Wake>,
-        handler: &mut dyn Handler,
+        handler: &mut (impl Handler + ?Sized),
     ) -> Stop {
         loop {
             if let Some(stop) = self.rx.decode(self.clock.now(), stop_on, handler) {
@@ -486,27 +564,63 @@ impl<'c, U: Read + Write, C: Clock> At<'c, U, C> {
             .await
             {
                 Either::First(Ok(n)) if n > 0 => {
+                    self.rx.errors = 0;
                     self.rx.start = 0;
                     self.rx.end = n.min(UART_RX_BUF);
                     self.rx.last_read = self.clock.now();
                 }
-                Either::First(result) => {
-                    // An error, or end of file: wait out the slice rather than spin on it.
-                    let kind = result.err().map_or(ErrorKind::Other, |e| e.kind());
-                    handler.report(Report::UartError(kind));
-                    let slice = now + self.feed_interval();
-                    self.clock.sleep_until(deadline.min(slice)).await;
+                Either::First(Err(e)) => {
+                    // Read again at once: a driver may keep reception off until the next
+                    // read, and what arrives meanwhile is lost. Only an error at every try
+                    // (a broken UART) waits, as end of file does.
+                    handler.report(Report::UartError(e.kind()));
+                    self.rx.errors = self.rx.errors.saturating_add(1);
+                    if self.rx.errors > UART_ERRORS_IN_A_ROW {
+                        self.rx.errors = 0;
+                        self.clock
+                            .sleep_until(deadline.min(now + self.feed_interval()))
+                            .await;
+                    }
+                }
+                Either::First(Ok(_)) => {
+                    // End of file: wait out the slice rather than spin on it.
+                    self.clock
+                        .sleep_until(deadline.min(now + self.feed_interval()))
+                        .await;
                 }
                 Either::Second(()) => {}
             }
             let now = self.clock.now();
-            handler.alive(now);
+            // Fed only while the loop makes progress (see "Waiting"): a livelock stops it.
             let gap = WATCHDOG_REPORT_GAP.min(self.feed_interval());
-            if now >= self.fed_reported + gap {
+            if now < self.rx.progress + self.config.progress_timeout {
+                handler.alive(now);
+                if now >= self.fed_reported + gap {
+                    self.fed_reported = now;
+                    handler.report(Report::WatchdogFed);
+                }
+            } else if now >= self.fed_reported + gap {
+                // Not fed: the slice goes on all the same (the next wake is a slice away).
                 self.fed_reported = now;
-                handler.report(Report::WatchdogFed);
             }
         }
+    }
+
+    /// Writes `len` bytes of [`FILLER`]: the data of a send whose prompt was not seen.
+    async fn write_filler(&mut self, len: usize) -> Result<(), AtError> {
+        let mut left = len;
+        while left > 0 {
+            let n = left.min(FILLER.len());
+            // The last byte of all is the `\n`.
+            let chunk = if n == left {
+                &FILLER[FILLER.len() - n..]
+            } else {
+                &FILLER[..n]
+            };
+            self.write(chunk).await?;
+            left -= n;
+        }
+        Ok(())
     }
 
     /// Writes all of `bytes` and flushes, within `Config::uart_write_timeout`: a command, or

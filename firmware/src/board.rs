@@ -8,7 +8,8 @@ use crate::values::LedState;
 pub trait Board {
     fn set_led(&mut self, state: LedState);
 
-    /// Feeds the hardware watchdog; the core calls it only while its main loop makes progress.
+    /// Feeds the hardware watchdog; the core calls it only while its main loop makes progress
+    /// (`Config::progress_timeout`).
     fn feed_watchdog(&mut self);
 
     /// Drives the modem's PWRKEY line: `true` holds the key down.

@@ -27,7 +27,9 @@
 //! # Connect (B7)
 //!
 //! `AT+CIPSTART=0,"TCP"|"UDP","<host>",<port>`, then `0, CONNECT OK` within
-//! `connect_timeout` (`ALREADY CONNECT` counts as connected). A failure is counted; the 5th in
+//! `connect_timeout`. `ALREADY CONNECT` is a link this attempt did not open (one given up on
+//! earlier, whose close failed): it is closed (`AT+CIPCLOSE=0,1`) and the attempt counts as
+//! failed, so the next one opens a fresh link. A failure is counted; the 5th in
 //! a row shuts the data link (`AT+CIPSHUT`) and resets the count, and so does finding the IP
 //! not ready (as in the seed). Every attempt, failed or ended, is followed by `connect_pause`.
 //!
@@ -46,6 +48,7 @@ use protocol::response::ConnectResult;
 use protocol::types::{IpState, RegStat};
 
 use crate::at::{Outcome, Stop, Wake};
+use crate::board::Board;
 use crate::config::{non_empty, LINK};
 use crate::device::Device;
 use crate::report::Report;
@@ -61,7 +64,7 @@ pub(crate) const CLOSE: Command<'static> = Command::Cipclose {
 /// `AT+CIPSHUT`: closes every link and deactivates the PDP context (B7, `+PDP: DEACT`).
 pub(crate) const SHUT: Command<'static> = Command::Exec(Name::Cipshut);
 
-impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
+impl<'a, U: Read + Write, C: Clock, B: Board + ?Sized> Device<'a, U, C, B> {
     /// Waits until the IP is ready (B6). `Ok(true)` if it was ready at the first look. If it
     /// is not ready within `ip_wait`, flight mode: `AT+CFUN=0`, `flight_mode`, `AT+CFUN=1`,
     /// and the wait starts again.
@@ -73,6 +76,7 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
             self.check_modem()?;
             if self.ip_step().await? {
                 self.state.flags.sim_lost = false;
+                self.state.radio_off = false;
                 self.state.set_led(LedState::Registered);
                 return Ok(at_once);
             }
@@ -111,7 +115,8 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
                 }
                 self.cmd(&Command::Cfun { fun, rst: None }).await?;
             }
-            self.state.radio_off = false;
+            // (`radio_off` stays until the SIM is back: some modems reset it when the radio
+            // comes back, `+CPIN: NOT READY` after the `OK`, see `state`.)
             self.state.board.report(Report::FlightMode(false));
             // The SIM goes and comes back with the radio; that is not a modem restart.
             self.state.flags.sim_lost = false;
@@ -162,9 +167,15 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
                 }
                 Command::Exec(Name::Cipstatus) => {
                     let (state, connections) = (answer.state, answer.connections);
-                    if outcome == Outcome::Timeout && connections > 0 {
-                        // The modem has another link count than its profile: learn it.
-                        self.at.set_connection_lines(connections);
+                    if outcome == Outcome::Timeout {
+                        if connections > 0 {
+                            // The modem has another link count than its profile: learn it.
+                            self.at.set_connection_lines(connections);
+                        } else {
+                            // A `STATE:` and no `C:` line: single-link mode, a modem that
+                            // restarted unseen; checked before the next command.
+                            self.state.flags.suspect = true;
+                        }
                     }
                     let Some(state) = state else {
                         return Ok(false);
@@ -226,21 +237,25 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
         };
         let outcome = self.cmd(&start).await?;
         if !self.wanted(&start, outcome) {
+            // Maybe a modem that restarted unseen (single-link mode again): checked first.
+            self.state.flags.suspect |= outcome == Outcome::Error;
             return Ok(false);
         }
         let deadline = self.now() + c.connect_timeout;
         loop {
-            if let Some(result) = self.state.flags.connect.take() {
-                return Ok(matches!(
-                    result,
-                    ConnectResult::Ok | ConnectResult::AlreadyConnected
-                ));
+            let result = self.state.flags.connect.take();
+            match result {
+                Some(ConnectResult::Ok) => return Ok(true),
+                Some(ConnectResult::Fail) => return Ok(false),
+                _ => {}
             }
             self.check_modem()?;
             if self.state.flags.closed || self.state.flags.pdp_deact {
                 return Ok(false);
             }
-            if self.now() >= deadline {
+            // No answer in time, or `ALREADY CONNECT`: not the link this attempt opened,
+            // one given up on earlier. Either is closed.
+            if result.is_some() || self.now() >= deadline {
                 self.cmd(&CLOSE).await?;
                 return Ok(false);
             }

@@ -35,9 +35,9 @@ pub const UART_RX_BUF: usize = 128;
 /// longest line the firmware reads (a `C:` line of `AT+CIPSTATUS`) is about 100 bytes.
 pub const DECODER_BUF: usize = MAX_MESSAGE;
 
-/// The outbox's byte storage: the message being sent, which stays at the head until its
-/// `SEND OK` (it is sent from there, not copied), and one more message of the largest size
-/// queued behind it meanwhile. Messages are stored as sent: framing terminator included.
+/// The outbox's byte storage: messages written and waiting for their acknowledgement (they
+/// are written from there, not copied), and those queued behind them: two messages of the
+/// largest size. Messages are stored as sent: framing terminator included.
 pub const OUTBOX_BYTES: usize = 2 * MAX_MESSAGE;
 
 /// The outbox's message slots (a heartbeat takes a slot and no bytes).
@@ -109,7 +109,9 @@ pub struct Config {
     pub server_port: u16,
     /// TCP (the seed's) or UDP: B5's one switch.
     pub transport: Transport,
-    /// How messages are delimited on the link (see `protocol::app`).
+    /// How messages are delimited on the link (see `protocol::app`): `raw` (the seed's) and
+    /// `newline` deliver at least once, `acked` (numbered, checksummed, acknowledged frames)
+    /// exactly once.
     pub framing: Framing,
     /// B1: a heartbeat is queued this often while connected, the first right after connecting.
     /// Valid: 1 ms to a day.
@@ -147,6 +149,15 @@ pub struct Config {
     /// B7: failed connects in a row before the data link is shut (`AT+CIPSHUT`).
     /// Valid: 1 to 255.
     pub connect_failures_before_shut: u8,
+    /// The ladder above B7: rounds of connect failures in a row (each ended by
+    /// `AT+CIPSHUT`, a session that delivered nothing counting as a failure) before start-up
+    /// is run again (`ModemRestart { reason: NoProgress }`).
+    /// Valid: 1 to 255.
+    pub connect_rounds_before_startup: u8,
+    /// The ladder's last step: start-ups it ran in a row, nothing delivered in between,
+    /// before the modem is power-cycled (RESET, then the power key, alternately).
+    /// Valid: 1 to 255.
+    pub startups_before_power_cycle: u8,
     /// B7: the pause after a failed connect, and after a lost connection, before the next try.
     /// Valid: 1 ms to a day.
     #[cfg_attr(feature = "serde", serde(with = "units::HumanDuration"))]
@@ -167,12 +178,23 @@ pub struct Config {
     pub connect_timeout: Duration,
 
     // ---- Sending (B9) ----
-    /// How long a send may take, from `AT+CIPSEND` to `SEND OK`. With `AT+CIPQSEND=0`,
-    /// `SEND OK` means the server's TCP stack acknowledged the data, so this is also what
-    /// notices a silently dead link (see `Config::dead_link_bound`).
+    /// How long written bytes may wait for the server's TCP acknowledgement (`AT+CIPACK`'s
+    /// acknowledged count not moving on) before the link is taken for dead, closed and
+    /// connected again: what notices a silently dead link (see `Config::dead_link_bound`).
     /// Valid: 1 ms to a day.
     #[cfg_attr(feature = "serde", serde(with = "units::HumanDuration"))]
     pub send_timeout: Duration,
+    /// How often `AT+CIPACK` is asked while written bytes wait for their acknowledgement.
+    /// Valid: 1 ms to a day.
+    #[cfg_attr(feature = "serde", serde(with = "units::HumanDuration"))]
+    pub ack_poll_interval: Duration,
+    /// Acknowledged framing: how long numbered frames the server's TCP has may wait for the
+    /// server's own acknowledgement (`A<n>`) before they are written again, on the same
+    /// connection (line noise on the UART garbled one, say; the server drops a copy it has).
+    /// The wait starts again at each acknowledgement, of TCP or of the server. Valid: 1 ms to
+    /// a day.
+    #[cfg_attr(feature = "serde", serde(with = "units::HumanDuration"))]
+    pub resend_timeout: Duration,
 
     // ---- Queries and the watchdog (B10) ----
     /// How often signal (`AT+CSQ`) and cell (`AT+CREG?`) are queried (the seed's 60 s).
@@ -184,6 +206,13 @@ pub struct Config {
     /// Valid: 1 ms to a minute.
     #[cfg_attr(feature = "serde", serde(with = "units::HumanDuration"))]
     pub watchdog_feed_interval: Duration,
+    /// The watchdog is fed only while the device makes progress (a command answered, a phase
+    /// changed, a message delivered) within this: a livelock stops feeding it, and the MCU is
+    /// reset. Longer than any wait without progress the device makes on purpose: a hung
+    /// modem is power-cycled within `hung_modem_bound` (205 s by default).
+    /// Valid: 1 ms to a day.
+    #[cfg_attr(feature = "serde", serde(with = "units::HumanDuration"))]
+    pub progress_timeout: Duration,
 
     // ---- AT commands and modem power ----
     /// How long an ordinary command may take to its final result.
@@ -276,13 +305,18 @@ impl Default for Config {
             ip_wait: secs(5 * 60),
             flight_mode: secs(20),
             connect_failures_before_shut: 5,
+            connect_rounds_before_startup: 3,
+            startups_before_power_cycle: 2,
             connect_pause: secs(5),
             connect_jitter: Duration::ZERO,
             connect_jitter_seed: 0,
             connect_timeout: secs(75),
             send_timeout: secs(30),
+            ack_poll_interval: Duration::from_millis(250),
+            resend_timeout: secs(5),
             query_interval: secs(60),
             watchdog_feed_interval: secs(4),
+            progress_timeout: secs(300),
             at_timeout: secs(5),
             ciicr_timeout: secs(85),
             cipshut_timeout: secs(65),
@@ -314,10 +348,11 @@ impl Config {
     }
 
     /// The longest a silently dead TCP link goes unnoticed while connected: the next heartbeat
-    /// is at most one interval away and its `SEND OK` must come within the send timeout.
-    /// (Plus the answer time of a query in progress, milliseconds on a live modem.)
+    /// is at most one interval away, its bytes wait at most the send timeout for their
+    /// acknowledgement, and that is seen at the next `AT+CIPACK`. (Plus the answer time of a
+    /// command in progress, milliseconds on a live modem.)
     pub fn dead_link_bound(&self) -> Duration {
-        self.heartbeat_interval + self.send_timeout
+        self.heartbeat_interval + self.send_timeout + self.ack_poll_interval
     }
 
     /// The longest one round of B7 takes before the data link is shut: every attempt waits
@@ -332,13 +367,24 @@ impl Config {
         self.connect_pause + self.connect_jitter
     }
 
-    /// A share of `connect_jitter`: about `draw` / 2^32 of it, in 64-bit arithmetic as
-    /// [`Instant`]'s (a Cortex-M0+ pays for 128-bit), in the fewest instructions (the core is
-    /// at its flash budget): the knob counted in units of 2^16 µs, times the draw's high 16
-    /// bits, so at most 65.5 ms short of the exact share.
-    pub fn jitter(&self, draw: u32) -> Duration {
-        let micros = (Instant::ZERO + self.connect_jitter).as_micros();
-        Duration::from_micros((micros >> 16) * u64::from(draw >> 16))
+    /// A share of `connect_jitter`, in µs: about `draw` / 2^32 of it, in the fewest
+    /// instructions (the core is at its flash budget: no `Duration` from micros, whose 64-bit
+    /// division a Cortex-M0+ pays for): the knob in units of 2^16 µs (a day is under 2^21)
+    /// times the draw's high 10 bits, one 32-bit multiply, so the share is in 1/1024 steps
+    /// and at most 65.5 ms short of them.
+    pub fn jitter_micros(&self, draw: u32) -> u64 {
+        let units = ((Instant::ZERO + self.connect_jitter).as_micros() >> 16) as u32;
+        u64::from(units.wrapping_mul(draw >> 22)) << 6
+    }
+
+    /// The longest the ladder climbs from one rung to the next while nothing is delivered:
+    /// `connect_rounds_before_startup` connect rounds (plus their `AT+CIPSHUT`) before
+    /// start-up runs again, and `startups_before_power_cycle` of those before a power
+    /// cycle. (Bring-up's own bound, B6's flight mode, comes on top while the IP is not
+    /// ready.)
+    pub fn ladder_rung_bound(&self) -> Duration {
+        (self.connect_round_bound() + self.cipshut_timeout)
+            * u32::from(self.connect_rounds_before_startup)
     }
 
     /// The longest a hung modem goes unnoticed, from the first command it leaves unanswered:
@@ -398,6 +444,18 @@ impl Config {
                 Number(1),
                 Number(255),
             ),
+            (
+                "connect_rounds_before_startup",
+                Number(c.connect_rounds_before_startup.into()),
+                Number(1),
+                Number(255),
+            ),
+            (
+                "startups_before_power_cycle",
+                Number(c.startups_before_power_cycle.into()),
+                Number(1),
+                Number(255),
+            ),
             ("connect_pause", D(c.connect_pause), ms, day),
             (
                 "connect_jitter",
@@ -407,6 +465,8 @@ impl Config {
             ),
             ("connect_timeout", D(c.connect_timeout), ms, day),
             ("send_timeout", D(c.send_timeout), ms, day),
+            ("ack_poll_interval", D(c.ack_poll_interval), ms, day),
+            ("resend_timeout", D(c.resend_timeout), ms, day),
             ("query_interval", D(c.query_interval), ms, day),
             (
                 "watchdog_feed_interval",
@@ -414,6 +474,7 @@ impl Config {
                 ms,
                 minute,
             ),
+            ("progress_timeout", D(c.progress_timeout), ms, day),
             ("at_timeout", D(c.at_timeout), ms, day),
             ("ciicr_timeout", D(c.ciicr_timeout), ms, day),
             ("cipshut_timeout", D(c.cipshut_timeout), ms, day),
@@ -552,7 +613,7 @@ mod tests {
     #[test]
     fn bounds() {
         let c = Config::default();
-        assert_eq!(c.dead_link_bound(), secs(40));
+        assert_eq!(c.dead_link_bound(), Duration::from_millis(40_250));
         assert_eq!(c.connect_round_bound(), secs(400));
         // The watchdog is fed well within a Pico's 8.3 s maximum.
         assert!(c.watchdog_feed_interval * 2 <= Duration::from_millis(8300));
@@ -632,27 +693,28 @@ mod tests {
         }
     }
 
-    /// The jitter: (jitter s, draw) -> ms, never more than the knob, at most 65.5 ms short of
-    /// the draw's exact share.
+    /// The jitter: (jitter s, draw) -> ms, never more than the knob, the draw's share in
+    /// 1/1024 steps of it (each at most 65.5 ms short).
     #[test]
     fn the_jitter_is_the_draws_share_of_the_knob() {
         let cases: [((u64, u32), u64); 5] = [
             // The seed's fixed pause: no jitter, whatever the draw.
             ((0, u32::MAX), 0),
             ((30, 0), 0),
-            // 30 s is 457 units of 65.536 ms (and 50.2 ms).
+            // 30 s is 457 units of 65.536 ms (and 50.2 ms); the draw counts in 1/1024.
             ((30, 1 << 31), 14_974),
             ((30, 1 << 30), 7_487),
-            ((30, u32::MAX), 29_949),
+            ((30, u32::MAX), 29_920),
         ];
         for ((jitter, draw), want) in cases {
             let c = Config {
                 connect_jitter: secs(jitter),
                 ..Config::default()
             };
-            let got = c.jitter(draw).as_millis() as u64;
+            let got = c.jitter_micros(draw) / 1000;
             assert_eq!(got, want, "{jitter} s, draw {draw}");
-            assert!(c.connect_pause + c.jitter(draw) <= c.longest_connect_pause());
+            let pause = c.connect_pause + Duration::from_micros(c.jitter_micros(draw));
+            assert!(pause <= c.longest_connect_pause());
         }
         // Seeded: the same seed draws the same, another seed otherwise.
         let draws = |seed| {

@@ -35,12 +35,16 @@ use crate::values::{Phase, RestartReason};
 
 /// The whole device; its phases are `impl Device` blocks in `startup`, `bringup`, `session`
 /// and `run`.
-pub(crate) struct Device<'a, U, C> {
+pub(crate) struct Device<'a, U, C, B: ?Sized> {
     pub(crate) config: &'a Config,
     pub(crate) at: At<'a, U, C>,
-    pub(crate) state: State<'a>,
+    pub(crate) state: State<'a, B>,
     /// Modem restarts in a row without the modem coming up: alternates RESET and power key.
     pub(crate) restarts: u32,
+    /// Start-ups the ladder ran in a row, nothing delivered (`RestartReason::NoProgress`).
+    pub(crate) startups: u8,
+    /// The session delivered something (the server acknowledged it).
+    pub(crate) delivered: bool,
     /// When signal and cell are queried next (B10).
     pub(crate) query_due: Instant,
     /// B10's signal was queried between bring-up polls: the next poll's `AT+CREG?` reports
@@ -54,13 +58,17 @@ pub(crate) struct Device<'a, U, C> {
     pub(crate) ntp: NtpState,
 }
 
-/// The network clock sync (B4, in `session`), between turns of the session loop.
+/// The network clock sync (B4, in `session`): one step per turn of the session loop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum NtpState {
     /// The next sync starts at this instant.
     Due(Instant),
+    /// The step of the sync to send next (see `session`).
+    Step(u8),
     /// `AT+CNTP` was accepted; its `+CNTP:` is awaited until this instant.
     Waiting(Instant),
+    /// The sync is over: the bearer is closed, then the next one is due at this instant.
+    Close(Instant),
 }
 
 impl From<AtError> for RestartReason {
@@ -73,13 +81,15 @@ impl From<AtError> for RestartReason {
     }
 }
 
-impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
-    pub(crate) fn new(config: &'a Config, uart: U, clock: &'a C, board: &'a mut dyn Board) -> Self {
+impl<'a, U: Read + Write, C: Clock, B: Board + ?Sized> Device<'a, U, C, B> {
+    pub(crate) fn new(config: &'a Config, uart: U, clock: &'a C, board: &'a mut B) -> Self {
         Device {
             config,
             at: At::new(uart, clock, config),
             state: State::new(board, config.framing),
             restarts: 0,
+            startups: 0,
+            delivered: false,
             query_due: Instant::ZERO,
             cell_pending: false,
             phase: None,
@@ -96,6 +106,7 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
     pub(crate) fn set_phase(&mut self, phase: Phase) {
         if self.phase != Some(phase) {
             self.phase = Some(phase);
+            self.at.progressed();
             self.state.report(Report::Phase(phase));
         }
     }
@@ -119,11 +130,28 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
     /// or restarted: once the modem is started, a restart URC (`RDY`, `+CPIN: NOT READY`, a
     /// power-down) seen before the command or while it is pending ends it with the
     /// [`Device::check_modem`] reason, and nothing is sent to the fresh modem.
+    ///
+    /// Once the modem is started, a sign that it restarted unseen ([`Flags::suspect`](crate::state::Flags::suspect): an
+    /// echo, a second `Call Ready`, an `ERROR` to a multi-link command ...) makes the next command
+    /// check first, `AT+CIPMUX?`: a modem that says `+CIPMUX: 0` lost its settings, and the
+    /// command ends with [`RestartReason::Rebooted`] (start-up again, no power action).
     pub(crate) async fn cmd(&mut self, command: &Command<'_>) -> Result<Outcome, RestartReason> {
-        if !self.state.starting {
+        let started = !self.state.starting;
+        if started {
             self.check_modem()?;
+            if core::mem::take(&mut self.state.flags.suspect) {
+                let check = Command::Read(Name::Cipmux);
+                let outcome = self.at.command(&check, &mut self.state).await?;
+                match (outcome, self.at.answer().multi) {
+                    (Outcome::Ok, Some(false)) => return Err(RestartReason::Rebooted),
+                    // No answer in time: again before the next command.
+                    (Outcome::Timeout | Outcome::Aborted, _) => self.state.flags.suspect = true,
+                    _ => {}
+                }
+            }
         }
         let outcome = self.at.command(command, &mut self.state).await?;
+        self.state.flags.suspect |= started && self.at.take_echoed();
         if outcome == Outcome::Aborted {
             self.check_modem()?;
         }
@@ -145,7 +173,7 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
     pub(crate) fn pause(
         &mut self,
         duration: Duration,
-    ) -> impl Future<Output = Stop> + use<'_, 'a, U, C> {
+    ) -> impl Future<Output = Stop> + use<'_, 'a, U, C, B> {
         let deadline = self.now() + duration;
         self.at.sleep_until(deadline, &mut self.state)
     }

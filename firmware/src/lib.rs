@@ -32,20 +32,26 @@
 //!
 //! | event | bound |
 //! |---|---|
-//! | heartbeat (B1) | queued when due, sent as soon as the send before it ends (at most `send_timeout` late, only behind a slow send); the first right after connecting |
+//! | heartbeat (B1) | on a `heartbeat_interval` grid from the connect (the first right after connecting), none while the modem says the cell is lost; a due one goes ahead of the replies never tried and is written after at most the command in progress (one send: a prompt, at most [`MAX_MESSAGE`](config::MAX_MESSAGE) bytes and a `DATA ACCEPT`, some 145 ms at 115,200 baud; one `AT+CIPACK`; one read of received data, at most 486 bytes, some 55 ms; one clock-sync step or B10's query) and, with raw framing, the acknowledgement of the one message on the way; a late one does not move the next |
 //! | `back…` / `bin` / `time` (B2–B4) | the reply is queued when the data is decoded and sent next (after the send in progress) |
-//! | a silently dead TCP link | the session ends within [`Config::dead_link_bound`] (10 s + 30 s); the close that follows waits for the busy modem to answer an `AT` probe |
+//! | a burst of requests (B9) | newline and acknowledged framings: read from the modem (`AT+CIPRXGET=2`) only as the outbox has room for the replies, the rest held back by the modem and the server's TCP: none dropped. Raw framing: pushed (`+RECEIVE`), a reply that finds no room is dropped (`Dropped`) |
+//! | a silently dead TCP link | the session ends within [`Config::dead_link_bound`] (10 s + 30 s + 0.25 s: the heartbeat's bytes not acknowledged, seen by `AT+CIPACK`); closed (`AT+CIPCLOSE=0,1`) at once: a send never holds the AT channel (quick send mode), so a modem waiting for the network is never reset |
 //! | `<n>, CLOSED`, `SEND FAIL` | the session ends at once; the next `AT+CIPSTART` after `connect_pause` (5 s) plus a close and three status commands |
 //! | `+PDP: DEACT` | the session ends at once; `AT+CIPSHUT`, `connect_pause`, then bring-up from `IP INITIAL` |
-//! | IP not ready (B6) | polled every `poll_interval` (2 s); flight mode after `ip_wait` (5 min) for `flight_mode` (20 s) |
-//! | connects failing (B7) | `AT+CIPSHUT` after 5 in a row, within [`Config::connect_round_bound`] |
-//! | a failed send | the message stays at the outbox head and is the first sent after the reconnect |
-//! | the modem rebooted (`RDY`, `+CPIN: NOT READY`) | start-up again at once, no power action |
+//! | IP not ready (B6) | polled every `poll_interval` (2 s); flight mode after `ip_wait` (5 min) for `flight_mode` (20 s); the SIM's `+CPIN: NOT READY` is no restart until it is back (`+CPIN: READY`, or the IP ready): some modems reset it after `AT+CFUN=1` |
+//! | connects failing (B7), or sessions delivering nothing (every send failing) | `AT+CIPSHUT` after 5 in a row, within [`Config::connect_round_bound`] |
+//! | rounds of that, nothing delivered | start-up again after `connect_rounds_before_startup` (3) rounds, within [`Config::ladder_rung_bound`]; the modem power-cycled after `startups_before_power_cycle` (2) of those start-ups: no loop is endless |
+//! | a failed send, a lost link | what was written and not acknowledged (`AT+CIPACK`, asked once more after the link is gone) is written again, first, on the next connection: at-least-once delivery |
+//! | acknowledged framing (`framing: acked`) | a numbered frame stays until the server's `A<n>`: written again first on the next connection, after a modem reboot, and on the same connection when its TCP acknowledged it and `A<n>` did not come within `resend_timeout` (5 s): exactly-once delivery with the lab server's deduplication (`protocol::app`) |
+//! | data the modem holds unannounced (its `+CIPRXGET: 1` notice garbled) | read at the session loop's next turn after a line the decoder refuses, and with B10's query (60 s) at the latest |
+//! | the modem rebooted (`RDY`, `+CPIN: NOT READY`) | start-up again at once, no power action (a `RDY` during start-up: start-up begins again, after the step in progress) |
+//! | the modem rebooted unseen (auto-baud: no `RDY`; or a garbled one) | its next sign (an echo, `Call Ready` or `SMS Ready` a second time since it booted, `+CPIN: READY` unasked, `ERROR` to a multi-link command, a single-link `STATE:`) makes the next command check `AT+CIPMUX?`; `+CIPMUX: 0`: start-up again, no power action. Within a heartbeat interval while connected (the heartbeat's send is echoed, or refused) |
 //! | the modem hung | power-cycled within [`Config::hung_modem_bound`] of the first unanswered command |
 //! | the modem silent from power-up | RESET pulse after `boot_timeout` (10 s), then the power key after another, alternately |
 //! | a command without an answer in time | `AT` probes until one is answered, then `resync_quiet` (200 ms) of silence before the next command: a late answer is not taken for the next command's ([`at`]) |
-//! | a `> ` prompt that did not come in time | ESC written at once, so that a late prompt does not take the next command for data |
-//! | the watchdog | fed on every wake, at least every `watchdog_feed_interval` (4 s) while the core runs; [`Report::WatchdogFed`] at most once a second |
+//! | a `> ` prompt that did not come in time, or garbled, or a send aborted by a URC | the send's length in filler (NULs, `\n`) written at once: a late prompt takes it for the data, never a command; then `AT` probes and `resync_quiet` before the next command |
+//! | a UART read error | reported, and the read tried again at once (no byte wait) |
+//! | the watchdog | fed on every wake, at least every `watchdog_feed_interval` (4 s), while the device makes progress: a command answered, a phase changed or a message delivered within `progress_timeout` (5 min); a livelock stops feeding it and the hardware watchdog resets the MCU; [`Report::WatchdogFed`] (when fed) at most once a second |
 //!
 //! # Driving it in virtual time
 //!

@@ -71,7 +71,8 @@ pub enum Report<'a> {
     Dropped { kind: Kind, reason: DropReason },
     /// The outbox now holds `messages` messages and `bytes` bytes of replies.
     Outbox { messages: usize, bytes: usize },
-    /// A message was sent and the modem confirmed it (`SEND OK`), terminator included.
+    /// A message was delivered: the server's TCP acknowledged its bytes (`AT+CIPACK`);
+    /// terminator included.
     Sent { kind: Kind, data: &'a [u8] },
     /// A message was received (after framing).
     Received(&'a [u8]),
@@ -90,7 +91,7 @@ pub enum Report<'a> {
     AtResync,
     /// The modem sent bytes the decoder refused.
     Decode(DecodeError),
-    /// The UART failed to read; the core waits and carries on.
+    /// A UART read failed (framing, parity, overrun, break); the core reads again at once.
     UartError(ErrorKind),
 }
 

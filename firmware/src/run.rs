@@ -9,7 +9,10 @@
 //! | the connection dropped (`<n>, CLOSED`), a send failed or timed out | the session | reconnect after `connect_pause` (plus `connect_jitter`'s draw, when set) |
 //! | `+PDP: DEACT` | the session, any wait | `AT+CIPSHUT`, bring-up again, reconnect |
 //! | the IP is not ready | bring-up | poll every `poll_interval`; after `ip_wait`, flight mode (B6) |
-//! | connects keep failing | connect | `AT+CIPSHUT` after the 5th (B7) |
+//! | connects keep failing, or sessions deliver nothing (every send failing) | connect, the session | `AT+CIPSHUT` after the 5th in a row (B7) |
+//! | rounds of that, `connect_rounds_before_startup` (3) in a row, nothing delivered | the top loop | start-up again, no power action (`ModemRestart { reason: NoProgress, action: None }`) |
+//! | start-ups of that, `startups_before_power_cycle` (2) in a row, nothing delivered | the top loop | the modem is power-cycled (RESET, then the power key, alternately) |
+//! | the modem restarted unseen (no `RDY`: auto-baud, noise), its settings lost | any command: an echo, `Call Ready`, `ERROR` to a multi-link command make the next one check `AT+CIPMUX?` | `+CIPMUX: 0`: start-up again, no power action |
 //! | the IP is ready again after a wait | bring-up | with `connect_jitter` set, the pause (`connect_pause` and a draw of the jitter) before connecting: a fleet that lost a tower comes back spread out |
 //! | the modem rebooted (`RDY`, `+CPIN: NOT READY`) | the URC handler, at once: it ends any wait, a pending command or send included | start-up again, no power action, no close, no pause |
 //! | the modem stopped answering, or is off (`NORMAL POWER DOWN`) | the AT client, start-up | RESET pulse, then the power key, alternately, until it answers |
@@ -25,15 +28,17 @@ use crate::bringup::{CLOSE, SHUT};
 use crate::config::{Config, Jitter};
 use crate::device::Device;
 use crate::report::Report;
-use crate::time::Clock;
+use crate::time::{Clock, Instant};
 use crate::values::{LedState, LinkLoss, Phase, RestartReason};
 
 /// Runs the firmware: brings the modem up, keeps the connection to the server alive, and
 /// never returns. Every wait races UART bytes against `clock.sleep_until`; see the crate
 /// documentation for how to drive it in virtual time.
 ///
-/// The core is generic only over the UART and the clock, whose futures it holds; the board
-/// is used as `&mut dyn Board`, and the URC handler as `&mut dyn Handler`.
+/// The core is generic over the UART, the clock and the board: a firmware image has one of
+/// each, so the core is compiled once all the same, and the board's methods inline into it
+/// (with a board that does not log, the reports are not even built: 2 KB of flash less on the
+/// Pico than through a `&mut dyn Board`). The URC handler is the one `state::State`.
 pub async fn run<U, C, B>(config: &Config, uart: U, clock: &C, board: &mut B) -> !
 where
     U: Read + Write,
@@ -53,12 +58,13 @@ where
     }
 }
 
-impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
+impl<'a, U: Read + Write, C: Clock, B: Board + ?Sized> Device<'a, U, C, B> {
     /// Brings the modem up and keeps the connection alive until the modem must be restarted.
     async fn serve(&mut self) -> Result<Infallible, RestartReason> {
         self.start_modem().await?;
-        let mut failures = 0u8;
         let c = self.config;
+        // B7's count, and the ladder's rounds of it (see the module documentation).
+        let (mut failures, mut rounds) = (0u8, 0u8);
         // Seeded per device (anew at each start-up: the draws repeat, each device's its own).
         let mut jitter = Jitter::new(c.connect_jitter_seed);
         loop {
@@ -66,13 +72,13 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
             if waited {
                 failures = 0;
             }
-            // What the attempt leaves to clean up: the connection, or the whole data link.
             // With `connect_jitter`, the network back after a wait (maybe for every device
-            // that lost it) first gets the jittered pause: no attempt, nothing to clean up.
-            let cleanup = if waited && !c.connect_jitter.is_zero() {
-                None
-            } else if self.connect().await? {
-                failures = 0;
+            // that lost it) first gets the jittered pause: no attempt, nothing counted.
+            let spread = waited && !c.connect_jitter.is_zero();
+            let connected = !spread && self.connect().await?;
+            // What the attempt leaves to clean up: the connection, or the whole data link.
+            let mut cleanup = None;
+            if connected {
                 self.state.board.report(Report::Connected);
                 self.state.set_led(LedState::Connected);
                 let loss = self.session().await?;
@@ -90,20 +96,29 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
                 self.state.set_led(led);
                 // A PDP deactivation needs `AT+CIPSHUT` (Luat), a failed send a close; a
                 // closed link needs nothing.
-                match loss {
+                cleanup = match loss {
                     LinkLoss::Closed => None,
                     LinkLoss::PdpDeact => Some(SHUT),
                     LinkLoss::SendFailed | LinkLoss::SendTimeout => Some(CLOSE),
-                }
-            } else {
+                };
+            }
+            // (Taken: a failed connect after a session that delivered is no progress.)
+            if core::mem::take(&mut self.delivered) {
+                // Progress: every rung of the ladder starts again.
+                (failures, rounds, self.startups) = (0, 0, 0);
+            } else if !spread {
+                // A failed connect, or a session that delivered nothing (every send failing,
+                // a link that dies at once): B7 counts both.
                 failures = failures.saturating_add(1);
-                self.state.board.report(Report::ConnectFailed { failures });
-                let shut = failures >= self.config.connect_failures_before_shut;
-                if shut {
-                    failures = 0;
+                if !connected {
+                    self.state.board.report(Report::ConnectFailed { failures });
                 }
-                shut.then_some(SHUT)
-            };
+                if failures >= c.connect_failures_before_shut {
+                    failures = 0;
+                    rounds += 1;
+                    cleanup = Some(SHUT);
+                }
+            }
             if let Some(command) = cleanup {
                 self.cmd(&command).await?;
                 if matches!(command, Command::Exec(Name::Cipshut)) {
@@ -111,8 +126,12 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
                     self.ip_state = None;
                 }
             }
+            if rounds >= c.connect_rounds_before_startup {
+                return Err(RestartReason::NoProgress);
+            }
             self.set_phase(Phase::Pausing);
-            let end = self.now() + c.connect_pause + c.jitter(jitter.draw());
+            let end = self.now() + c.connect_pause;
+            let end = Instant::from_micros(end.as_micros() + c.jitter_micros(jitter.draw()));
             self.idle(end, Wake::Restart).await?;
             self.check_modem()?;
         }

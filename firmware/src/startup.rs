@@ -4,12 +4,16 @@
 //! # Start-up
 //!
 //! `AT` every `probe_interval` until the modem answers (a `RDY` is welcome but not required:
-//! a modem at auto-baud sends none), at most `boot_timeout`; then `ATE0`, `AT+CMEE=0`,
+//! a modem at auto-baud sends none), at most `boot_timeout` (a `RDY` after that answer is a
+//! restart in the middle of start-up, which then begins again); then `ATE0`, `AT+CMEE=0`,
 //! `ATI` and `AT+CGMR` to pick the [`ModemKind`], `AT+CPIN?` until `READY` (at most
 //! `sim_timeout`), `AT+CREG=2`, and the data settings, which need `IP INITIAL`, hence a
 //! `AT+CIPSHUT` first: `AT+CIPMUX=1`, `AT+CIPHEAD=1` (`+RECEIVE,<n>,<len>:` headers) and
-//! `AT+CIPQSEND=0`. Slow send mode makes `SEND OK` wait for the server's TCP ACK: a send
-//! that is never acknowledged times out, and that is how a silently dead link is noticed.
+//! `AT+CIPQSEND=1`. Quick send mode answers a send with `DATA ACCEPT` as soon as the modem
+//! holds the data, so a send never holds the AT channel while the network is slow or dark
+//! (slow mode's `SEND OK` waits for the server's TCP acknowledgement, up to 645 s); the
+//! session asks `AT+CIPACK` for the acknowledgement instead. It is required: a modem that
+//! refuses it is restarted (`SetupRefused`).
 //!
 //! # Restart
 //!
@@ -24,10 +28,12 @@
 //!   probed for `boot_timeout` after each RESET pulse or power-key press.
 
 use embedded_io_async::{Read, Write};
-use protocol::command::{Command, Name};
+use protocol::app::Framing;
+use protocol::command::{Command, Name, RxGet};
 use protocol::types::SimState;
 
 use crate::at::Outcome;
+use crate::board::Board;
 use crate::device::Device;
 use crate::report::Report;
 use crate::state::Flags;
@@ -45,31 +51,46 @@ enum Setup {
     Any(Command<'static>),
     /// `AT+CPIN?` every `poll_interval` until `READY`, at most `sim_timeout`.
     Sim,
+    /// Manual receive, `AT+CIPRXGET=1`, required; but with raw framing, whose message is what
+    /// the modem hands over in one piece (a read of its buffer would join them).
+    ManualReceive,
 }
 
-/// Start-up once the modem answers `AT`: echo off, plain errors, identification (`ATI`,
-/// `AT+CGMR`: Luat's modems name themselves), the SIM; then registration URCs with the
-/// cell, and the data settings, which are only accepted in `IP INITIAL` (hence
-/// `AT+CIPSHUT` first).
-static STARTUP: [Setup; 10] = [
-    Setup::Wanted(Command::Echo(false)),
-    Setup::Wanted(Command::Cmee(0)),
-    Setup::Any(Command::Info),
-    Setup::Any(Command::Exec(Name::Cgmr)),
-    Setup::Sim,
-    Setup::Wanted(Command::Creg(2)),
-    Setup::Any(Command::Exec(Name::Cipshut)),
-    Setup::Required(Command::Cipmux(true)),
-    Setup::Required(Command::Ciphead(true)),
-    Setup::Wanted(Command::Cipqsend(0)),
-];
+/// Start-up once the modem answers `AT`, step by step: echo off, plain errors,
+/// identification (`ATI`, `AT+CGMR`: Luat's modems name themselves), the SIM; then
+/// registration URCs with the cell, and the data settings, which are only accepted in
+/// `IP INITIAL` (hence `AT+CIPSHUT` first). (A `match`, not a table: a table of commands
+/// takes 32 bytes a step.)
+fn startup(step: u8) -> Option<Setup> {
+    Some(match step {
+        0 => Setup::Wanted(Command::Echo(false)),
+        1 => Setup::Wanted(Command::Cmee(0)),
+        2 => Setup::Any(Command::Info),
+        3 => Setup::Any(Command::Exec(Name::Cgmr)),
+        4 => Setup::Sim,
+        5 => Setup::Wanted(Command::Creg(2)),
+        6 => Setup::Any(Command::Exec(Name::Cipshut)),
+        7 => Setup::Required(Command::Cipmux(true)),
+        8 => Setup::Required(Command::Ciphead(true)),
+        9 => Setup::Required(Command::Cipqsend(1)),
+        10 => Setup::ManualReceive,
+        _ => return None,
+    })
+}
 
-impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
+impl<'a, U: Read + Write, C: Clock, B: Board + ?Sized> Device<'a, U, C, B> {
     /// Restarts the modem after `reason`: RESET and power key alternately, as long as it does
     /// not come up; nothing when it restarted on its own.
     pub(crate) async fn restart_modem(&mut self, reason: RestartReason) {
         let action = match reason {
             RestartReason::Rebooted => PowerAction::None,
+            // The ladder: start-up again, power-cycled only after a few of those.
+            RestartReason::NoProgress
+                if self.startups < self.config.startups_before_power_cycle =>
+            {
+                self.startups += 1;
+                PowerAction::None
+            }
             // Off: only the power key brings it back.
             RestartReason::PoweredDown if self.restarts == 0 => PowerAction::PowerKey,
             _ if self.restarts % 2 == 0 => PowerAction::Reset,
@@ -77,6 +98,10 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
         };
         self.set_phase(Phase::Restarting);
         self.state.starting = true;
+        // A modem that restarted, or is about to, says `Call Ready` and `SMS Ready` again.
+        if action != PowerAction::None || reason == RestartReason::Rebooted {
+            self.state.boot_urcs = 0;
+        }
         self.state.radio_off = false;
         self.state.set_led(LedState::Off);
         self.state
@@ -88,6 +113,7 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
             PowerAction::Reset => self.config.reset_pulse,
             PowerAction::PowerKey => self.config.power_key_press,
         };
+        self.startups = 0;
         self.power_line(action, true);
         self.pause(hold).await;
         self.power_line(action, false);
@@ -112,24 +138,35 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
                 return Err(RestartReason::NoAnswer);
             }
         }
+        // What the modem said before it answered was its boot; a `RDY` from now on is a
+        // restart, and start-up begins again (what was set is lost).
+        self.state.flags = Flags::default();
         let mut luat = false;
         let mut sim_deadline = None;
-        let mut steps = STARTUP.iter();
-        let mut step = steps.next();
-        while let Some(&setup) = step {
+        let mut step = 0;
+        while let Some(setup) = startup(step) {
             let command = match setup {
                 Setup::Wanted(command) | Setup::Required(command) | Setup::Any(command) => command,
                 Setup::Sim => {
                     sim_deadline.get_or_insert(self.now() + c.sim_timeout);
                     Command::Read(Name::Cpin)
                 }
+                // (The last step.)
+                Setup::ManualReceive if c.framing == Framing::Raw => break,
+                Setup::ManualReceive => Command::Ciprxget(RxGet::Manual(true)),
             };
             let outcome = self.cmd(&command).await?;
+            if self.state.flags.rebooted {
+                return Err(RestartReason::Rebooted);
+            }
             match setup {
                 Setup::Wanted(command) => {
                     self.wanted(&command, outcome);
                 }
                 Setup::Required(command) if !self.wanted(&command, outcome) => {
+                    return Err(RestartReason::SetupRefused);
+                }
+                Setup::ManualReceive if outcome != Outcome::Ok => {
                     return Err(RestartReason::SetupRefused);
                 }
                 Setup::Sim if self.at.answer().cpin != Some(SimState::Ready) => {
@@ -139,9 +176,9 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
                     self.pause(c.poll_interval).await;
                     continue;
                 }
-                _ => luat |= ModemKind::identify(&[&self.at.answer().text]) == ModemKind::AIR202,
+                _ => luat |= self.at.answer().luat,
             }
-            step = steps.next();
+            step += 1;
         }
         let kind = if luat {
             ModemKind::AIR202
@@ -150,8 +187,10 @@ impl<'a, U: Read + Write, C: Clock> Device<'a, U, C> {
         };
         self.at.set_connection_lines(kind.links);
 
-        // Whatever the modem said while starting is not news.
+        // The rest of what it said while starting (`+CPIN: READY`, `Call Ready` ...) is not
+        // news.
         self.state.flags = Flags::default();
+        self.at.take_echoed();
         self.state.starting = false;
         self.restarts = 0;
         self.state.board.report(Report::ModemReady(kind));

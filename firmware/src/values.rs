@@ -53,6 +53,10 @@ pub enum RestartReason {
     Uart,
     /// A command did not fit its buffer (cannot happen with `Config`'s text limits).
     CommandTooLong,
+    /// `connect_rounds_before_startup` rounds of connect failures in a row, nothing
+    /// delivered (the ladder above B7): start-up again, and after
+    /// `startups_before_power_cycle` of those, a power cycle.
+    NoProgress,
 }
 
 /// What was done to the modem's power lines.
@@ -117,7 +121,8 @@ pub enum LinkLoss {
     PdpDeact,
     /// `SEND FAIL` or `ERROR` to a send.
     SendFailed,
-    /// No `SEND OK` within `send_timeout`: the link is taken for dead.
+    /// Written bytes not acknowledged for `send_timeout`, or no `> ` prompt in time: the
+    /// link is taken for dead.
     SendTimeout,
 }
 

@@ -18,8 +18,51 @@
 //!   both directions; the device appends `\n` to what it sends. Split and joined segments give
 //!   back exactly the messages that were sent; a message longer than the deframer's buffer is
 //!   reported and skipped up to the next `\n`, and what follows is still delivered.
+//! - [`Framing::Acked`], the acknowledged framing (opt-in): newline framing whose lines are
+//!   [`Frame`]s, numbered, checksummed and acknowledged, so that each message is delivered
+//!   exactly once, through lost connections, modem reboots and line noise on the UART. See
+//!   below.
+//!
+//! Raw and newline framing deliver at least once: the device writes again what the peer's
+//! TCP did not acknowledge (after a lost connection, or a modem reboot that lost the
+//! modem's counts), so the server may get a message twice; and a request the server sent on
+//! a connection that died is lost with it (the server never sends it again).
+//!
+//! # The acknowledged framing
+//!
+//! Every line is a frame, in both directions ([`Frame`]):
+//!
+//! ```text
+//! M<seq> <crc> <payload>\n    a message
+//! A<seq> <crc>\n              an acknowledgement: the other side's message <seq> arrived
+//! ```
+//!
+//! `<seq>` is a decimal number, 0 to 65535, without leading zeros; `<crc>` four lowercase hex
+//! digits, the CRC-16/CCITT-FALSE ([`crc16`]) of the kind letter, the number's digits and the
+//! payload (`M7 ` + `back 1` is checked over `M`, `7`, `back 1`). A line that is no frame,
+//! or whose checksum is wrong (line noise), is dropped by whoever reads it: it is as if it
+//! never came, and the sender's timeout sends it again. A payload holds no `\n`.
+//!
+//! - The server numbers its requests from 1 (`M1 ... back 1`) and sends each again, with the
+//!   same number, until it is answered: on every new connection of the device, and when it
+//!   is not answered within its resend interval.
+//! - The device answers request `n` with a message numbered `n` (`M1 ... back 1`), or, when
+//!   the request asks for nothing (B2-B4), with `A<n>`. It answers every copy it gets: a
+//!   copy means its answer was lost.
+//! - The server acknowledges each numbered message of the device (`A1`) and takes the first
+//!   copy only: duplicates (an answer written again) are acknowledged and dropped.
+//! - The device keeps each numbered message until the server acknowledges it, and writes it
+//!   again, with its number, on the next connection, after a modem reboot, and when no
+//!   acknowledgement comes within its timeout. Heartbeats are `M0 ... heart beat`: number 0
+//!   is never acknowledged nor deduplicated (a heartbeat only says the link is alive).
+//!
+//! Exactly once, then: each request is answered, and each answer delivered to the server's
+//! application, once, whatever is lost, doubled or garbled on the way, as long as the device
+//! and the server keep their state (a device that loses its RAM starts over; the server
+//! tells a new run from its numbers only if the device says so, which it does not).
 
 use crate::encode::{BufferFull, Writer};
+use crate::types::{format_decimal, parse_decimal};
 
 /// The heartbeat payload (B1).
 pub const HEARTBEAT: &[u8] = b"heart beat";
@@ -78,15 +121,147 @@ pub enum Framing {
     Raw,
     /// Messages end with `\n`.
     Newline,
+    /// Lines that are [`Frame`]s: numbered, checksummed, acknowledged (exactly once).
+    Acked,
 }
 
 impl Framing {
-    /// What to send after each message.
+    /// What to send after each message (a frame's line end, with [`Framing::Acked`]).
     pub const fn terminator(self) -> &'static [u8] {
         match self {
             Framing::Raw => b"",
-            Framing::Newline => b"\n",
+            Framing::Newline | Framing::Acked => b"\n",
         }
+    }
+}
+
+/// Bytes [`Frame::encode`] adds to a message's payload, at most: `M65535 ffff ` and `\n`.
+pub const FRAME_OVERHEAD: usize = 13;
+
+/// CRC-16/CCITT-FALSE (polynomial 0x1021, MSB first, no reflection, no final XOR), carried
+/// on from `crc` over `data`; a checksum starts from `0xFFFF` (`b"123456789"` gives 0x29B1).
+pub const fn crc16(mut crc: u16, data: &[u8]) -> u16 {
+    let mut i = 0;
+    while i < data.len() {
+        crc ^= (data[i] as u16) << 8;
+        let mut bit = 0;
+        while bit < 8 {
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
+            bit += 1;
+        }
+        i += 1;
+    }
+    crc
+}
+
+/// A frame's checksum: over the kind letter, the number's digits and the payload.
+const fn frame_crc(kind: u8, digits: &[u8], payload: &[u8]) -> u16 {
+    crc16(crc16(crc16(0xFFFF, &[kind]), digits), payload)
+}
+
+/// `crc` as four lowercase hex digits.
+const fn hex4(crc: u16) -> [u8; 4] {
+    let mut out = [0; 4];
+    let mut i = 0;
+    while i < 4 {
+        let nibble = (crc >> (12 - 4 * i)) as u8 & 0xF;
+        out[i] = if nibble < 10 {
+            b'0' + nibble
+        } else {
+            b'a' + nibble - 10
+        };
+        i += 1;
+    }
+    out
+}
+
+/// The device's heartbeat as a frame: `M0 <crc> heart beat\n` (number 0: never acknowledged).
+pub const HEARTBEAT_FRAME: [u8; HEARTBEAT.len() + 9] = {
+    let crc = hex4(frame_crc(b'M', b"0", HEARTBEAT));
+    let mut frame = [b' '; HEARTBEAT.len() + 9];
+    frame[0] = b'M';
+    frame[1] = b'0';
+    let mut i = 0;
+    while i < 4 {
+        frame[3 + i] = crc[i];
+        i += 1;
+    }
+    let mut i = 0;
+    while i < HEARTBEAT.len() {
+        frame[8 + i] = HEARTBEAT[i];
+        i += 1;
+    }
+    frame[HEARTBEAT.len() + 8] = b'\n';
+    frame
+};
+
+/// One frame of [`Framing::Acked`] (see the [module documentation](self)): one line,
+/// without its `\n`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Frame<'a> {
+    /// `M<seq> <crc> <payload>`: a message. Number 0 is never acknowledged.
+    Message { seq: u16, payload: &'a [u8] },
+    /// `A<seq> <crc>`: the other side's message `seq` arrived.
+    Ack { seq: u16 },
+}
+
+impl<'a> Frame<'a> {
+    /// The frame's number.
+    pub const fn seq(&self) -> u16 {
+        match *self {
+            Frame::Message { seq, .. } | Frame::Ack { seq } => seq,
+        }
+    }
+
+    /// Writes the frame, with its `\n`; at most [`FRAME_OVERHEAD`] bytes more than the
+    /// payload.
+    pub fn encode(&self, out: &mut [u8]) -> Result<usize, BufferFull> {
+        let (kind, seq, payload): (u8, u16, &[u8]) = match *self {
+            Frame::Message { seq, payload } => (b'M', seq, payload),
+            Frame::Ack { seq } => (b'A', seq, &[]),
+        };
+        let mut digits = [0u8; 20];
+        let digits = format_decimal(u64::from(seq), &mut digits);
+        let crc = hex4(frame_crc(kind, digits, payload));
+        let mut w = Writer::new(out);
+        w.bytes(&[kind])?.bytes(digits)?.bytes(b" ")?.bytes(&crc)?;
+        if kind == b'M' {
+            w.bytes(b" ")?.bytes(payload)?;
+        }
+        w.bytes(b"\n")?;
+        Ok(w.len())
+    }
+
+    /// A line (without its `\n`) as a frame; `None` if it is none, or its checksum is wrong.
+    pub fn parse(line: &'a [u8]) -> Option<Frame<'a>> {
+        let (&kind, rest) = line.split_first()?;
+        let space = rest.iter().position(|&b| b == b' ')?;
+        let (digits, rest) = rest.split_at(space);
+        // 1 to 5 digits, without leading zeros.
+        let canonical = digits.len() <= 5 && matches!(digits, [_] | [b'1'..=b'9', _, ..]);
+        if !canonical || !digits.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let seq = u16::try_from(parse_decimal(digits)?).ok()?;
+        let (crc, rest) = rest.get(1..)?.split_at_checked(4)?;
+        let crc = crc.iter().try_fold(0u16, |acc, &b| {
+            let nibble = match b {
+                b'0'..=b'9' => b - b'0',
+                b'a'..=b'f' => b - b'a' + 10,
+                _ => return None,
+            };
+            Some(acc << 4 | u16::from(nibble))
+        })?;
+        let (frame, payload) = match (kind, rest) {
+            (b'M', [b' ', payload @ ..]) => (Frame::Message { seq, payload }, payload),
+            (b'A', []) => (Frame::Ack { seq }, &[][..]),
+            _ => return None,
+        };
+        (frame_crc(kind, digits, payload) == crc).then_some(frame)
     }
 }
 
@@ -116,6 +291,11 @@ impl<const N: usize> Deframer<N> {
 
     pub const fn framing(&self) -> Framing {
         self.framing
+    }
+
+    /// Bytes of a partial message held (whose end has not come yet).
+    pub const fn partial(&self) -> usize {
+        self.len
     }
 
     /// Forgets a partial message, as when the link is reconnected.

@@ -12,6 +12,8 @@
 #![no_std]
 #![forbid(unsafe_code)]
 
+#[macro_use]
+mod packed;
 pub mod app;
 pub mod command;
 mod encode;

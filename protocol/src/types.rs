@@ -100,12 +100,14 @@ impl IpState {
         }
     }
 
+    /// Case-insensitive lookup.
     pub fn from_text(text: &[u8]) -> Option<Self> {
-        IpState::ALL
-            .into_iter()
-            .find(|s| s.as_str().as_bytes().eq_ignore_ascii_case(text))
+        let i = IP_STATE_TEXTS.find(|t| t.eq_ignore_ascii_case(text))?;
+        IpState::ALL.get(i).copied()
     }
 }
+
+packed_texts!(IP_STATE_TEXTS, IpState);
 
 /// The state of one connection in a `C:` or `+CIPSTATUS:` line (manual p.231).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -139,12 +141,14 @@ impl ClientState {
         }
     }
 
+    /// Case-insensitive lookup.
     pub fn from_text(text: &[u8]) -> Option<Self> {
-        ClientState::ALL
-            .into_iter()
-            .find(|s| s.as_str().as_bytes().eq_ignore_ascii_case(text))
+        let i = CLIENT_STATE_TEXTS.find(|t| t.eq_ignore_ascii_case(text))?;
+        ClientState::ALL.get(i).copied()
     }
 }
+
+packed_texts!(CLIENT_STATE_TEXTS, ClientState);
 
 /// Network registration status, `<stat>` of `+CREG`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -208,12 +212,14 @@ impl SimState {
         }
     }
 
+    /// Case-insensitive lookup.
     pub fn from_text(text: &[u8]) -> Option<Self> {
-        SimState::ALL
-            .into_iter()
-            .find(|s| s.as_str().as_bytes().eq_ignore_ascii_case(text))
+        let i = SIM_STATE_TEXTS.find(|t| t.eq_ignore_ascii_case(text))?;
+        SimState::ALL.get(i).copied()
     }
 }
+
+packed_texts!(SIM_STATE_TEXTS, SimState);
 
 /// A local time as `AT+CCLK` writes it: `"yy/MM/dd,hh:mm:ss±zz"`, zz in quarter-hours.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -290,13 +296,35 @@ fn civil_from_days(z: i64) -> (i64, u8, u8) {
 pub fn format_decimal(mut n: u64, out: &mut [u8; 20]) -> &[u8] {
     let mut i = out.len();
     loop {
+        // 32-bit division where it fits (it nearly always does): see `div_rem`.
+        let (rest, digit) = match u32::try_from(n) {
+            Ok(small) => (u64::from(small / 10), small % 10),
+            Err(_) => div_rem(n, 10),
+        };
         i -= 1;
-        out[i] = b'0' + (n % 10) as u8;
-        n /= 10;
+        out[i] = b'0' + digit as u8;
+        n = rest;
         if n == 0 {
             return &out[i..];
         }
     }
+}
+
+/// `n / d` and `n % d` by shifts and subtractions. A Cortex-M0+ has no divide instruction,
+/// and a 64-bit `/` links about 500 bytes of library routine; this is a few dozen. `d` must
+/// not be 0 (then the quotient is all ones).
+pub fn div_rem(n: u64, d: u32) -> (u64, u32) {
+    let d = u64::from(d);
+    let (mut quotient, mut rest) = (0u64, 0u64);
+    for bit in (0..64).rev() {
+        rest = (rest << 1) | ((n >> bit) & 1);
+        quotient <<= 1;
+        if rest >= d {
+            rest -= d;
+            quotient |= 1;
+        }
+    }
+    (quotient, rest as u32)
 }
 
 /// Parses an unsigned decimal number with no sign and no spaces; `None` on anything else,
@@ -356,6 +384,15 @@ mod tests {
         let mut buf = [0; 20];
         assert_eq!(format_decimal(0, &mut buf), b"0");
         assert_eq!(format_decimal(u64::MAX, &mut buf), b"18446744073709551615");
+        assert_eq!(format_decimal(1 << 32, &mut buf), b"4294967296");
+        for (n, d) in [
+            (0, 7),
+            (u64::MAX, 10),
+            (1 << 40, 1_000_000),
+            (12_345_678_901, 1),
+        ] {
+            assert_eq!(div_rem(n, d), (n / u64::from(d), (n % u64::from(d)) as u32));
+        }
         assert_eq!(parse_decimal(b"18446744073709551615"), Some(u64::MAX));
         assert_eq!(parse_decimal(b"18446744073709551616"), None);
         assert_eq!(parse_decimal(b"1000000000"), Some(1_000_000_000));

@@ -859,6 +859,31 @@ fn answers() {
             ],
         ),
         case(
+            "CIPSEND: before the prompt only an error ends it; a stray OK, SEND OK, SEND FAIL or DATA ACCEPT is a URC; after it OK ends nothing",
+            vec![
+                Host(SEND0),
+                Modem(b"\r\nOK\r\n\r\n0, SEND OK\r\n\r\nDATA ACCEPT:0,5\r\n\r\n0, SEND FAIL\r\n"),
+                Pending(true),
+                Modem(b"\r\n> \r\nOK\r\n"),
+                Pending(true),
+                Modem(b"\r\nDATA ACCEPT:0,5\r\n"),
+                Pending(false),
+                Host(SEND0),
+                Modem(b"\r\n+CME ERROR: 3\r\n"),
+                Pending(false),
+            ],
+            vec![
+                urc(R::Ok),
+                urc(R::SendOk(Some(0))),
+                urc(R::DataAccept { link: Some(0), len: 5 }),
+                urc(R::SendFail(Some(0))),
+                info(R::Prompt),
+                urc(R::Ok),
+                fin(R::DataAccept { link: Some(0), len: 5 }),
+                fin(R::CmeError(3)),
+            ],
+        ),
+        case(
             "CIPSEND: +PDP: DEACT and CLOSED are URCs; the host gives up",
             vec![
                 Host(SEND0),
@@ -1141,10 +1166,10 @@ fn payloads() {
             ],
         ),
         case(
-            "a huge length is refused at once; the decoder reads lines again",
+            "a huge length is refused at once and taken for noise: what follows up to the next line end is its payload",
             vec![
                 Host(CSQ),
-                Modem(b"\r\n+RECEIVE,0,1000000000:\r\n\r\n+CSQ: 20,0\r\n\r\nOK\r\n"),
+                Modem(b"\r\n+RECEIVE,0,1000000000:\r\nRDY\r\n+CSQ: 20,0\r\n\r\nOK\r\n"),
                 Modem(b"\r\n+IPD,99999999999999999999:x\r\n+CIPRXGET: 3,0,1000,0\r\nRDY\r\n"),
             ],
             vec![
@@ -1152,8 +1177,8 @@ fn payloads() {
                 info(R::Csq { rssi: 20, ber: 0 }),
                 fin(R::Ok),
                 Err(DecodeError::Malformed),
+                // Skipped by its length: the `RDY` is in it.
                 Err(DecodeError::PayloadTooLong { len: 2000 }),
-                urc(R::Ready),
             ],
         ),
     ]);
@@ -1167,10 +1192,10 @@ fn errors_and_recovery() {
             "known prefixes with bad fields are malformed",
             vec![Modem(
                 b"\r\n+CSQ: 99\r\n\r\nSTATE: FOO\r\n\r\n+CREG: 7\r\n\r\n1000, CLOSED\r\n\
-                  \r\n+RECEIVE,0,x:\r\n\r\nC: 0,0,\"TCP\"\r\n\r\n+CCLK: \"26/13/28,15:20:00+32\"\r\n\
+                  \r\nC: 0,0,\"TCP\"\r\n\r\n+CCLK: \"26/13/28,15:20:00+32\"\r\n\
                   \r\nDATA ACCEPT:x\r\n\r\n+CGATT: 2\r\n\r\n+PDP: ACT\r\n\r\n+CIPRXGET: 9\r\n",
             )],
-            vec![Err(DecodeError::Malformed); 11],
+            vec![Err(DecodeError::Malformed); 10],
         ),
         case(
             "noise, then recovery",
@@ -1201,19 +1226,72 @@ fn errors_and_recovery() {
             fin(R::Ok),
         ],
     ));
+    // Server data never reads as modem lines: a payload the buffer cannot hold, or whose
+    // header is garbled, is skipped, by its length where the header still tells it.
     check::<16>(&case(
-        "a payload larger than a small buffer",
+        "a payload larger than the buffer is skipped by its length",
         vec![Modem(
-            b"\r\n+RECEIVE,0,17:\r\n\r\n+RECEIVE,0,16:\r\n0123456789abcdef",
+            b"\r\n+RECEIVE,0,20:\r\nab\r\nRDY\r\n0, CLOSED\r\n\
+              \r\n+IPD,17:+PDP: DEACT\r\nRDY\r\n\
+              \r\n+RECEIVE,0,16:\r\n0123456789abcdef\r\n0, SEND OK\r\n",
         )],
         vec![
+            Err(DecodeError::PayloadTooLong { len: 20 }),
             Err(DecodeError::PayloadTooLong { len: 17 }),
             urc(R::Receive {
                 link: 0,
                 data: b"0123456789abcdef",
             }),
+            urc(R::SendOk(Some(0))),
         ],
     ));
+    check_all(&[
+        case(
+            "a header with a garbled name or link is skipped by its length",
+            vec![Modem(
+                b"\r\n+RECEVE,0,12:\r\nx\r\n0, CLOSED\r\n\
+                  \r\n+R\xc5CEIVE,0,5:\r\nRDY\r\n\r\n+IP,5:RDY\r\n\r\nOK\r\n",
+            )],
+            vec![
+                Err(DecodeError::Malformed),
+                Err(DecodeError::Malformed),
+                Err(DecodeError::Malformed),
+                urc(R::Ok),
+            ],
+        ),
+        case(
+            "a header whose length or colon is garbled: skipped up to the line end after it",
+            vec![Modem(
+                b"\r\n+RECEIVE,0,1x:\r\nRDY 1 in the noise\r\n0, SEND OK\r\n\
+                  \r\n+RECEIVE,0,19;\r\nback 2 in the noise\r\n+PDP: DEACT\r\n\
+                  \r\n+RECEIVE,x,3:RDY\r\nOK\r\n\r\n+RECEIVE,0,99999:\r\nRDY\r\nOK\r\n",
+            )],
+            vec![
+                Err(DecodeError::Malformed),
+                urc(R::SendOk(Some(0))),
+                Err(DecodeError::Malformed),
+                urc(R::PdpDeact),
+                Err(DecodeError::Malformed),
+                urc(R::Ok),
+                Err(DecodeError::PayloadTooLong { len: 99999 }),
+                urc(R::Ok),
+            ],
+        ),
+        case(
+            "a manual-receive read longer than the buffer is skipped by its length",
+            vec![
+                Host(Command::Ciprxget(RxGet::Read {
+                    link: Some(0),
+                    len: 1460,
+                    hex: false,
+                })),
+                Modem(b"\r\n+CIPRXGET: 2,0,1700,0\r\n"),
+                Modem(&[b'R'; 1700]),
+                Modem(b"\r\nOK\r\n"),
+            ],
+            vec![Err(DecodeError::PayloadTooLong { len: 1700 }), fin(R::Ok)],
+        ),
+    ]);
 }
 
 // ---- Transcripts ---------------------------------------------------------------------------

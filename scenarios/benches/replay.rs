@@ -12,6 +12,10 @@
 //! 3. a fleet (`scenarios/fleet/default.json`) of `LONGLINK_BENCH_FLEET` devices (default
 //!    1,000) for an hour on every core: simulated device-hours per wall second, and the
 //!    peak RSS (run first, so that the peak is the fleet's).
+//!
+//! With `LONGLINK_BENCH_PROGRESS` set (`cargo xtask bench` sets it when it shows a progress
+//! bar), it also writes `progress <done>/<total> <what>` lines on stderr, in simulated
+//! device-hours replayed.
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)] // a benchmark measures wall time (clippy.toml)
 
 use std::cmp::Reverse;
@@ -34,6 +38,8 @@ fn main() {
         .and_then(|n| n.parse().ok())
         .unwrap_or(1000);
     let simulated = day.duration.as_secs_f64();
+    let mut progress = Progress::new(&day, 6 + 3 * devices as u64);
+    progress.add(0.0, "1 device, trace off");
     println!(
         "replay benchmark: {} ({} of virtual time)",
         day.name,
@@ -59,7 +65,13 @@ fn main() {
         simulated / baseline.as_secs_f64(),
     );
     // One device: best of 5, so that a busy machine shows less.
-    let runs: Vec<(Duration, u64)> = (0..5).map(|_| one(&day, false)).collect();
+    let runs: Vec<(Duration, u64)> = (0..5)
+        .map(|_| {
+            let run = one(&day, false);
+            progress.add(1.0, "1 device, trace off");
+            run
+        })
+        .collect();
     let (best, heartbeats) = *runs.iter().min().unwrap();
     println!(
         "1 device, trace off:  {:>9.1} ms  {:>12.0} simulated s / wall s  ({heartbeats} heartbeats at the server; best of 5, median {:.1} ms)",
@@ -73,6 +85,7 @@ fn main() {
     );
     let started = Instant::now();
     let replay = scenarios::replay(&day, "scenarios/day.json", None);
+    progress.add(1.0, "1 device, trace on");
     let bytes = replay.trace().len();
     let with_trace = started.elapsed();
     println!(
@@ -86,7 +99,7 @@ fn main() {
     println!();
 
     for trace in [false, true] {
-        let (wall, bytes) = many(&day, devices, trace);
+        let (wall, bytes) = many(&day, devices, trace, &mut progress);
         println!(
             "{devices} devices, trace {}: {:>8.2} s  {:>12.0} simulated device-s / wall s  ({:.3} s per device-day{})",
             if trace { "on " } else { "off" },
@@ -100,6 +113,7 @@ fn main() {
     for seed in 0..devices as u64 {
         let (mut w, _) = world(&day, seed, false).unwrap();
         w.run_until(day.duration);
+        progress.add(1.0, "devices one after the other");
     }
     let wall = started.elapsed();
     println!(
@@ -166,7 +180,14 @@ fn heartbeats(world: &World) -> u64 {
 
 /// `n` worlds in memory, stepped by one loop in virtual-time order. Returns the wall time
 /// and the bytes of trace written (with `trace`).
-fn many(day: &Scenario, n: usize, trace: bool) -> (Duration, u64) {
+fn many(day: &Scenario, n: usize, trace: bool, progress: &mut Progress) -> (Duration, u64) {
+    let what = format!(
+        "{n} devices at once, trace {}",
+        if trace { "on" } else { "off" }
+    );
+    // Progress every 1% of the day: the loop's time order makes it a share of the work.
+    let step = day.duration / 100;
+    let mut next_report = step;
     let mut worlds: Vec<World> = (0..n as u64)
         .map(|seed| world(day, seed, trace).unwrap().0)
         .collect();
@@ -183,6 +204,10 @@ fn many(day: &Scenario, n: usize, trace: bool) -> (Duration, u64) {
         if at > day.duration {
             continue;
         }
+        if at >= next_report {
+            progress.add(n as f64 / 100.0, &what);
+            next_report += step;
+        }
         let w = &mut worlds[i];
         w.run_until(at);
         if trace {
@@ -193,6 +218,39 @@ fn many(day: &Scenario, n: usize, trace: bool) -> (Duration, u64) {
         }
     }
     (started.elapsed(), sink.0)
+}
+
+/// Progress lines for `cargo xtask bench`, in device-hours (see the module documentation).
+struct Progress {
+    on: bool,
+    /// Device-days so far, and in all.
+    done: f64,
+    total: u64,
+    hours_per_day: f64,
+}
+
+impl Progress {
+    fn new(day: &Scenario, device_days: u64) -> Progress {
+        Progress {
+            on: std::env::var_os("LONGLINK_BENCH_PROGRESS").is_some(),
+            done: 0.0,
+            total: device_days,
+            hours_per_day: day.duration.as_secs_f64() / 3600.0,
+        }
+    }
+
+    /// `device_days` more, now running `what`.
+    fn add(&mut self, device_days: f64, what: &str) {
+        if self.on {
+            self.done += device_days;
+            let hours = |days: f64| (days * self.hours_per_day).round() as u64;
+            eprintln!(
+                "progress {}/{} {what}",
+                hours(self.done),
+                hours(self.total as f64)
+            );
+        }
+    }
 }
 
 /// Counts what is written to it.

@@ -1,7 +1,9 @@
 //! Checks a run's records against a scenario's expectations.
 //!
 //! Each expectation is checked on its own, in an order where the expectations it is anchored
-//! to (`after`) come first; one that fails leaves those anchored to it failed too. A failure
+//! to (`after`) come first; one that fails leaves those anchored to it failed too. A scripted
+//! client's run is judged too, as one more result after them: its steps all done, or the one
+//! that failed (what it waited for, what came instead). A failure
 //! carries what was expected and what happened, as lines to diff, and the virtual time to
 //! show the trace around.
 //!
@@ -9,25 +11,29 @@
 //! replay sees, and its times hold only to the wall clock's jitter: [`Observation`] says so,
 //! and the checks skip (never pass) what cannot be seen, and loosen time bounds by its slack.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use protocol::app::{Deframer, Framing};
+use protocol::app::{Deframer, Frame, Framing};
 
-use crate::format::{Check, Expectation, ReportPattern, Scenario, What};
+use crate::format::{Check, ClientStep, Expectation, ReportPattern, Scenario, What};
 use crate::invariants::{self, Applied, Evidence, Judged};
 use crate::plan::Planned;
 pub use crate::trace::secs;
-use crate::trace::{Dir, Event, Record};
+use crate::trace::{Dir, Event, Record, SmsDir};
 
 /// How one expectation fared.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CheckResult {
-    /// Its position in the file's `expect` list, from 0.
+    /// Its position in the file's `expect` list, from 0; the scripted client's result (if
+    /// the file has a `client`) comes after them.
     pub index: usize,
     pub summary: String,
     /// When it matched (its first occurrence), if that means something.
     pub matched_at: Option<Duration>,
+    /// The span of virtual time it was checked over, when it got that far (its anchors
+    /// resolved): for drawing it on a timeline.
+    pub window: Option<(Duration, Duration)>,
     pub failure: Option<Failure>,
     /// Not checked, and why: the run could not see what it looks at (see [`Observation`]).
     pub skipped: Option<String>,
@@ -139,6 +145,7 @@ pub fn check(run: &Run<'_>) -> Vec<CheckResult> {
                 index,
                 summary: e.summary(),
                 matched_at: None,
+                window: None,
                 failure: None,
                 skipped: None,
             };
@@ -172,7 +179,66 @@ pub fn check(run: &Run<'_>) -> Vec<CheckResult> {
         let after = results.iter().filter(|r| r.is_some()).count();
         assert!(after > before, "expectation anchors go round in a circle");
     }
-    results.into_iter().map(Option::unwrap).collect()
+    let mut results: Vec<CheckResult> = results.into_iter().map(Option::unwrap).collect();
+    if let Some(client) = &run.scenario.client {
+        results.push(client_script(run, &client.steps, expectations.len()));
+    }
+    results
+}
+
+/// The scripted client's run, as one result after the file's expectations (`index`): every
+/// step done, or the first that failed, or the one still going when the run ended.
+fn client_script(run: &Run<'_>, steps: &[ClientStep], index: usize) -> CheckResult {
+    let mut result = CheckResult {
+        index,
+        summary: format!(
+            "the client's script ({} steps) runs to its end",
+            steps.len()
+        ),
+        matched_at: None,
+        window: Some((Duration::ZERO, run.end)),
+        failure: None,
+        skipped: None,
+    };
+    let mut done = 0;
+    for record in run.records {
+        let Event::Client {
+            step,
+            action,
+            error,
+            ..
+        } = &record.event
+        else {
+            continue;
+        };
+        if let Some(error) = error {
+            result.failure = Some(Failure {
+                message: format!(
+                    "client.steps[{step}] ({action}) failed at {}: {error}",
+                    secs(record.at)
+                ),
+                expected: vec![action.clone()],
+                actual: vec![error.clone()],
+                around: Some(record.at),
+            });
+            return result;
+        }
+        done += 1;
+        result.matched_at = Some(record.at);
+    }
+    if let Some(step) = steps.get(done) {
+        result.failure = Some(Failure {
+            message: format!(
+                "client.steps[{done}] ({step}) had not finished when the run ended at {}",
+                secs(run.end)
+            ),
+            expected: vec![step.to_string()],
+            actual: vec!["the run's end".into()],
+            around: Some(result.matched_at.unwrap_or(run.end)),
+        });
+        result.matched_at = None;
+    }
+    result
 }
 
 const UNSEEN_REPORTS: &str = "not checkable here: the firmware's reports are not visible \
@@ -271,6 +337,7 @@ fn check_one(
         index,
         summary: e.summary(),
         matched_at: None,
+        window: Some((start, end)),
         failure: None,
         skipped: None,
     };
@@ -373,6 +440,17 @@ fn invariant(run: &Run<'_>, name: &str) -> Option<Failure> {
             around: None,
         });
     };
+    if invariants::LIVENESS.contains(&name) {
+        if let Some(message) = invariants::liveness_unjudged(&evidence) {
+            let expected = vec![invariant.statement.to_string()];
+            return Some(Failure {
+                message: format!("{name}: {message}"),
+                expected,
+                actual: vec![],
+                around: None,
+            });
+        }
+    }
     let violations = judge(&evidence);
     let first = violations.first()?;
     Some(Failure {
@@ -462,7 +540,9 @@ fn periodic(
 const TIME_SLACK: u64 = 5;
 
 /// B2–B4, nothing lost, nothing doubled: pairs each message the lab sent with the first
-/// matching reply the lab received after it.
+/// matching reply the lab received after it. With the acknowledged framing, as the server's
+/// application sees them: each request once (the lab sends it again until answered), each
+/// reply once (the lab drops a copy), and a reply answers the request with its number.
 fn answered(
     run: &Run<'_>,
     start: Duration,
@@ -470,31 +550,44 @@ fn answered(
     within: Option<Duration>,
 ) -> Option<Failure> {
     let framing = framing(run.scenario);
-    let sent = lab_messages(run.records, framing, true);
-    let mut received: Vec<(Hit, bool)> = lab_messages(run.records, framing, false)
+    let numbered = |sent| -> Vec<(Hit, Option<u16>)> {
+        if framing == Framing::Acked {
+            let frames = acked_messages(run.records, sent).into_iter();
+            frames
+                .filter(|(seq, _)| *seq != 0)
+                .map(|(seq, h)| (h, Some(seq)))
+                .collect()
+        } else {
+            let messages = lab_messages(run.records, framing, sent).into_iter();
+            messages.map(|h| (h, None)).collect()
+        }
+    };
+    let sent = numbered(true);
+    let mut received: Vec<(Hit, Option<u16>, bool)> = numbered(false)
         .into_iter()
-        .map(|h| (h, false))
+        .map(|(h, seq)| (h, seq, false))
         .collect();
     let unix_start = run.scenario.network.unix_time_at_start;
     let mut expected = Vec::new();
     let mut actual = Vec::new();
     let mut around = None;
     let mut asked = 0;
-    for send in sent.iter().filter(|h| h.at >= start && h.at <= end) {
+    for (send, seq) in sent.iter().filter(|(h, _)| h.at >= start && h.at <= end) {
         let message = &send.data;
         let Some(reply) = Reply::to(message) else {
             continue;
         };
         asked += 1;
         let deadline = within.map_or(Duration::MAX, |w| send.at + w);
-        let answer = received.iter_mut().find(|(hit, used)| {
+        let answer = received.iter_mut().find(|(hit, number, used)| {
             !used
+                && number == seq
                 && hit.at >= send.at
                 && hit.at <= deadline
                 && reply.is(&hit.data, hit.at, unix_start)
         });
         match answer {
-            Some((_, used)) => *used = true,
+            Some((_, _, used)) => *used = true,
             // Only what went wrong goes in the diff.
             None => {
                 let label = format!("{} sent at {}", show_bytes(message), secs(send.at));
@@ -513,17 +606,17 @@ fn answered(
     // A reply to something sent in the window that nobody asked for again: doubled.
     let first_send = sent
         .iter()
-        .find(|h| h.at >= start && h.at <= end)
-        .map(|h| h.at);
+        .find(|(h, _)| h.at >= start && h.at <= end)
+        .map(|(h, _)| h.at);
     if let Some(first_send) = first_send {
-        for (hit, used) in &received {
+        for (hit, _, used) in &received {
             if *used || hit.at < first_send {
                 continue;
             }
             let doubled = sent
                 .iter()
-                .filter(|s| s.at >= start && s.at <= end && s.at <= hit.at)
-                .filter_map(|s| Reply::to(&s.data))
+                .filter(|(s, _)| s.at >= start && s.at <= end && s.at <= hit.at)
+                .filter_map(|(s, _)| Reply::to(&s.data))
                 .any(|r| r.is(&hit.data, hit.at, unix_start));
             if doubled {
                 around.get_or_insert(hit.at);
@@ -592,10 +685,51 @@ fn framing(scenario: &Scenario) -> Framing {
     scenario.device_config().framing
 }
 
-/// Messages the lab server received (or sent), cut by the framing, per client.
+/// Messages the lab server received (or sent), cut by the framing, per client. With the
+/// acknowledged framing, the messages' payloads as the server's application has them (see
+/// [`acked_messages`]).
 fn lab_messages(records: &[Record], framing: Framing, sent: bool) -> Vec<Hit> {
-    let mut deframers: BTreeMap<u32, Deframer<4096>> = BTreeMap::new();
+    if framing == Framing::Acked {
+        let messages = acked_messages(records, sent).into_iter();
+        return messages.map(|(_, hit)| hit).collect();
+    }
     let mut hits = Vec::new();
+    lab_lines(records, framing, sent, |at, message| {
+        hits.push(Hit {
+            at,
+            data: message.to_vec(),
+        });
+    });
+    hits
+}
+
+/// Acknowledged framing: the messages (`M<n>` frames with a good checksum) the lab server
+/// received (or sent), with their numbers, as the server's application has them: the first
+/// copy of each numbered one (the server drops the others; it sends a request again until
+/// it is answered), every heartbeat (number 0). Acknowledgements and bad lines are left out.
+fn acked_messages(records: &[Record], sent: bool) -> Vec<(u16, Hit)> {
+    let mut seen = BTreeSet::new();
+    let mut messages = Vec::new();
+    lab_lines(records, Framing::Acked, sent, |at, line| {
+        if let Some(Frame::Message { seq, payload }) = Frame::parse(line) {
+            if seq == 0 || seen.insert(seq) {
+                let data = payload.to_vec();
+                messages.push((seq, Hit { at, data }));
+            }
+        }
+    });
+    messages
+}
+
+/// Each message the lab server received (or sent), cut by the framing per client, with
+/// when; one longer than the deframer's buffer is left out.
+fn lab_lines(
+    records: &[Record],
+    framing: Framing,
+    sent: bool,
+    mut each: impl FnMut(Duration, &[u8]),
+) {
+    let mut deframers: BTreeMap<u32, Deframer<4096>> = BTreeMap::new();
     for record in records {
         let (client, data) = match (&record.event, sent) {
             (Event::LabReceived { client, data }, false)
@@ -607,14 +741,10 @@ fn lab_messages(records: &[Record], framing: Framing, sent: bool) -> Vec<Hit> {
             .or_insert_with(|| Deframer::new(framing));
         deframer.push(&data.0, |message| {
             if let Ok(message) = message {
-                hits.push(Hit {
-                    at: record.at,
-                    data: message.to_vec(),
-                });
+                each(record.at, message);
             }
         });
     }
-    hits
 }
 
 /// Every occurrence of `what` in the run.
@@ -656,6 +786,16 @@ fn hits(run: &Run<'_>, what: &What) -> Vec<Hit> {
                 };
                 matched.then(|| hit(record, report.text.as_bytes()))
             }
+            (
+                What::Sms(p),
+                Event::LabSms {
+                    dir: SmsDir::FromDevice,
+                    text,
+                    ..
+                },
+            ) => p
+                .matches(text.as_bytes())
+                .then(|| hit(record, text.as_bytes())),
             (What::Fault(kind), Event::Fault { fault }) => {
                 let json = fault.to_json();
                 json.contains(&format!("\"kind\":\"{kind}\""))
@@ -754,6 +894,42 @@ mod tests {
         assert_eq!(skipped(true, false), [4, 5]);
     }
 
+    /// A liveness invariant that a run ends too soon to judge fails as not judged: it does
+    /// not pass unchecked (a regression file whose recovery bound grew did so).
+    #[test]
+    fn a_liveness_invariant_too_soon_to_judge_fails() {
+        let file = |duration: &str| {
+            scenario(&format!(
+                r#"{{ "name": "t", "duration": "{duration}",
+                  "timeline": [ {{ "at": "20s", "fault": {{ "kind": "peer_close" }} }} ],
+                  "expect": [
+                    {{ "expect": "invariant", "invariant": "reconnected" }},
+                    {{ "expect": "invariant", "invariant": "heartbeat_grid" }},
+                    {{ "expect": "invariant", "invariant": "answered" }}
+                  ] }}"#
+            ))
+        };
+        let messages = |duration| {
+            let run = replay(&file(duration), "t.json", None);
+            let failures = run.results.iter().map(|r| r.failure.as_ref());
+            failures
+                .map(|f| f.map(|f| f.message.clone()))
+                .collect::<Vec<_>>()
+        };
+        let short = messages("60s");
+        assert!(
+            short[0]
+                .as_deref()
+                .is_some_and(|m| m.starts_with("reconnected: not judged")),
+            "{short:?}"
+        );
+        assert!(short[1].is_some(), "{short:?}");
+        // A safety invariant is judged whatever the length.
+        assert_eq!(short[2], None, "{short:?}");
+        // Long enough: judged, and kept.
+        assert_eq!(messages("700s"), [None, None, None]);
+    }
+
     /// A typed pattern matches the report's fields, not its text.
     #[test]
     fn typed_report_patterns_match_fields() {
@@ -774,6 +950,50 @@ mod tests {
             .map(|r| r.index)
             .collect();
         assert_eq!(failed, [] as [usize; 0], "{:?}", run.results);
+    }
+
+    /// A client's script is one result: passed, or the step that failed with what it
+    /// awaited and what came, or the step still going when the run ended.
+    #[test]
+    fn a_client_script_fails_at_its_step_with_what_came() {
+        let boot = r#"{ "expect": "SMS Ready", "within": "30s" }"#;
+        let cases: [(&str, &str, Option<&str>); 4] = [
+            (
+                "runs to its end",
+                r#"{ "send": "AT" }, { "expect": "OK" }"#,
+                None,
+            ),
+            (
+                "the wrong answer",
+                r#"{ "send": "AT+NOPE" }, { "expect": "OK", "within": "2s" }"#,
+                Some(
+                    r#"client.steps[2] (expect "OK" within 2s) failed at 9.501129s: came instead: "AT+NOPE", "ERROR""#,
+                ),
+            ),
+            (
+                "no answer",
+                r#"{ "expect": { "prefix": "+CMTI:" }, "within": "1s" }"#,
+                Some(
+                    r#"client.steps[1] (expect "+CMTI:"... within 1s) failed at 8.501129s: nothing came"#,
+                ),
+            ),
+            (
+                "not done at the end",
+                r#"{ "wait": "30s" }, { "send": "AT" }"#,
+                Some(
+                    "client.steps[1] (wait 30s) had not finished when the run ended at 20.000000s",
+                ),
+            ),
+        ];
+        for (name, steps, want) in cases {
+            let text = format!(
+                r#"{{ "name": "t", "duration": "20s", "client": {{ "steps": [{boot}, {steps}] }} }}"#
+            );
+            let run = replay(&scenario(&text), "t.json", None);
+            let failure = run.results.last().and_then(|r| r.failure.as_ref());
+            assert_eq!(failure.map(|f| f.message.as_str()), want, "{name}");
+            assert_eq!(run.passed(), want.is_none(), "{name}");
+        }
     }
 
     #[test]

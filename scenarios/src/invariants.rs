@@ -32,6 +32,7 @@ use firmware::outbox::{DropReason, Kind};
 use firmware::{Config, Phase, PowerAction, RestartReason};
 use protocol::app::{reply_to, Reply, BIN_REPLY, HEARTBEAT};
 use sim_modem::fault::Fault;
+use sim_modem::modem::ModemEvent;
 
 use crate::trace::{secs, Dir, Event, FwReport, Record};
 use crate::world::Action;
@@ -231,16 +232,20 @@ pub fn quiet_start(e: &Evidence<'_>) -> Option<Duration> {
             }
             Action::Fault(_) => planned.end.unwrap_or(planned.at),
             Action::LabClose { .. } | Action::LabReset { .. } => planned.at,
-            Action::LabSend { .. } => continue,
+            Action::LabSend { .. } | Action::LabSms { .. } => continue,
         };
         quiet = quiet.max(over);
     }
     // A modem that hangs by itself (`hang_after` comes back after every power-up) is a fault
     // too, when it comes.
-    let hung = e
-        .records
-        .iter()
-        .filter(|r| matches!(&r.event, Event::Modem { event } if event == "Hung"));
+    let hung = e.records.iter().filter(|r| {
+        matches!(
+            &r.event,
+            Event::Modem {
+                event: ModemEvent::Hung
+            }
+        )
+    });
     Some(hung.map(|r| r.at).fold(quiet, Duration::max))
 }
 
@@ -253,6 +258,28 @@ fn send_fails_end(e: &Evidence<'_>, from: Duration, count: u32) -> Option<Durati
         .filter(|(at, line)| *at >= from && line.ends_with(b"SEND FAIL"))
         .nth(count as usize - 1)
         .map(|(at, _)| at)
+}
+
+/// The liveness invariants: judged only when the run goes on for the recovery bound after
+/// the quiet phase's start ([`liveness_unjudged`]).
+pub const LIVENESS: [&str; 3] = ["reconnected", "heartbeat_grid", "replies_delivered"];
+
+/// Why the liveness invariants cannot be judged on this run, if they cannot: it ends before
+/// the quiet phase's start plus the recovery bound (a file that names one would pass
+/// without a check).
+pub fn liveness_unjudged(e: &Evidence<'_>) -> Option<String> {
+    if quiet_window(e).is_some() {
+        return None;
+    }
+    let bound = units::format_duration(recovery_bound(e.config));
+    Some(match quiet_start(e) {
+        Some(quiet) => format!(
+            "not judged: the run ends at {}, before the quiet phase (from {}) plus the recovery bound ({bound})",
+            secs(e.end),
+            secs(quiet)
+        ),
+        None => "not judged: a send_fail still had failures left at the end".into(),
+    })
 }
 
 /// The window the liveness invariants judge: from the quiet phase's start, if the run goes
@@ -717,10 +744,9 @@ fn modem_could_answer(e: &Evidence<'_>, from: Duration, to: Duration) -> bool {
         let Event::Modem { event } = &record.event else {
             continue;
         };
-        let now_able = match event.as_str() {
-            "Ready" => true,
-            "Hung" | "PoweredOn" => false,
-            off if off.starts_with("PoweredOff") => false,
+        let now_able = match event {
+            ModemEvent::Ready => true,
+            ModemEvent::Hung | ModemEvent::PoweredOn | ModemEvent::PoweredOff(_) => false,
             _ => continue,
         };
         if !now_able && record.at >= from {
@@ -989,12 +1015,10 @@ mod tests {
     }
 
     /// The simulated modem's event at `s` seconds.
-    fn sim(s: u64, event: &str) -> Record {
+    fn sim(s: u64, event: ModemEvent) -> Record {
         Record {
             at: Duration::from_secs(s),
-            event: Event::Modem {
-                event: event.to_string(),
-            },
+            event: Event::Modem { event },
         }
     }
 
@@ -1045,7 +1069,7 @@ mod tests {
         let end = 3 * bound;
         // Connected from 1 s, heartbeats every 10 s at the server to the end.
         let healthy = || {
-            let mut records = vec![sim(0, "Ready"), phase(1, Phase::Connected)];
+            let mut records = vec![sim(0, ModemEvent::Ready), phase(1, Phase::Connected)];
             records.extend((0..end / 10).map(|i| lab(1 + 10 * i, false, hb)));
             records
         };
@@ -1205,14 +1229,18 @@ mod tests {
             ),
             (
                 "a reset of a hung modem silent for the limit",
-                with(vec![modem(10, b"0, SEND OK"), sim(11, "Hung"), reset(150)]),
+                with(vec![
+                    modem(10, b"0, SEND OK"),
+                    sim(11, ModemEvent::Hung),
+                    reset(150),
+                ]),
                 None,
                 &[],
             ),
             (
                 "a reset a thousandth of a second before the limit",
                 with(vec![
-                    sim(11, "Hung"),
+                    sim(11, ModemEvent::Hung),
                     Record {
                         at: Duration::from_micros(30_000_500),
                         event: Event::At {
@@ -1269,7 +1297,7 @@ mod tests {
                 healthy()
                     .into_iter()
                     .filter(|r| r.at < Duration::from_secs(end - 100))
-                    .chain([sim(end - 100, "Hung")])
+                    .chain([sim(end - 100, ModemEvent::Hung)])
                     .collect(),
                 Some(0),
                 &[],

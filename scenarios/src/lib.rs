@@ -7,10 +7,12 @@
 //! in virtual time that jumps from one wake-up to the next, writing a JSON Lines
 //! [`trace`]; [`check`] holds the run against the expectations and [`report`] shows the
 //! results (a diff, the trace around a failure, the command that reproduces it, JUnit XML).
-//! [`invariants`] are what every run must keep, judged from the typed trace; [`swarm`]
+//! A scenario can put a scripted AT [`client`] in the firmware's place, to drive the modem's
+//! own applications. [`invariants`] are what every run must keep, judged from the typed trace; [`swarm`]
 //! generates runs from seeds, holds each to the invariants and shrinks a failure to a
 //! regression file (`cargo xtask swarm`).
-//! [`view`] renders a run for people, as `cargo xtask sim` shows it. `realtime` runs the
+//! [`view`] renders a run for people, as `cargo xtask sim` shows it; [`timeline`] draws a
+//! finished run as an HTML page (`cargo xtask replay --report DIR`). `realtime` runs the
 //! same world against the wall clock, with the firmware in the process or outside it (a
 //! board in QEMU, a host runner on a pty), and checks the same expectations.
 //!
@@ -22,6 +24,7 @@
 //! (the wall time of a replay is measured, never used), and nothing iterates a hash map.
 
 pub mod check;
+pub mod client;
 pub mod fleet;
 pub mod format;
 pub mod invariants;
@@ -31,6 +34,7 @@ pub mod realtime;
 pub mod replay;
 pub mod report;
 pub mod swarm;
+pub mod timeline;
 pub mod trace;
 pub mod view;
 pub mod world;

@@ -40,6 +40,7 @@ pub fn plan(s: &Scenario, seed: u64) -> Vec<Planned> {
                         },
                         LabAction::Close => Action::LabClose { client: *client },
                         LabAction::Reset => Action::LabReset { client: *client },
+                        LabAction::Sms(text) => Action::LabSms { text: text.clone() },
                     },
                 },
             },

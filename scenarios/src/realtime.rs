@@ -15,6 +15,10 @@
 //! tools. It is still the simulation's lab server, so its records, the console and the
 //! timeline's lab steps work as in a replay.
 //!
+//! With [`Options::web`] the lab is also a web page (sim-modem's [`Web`]): the devices, their
+//! data, the AT log, the modem's state and the firmware's phase, with what the page asks for
+//! (send, close, reset, a fault) run as console lines.
+//!
 //! What an external run cannot see, it does not pretend to check ([`Observation`]): the
 //! firmware's reports are only known from the device's log (a QEMU board writes them on its
 //! UART1 as the trace writes them), so without a log every expectation on `report` is
@@ -32,11 +36,12 @@ use tokio::io::{Lines, ReadHalf, WriteHalf};
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::Instant;
 
-use sim_modem::live::{LabListen, NetBridge, NetInput};
+use sim_modem::live::web;
+use sim_modem::live::{Feed, LabListen, NetBridge, NetInput, Web};
 
 use crate::check::{secs, Observation};
 use crate::replay::{conclude_observed, external_world, sim_config, world, Planned};
-use crate::trace::{Event, Pin, Reported};
+use crate::trace::{Event, Pin, Record, Reported, SmsDir};
 use crate::view::{self, Console};
 use crate::{Replay, Scenario};
 
@@ -90,6 +95,9 @@ pub struct Options {
     /// through real sockets, and other programs may connect to it too. `None`: the lab
     /// server is simulated inside the process, as in a replay.
     pub lab: Option<SocketAddr>,
+    /// The lab's web page, already listening ([`Web::serve`]): it shows the run and its
+    /// requests are run as console lines.
+    pub web: Option<Web>,
 }
 
 /// Runs `scenario` (from `path`, for messages) with `seed` until its duration, handing every
@@ -187,6 +195,7 @@ pub async fn run(
     let mut to_device = Vec::new();
     let mut buf = vec![0u8; 4096];
     let mut stopped = None;
+    let mut phase = None;
     loop {
         world.run_until(start.elapsed().min(end));
         if let Some(bridge) = &mut bridge {
@@ -196,6 +205,12 @@ pub async fn run(
         let new = world.take_records();
         for line in new.iter().filter_map(view::line) {
             show(&line);
+        }
+        if let Some(web) = &options.web {
+            for record in &new {
+                show_on_page(web, record, &mut phase);
+            }
+            web.status(world.sim(), phase.as_deref());
         }
         records.extend(new);
         if world.now() >= end || stopped.is_some() {
@@ -237,6 +252,15 @@ pub async fn run(
                     // The log ended (QEMU quit?); the line will tell.
                     _ => log = None,
                 }
+            }
+            command = web::next_command(&mut options.web) => {
+                world.run_until(start.elapsed().min(end));
+                // The page sends no `quit`.
+                let answer = match view::console(&mut world, &command.line, terminator) {
+                    Console::Answer(text) => text,
+                    Console::Quit => String::new(),
+                };
+                command.answer(answer);
             }
             line = console_line(&mut options.console) => {
                 world.run_until(start.elapsed().min(end));
@@ -310,6 +334,108 @@ async fn next_line(log: &mut Option<LogLines>) -> io::Result<Option<String>> {
     match log {
         Some(log) => log.next_line().await,
         None => pending().await,
+    }
+}
+
+/// Shows a record in the web page: the lab's events, the AT lines, faults, the modem's
+/// states, the firmware's reports (as [`view::line`] filters them) and the timeline's steps.
+/// `phase` keeps the firmware's last `Phase(..)` for the page's status.
+fn show_on_page(web: &Web, record: &Record, phase: &mut Option<String>) {
+    let at = record.at;
+    let note = |source, text: &str| web.publish(at, Feed::Note { source, text });
+    match &record.event {
+        Event::At { dir, line } => web.publish(
+            at,
+            Feed::At {
+                to_modem: *dir == crate::trace::Dir::ToModem,
+                line: &line.0,
+            },
+        ),
+        Event::LabAccepted {
+            client,
+            transport,
+            peer,
+        } => web.publish(
+            at,
+            Feed::Accepted {
+                client: *client,
+                transport,
+                peer,
+            },
+        ),
+        Event::LabReceived { client, data } => web.publish(
+            at,
+            Feed::Received {
+                client: *client,
+                data: &data.0,
+            },
+        ),
+        Event::LabSent { client, data } => web.publish(
+            at,
+            Feed::Sent {
+                client: *client,
+                data: &data.0,
+            },
+        ),
+        Event::LabClosed { client, reason } => web.publish(
+            at,
+            Feed::Closed {
+                client: *client,
+                reason,
+            },
+        ),
+        Event::Fault { fault } => note("fault", &format!("applied {}", fault.to_json())),
+        Event::FaultEnd { fault } => note("fault", &format!("ended {}", fault.to_json())),
+        Event::Modem { event } => note("modem", &format!("{event:?}")),
+        Event::Fw { report } => {
+            if report.text.starts_with("Phase(") {
+                *phase = Some(report.text.clone());
+            }
+            if view::line(record).is_some() {
+                note("device", &report.text);
+            }
+        }
+        Event::Pin { pin, level } => note("device", &format!("pin {pin:?} = {level}")),
+        Event::Step { id, action, error } => {
+            let id = id.as_ref().map_or(String::new(), |id| format!("[{id}] "));
+            let error = error
+                .as_ref()
+                .map_or(String::new(), |e| format!(" FAILED: {e}"));
+            note("scenario", &format!("{id}{action}{error}"));
+        }
+        Event::Noise {
+            dir,
+            flipped,
+            dropped,
+            duplicated,
+        } => note(
+            "uart",
+            &format!(
+                "line noise {dir:?}: {flipped} flipped, {dropped} dropped, {duplicated} duplicated"
+            ),
+        ),
+        Event::UartOverflow { dir, lost } => {
+            note("uart", &format!("overflow {dir:?}: {lost} bytes lost"))
+        }
+        Event::LabSms { dir, number, text } => {
+            let way = match dir {
+                SmsDir::FromDevice => "from the device to",
+                SmsDir::ToDevice => "to the device from",
+            };
+            note("sms", &format!("{way} {number}: {text:?}"));
+        }
+        Event::Client {
+            step,
+            action,
+            error,
+            ..
+        } => {
+            let error = error
+                .as_ref()
+                .map_or(String::new(), |e| format!(" FAILED: {e}"));
+            note("scenario", &format!("client [{step}] {action}{error}"));
+        }
+        Event::Uart { .. } | Event::Net { .. } => {}
     }
 }
 

@@ -6,6 +6,8 @@ use std::path::Path;
 use std::time::{Duration, Instant as WallInstant};
 
 use firmware::Config;
+use protocol::app::Framing;
+use sim_modem::lab::LabConfig;
 use sim_modem::sim::SimConfig;
 
 use crate::check::{self, CheckResult, Observation, Run};
@@ -25,16 +27,22 @@ pub fn device_config(s: &Scenario) -> Result<Config, String> {
 /// The simulation a scenario asks for, with `seed`. Timeline faults are not in it: the world
 /// applies them, so that they appear in the trace with their step ids.
 pub fn sim_config(s: &Scenario, seed: u64) -> SimConfig {
+    // A device with the acknowledged framing needs a lab server that speaks it.
+    let acked = s.lab.acked || s.device_config().framing == Framing::Acked;
     SimConfig {
         profile: s.modem.base.name().to_string(),
         seed,
         network: s.network.clone(),
-        lab: s.lab.clone(),
+        lab: LabConfig {
+            acked,
+            ..s.lab.clone()
+        },
         faults: Vec::new(),
     }
 }
 
-/// Builds the world of a scenario, with its steps scheduled.
+/// Builds the world of a scenario (the firmware, or the file's scripted client, as the
+/// device), with its steps scheduled.
 pub fn world(s: &Scenario, seed: u64, trace: bool) -> Result<(World, Vec<Planned>), String> {
     let config = WorldConfig {
         device: device_config(s)?,
@@ -42,13 +50,22 @@ pub fn world(s: &Scenario, seed: u64, trace: bool) -> Result<(World, Vec<Planned
         profile: Some(s.modem.profile.clone()),
         trace,
     };
-    let world = World::new(config).map_err(|e| e.to_string())?;
+    let world = match &s.client {
+        Some(client) => World::client(config.sim, config.profile, trace, client.steps.clone()),
+        None => World::new(config),
+    }
+    .map_err(|e| e.to_string())?;
     Ok(scheduled(s, seed, world))
 }
 
 /// The same for a device outside the process ([`World::external`]), traced. The file's
 /// `device` section cannot reach such a device: it runs with the configuration built into it.
 pub fn external_world(s: &Scenario, seed: u64) -> Result<(World, Vec<Planned>), String> {
+    if s.client.is_some() {
+        return Err(
+            "the scenario's device is its scripted `client`: run it without one outside".into(),
+        );
+    }
     let profile = Some(s.modem.profile.clone());
     let world = World::external(sim_config(s, seed), profile, true).map_err(|e| e.to_string())?;
     Ok(scheduled(s, seed, world))
@@ -274,6 +291,21 @@ mod tests {
         );
         let scenario = crate::parse("t.json", &text).unwrap_or_else(|e| panic!("{e}"));
         replay(&scenario, "t.json", None).verdict()
+    }
+
+    #[test]
+    fn a_client_scenario_takes_no_device_from_outside() {
+        let text =
+            r#"{ "name": "t", "duration": "20s", "client": { "steps": [{ "wait": "1s" }] } }"#;
+        let scenario = crate::parse("t.json", text).unwrap_or_else(|e| panic!("{e}"));
+        let refused = external_world(&scenario, 0).err();
+        assert!(
+            refused
+                .as_deref()
+                .is_some_and(|e| e.contains("scripted `client`")),
+            "{refused:?}"
+        );
+        assert!(world(&scenario, 0, true).is_ok());
     }
 
     #[test]

@@ -126,12 +126,13 @@ pub fn failure(replay: &Replay, result: &CheckResult) -> String {
     } else {
         ""
     };
+    let what = match replay.scenario.expect.get(result.index) {
+        Some(_) => format!("expectation #{}", result.index + 1),
+        None => "the client's script".to_string(),
+    };
     let mut text = format!(
-        "{}: expectation #{} failed{mark}: {}\n  {}\n",
-        replay.path,
-        result.index + 1,
-        result.summary,
-        f.message
+        "{}: {what} failed{mark}: {}\n  {}\n",
+        replay.path, result.summary, f.message
     );
     if !f.expected.is_empty() || !f.actual.is_empty() {
         text.push_str(&diff(&f.expected, &f.actual));

@@ -7,7 +7,7 @@ use protocol::text::Quoted;
 use sim_modem::fault::Fault;
 
 use crate::check::secs;
-use crate::trace::{Dir, Event, NetDir, Record};
+use crate::trace::{Dir, Event, NetDir, Record, SmsDir};
 use crate::world::{Action, Step, World};
 
 /// The line to show for a record, if it is worth showing.
@@ -29,7 +29,7 @@ pub fn line(record: &Record) -> Option<String> {
             format!("firmware          {text}")
         }
         Event::Pin { pin, level } => format!("firmware pin      {pin:?} = {level}"),
-        Event::Modem { event } => format!("modem state       {event}"),
+        Event::Modem { event } => format!("modem state       {event:?}"),
         Event::Net { dir, event } => match dir {
             // The requests are visible as AT commands already.
             NetDir::ToNet => return None,
@@ -63,6 +63,21 @@ pub fn line(record: &Record) -> Option<String> {
         Event::Step { id, action, error } => format!(
             "scenario          {}{action}{}",
             id.as_ref().map_or(String::new(), |id| format!("[{id}] ")),
+            error.as_ref().map_or(String::new(), |e| format!(" FAILED: {e}"))
+        ),
+        Event::LabSms { dir, number, text } => match dir {
+            SmsDir::FromDevice => format!("SERVER <- device  SMS to {number}: {text:?}"),
+            SmsDir::ToDevice => format!("SERVER -> device  SMS from {number}: {text:?}"),
+        },
+        Event::Client {
+            step,
+            action,
+            got,
+            error,
+        } => format!(
+            "client            [{step}] {action}{}{}",
+            got.as_ref()
+                .map_or(String::new(), |g| format!(": {}", Quoted(&g.0))),
             error.as_ref().map_or(String::new(), |e| format!(" FAILED: {e}"))
         ),
     };

@@ -30,12 +30,12 @@ use firmware::harness::{Harness, Output, Peer, Wire};
 use firmware::{Board, LedState, Report};
 use protocol::text::Quoted;
 use sim_modem::fault::Fault;
-use sim_modem::lab::{ClientId, LabEvent, LabEventKind};
+use sim_modem::lab::{ClientId, LabEvent, LabEventKind, SmsDirection};
 use sim_modem::net::{NetEvent, NetRequest};
 use sim_modem::profile::Profile;
 use sim_modem::sim::{Sim, SimConfig, SimError, SimEvent, SimEventKind};
 
-use crate::trace::{Bytes, Dir, Event, NetDir, Pin as PinName, Record, Reported};
+use crate::trace::{Bytes, Dir, Event, NetDir, Pin as PinName, Record, Reported, SmsDir};
 
 /// What a world is made of.
 #[derive(Debug, Clone)]
@@ -62,6 +62,10 @@ pub enum Action {
     },
     LabReset {
         client: Option<ClientId>,
+    },
+    /// The lab's phone sends the device an SMS.
+    LabSms {
+        text: String,
     },
 }
 
@@ -208,6 +212,30 @@ impl World {
             firmware::run(&device_config, uart, &clock, &mut board).await;
         };
         Ok(World::with(Harness::new(wire, device), env, stats))
+    }
+
+    /// A scripted AT client ([`crate::client`]) in the firmware's place, on the same UART
+    /// and clock; its steps are `client` records. The modem is on from the start.
+    pub fn client(
+        sim: SimConfig,
+        profile: Option<Profile>,
+        trace: bool,
+        steps: Vec<crate::format::ClientStep>,
+    ) -> Result<World, SimError> {
+        let sim = build_sim(sim, profile)?;
+        let wire = Wire::default();
+        let env = Environment::new(sim, wire.clone(), true, trace);
+        let events = env.events.clone();
+        let (uart, clock) = (wire.uart(), wire.clock());
+        let device = async move {
+            let record = |event| {
+                if trace {
+                    events.borrow_mut().push(event);
+                }
+            };
+            crate::client::run(&steps, uart, &clock, record).await;
+        };
+        Ok(World::with(Harness::new(wire, device), env, Rc::default()))
     }
 
     /// The simulation alone, for a device outside the process: what it writes goes in with
@@ -468,6 +496,7 @@ impl Environment {
                 .client(client)
                 .and_then(|c| self.sim.lab_reset(now, c).map_err(|e| e.to_string()))
                 .err(),
+            Action::LabSms { text } => self.sim.lab_send_sms(now, &text).err(),
         };
         self.record(Event::Step {
             id: step.id,
@@ -568,6 +597,7 @@ pub fn describe(action: &Action) -> String {
         }
         Action::LabClose { client: c } => format!("lab_close {}", client(c)),
         Action::LabReset { client: c } => format!("lab_reset {}", client(c)),
+        Action::LabSms { text } => format!("lab_sms {}", Quoted(text.as_bytes())),
     }
 }
 
@@ -578,9 +608,7 @@ fn sim_event(event: SimEvent) -> Option<Event> {
         _ => Dir::FromModem,
     };
     Some(match event.kind {
-        SimEventKind::Modem(event) => Event::Modem {
-            event: format!("{event:?}"),
-        },
+        SimEventKind::Modem(event) => Event::Modem { event },
         SimEventKind::Request(request) => Event::Net {
             dir: NetDir::ToNet,
             event: match request {
@@ -617,6 +645,14 @@ fn sim_event(event: SimEvent) -> Option<Event> {
                 client: lab.client,
                 reason: format!("{reason:?}"),
             },
+        },
+        SimEventKind::Sms(sms) => Event::LabSms {
+            dir: match sms.direction {
+                SmsDirection::FromDevice => SmsDir::FromDevice,
+                SmsDirection::ToDevice => SmsDir::ToDevice,
+            },
+            number: sms.number,
+            text: sms.text,
         },
         SimEventKind::FaultApplied(fault) => Event::Fault { fault },
         SimEventKind::FaultEnded(fault) => Event::FaultEnd { fault },

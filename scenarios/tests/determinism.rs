@@ -30,7 +30,13 @@ fn first_difference(a: &[u8], b: &[u8]) -> String {
 
 #[test]
 fn replaying_twice_gives_the_same_bytes() {
-    for (file, seed) in [("default.json", None), ("random_faults.json", Some(34))] {
+    // The firmware, random faults, and a scripted client in the device's place.
+    let files = [
+        ("default.json", None),
+        ("random_faults.json", Some(34)),
+        ("services/transparent_session.json", None),
+    ];
+    for (file, seed) in files {
         let (first, second) = (trace(file, seed), trace(file, seed));
         assert!(
             first == second,

@@ -29,6 +29,12 @@ fn check(text: &str, place: &str, what: &str) -> Result<(), String> {
 fn bad_files_are_refused_with_where_and_what() {
     let step = |s: &str| file(&format!(",\n  \"timeline\": [{s}]"));
     let expect = |s: &str| file(&format!(",\n  \"expect\": [{s}]"));
+    let client = |s: &str| file(&format!(",\n  \"client\": {{ \"steps\": [{s}] }}"));
+    let client_expect = |s: &str| {
+        file(&format!(
+            ",\n  \"client\": {{ \"steps\": [] }},\n  \"expect\": [{s}]"
+        ))
+    };
     let cases: &[(&str, String, &str, &str)] = &[
         ("not json", "{ \"name\": ".into(), "1:10", "EOF while parsing"),
         ("unknown key", file(",\n  \"nmae\": 1"), "4:3", "unknown field `nmae`, expected one of"),
@@ -81,6 +87,23 @@ fn bad_files_are_refused_with_where_and_what() {
         ("an invariant no trace shows", expect("{ \"expect\": \"invariant\", \"invariant\": \"no_panic\" }"), "4:52", "\"no_panic\" is not an invariant a trace shows"),
         ("an invariant with a window", expect("{ \"expect\": \"invariant\", \"invariant\": \"answered\", \"from\": \"1m\" }"), "4:14", "an invariant is judged over the whole run"),
         ("random faults without faults", file(",\n  \"random_faults\": { \"mean_interval\": \"1h\", \"faults\": [] }"), "4:55", "at least one fault"),
+        ("client and device", file(",\n  \"device\": { \"heartbeat_interval\": \"30s\" },\n  \"client\": { \"steps\": [] }"), "5:13", "a file has `device` or `client`, not both"),
+        ("client without steps", file(",\n  \"client\": {}"), "4:13", "missing field `steps`"),
+        ("client key misspelt", file(",\n  \"client\": { \"step\": [] }"), "4:15", "unknown field `step`, expected `steps`"),
+        ("client step of two kinds", client("{ \"send\": \"AT\", \"expect\": \"OK\" }"), "4:27", "exactly one of `send`, `send_raw`, `send_hex`, `expect` and `wait`"),
+        ("client step of no kind", client("{}"), "4:25", "exactly one of `send`"),
+        ("client step unknown key", client("{ \"sned\": \"AT\" }"), "4:27", "unknown field `sned`"),
+        ("within without expect", client("{ \"wait\": \"1s\", \"within\": \"2s\" }"), "4:41", "`within` goes with `expect`"),
+        ("client wait without unit", client("{ \"send\": \"AT\" }, { \"wait\": \"2\" }"), "4:53", "invalid duration \"2\": missing unit"),
+        ("client bad hex", client("{ \"send_hex\": \"1a 2\" }"), "4:39", "odd number of digits"),
+        ("client unknown pattern", client("{ \"expect\": { \"regex\": \"OK\" } }"), "4:39", "unknown variant `regex`"),
+        ("client expect a number", client("{ \"expect\": 3 }"), "4:37", "invalid type: integer `3`, expected a line (a string) or a pattern"),
+        ("client and a report", client_expect("{ \"expect\": \"never\", \"what\": { \"report\": { \"kind\": \"ModemRestart\" } } }"), "5:43", "with a `client` no firmware runs: nothing checks a firmware report"),
+        ("client and answered", client_expect("{ \"expect\": \"answered\" }"), "5:26", "nothing checks the firmware's replies"),
+        ("client and an invariant", client_expect("{ \"expect\": \"invariant\", \"invariant\": \"answered\" }"), "5:52", "nothing checks an invariant of the firmware"),
+        ("sms to a lab client", step("{ \"at\": \"1s\", \"lab\": { \"sms\": \"hi\" }, \"client\": 1 }"), "4:54", "`client` names a lab connection: an SMS goes to the device"),
+        ("sms too long", step(&format!("{{ \"at\": \"1s\", \"lab\": {{ \"sms\": \"{}\" }} }}", "x".repeat(161))), "4:46", "161 characters do not fit one SMS (160 GSM 7-bit, or 70 UCS2)"),
+        ("sms pattern unknown", expect("{ \"expect\": \"never\", \"what\": { \"sms\": { \"regex\": \"x\" } } }"), "4:54", "unknown variant `regex`"),
     ];
     let failed: Vec<String> = cases
         .iter()
@@ -184,5 +207,59 @@ fn expectations_written_back_read_the_same() {
             "every back/bin/time answered once within 3s [0s..end]",
             "invariant outbox_bounded",
         ]
+    );
+}
+
+#[test]
+fn client_steps_read_and_written_back() {
+    use scenarios::format::{ClientStep, LinePattern, Pattern};
+    use std::time::Duration;
+    let text = file(
+        r#",
+  "client": { "steps": [
+    { "send": "AT+HTTPINIT" },
+    { "send_raw": "hello\u001a" },
+    { "send_hex": "1a 1b" },
+    { "expect": "OK" },
+    { "expect": { "prefix": "+HTTPACTION: 0," }, "within": "2m" },
+    { "wait": "1500ms" }
+  ] },
+  "timeline": [{ "at": "10s", "lab": { "sms": "hi" } }],
+  "expect": [{ "expect": "happens", "what": { "sms": { "text": "hello" } } }]"#,
+    );
+    let scenario = parse("t.json", &text).unwrap_or_else(|e| panic!("{e}"));
+    let line = |p: Pattern| LinePattern(p);
+    assert_eq!(
+        scenario.client.as_ref().map(|c| c.steps.clone()),
+        Some(vec![
+            ClientStep::Send(b"AT+HTTPINIT\r".to_vec()),
+            ClientStep::Send(b"hello\x1a".to_vec()),
+            ClientStep::Send(vec![0x1a, 0x1b]),
+            ClientStep::Expect {
+                line: line(Pattern::Text("OK".into())),
+                within: scenarios::format::DEFAULT_WITHIN,
+            },
+            ClientStep::Expect {
+                line: line(Pattern::Prefix("+HTTPACTION: 0,".into())),
+                within: Duration::from_secs(120),
+            },
+            ClientStep::Wait(Duration::from_millis(1500)),
+        ])
+    );
+    let written = serde_json::to_string(&scenario).unwrap();
+    assert_eq!(parse("again.json", &written).unwrap(), scenario);
+    // The plainest form that gives the same bytes.
+    let steps = serde_json::to_value(&scenario.client).unwrap();
+    assert_eq!(
+        steps["steps"][0],
+        serde_json::json!({ "send": "AT+HTTPINIT" })
+    );
+    assert_eq!(
+        steps["steps"][2],
+        serde_json::json!({ "send_raw": "\u{1a}\u{1b}" })
+    );
+    assert_eq!(
+        steps["steps"][3],
+        serde_json::json!({ "expect": "OK", "within": "5s" })
     );
 }

@@ -10,12 +10,28 @@
 //! This is the sans-IO core. In replay [`crate::sim::Sim`] feeds it from the simulated
 //! network; in live mode [`crate::live`] feeds it from real TCP and UDP listeners. Both
 //! perform the [`LabAction`]s it asks for. A person drives it through [`LabServer::console`].
+//!
+//! # The acknowledged framing
+//!
+//! With `acked` in its config the server speaks the device's acknowledged framing
+//! (`protocol::app`, `Framing::Acked`, which the device's config names too): what it is
+//! told to send (a scenario's `lab.send`, the console's `send`) is cut into lines, and each
+//! line goes as a request numbered from 1 (`M1 <crc> back 1`). A request is sent again, with
+//! its number, until the device answers it (a message with its number, or `A<n>`): to each
+//! new connection of the device, with its first data, and whenever the device sends
+//! something while it has waited [`ACKED_RESEND`]. Each numbered message of the device is
+//! acknowledged (`A<n>`), every copy, and the first copy only is delivered
+//! ([`Client::delivered`]); a line that is no frame, or whose checksum is wrong, is dropped.
+//! The server serves one device so: its requests and what it delivered are the server's,
+//! whatever the connection (a replay has one device; live devices would need an id in
+//! their frames, which they do not send). The trace still shows the bytes as they went.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt::{self, Write as _};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
+use protocol::app::{Deframer, Frame};
 use protocol::text::Quoted;
 use protocol::types::Transport;
 use schemars::JsonSchema;
@@ -41,6 +57,9 @@ pub struct LabConfig {
     /// Whether it accepts TCP connections, and UDP datagrams.
     pub tcp: bool,
     pub udp: bool,
+    /// Whether it speaks the acknowledged framing (see the module documentation): for a
+    /// device whose `framing` is `acked`.
+    pub acked: bool,
     /// Its HTTP endpoint (replay): the port and the answers.
     pub http: HttpConfig,
     /// Its phone: the number its SMS come from.
@@ -56,11 +75,16 @@ impl Default for LabConfig {
             port: 6500,
             tcp: true,
             udp: true,
+            acked: false,
             http: HttpConfig::default(),
             sms: SmsConfig::default(),
         }
     }
 }
+
+/// Acknowledged framing: how long a request waits for its answer before it is sent again
+/// (at the device's next data: its heartbeats come every 10 s).
+pub const ACKED_RESEND: Duration = Duration::from_secs(10);
 
 /// Names a client of the lab server, from 1 in order of arrival.
 pub type ClientId = u32;
@@ -97,6 +121,9 @@ pub struct Client {
     pub received: Vec<Chunk>,
     /// What the server sent to it.
     pub sent: Vec<Chunk>,
+    /// Acknowledged framing: the payloads of the device's messages the server took, in
+    /// order, a copy of one it had dropped (see the module documentation).
+    pub delivered: Vec<Chunk>,
 }
 
 impl Client {
@@ -190,10 +217,24 @@ pub struct LabServer {
     next_id: ClientId,
     events: VecDeque<LabEvent>,
     actions: VecDeque<LabAction>,
+    acked: Acked,
     http: http::Endpoint,
     phone: sms::Phone,
     /// Whether each client's data is kept ([`LabServer::keep_data`]).
     keep_data: bool,
+}
+
+/// What the server keeps for the acknowledged framing (see the module documentation).
+#[derive(Debug, Clone, Default)]
+struct Acked {
+    /// The last request's number.
+    last: u16,
+    /// Requests not answered yet: number, payload, when last sent and to which client.
+    pending: BTreeMap<u16, (Vec<u8>, Duration, ClientId)>,
+    /// The numbers of the device's messages delivered.
+    delivered: BTreeSet<u16>,
+    /// Each client's partial line.
+    lines: BTreeMap<ClientId, Deframer<4096>>,
 }
 
 impl LabServer {
@@ -206,6 +247,7 @@ impl LabServer {
             next_id: 1,
             events: VecDeque::new(),
             actions: VecDeque::new(),
+            acked: Acked::default(),
             keep_data: true,
         }
     }
@@ -296,6 +338,7 @@ impl LabServer {
                 closed: None,
                 received: Vec::new(),
                 sent: Vec::new(),
+                delivered: Vec::new(),
             },
         );
         self.event(now, id, LabEventKind::Accepted { transport, peer });
@@ -328,9 +371,55 @@ impl LabServer {
         self.event(now, client, LabEventKind::Received(data.to_vec()));
         if self.http.serves(client) {
             for answer in self.http.receive(now, client, data) {
-                // The client is open: it just sent.
-                let _ = self.send(now, client, &answer);
+                // The client is open: it just sent. (HTTP, never framed.)
+                let _ = self.send_bytes(now, client, &answer);
             }
+        } else if self.config.acked {
+            self.acked_receive(now, client, data);
+        }
+    }
+
+    /// Acknowledged framing: takes the client's frames, acknowledges and delivers the
+    /// device's messages, and sends again the requests that wait (see the module
+    /// documentation).
+    fn acked_receive(&mut self, now: Duration, client: ClientId, data: &[u8]) {
+        let Acked {
+            pending,
+            delivered,
+            lines,
+            ..
+        } = &mut self.acked;
+        let deframer = lines
+            .entry(client)
+            .or_insert_with(|| Deframer::new(protocol::app::Framing::Acked));
+        let mut taken = Vec::new();
+        let mut out = Vec::new();
+        deframer.push(data, |line| match line.ok().and_then(Frame::parse) {
+            Some(Frame::Message { seq: 0, payload }) => taken.push(payload.to_vec()),
+            Some(Frame::Message { seq, payload }) => {
+                pending.remove(&seq);
+                if delivered.insert(seq) {
+                    taken.push(payload.to_vec());
+                }
+                out.extend(frame(Frame::Ack { seq }));
+            }
+            Some(Frame::Ack { seq }) => {
+                pending.remove(&seq);
+            }
+            None => {}
+        });
+        for (&seq, (payload, sent_at, to)) in pending.iter_mut() {
+            if *to != client || now >= *sent_at + ACKED_RESEND {
+                (*sent_at, *to) = (now, client);
+                out.extend(frame(Frame::Message { seq, payload }));
+            }
+        }
+        if let Some(c) = self.clients.get_mut(&client) {
+            c.delivered
+                .extend(taken.into_iter().map(|data| Chunk { at: now, data }));
+        }
+        if !out.is_empty() {
+            let _ = self.send_bytes(now, client, &out);
         }
     }
 
@@ -339,8 +428,34 @@ impl LabServer {
         self.mark_closed(now, client, reason);
     }
 
-    /// Sends `data` to a client.
+    /// Sends `data` to a client; with the acknowledged framing, each of its lines as a
+    /// numbered request (see the module documentation).
     pub fn send(&mut self, now: Duration, client: ClientId, data: &[u8]) -> Result<(), LabError> {
+        if !self.config.acked {
+            return self.send_bytes(now, client, data);
+        }
+        self.open_client(client)?;
+        let mut out = Vec::new();
+        for line in data.split(|&b| b == b'\n') {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if line.is_empty() {
+                continue;
+            }
+            let acked = &mut self.acked;
+            acked.last = acked.last.checked_add(1).unwrap_or(1);
+            acked
+                .pending
+                .insert(acked.last, (line.to_vec(), now, client));
+            out.extend(frame(Frame::Message {
+                seq: acked.last,
+                payload: line,
+            }));
+        }
+        self.send_bytes(now, client, &out)
+    }
+
+    /// Sends bytes to a client as they are.
+    fn send_bytes(&mut self, now: Duration, client: ClientId, data: &[u8]) -> Result<(), LabError> {
         let keep = self.keep_data;
         let c = self.open_client(client)?;
         if keep {
@@ -557,6 +672,18 @@ lab server commands:
   http                 the HTTP requests the lab's endpoint got
   help                 this text";
 
+/// A frame's bytes, its `\n` included.
+fn frame(frame: Frame<'_>) -> Vec<u8> {
+    let payload = match frame {
+        Frame::Message { payload, .. } => payload.len(),
+        Frame::Ack { .. } => 0,
+    };
+    let mut buf = vec![0; payload + protocol::app::FRAME_OVERHEAD];
+    let n = frame.encode(&mut buf).unwrap_or(0);
+    buf.truncate(n);
+    buf
+}
+
 /// A peer address for a device in replay: `ip:port`.
 pub fn peer(ip: Ipv4Addr, port: u16) -> SocketAddr {
     SocketAddr::new(IpAddr::V4(ip), port)
@@ -596,6 +723,88 @@ fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
 mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
+    use protocol::app::HEARTBEAT_FRAME;
+
+    fn sent(lab: &mut LabServer) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        while let Some(action) = lab.poll_action() {
+            if let LabAction::Send { data, .. } = action {
+                out.push(data);
+            }
+        }
+        out
+    }
+
+    fn delivered(lab: &LabServer) -> Vec<Vec<u8>> {
+        let chunks = lab.clients().flat_map(|c| c.delivered.iter());
+        chunks.map(|c| c.data.clone()).collect()
+    }
+
+    #[test]
+    fn acknowledged_framing_numbers_acknowledges_and_delivers_once() {
+        let config = LabConfig {
+            acked: true,
+            ..LabConfig::default()
+        };
+        let mut lab = LabServer::new(config);
+        let at = |s| Duration::from_secs(s);
+        let peer = peer(Ipv4Addr::new(10, 0, 0, 1), 40000);
+        let one = lab.accept(at(0), Transport::Tcp, peer);
+        // Lines are requests, numbered from 1.
+        lab.send(at(1), one, b"back 1\nbin\n").unwrap();
+        let request = |seq, payload| frame(Frame::Message { seq, payload });
+        let ack = |seq| frame(Frame::Ack { seq });
+        assert_eq!(
+            sent(&mut lab),
+            [[request(1, b"back 1"), request(2, b"bin")].concat()]
+        );
+        // A heartbeat (number 0) is taken and not acknowledged; the answer to 1 is, twice,
+        // and taken once; a garbled line is dropped.
+        let mut garbled = request(2, &[0x11, 0x22, 0x33]);
+        garbled[9] ^= 0x10;
+        let data = [
+            HEARTBEAT_FRAME.to_vec(),
+            request(1, b"back 1"),
+            garbled,
+            request(1, b"back 1"),
+        ]
+        .concat();
+        lab.handle_receive(at(2), one, &data);
+        assert_eq!(sent(&mut lab), [[ack(1), ack(1)].concat()]);
+        assert_eq!(
+            delivered(&lab),
+            [b"heart beat".to_vec(), b"back 1".to_vec()]
+        );
+        // Request 2 waits: sent again on the device's next connection, with its first data.
+        lab.handle_closed(at(3), one, CloseReason::ResetByClient);
+        let two = lab.accept(at(4), Transport::Tcp, peer);
+        lab.handle_receive(at(5), two, &HEARTBEAT_FRAME);
+        assert_eq!(sent(&mut lab), [request(2, b"bin")]);
+        // ... and when it waited `ACKED_RESEND`, at the device's next data.
+        lab.handle_receive(at(6), two, &HEARTBEAT_FRAME);
+        assert!(sent(&mut lab).is_empty());
+        lab.handle_receive(at(15), two, &HEARTBEAT_FRAME);
+        assert_eq!(sent(&mut lab), [request(2, b"bin")]);
+        // Answered, on the new connection: delivered, acknowledged, no longer sent.
+        lab.handle_receive(at(16), two, &request(2, &[0x11, 0x22, 0x33]));
+        assert_eq!(sent(&mut lab), [ack(2)]);
+        lab.handle_receive(at(30), two, &HEARTBEAT_FRAME);
+        assert!(sent(&mut lab).is_empty());
+        let bin = delivered(&lab)
+            .into_iter()
+            .filter(|d| d == &[0x11, 0x22, 0x33]);
+        assert_eq!(bin.count(), 1);
+    }
+
+    #[test]
+    fn without_the_acknowledged_framing_bytes_go_as_they_are() {
+        let mut lab = LabServer::new(LabConfig::default());
+        let one = lab.accept(Duration::ZERO, Transport::Tcp, peer(Ipv4Addr::LOCALHOST, 1));
+        lab.send(Duration::ZERO, one, b"back 1\n").unwrap();
+        assert_eq!(sent(&mut lab), [b"back 1\n".to_vec()]);
+        lab.handle_receive(Duration::ZERO, one, b"M1 9eb3 back 1\n");
+        assert!(sent(&mut lab).is_empty() && delivered(&lab).is_empty());
+    }
 
     #[test]
     fn unescape_and_hex() {

@@ -77,7 +77,12 @@ struct Cli {
     /// built-in lab. Other names resolve through the OS.
     #[arg(long, value_name = "HOST:PORT", help_heading = "Lab server")]
     server: Option<String>,
-    /// Listen on all interfaces (lab server, --tcp) instead of loopback only.
+    /// Serve the lab as a web page on this address, e.g. 127.0.0.1:8080: the devices and
+    /// their data, sending, closing, resetting, fault injection, the AT log.
+    #[arg(long, value_name = "ADDR", help_heading = "Lab server")]
+    web: Option<SocketAddr>,
+    /// Listen on all interfaces (lab server, --tcp) instead of loopback only; lets --tcp and
+    /// --web take an address beyond loopback.
     #[arg(long)]
     bind_any: bool,
     /// Do not read console commands from stdin.
@@ -129,15 +134,22 @@ fn parse_fault(text: &str) -> Result<ScheduledFault, String> {
     Ok(ScheduledFault { at, fault })
 }
 
+/// Nothing listens beyond loopback unless `--bind-any` says so (ARCHITECTURE.md).
+fn loopback_unless_bind_any(flag: &str, address: SocketAddr, bind_any: bool) -> Result<(), String> {
+    if address.ip().is_loopback() || bind_any {
+        Ok(())
+    } else {
+        Err(format!(
+            "{flag} {address} is not loopback; add --bind-any to mean it"
+        ))
+    }
+}
+
 fn config(cli: Cli) -> Result<LiveConfig, String> {
     let endpoint = match (cli.pty, cli.tcp, cli.serial) {
         (true, None, None) => Endpoint::Pty,
         (false, Some(address), None) => {
-            if !address.ip().is_loopback() && !cli.bind_any {
-                return Err(format!(
-                    "--tcp {address} is not loopback; add --bind-any to mean it"
-                ));
-            }
+            loopback_unless_bind_any("--tcp", address, cli.bind_any)?;
             Endpoint::Tcp(address)
         }
         (false, None, Some(path)) => Endpoint::Serial {
@@ -146,6 +158,9 @@ fn config(cli: Cli) -> Result<LiveConfig, String> {
         },
         _ => return Err("choose one of --pty, --tcp ADDR, --serial DEVICE".to_string()),
     };
+    if let Some(address) = cli.web {
+        loopback_unless_bind_any("--web", address, cli.bind_any)?;
+    }
     let mut network = match &cli.network {
         Some(path) => {
             let text =
@@ -176,6 +191,7 @@ fn config(cli: Cli) -> Result<LiveConfig, String> {
     live.console = !cli.no_console;
     live.baud = cli.baud;
     live.sim_ntp = cli.sim_ntp;
+    live.web = cli.web;
     if cli.bind_any {
         live.bind = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
     }
@@ -214,5 +230,35 @@ async fn main() -> ExitCode {
             eprintln!("sim-modem: {error}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_listens_unless_bind_any() {
+        for (address, bind_any, refused) in [
+            ("127.0.0.1:8080", false, false),
+            ("[::1]:8080", false, false),
+            ("0.0.0.0:8080", false, true),
+            ("192.0.2.1:8080", false, true),
+            ("0.0.0.0:8080", true, false),
+        ] {
+            let got = loopback_unless_bind_any("--web", address.parse().unwrap(), bind_any);
+            assert_eq!(got.is_err(), refused, "{address} {bind_any}: {got:?}");
+            if let Err(message) = got {
+                assert!(message.starts_with("--web "), "{message}");
+                assert!(message.contains("--bind-any"), "{message}");
+            }
+        }
+        // The CLI refuses it before anything listens.
+        let cli = Cli::parse_from(["sim-modem", "--pty", "--web", "0.0.0.0:8080"]);
+        let error = config(cli).unwrap_err();
+        assert!(
+            error.contains("--web 0.0.0.0:8080 is not loopback"),
+            "{error}"
+        );
     }
 }

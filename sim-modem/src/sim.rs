@@ -111,6 +111,9 @@ pub enum SimEventKind {
     Net(NetEvent),
     /// The lab server accepted, received, sent or closed.
     Lab(LabEvent),
+    /// The lab's phone got an SMS from the device, or handed one for it to the service
+    /// centre (as its [`LabServer::sms_log`] records them).
+    Sms(lab::Sms),
     FaultApplied(Fault),
     /// A fault with a duration ended.
     FaultEnded(Fault),
@@ -147,6 +150,13 @@ impl fmt::Display for SimEvent {
             SimEventKind::Request(request) => write!(f, "modem->net {}", net_request(request)),
             SimEventKind::Net(event) => write!(f, "net->modem {}", net_event(event)),
             SimEventKind::Lab(event) => write!(f, "lab        {event}"),
+            SimEventKind::Sms(sms) => {
+                let way = match sms.direction {
+                    lab::SmsDirection::FromDevice => "from the device to",
+                    lab::SmsDirection::ToDevice => "to the device from",
+                };
+                write!(f, "lab sms    {way} {}: {:?}", sms.number, sms.text)
+            }
             SimEventKind::FaultApplied(fault) => write!(f, "fault      {}", fault.to_json()),
             SimEventKind::FaultEnded(fault) => write!(f, "fault end  {}", fault.to_json()),
             SimEventKind::Noise { direction, counts } => write!(
@@ -706,11 +716,22 @@ impl Sim {
                         self.modem.handle_net(now, event);
                     }
                     NetOutput::Host(event) => self.host_event(now, event),
-                    NetOutput::Sms(tpdu) => drop(self.lab.sms_from_device(now, &tpdu)),
+                    NetOutput::Sms(tpdu) => {
+                        let sms = self.lab.sms_from_device(now, &tpdu).clone();
+                        self.event(now, SimEventKind::Sms(sms));
+                    }
                 }
             }
             while let Some((from, text)) = self.lab.poll_sms() {
                 busy = true;
+                let sms = lab::Sms {
+                    at: now,
+                    direction: lab::SmsDirection::ToDevice,
+                    number: from.clone(),
+                    text: text.clone(),
+                    alphabet: None,
+                };
+                self.event(now, SimEventKind::Sms(sms));
                 // The lab checked that it fits one SMS.
                 let _ = self.network.deliver_text(now, &from, &text);
             }

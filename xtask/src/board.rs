@@ -296,6 +296,7 @@ pub fn run_qemu(args: &QemuRun) -> Result {
             slack: args.slack,
             // The lab stays simulated: a CI run needs no free port.
             lab: None,
+            web: None,
         };
         let run = realtime::run(&scenario, &shown, seed, options, sim::print);
         let replay = tokio::time::timeout(scenario.duration + QEMU_MARGIN, run).await;

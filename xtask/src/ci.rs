@@ -1,9 +1,12 @@
 //! `cargo xtask ci` and the checks it is made of.
 
 use crate::board::{self, QemuRun};
-use crate::process::{cargo, root, run, succeeds, Result};
+use crate::process::{cargo, exit_result, root, run, show, succeeds, Result};
+use crate::progress::Progress;
 use crate::toolchain;
-use std::process::Command;
+use std::io::{BufRead as _, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// The crates that must build without std for a Cortex-M0+.
@@ -124,6 +127,10 @@ fn all(steps: &mut Steps, fuzz_seconds: u32) -> Result {
         ]))
     })?;
     steps.run("test", || run(cargo().args(["test", "--workspace"])))?;
+    // Not in `cargo test`, which must not need a browser: installs Chromium when missing.
+    steps.run("browser test: the lab page in headless Chromium", || {
+        crate::browser::browser_test(None)
+    })?;
     steps.run("swarm", swarm_seeds)?;
     // From here on, nothing may find a `rust-lld` by luck on the PATH: the Cortex-M builds
     // must link with what the xtask found or installed (a fresh machine has none there).
@@ -189,12 +196,14 @@ pub fn fuzz(seconds: u32, only: Option<&str>) -> Result {
         },
         None => FUZZ_TARGETS.iter().collect(),
     };
-    for target in targets {
+    let count = targets.len();
+    for (i, target) in targets.into_iter().enumerate() {
         if let Some(files) = target.seeds_from {
             seed_corpus(target, files)?;
         }
         // rustup's proxy picks the toolchain: `cargo +nightly` needs the proxy, not `cargo()`.
-        run(Command::new("rustup")
+        let mut command = Command::new("rustup");
+        command
             .args(["run", "nightly", "cargo", "fuzz", "run"])
             .args([
                 "--fuzz-dir",
@@ -203,9 +212,89 @@ pub fn fuzz(seconds: u32, only: Option<&str>) -> Result {
                 target.sanitizer,
                 target.name,
             ])
-            .args(["--", &format!("-max_total_time={seconds}")]))?;
+            .args(["--", &format!("-max_total_time={seconds}")]);
+        let progress = Progress::new(u64::from(seconds), "s");
+        if progress.shown() {
+            let name = format!("[{}/{count}] {}", i + 1, target.name);
+            fuzz_shown(&mut command, &progress, &name, seconds)?;
+        } else {
+            run(&mut command)?;
+        }
     }
     Ok(())
+}
+
+/// Runs a fuzz target under a progress bar: its seconds so far, coverage and executions per
+/// second from libFuzzer's status lines. Its output is kept, and printed if it fails (the
+/// crash, the input that caused it and the command that reproduces it).
+fn fuzz_shown(command: &mut Command, progress: &Progress, name: &str, seconds: u32) -> Result {
+    progress.println(format_args!("$ {}", show(command)));
+    let mut child = command
+        .current_dir(root())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start `{}`: {e}", show(command)))?;
+    let stderr = child.stderr.take().expect("piped");
+    let (lines, seen) = mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr)
+            .lines()
+            .map_while(std::io::Result::ok)
+        {
+            if lines.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let mut output = Vec::new();
+    let mut fuzzing_since = None;
+    let mut status_line = String::from("building");
+    let status = loop {
+        while let Ok(line) = seen.try_recv() {
+            // libFuzzer's first words: the run (and its time limit) begins.
+            if line.starts_with("INFO: ") || line.starts_with('#') {
+                fuzzing_since.get_or_insert_with(Instant::now);
+            }
+            if let Some(status) = libfuzzer_status(&line) {
+                status_line = status;
+            }
+            output.push(line);
+        }
+        let fuzzed = fuzzing_since.map_or(0, |since: Instant| since.elapsed().as_secs());
+        progress.set_plain(
+            fuzzed.min(u64::from(seconds)),
+            format_args!("{name}  {status_line}"),
+        );
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) => std::thread::sleep(Duration::from_millis(200)),
+            Err(e) => return Err(format!("`{}`: {e}", show(command))),
+        }
+    };
+    // What the reader still holds.
+    output.extend(seen.iter());
+    progress.finish();
+    if status.success() {
+        eprintln!("fuzz {name}: {status_line}");
+    } else {
+        eprintln!("{}", output.join("\n"));
+    }
+    exit_result(command, status)
+}
+
+/// `cov 123  4567 exec/s` from a libFuzzer status line (`#4096 pulse cov: 123 ft: 456 corp:
+/// 7/89b exec/s: 4567 rss: 56Mb`).
+fn libfuzzer_status(line: &str) -> Option<String> {
+    let field = |key: &str| {
+        let at = line.find(key)? + key.len();
+        line[at..].split_whitespace().next()
+    };
+    let runs = line.strip_prefix('#')?.split_whitespace().next()?;
+    Some(format!(
+        "{runs} runs  cov {}  {} exec/s",
+        field("cov: ")?,
+        field("exec/s: ")?
+    ))
 }
 
 /// Starts a target's corpus with the scenario files under `files` (cargo-fuzz's
@@ -241,4 +330,42 @@ pub fn swarm_seeds() -> Result {
         regressions: None,
         known: Some(root().join("scenarios/regressions")),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn libfuzzer_status_lines_are_read() {
+        let check = |line: &str, want: Option<&str>| {
+            assert_eq!(libfuzzer_status(line).as_deref(), want, "{line}");
+        };
+        check(
+            "#4096\tpulse  cov: 123 ft: 456 corp: 7/89b lim: 4 exec/s: 4567 rss: 56Mb",
+            Some("4096 runs  cov 123  4567 exec/s"),
+        );
+        check(
+            "#2\tINITED cov: 5 ft: 5 corp: 1/1b exec/s: 0 rss: 30Mb",
+            Some("2 runs  cov 5  0 exec/s"),
+        );
+        check("INFO: Seed: 1234", None);
+        check("#1 READ units: 1", None);
+    }
+
+    /// A stand-in for a fuzzer: libFuzzer-like lines on stderr, then an exit status.
+    #[test]
+    fn a_fuzz_run_under_the_bar_fails_as_the_fuzzer_does() {
+        let check = |code: u8, ok: bool| {
+            let script = format!(
+                "echo 'INFO: Seed: 1' >&2; echo '#2 INITED cov: 5 ft: 5 corp: 1/1b exec/s: 0 rss: 30Mb' >&2; exit {code}"
+            );
+            let mut command = Command::new("sh");
+            command.args(["-c", &script]);
+            let result = fuzz_shown(&mut command, &Progress::new(1, "s"), "stand-in", 1);
+            assert_eq!(result.is_ok(), ok, "exit {code}: {result:?}");
+        };
+        check(0, true);
+        check(1, false);
+    }
 }

@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use scenarios::fleet::{self, chart, Fleet, Options, Summary};
 use scenarios::swarm::Shard;
 
-use crate::process::{again_in_release, progress_bar, root, Result};
+use crate::process::{again_in_release, root, Result};
+use crate::progress::Progress;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -108,8 +109,7 @@ fn run_one(fleet: &Fleet, options: &Options) -> Result<Summary> {
     let ranges = fleet::run::ranges(spec.devices, options);
     let threads = ranges.len();
     let devices: u32 = ranges.iter().map(|r| r.end - r.start).sum();
-    let total_ms = spec.duration.as_millis() as u64;
-    let bar = progress_bar(total_ms.max(1), "{bar:30} {msg} simulated, {elapsed} wall")?;
+    let progress = Progress::new(spec.duration.as_secs().max(1), "simulated s");
     eprintln!(
         "fleet {}: {devices} devices on {} cells for {} on {threads} threads",
         spec.name,
@@ -126,10 +126,12 @@ fn run_one(fleet: &Fleet, options: &Options) -> Result<Summary> {
             .map(|t| t.load(Ordering::Relaxed))
             .min()
             .unwrap_or(0);
-        bar.set_position(slowest);
-        bar.set_message(units::format_duration(Duration::from_millis(slowest)));
+        progress.set_plain(
+            slowest / 1000,
+            units::format_duration(Duration::from_millis(slowest)),
+        );
     })?;
-    bar.finish_and_clear();
+    progress.finish();
     let wall = started.elapsed();
     let shards = threads as u32 * options.shard.map_or(1, |(_, n)| n);
     let summary = metrics.summary(&spec.name, spec.cells, shards);

@@ -4,11 +4,13 @@
 
 mod bench;
 mod board;
+mod browser;
 mod ci;
 mod fleet;
 #[cfg(test)]
 mod layers;
 mod process;
+mod progress;
 mod replay;
 mod sim;
 mod swarm;
@@ -30,14 +32,23 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Task {
-    /// Everything CI checks: formatting, clippy, every test, the swarm's fixed seeds, the
-    /// no_std Cortex-M build, both board images (with their sizes) and the board smoke
-    /// scenario in QEMU, and a short bounded run of each fuzz target. Installs what a fresh
-    /// machine lacks.
+    /// Everything CI checks: formatting, clippy, every test, the lab page's browser test,
+    /// the swarm's fixed seeds, the no_std Cortex-M build, both board images (with their
+    /// sizes) and the board smoke scenario in QEMU, and a short bounded run of each fuzz
+    /// target. Installs what a fresh machine lacks.
     Ci {
         /// Seconds of fuzzing per target (0 skips fuzzing).
         #[arg(long, default_value_t = 20)]
         fuzz_seconds: u32,
+    },
+    /// The lab's web page in a real browser: headless Chromium over WebDriver (chromedriver,
+    /// fantoccini) against a real-time run (`sim --realtime --web`): the device's heartbeat
+    /// shows, text sent from the page is echoed back into it, a fault from the page's form
+    /// makes the device reconnect. Installs Chromium and chromedriver when missing.
+    BrowserTest {
+        /// Also save a screenshot of the page (PNG) at the end.
+        #[arg(long, value_name = "FILE")]
+        screenshot: Option<PathBuf>,
     },
     /// Builds the no_std crates for thumbv6m-none-eabi (Cortex-M0+, as on a Raspberry Pi Pico).
     Embedded,
@@ -112,6 +123,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.task {
         Task::Ci { fuzz_seconds } => ci::ci(fuzz_seconds),
+        Task::BrowserTest { screenshot } => browser::browser_test(screenshot.as_deref()),
         Task::Embedded => ci::embedded(),
         Task::Boards => ci::boards(),
         Task::Fuzz { seconds, target } => ci::fuzz(seconds, target.as_deref()),

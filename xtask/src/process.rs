@@ -1,7 +1,7 @@
 //! Running programs: the workspace root, echoed commands, and quiet probes.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, ExitStatus};
 
 pub type Result<T = ()> = std::result::Result<T, String>;
 
@@ -25,6 +25,11 @@ pub fn run_in(dir: &Path, cmd: &mut Command) -> Result {
         .current_dir(dir)
         .status()
         .map_err(|e| format!("cannot start `{}`: {e}", show(cmd)))?;
+    exit_result(cmd, status)
+}
+
+/// `cmd`'s exit as a result: an error that names it unless `status` is success.
+pub fn exit_result(cmd: &Command, status: ExitStatus) -> Result {
     if status.success() {
         Ok(())
     } else {
@@ -83,19 +88,4 @@ pub fn again_in_release() -> Option<Result> {
     Some(run(cargo()
         .args(["run", "--release", "--quiet", "-p", "xtask", "--"])
         .args(forwarded)))
-}
-
-/// A progress bar on stderr with `template` (indicatif's), hidden when stderr is not a
-/// terminal.
-pub fn progress_bar(total: u64, template: &str) -> Result<indicatif::ProgressBar> {
-    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-    use std::io::IsTerminal as _;
-    let target = if std::io::stderr().is_terminal() {
-        ProgressDrawTarget::stderr()
-    } else {
-        ProgressDrawTarget::hidden()
-    };
-    let bar = ProgressBar::with_draw_target(Some(total), target);
-    bar.set_style(ProgressStyle::with_template(template).map_err(|e| e.to_string())?);
-    Ok(bar)
 }

@@ -2,12 +2,14 @@
 //! `scenarios` library's; this picks the files, prints and writes what was asked.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use scenarios::format::LoadError;
 use scenarios::replay::Verdict;
-use scenarios::{report, Replay};
+use scenarios::{report, timeline, Replay};
 
 use crate::process::{root, Result};
+use crate::progress::Progress;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -22,6 +24,10 @@ pub struct Args {
     /// Write each replay's trace (JSON Lines) to DIR/<name>.jsonl.
     #[arg(long, value_name = "DIR")]
     pub trace_dir: Option<PathBuf>,
+    /// Write a timeline of each replay (DIR/<name>.html, self-contained) and DIR/index.html,
+    /// the table of results.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
     /// Only the files whose path contains PATTERN.
     #[arg(long, value_name = "PATTERN")]
     pub filter: Option<String>,
@@ -34,22 +40,31 @@ pub fn replay(args: Args) -> Result {
     }
     let mut replays = Vec::new();
     let mut refused: Vec<LoadError> = Vec::new();
-    for (path, shown) in &files {
+    let progress = Progress::new(files.len() as u64, "files");
+    let mut simulated = Duration::ZERO;
+    for (done, (path, shown)) in files.iter().enumerate() {
+        let hours = progress.per_second(simulated.as_secs_f64() / 3600.0);
+        progress.set(
+            done as u64,
+            format_args!("{hours:.0} simulated h/s  {shown}"),
+        );
         let scenario = match scenarios::load(path) {
             Ok(scenario) => scenario,
             Err(mut error) => {
                 error.path = shown.clone();
-                eprintln!("{error}");
+                progress.println(&error);
                 refused.push(error);
                 continue;
             }
         };
         let replay = scenarios::replay(&scenario, shown, args.seed);
+        simulated += replay.end;
         if let Some(dir) = &args.trace_dir {
             write_trace(dir, &replay)?;
         }
         replays.push(replay);
     }
+    progress.finish();
     print!("{}", report::table(&replays));
     let many = replays.len() > 1;
     for replay in &replays {
@@ -67,6 +82,9 @@ pub fn replay(args: Args) -> Result {
         if !text.is_empty() {
             println!("\n{text}");
         }
+    }
+    if let Some(dir) = &args.report {
+        write_report(dir, &replays)?;
     }
     if let Some(junit) = &args.junit {
         let xml = report::junit(&replays, &refused).map_err(|e| format!("JUnit XML: {e}"))?;
@@ -119,4 +137,20 @@ fn write_trace(dir: &Path, replay: &Replay) -> Result {
     let path = dir.join(format!("{}.jsonl", replay.scenario.name));
     std::fs::write(&path, replay.trace())
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// The timeline of each replay, and the index of them all, in `dir`.
+pub fn write_report(dir: &Path, replays: &[Replay]) -> Result {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let files = timeline::file_names(replays);
+    let write = |name: &str, html: String| {
+        let path = dir.join(name);
+        std::fs::write(&path, html).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    };
+    for (replay, file) in replays.iter().zip(&files) {
+        write(file, timeline::page(replay))?;
+    }
+    write("index.html", timeline::index(replays, &files))?;
+    eprintln!("wrote {}", dir.join("index.html").display());
+    Ok(())
 }

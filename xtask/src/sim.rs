@@ -10,17 +10,21 @@
 //!   the other end of a pty (`longlink-host <pty>`, or a board through a serial bridge):
 //!   `scenarios::realtime` with an external device, as `cargo xtask flash --board qemu`.
 //!
+//! With `--realtime` or `--pty`, `--web 127.0.0.1:8080` also serves the lab as a web page
+//! (sim-modem's `live::web`, as `sim-modem --web`): the devices, their data, sending,
+//! closing, resetting, faults, the AT log.
+//!
 //! Every way ends with the scenario's expectations.
 
 use std::io::Write as _;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use scenarios::realtime::{self, External, Start};
 use scenarios::replay::{conclude, world, Planned};
 use scenarios::{report, view, Replay, Scenario, World};
-use sim_modem::live::Pty;
+use sim_modem::live::{Pty, Web};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::mpsc;
 
@@ -53,10 +57,17 @@ pub struct Args {
     /// Run this long instead of the scenario's duration (e.g. 1h).
     #[arg(long, value_parser = units::parse_duration)]
     pub duration: Option<Duration>,
+    /// Write the run's timeline (DIR/<name>.html, self-contained) and DIR/index.html.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
     /// With --realtime or --pty: the loopback port the real lab server listens on
     /// (default: the scenario's lab port, 6500 unless it says otherwise; 0: any free one).
     #[arg(long, value_name = "PORT")]
     pub lab_port: Option<u16>,
+    /// With --realtime or --pty: serve the lab as a web page on this loopback address, e.g.
+    /// 127.0.0.1:8080 (port 0: any free one).
+    #[arg(long, value_name = "ADDR")]
+    pub web: Option<SocketAddr>,
 }
 
 /// How long `--pty` waits for a firmware to open the pty and say something.
@@ -82,9 +93,27 @@ pub fn sim(args: Args) -> Result {
         Ipv4Addr::LOCALHOST,
         args.lab_port.unwrap_or(scenario.lab.port),
     ));
+    if let Some(web) = args.web {
+        if !args.realtime && !args.pty {
+            return Err("--web needs --realtime or --pty".into());
+        }
+        if !web.ip().is_loopback() {
+            return Err(format!(
+                "--web {web}: the lab page listens on loopback only"
+            ));
+        }
+    }
     if args.pty {
         let slack = args.slack.unwrap_or(realtime::EXTERNAL_SLACK);
-        return pty(&scenario, &shown, seed, slack, lab);
+        return pty(
+            &scenario,
+            &shown,
+            seed,
+            slack,
+            lab,
+            args.web,
+            args.report.as_deref(),
+        );
     }
     if args.realtime {
         println!(
@@ -99,19 +128,30 @@ pub fn sim(args: Args) -> Result {
                 // The firmware runs in this process, on the world's clock: times are exact.
                 slack: Duration::ZERO,
                 lab: Some(lab),
+                web: web_page(args.web).await?,
             };
-            realtime::run(&scenario, &shown, seed, options, print).await
+            Ok::<_, String>(realtime::run(&scenario, &shown, seed, options, print).await)
         });
         // The console's blocking stdin read would hold a normal shutdown up.
         runtime.shutdown_background();
-        return finish(&Replay {
+        let replay = Replay {
             rerun: Some(format!("cargo xtask sim {shown} --seed {seed} --realtime")),
-            ..replay
-        });
+            ..replay?
+        };
+        return reported(&replay, args.report.as_deref());
     }
     let (world, planned) = world(&scenario, seed, true)?;
     let speed = (!args.fast).then_some(args.speed);
-    paced(&scenario, &shown, seed, world, &planned, speed)
+    let replay = paced(&scenario, &shown, seed, world, &planned, speed);
+    reported(&replay, args.report.as_deref())
+}
+
+/// [`finish`], the run's timeline written to `report` first (if asked for).
+fn reported(replay: &Replay, report: Option<&Path>) -> Result {
+    if let Some(dir) = report {
+        crate::replay::write_report(dir, std::slice::from_ref(replay))?;
+    }
+    finish(replay)
 }
 
 /// The scenario's name, file, seed and description.
@@ -123,7 +163,7 @@ pub fn introduce(scenario: &Scenario, shown: &str, seed: u64) {
 }
 
 /// Runs the world in virtual time, printing as it goes; waits so that `speed` virtual
-/// seconds take one wall second (never, without a speed).
+/// seconds take one wall second (never, without a speed). Returns the finished run.
 fn paced(
     scenario: &Scenario,
     shown: &str,
@@ -131,7 +171,7 @@ fn paced(
     mut world: World,
     planned: &[Planned],
     speed: Option<f64>,
-) -> Result {
+) -> Replay {
     match speed {
         Some(speed) => println!("  virtual time, {speed}x real time (--fast: no waiting)\n"),
         None => println!("  virtual time\n"),
@@ -160,7 +200,7 @@ fn paced(
     }
     let mut replay = conclude(scenario, shown, seed, planned, world.now(), records);
     replay.wall = started.elapsed();
-    finish(&replay)
+    replay
 }
 
 /// Prints how a run fared (each expectation, the table, the failures) and fails if it
@@ -226,7 +266,27 @@ pub fn console() -> mpsc::UnboundedReceiver<String> {
 
 /// Runs the scenario in real time against a firmware outside this process, on the other
 /// end of a pty; the run starts when it first writes.
-fn pty(scenario: &Scenario, shown: &str, seed: u64, slack: Duration, lab: SocketAddr) -> Result {
+/// Starts the lab's web page on `address`, if asked for, and says where it is.
+async fn web_page(address: Option<SocketAddr>) -> Result<Option<Web>> {
+    let Some(address) = address else {
+        return Ok(None);
+    };
+    let web = Web::serve(address)
+        .await
+        .map_err(|e| format!("the lab page cannot listen on {address}: {e}"))?;
+    println!("  lab page on http://{}/\n", web.address());
+    Ok(Some(web))
+}
+
+fn pty(
+    scenario: &Scenario,
+    shown: &str,
+    seed: u64,
+    slack: Duration,
+    lab: SocketAddr,
+    web: Option<SocketAddr>,
+    report: Option<&Path>,
+) -> Result {
     let runtime = runtime()?;
     let replay = runtime.block_on(async {
         let pty = Pty::open().map_err(|e| format!("cannot open a pty: {e}"))?;
@@ -249,12 +309,14 @@ fn pty(scenario: &Scenario, shown: &str, seed: u64, slack: Duration, lab: Socket
             console: Some(console()),
             slack,
             lab: Some(lab),
+            web: web_page(web).await?,
         };
         Ok::<_, String>(realtime::run(scenario, shown, seed, options, print).await)
     });
     runtime.shutdown_background();
-    finish(&Replay {
+    let replay = Replay {
         rerun: Some(format!("cargo xtask sim {shown} --seed {seed} --pty")),
         ..replay?
-    })
+    };
+    reported(&replay, report)
 }

@@ -4,11 +4,12 @@
 //! build runs itself again built with `--release`.
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use scenarios::swarm::{self, generate, Seeds, Shard};
 
-use crate::process::{again_in_release, progress_bar, root, Result};
+use crate::process::{again_in_release, root, Result};
+use crate::progress::Progress;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -78,31 +79,27 @@ pub fn swarm(args: Args) -> Result {
         rerun_every: RERUN_EVERY,
     };
     let total = swarm::seeds(options.seeds, options.shard).len() as u64;
-    let bar = progress_bar(total, "{bar:30} {pos}/{len} seeds  {msg}")?;
-    let started = Instant::now();
-    let rates = |done: u64, simulated: Duration| {
-        let wall = started.elapsed().as_secs_f64().max(1e-9);
-        (done as f64 / wall, simulated.as_secs_f64() / 3600.0 / wall)
-    };
+    let progress = Progress::new(total, "seeds");
+    let hours_per_s = |simulated: Duration| progress.per_second(simulated.as_secs_f64() / 3600.0);
     eprintln!(
         "swarm: {total} seeds of {} on {jobs} threads",
         units::format_duration(args.duration)
     );
     let summary = swarm::run(&options, &|p| {
-        let (seeds_per_s, hours_per_s) = rates(p.done, p.simulated);
-        bar.set_position(p.done);
-        bar.set_message(format!(
-            "{seeds_per_s:.1} seeds/s  {hours_per_s:.0} simulated h/s  {} failing",
-            p.failing
-        ));
+        let hours = hours_per_s(p.simulated);
+        progress.set(
+            p.done,
+            format_args!("{hours:.0} simulated h/s  {} failing", p.failing),
+        );
     })?;
-    bar.finish_and_clear();
+    progress.finish();
     let summary = match &args.known {
         Some(dir) => summary.with_known(swarm::known_invariants(dir)?),
         None => summary,
     };
-    let wall = started.elapsed();
-    let (seeds_per_s, hours_per_s) = rates(summary.seeds, summary.simulated);
+    let wall = progress.elapsed();
+    let seeds_per_s = progress.per_second(summary.seeds as f64);
+    let hours_per_s = hours_per_s(summary.simulated);
     println!("{}", summary.table());
     println!(
         "{} seeds, {:.0} simulated device-hours in {:.1} s: {seeds_per_s:.1} seeds/s, {hours_per_s:.0} device-hours/s ({jobs} threads)",

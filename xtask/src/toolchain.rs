@@ -68,6 +68,40 @@ pub fn ensure_qemu() -> Result {
     }
 }
 
+/// Debian's headless browser and its WebDriver server, for the lab page's browser test.
+pub const DEBIAN_BROWSER_PACKAGES: &[&str] = &["chromium", "chromium-driver"];
+
+/// Chromium and chromedriver, where [`ensure_chromium`] found them.
+pub struct Browser {
+    pub chromium: PathBuf,
+    pub chromedriver: PathBuf,
+}
+
+/// Finds Debian's `chromium` and `chromedriver`, installing `chromium` and
+/// `chromium-driver` when root; otherwise says how to install them.
+pub fn ensure_chromium() -> Result<Browser> {
+    let browser = Browser {
+        chromium: PathBuf::from("/usr/bin/chromium"),
+        chromedriver: PathBuf::from("/usr/bin/chromedriver"),
+    };
+    let found = |b: &Browser| b.chromium.is_file() && b.chromedriver.is_file();
+    if !found(&browser) {
+        ensure_debian_packages(DEBIAN_BROWSER_PACKAGES)
+            .map_err(|e| format!("the browser test needs Chromium and chromedriver: {e}"))?;
+    }
+    if found(&browser) {
+        Ok(browser)
+    } else {
+        Err(format!(
+            "{} and {} are missing: install Debian's {} (sudo apt-get install {})",
+            browser.chromium.display(),
+            browser.chromedriver.display(),
+            DEBIAN_BROWSER_PACKAGES.join(" and "),
+            DEBIAN_BROWSER_PACKAGES.join(" ")
+        ))
+    }
+}
+
 /// Installs a cargo subcommand from the crate registry if it is missing.
 pub fn ensure_cargo_tool(subcommand: &str, krate: &str) -> Result {
     if succeeds("cargo", &[subcommand, "--version"]) {

@@ -84,6 +84,7 @@ fn an_external_device_over_tcp_with_its_log() {
             console: None,
             slack: realtime::EXTERNAL_SLACK,
             lab: None,
+            web: None,
         };
         let run = realtime::run(&scenario, "realtime_short.json", 1, options, |_| {});
         tokio::time::timeout(BOUND, run)
@@ -115,6 +116,7 @@ fn the_firmware_in_the_world_in_real_time() {
         console: None,
         slack: Duration::ZERO,
         lab: None,
+        web: None,
     };
     let run = realtime::run(&scenario, "realtime_short.json", 1, options, |_| {});
     let replay = runtime
@@ -177,6 +179,7 @@ fn the_lab_server_on_real_loopback_sockets() {
         slack: Duration::ZERO,
         // Any free port, on loopback.
         lab: Some("127.0.0.1:0".parse().unwrap()),
+        web: None,
     };
     let run = realtime::run(
         &scenario,

@@ -8,6 +8,7 @@ pub(crate) mod parser;
 pub use parser::{CommandLine, CommandParser, DataMode, ParseError, ParserEvent, Segment};
 
 use crate::encode::{BufferFull, Writer};
+use crate::packed::{total, Packed};
 use crate::types::{DateTime, LinkId, Transport};
 
 /// The extended commands (`AT+NAME`) by name, for their generic forms: test (`AT+NAME=?`),
@@ -389,7 +390,12 @@ impl Name {
     ];
 
     /// The name as written after `AT+`, upper case.
-    pub const fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
+        core::str::from_utf8(NAMES.get(self as usize)).unwrap_or("")
+    }
+
+    /// [`Name::as_str`]'s table, at compile time.
+    const fn text(self) -> &'static str {
         match self {
             Name::Cmee => "CMEE",
             Name::Cgmr => "CGMR",
@@ -467,11 +473,25 @@ impl Name {
 
     /// Case-insensitive lookup.
     pub fn from_text(text: &[u8]) -> Option<Name> {
-        Name::ALL
-            .into_iter()
-            .find(|n| n.as_str().as_bytes().eq_ignore_ascii_case(text))
+        let i = (0..Name::ALL.len()).find(|&i| NAMES.get(i).eq_ignore_ascii_case(text))?;
+        Name::ALL.get(i).copied()
     }
 }
+
+/// Every name's text, in declaration order (which [`Name::ALL`] follows: `as usize` indexes
+/// it), packed: a `&str` per name costs a Cortex-M0+ image some 500 bytes more.
+static NAMES: Packed<{ Name::ALL.len() }, { total(&NAME_TEXTS) }> = Packed::new(NAME_TEXTS);
+
+const NAME_TEXTS: [&str; Name::ALL.len()] = {
+    let mut texts = [""; Name::ALL.len()];
+    let mut i = 0;
+    while i < texts.len() {
+        assert!(Name::ALL[i] as usize == i, "ALL is in declaration order");
+        texts[i] = Name::ALL[i].text();
+        i += 1;
+    }
+    texts
+};
 
 impl Command<'_> {
     /// The extended command's name (`None` for basic commands).

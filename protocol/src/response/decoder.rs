@@ -33,7 +33,7 @@
 //! | `AT+NAME...` in any form | `+NAME: ...` of the same name (see below) | `OK` |
 //! | `AT+CIFSR` | — | the bare IP line (no `OK`) |
 //! | `AT+CIPSTATUS` | `OK` (first!), `STATE:`, `C:` lines | `STATE:` with 0 connection lines (single mode), else the last `C:` line |
-//! | `AT+CIPSEND...` | `> ` | `SEND OK`, `SEND FAIL`, `DATA ACCEPT` |
+//! | `AT+CIPSEND...` | `> ` | after the prompt: `SEND OK`, `SEND FAIL`, `DATA ACCEPT`; before it only an error (a stray `OK` or `SEND OK` is a URC, and `OK` never ends it) |
 //! | `AT+CIPSHUT` | — | `SHUT OK` |
 //! | `AT+CIPCLOSE...` | — | `CLOSE OK` |
 //! | `AT+CPOWD=...` | — | `NORMAL POWER DOWN` |
@@ -65,12 +65,27 @@
 //! # Errors
 //!
 //! A line longer than `N` bytes gives [`DecodeError::LineTooLong`] at once and the rest of it
-//! is skipped. A payload larger than `N` bytes gives [`DecodeError::PayloadTooLong`] without
-//! waiting for it, and the bytes that follow are read as lines. A line with a known prefix
-//! whose fields do not parse gives [`DecodeError::Malformed`]. Any other line is
-//! [`Response::Text`], or [`Response::Info`] for `+NAME: ...`.
+//! is skipped. A line with a known prefix whose fields do not parse gives
+//! [`DecodeError::Malformed`]. Any other line is [`Response::Text`], or [`Response::Info`]
+//! for `+NAME: ...`.
+//!
+//! Server data never reads as modem lines (where it could say `RDY` or `0, CLOSED`):
+//!
+//! - a payload larger than `N` bytes gives [`DecodeError::PayloadTooLong`] at once and is
+//!   skipped by its length (up to [`MAX_PAYLOAD`]; a longer length is taken for noise, as
+//!   below);
+//! - a `+RECEIVE` / `+IPD` header garbled in its name or link but whose `,<len>:` end is
+//!   whole (`+RECEVE,0,19:`) gives [`DecodeError::Malformed`], and its payload is skipped by
+//!   that length;
+//! - one garbled in its length or its colon (`+RECEIVE,0,1x:`, `+RECEIVE,0,19;`) gives
+//!   [`DecodeError::Malformed`], and what follows is skipped up to the next line end after
+//!   the header's own: the payload, unless it has a line end of its own (then its rest is
+//!   read as lines: the one case noise can still turn into lines). Where the header's line
+//!   goes on past its colon, the payload was on it, and nothing more is skipped.
 
-use super::parse::{colon_header, parse_line, rxget_header, Lead, Malformed, Payload};
+use super::parse::{
+    colon_header, garbled_header, parse_line, rxget_header, Lead, Malformed, Payload,
+};
 use super::{Response, RxGetResponse};
 use crate::command::{Command, Name};
 
@@ -133,13 +148,23 @@ enum Mode {
     Line,
     /// Dropping the rest of an overlong line.
     Skip,
-    /// Reading `need` raw bytes, after the line ends in `lead`.
+    /// Dropping the payload of a header whose length did not parse: the line end after the
+    /// header, then up to the next line end.
+    SkipPayload,
+    /// Reading `need` raw bytes, after the line ends in `lead`; dropping them (counted in
+    /// `len`) when `kind` is `None`.
     Payload {
-        kind: Payload,
+        kind: Option<Payload>,
         need: usize,
         lead: Lead,
     },
 }
+
+/// The longest payload a modem announces, in bytes: a `+RECEIVE` or `+IPD` is at most a TCP
+/// segment or a UDP datagram (1472 bytes), a `+CIPRXGET: 3` read twice 1460. A longer one the
+/// decoder cannot hold is skipped by its length; beyond this, the length itself is taken
+/// for noise and the payload is skipped up to the next line end.
+const MAX_PAYLOAD: u64 = 4096;
 
 /// What a step of [`Decoder::feed`] completed; the bytes are in `buf[..len]`.
 #[derive(Debug, Clone, Copy)]
@@ -243,6 +268,15 @@ impl<const N: usize> Decoder<N> {
             let (n, r) = match self.mode {
                 Mode::Line => self.line_bytes(rest),
                 Mode::Skip => self.skip_bytes(rest),
+                Mode::SkipPayload => {
+                    // The line end after the header first.
+                    let lead = rest.iter().take_while(|&&b| b == b'\r' || b == b'\n');
+                    let n = lead.count();
+                    if n < rest.len() {
+                        self.mode = Mode::Skip;
+                    }
+                    (n, None)
+                }
                 Mode::Payload { kind, need, lead } => self.payload_bytes(rest, kind, need, lead),
             };
             used += n;
@@ -259,8 +293,21 @@ impl<const N: usize> Decoder<N> {
                 }
                 // `+CIPRXGET: 2|3,...`: its data follows the line end.
                 let lead = if b == b'\r' { Lead::Lf } else { Lead::None };
-                let ready = match rxget_header(self.line()) {
+                let line = self.line();
+                let ready = match rxget_header(line) {
                     Some(header) => self.begin(header, lead),
+                    // A payload header that did not parse (its length, or its colon, was
+                    // garbled): what follows is server data, not lines.
+                    None if line.starts_with(b"+RECEIVE") || line.starts_with(b"+IPD") => {
+                        // Unless the payload came on the header's line (after its colon).
+                        if let [.., a, b] = line {
+                            if *b == b':' || a.is_ascii_digit() || b.is_ascii_digit() {
+                                self.mode = Mode::SkipPayload;
+                            }
+                        }
+                        self.len = 0;
+                        Some(Ready::Error(DecodeError::Malformed))
+                    }
                     None => Some(Ready::Line),
                 };
                 return (i + 1, ready);
@@ -276,6 +323,19 @@ impl<const N: usize> Decoder<N> {
                 // `+IPD,<len>:` and `+RECEIVE,<n>,<len>:`: the payload follows the colon.
                 if let Some(header) = colon_header(self.line()) {
                     return (i + 1, self.begin(header, header.0.lead()));
+                }
+                // The same with a garbled name or link: its payload is dropped.
+                if let Some(len) = garbled_header(self.line()) {
+                    let lead = Payload::Receive(0).lead();
+                    let ready = self.begin((Payload::Receive(0), len), lead);
+                    if let Mode::Payload { need, lead, .. } = self.mode {
+                        self.mode = Mode::Payload {
+                            kind: None,
+                            need,
+                            lead,
+                        };
+                    }
+                    return (i + 1, ready.or(Some(Ready::Error(DecodeError::Malformed))));
                 }
             } else if b == b' ' && self.line() == b"> " && self.wants_prompt() {
                 self.len = 0;
@@ -298,7 +358,7 @@ impl<const N: usize> Decoder<N> {
     fn payload_bytes(
         &mut self,
         rest: &[u8],
-        kind: Payload,
+        kind: Option<Payload>,
         need: usize,
         lead: Lead,
     ) -> (usize, Option<Ready>) {
@@ -313,6 +373,15 @@ impl<const N: usize> Decoder<N> {
             return (skip, None);
         }
         let take = need.saturating_sub(self.len).min(rest.len());
+        let Some(kind) = kind else {
+            // Dropped: only counted.
+            self.len += take;
+            if self.len >= need {
+                self.len = 0;
+                self.mode = Mode::Line;
+            }
+            return (take, None);
+        };
         let (Some(dst), Some(src)) = (
             self.buf.get_mut(self.len..self.len + take),
             rest.get(..take),
@@ -337,18 +406,28 @@ impl<const N: usize> Decoder<N> {
     }
 
     /// Starts reading the payload of `len` bytes announced by a header; an empty payload is
-    /// complete at once, one larger than the buffer is refused.
+    /// complete at once. One larger than the buffer is refused and skipped by its length, or,
+    /// beyond [`MAX_PAYLOAD`], up to the next line end.
     fn begin(&mut self, (kind, len): (Payload, u64), lead: Lead) -> Option<Ready> {
         self.len = 0;
-        self.mode = Mode::Line;
-        match usize::try_from(len) {
-            Ok(0) => Some(Ready::Payload(kind)),
-            Ok(need) if need <= N => {
-                self.mode = Mode::Payload { kind, need, lead };
-                None
+        let need = usize::try_from(len.min(MAX_PAYLOAD)).unwrap_or(0);
+        let (kind, ready) = match need {
+            0 => {
+                self.mode = Mode::Line;
+                return Some(Ready::Payload(kind));
             }
-            _ => Some(Ready::Error(DecodeError::PayloadTooLong { len })),
-        }
+            need if need <= N => (Some(kind), None),
+            _ => (
+                None,
+                Some(Ready::Error(DecodeError::PayloadTooLong { len })),
+            ),
+        };
+        self.mode = if len > MAX_PAYLOAD {
+            Mode::SkipPayload
+        } else {
+            Mode::Payload { kind, need, lead }
+        };
+        ready
     }
 
     fn line(&self) -> &[u8] {
@@ -462,15 +541,19 @@ impl Answer {
                 }
                 _ => Role::Urc,
             },
+            // Before the prompt only an error ends it (checked above): a stray `OK` or a
+            // late `SEND OK` ending it would leave the prompt to come, and the modem would
+            // take the host's next bytes for data. `OK` never ends it.
             Answer::Cipsend { prompted } => match r {
                 Response::Prompt => {
                     *prompted = true;
                     Role::Info
                 }
-                Response::SendOk(_)
-                | Response::SendFail(_)
-                | Response::DataAccept { .. }
-                | Response::Ok => Role::Final,
+                Response::SendOk(_) | Response::SendFail(_) | Response::DataAccept { .. }
+                    if *prompted =>
+                {
+                    Role::Final
+                }
                 _ => Role::Urc,
             },
             Answer::Cipshut => done(matches!(r, Response::ShutOk | Response::Ok)),

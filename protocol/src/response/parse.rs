@@ -7,6 +7,7 @@
 //! [`Response::Text`], or [`Response::Info`] for `+NAME: ...`.
 
 use super::{ConnectResult, ConnectionLine, Location, Response, RxGetResponse, VoltageAlarm};
+use crate::packed::{total, Packed};
 use crate::types::{
     parse_decimal, ClientState, DateTime, IpState, LinkId, RegStat, SimState, Transport,
 };
@@ -64,54 +65,70 @@ pub(super) fn parse_line(line: &[u8]) -> Result<Response<'_>, Malformed> {
     Ok(Response::Text(line))
 }
 
-/// Lines that are the whole response.
+/// Lines that are the whole response, in [`exact`]'s order.
+const EXACT_TEXTS: [&str; 9] = [
+    "OK",
+    "ERROR",
+    "SHUT OK",
+    "RDY",
+    "Call Ready",
+    "SMS Ready",
+    "NORMAL POWER DOWN",
+    "+PDP: DEACT",
+    "NO CARRIER",
+];
+static EXACT: Packed<9, { total(&EXACT_TEXTS) }> = Packed::new(EXACT_TEXTS);
+
+/// Lines that are the whole response ([`EXACT`], the voltage alarms, [`LINK_RESULTS`]).
 fn exact(line: &[u8]) -> Option<Response<'static>> {
-    Some(match line {
-        b"OK" => Response::Ok,
-        b"ERROR" => Response::Error,
-        b"SHUT OK" => Response::ShutOk,
-        b"RDY" => Response::Ready,
-        b"Call Ready" => Response::CallReady,
-        b"SMS Ready" => Response::SmsReady,
-        b"NORMAL POWER DOWN" => Response::NormalPowerDown,
-        b"+PDP: DEACT" => Response::PdpDeact,
-        b"NO CARRIER" => Response::NoCarrier,
-        _ => {
-            if let Some(alarm) = VoltageAlarm::ALL
-                .into_iter()
-                .find(|a| a.as_str().as_bytes() == line)
-            {
-                return Some(Response::Voltage(alarm));
-            }
-            return link_result(None, line);
-        }
+    let Some(i) = EXACT.position(line) else {
+        let alarm = VoltageAlarm::ALL
+            .into_iter()
+            .find(|a| a.as_str().as_bytes() == line);
+        return alarm
+            .map(Response::Voltage)
+            .or_else(|| link_result(None, line));
+    };
+    Some(match i {
+        0 => Response::Ok,
+        1 => Response::Error,
+        2 => Response::ShutOk,
+        3 => Response::Ready,
+        4 => Response::CallReady,
+        5 => Response::SmsReady,
+        6 => Response::NormalPowerDown,
+        7 => Response::PdpDeact,
+        _ => Response::NoCarrier,
     })
 }
 
-/// The results that multi mode prefixes with `<n>, `.
+/// The results that multi mode prefixes with `<n>, `, in [`link_result`]'s order.
+const LINK_TEXTS: [&str; 8] = [
+    "CLOSE OK",
+    "SEND OK",
+    "SEND FAIL",
+    "CLOSED",
+    "CONNECT OK",
+    "CONNECT FAIL",
+    "ALREADY CONNECT",
+    "CONNECT",
+];
+static LINK_RESULTS: Packed<8, { total(&LINK_TEXTS) }> = Packed::new(LINK_TEXTS);
+
+/// One of [`LINK_RESULTS`] as a response for `link`. (A table and one constructor: a match on
+/// the texts that builds each response costs a Cortex-M0+ twice the code.)
 fn link_result(link: Option<LinkId>, text: &[u8]) -> Option<Response<'static>> {
-    Some(match text {
-        b"CLOSE OK" => Response::CloseOk(link),
-        b"SEND OK" => Response::SendOk(link),
-        b"SEND FAIL" => Response::SendFail(link),
-        b"CLOSED" => Response::Closed(link),
-        b"CONNECT OK" => Response::Connect {
-            link,
-            result: ConnectResult::Ok,
-        },
-        b"CONNECT FAIL" => Response::Connect {
-            link,
-            result: ConnectResult::Fail,
-        },
-        b"ALREADY CONNECT" => Response::Connect {
-            link,
-            result: ConnectResult::AlreadyConnected,
-        },
-        b"CONNECT" => Response::Connect {
-            link,
-            result: ConnectResult::DataMode,
-        },
-        _ => return None,
+    let i = LINK_RESULTS.position(text)?;
+    let connect = |result| Response::Connect { link, result };
+    Some(match i {
+        0 => Response::CloseOk(link),
+        1 => Response::SendOk(link),
+        2 => Response::SendFail(link),
+        3 => Response::Closed(link),
+        4 => connect(ConnectResult::Ok),
+        5 => connect(ConnectResult::Fail),
+        6 => connect(ConnectResult::AlreadyConnected),
+        _ => connect(ConnectResult::DataMode),
     })
 }
 
@@ -120,21 +137,12 @@ fn linked(line: &[u8]) -> Result<Option<Response<'static>>, Malformed> {
     let Some((n, text)) = split_once(line, b',') else {
         return Ok(None);
     };
-    let Some(r) = link_result(Some(0), text.trim_ascii_start()) else {
+    let text = text.trim_ascii_start();
+    if LINK_RESULTS.position(text).is_none() {
         return Ok(None);
-    };
+    }
     let link = number(n).ok_or(Malformed)?;
-    Ok(Some(match r {
-        Response::CloseOk(_) => Response::CloseOk(Some(link)),
-        Response::SendOk(_) => Response::SendOk(Some(link)),
-        Response::SendFail(_) => Response::SendFail(Some(link)),
-        Response::Closed(_) => Response::Closed(Some(link)),
-        Response::Connect { result, .. } => Response::Connect {
-            link: Some(link),
-            result,
-        },
-        other => other,
-    }))
+    Ok(link_result(Some(link), text))
 }
 
 /// `+NAME: params` → (`NAME`, `params`), the name made of letters, digits and spaces
@@ -148,45 +156,69 @@ fn split_name(rest: &[u8]) -> Option<(&[u8], &[u8])> {
     valid.then_some((name, params.trim_ascii_start()))
 }
 
-/// The `+NAME:` lines with a typed response; `None` if the fields do not parse.
+/// The `+NAME:`s with a typed response, in [`named`]'s order.
+const NAMES: [&[u8]; 13] = [
+    b"CME ERROR",
+    b"CMS ERROR",
+    b"CSQ",
+    b"CREG",
+    b"CGATT",
+    b"CPIN",
+    b"CFUN",
+    b"CCLK",
+    b"CNTP",
+    b"CIPSTATUS",
+    b"CIPRXGET",
+    b"CIPACK",
+    b"PDP",
+];
+
+/// The `+NAME:` lines with a typed response; `None` if the fields do not parse. (A table of
+/// names and a match on the index: a match on the names costs a Cortex-M0+ far more code.)
 fn named<'a>(name: &'a [u8], p: &'a [u8]) -> Option<Response<'a>> {
-    Some(match name {
-        b"CME ERROR" => number(p).map_or(Response::Error, Response::CmeError),
-        b"CMS ERROR" => number(p).map_or(Response::Error, Response::CmsError),
-        b"CSQ" => {
+    let Some(i) = NAMES.iter().position(|n| *n == name) else {
+        return info(name, p);
+    };
+    Some(match i {
+        0 | 1 => match number(p) {
+            None => Response::Error,
+            Some(code) if i == 0 => Response::CmeError(code),
+            Some(code) => Response::CmsError(code),
+        },
+        2 => {
             let [rssi, ber] = exactly(p)?;
             Response::Csq {
                 rssi: number(rssi)?,
                 ber: number(ber)?,
             }
         }
-        b"CREG" => creg(p)?,
-        b"CGATT" => match p {
+        3 => creg(p)?,
+        4 => match p {
             b"0" => Response::Cgatt(false),
             b"1" => Response::Cgatt(true),
             _ => return None,
         },
-        b"CPIN" => Response::Cpin(SimState::from_text(p.trim_ascii())?),
-        b"CFUN" => Response::Cfun(number(p)?),
-        b"CCLK" => Response::Cclk(cclk(unquote(p.trim_ascii()))?),
-        b"CNTP" => match split_once(p, b',').map_or(p, |(code, _)| code) {
+        5 => Response::Cpin(SimState::from_text(p.trim_ascii())?),
+        6 => Response::Cfun(number(p)?),
+        7 => Response::Cclk(cclk(unquote(p.trim_ascii()))?),
+        8 => match split_once(p, b',').map_or(p, |(code, _)| code) {
             // The read form, `+CNTP: "<server>",<tz>`, is not a result.
             code if code.starts_with(b"\"") => info(name, p)?,
             // The time after a success code is dropped: the host reads the clock after.
             code => Response::Cntp(number(code)?),
         },
-        b"CIPSTATUS" => Response::LinkStatus(connection(p)?),
-        b"CIPRXGET" => Response::RxGet(rxget(p)?),
-        b"CIPACK" => match fields::<3>(p)? {
-            ([tx, ack, nack], 3) => Response::Cipack {
+        9 => Response::LinkStatus(connection(p)?),
+        10 => Response::RxGet(rxget(p)?),
+        11 => match fields(p)? {
+            ([tx, ack, nack, ..], 3) => Response::Cipack {
                 txlen: number(tx)?,
                 acklen: number(ack)?,
                 nacklen: number(nack)?,
             },
             _ => return None,
         },
-        b"PDP" => return None, // `+PDP: DEACT` is matched whole
-        _ => info(name, p)?,
+        // `+PDP: DEACT` is matched whole
+        _ => return None,
     })
 }
 
@@ -200,7 +232,7 @@ fn info<'a>(name: &'a [u8], params: &'a [u8]) -> Option<Response<'a>> {
 /// `+CREG: <n>,<stat>[,"<lac>","<ci>"]` (read) or `+CREG: <stat>[,"<lac>","<ci>"]` (URC):
 /// the count of fields tells them apart.
 fn creg(p: &[u8]) -> Option<Response<'_>> {
-    let (f, count) = fields::<4>(p)?;
+    let (f, count) = fields(p)?;
     let (mode, rest) = match count {
         1 | 3 => (None, &f[..count]),
         2 | 4 => (Some(number(f[0])?), &f[1..count]),
@@ -276,7 +308,7 @@ fn connection(p: &[u8]) -> Option<ConnectionLine<'_>> {
 
 /// `+CIPRXGET:` modes 1 and 4 (2 and 3 are payload headers, see [`rxget_header`]).
 fn rxget(p: &[u8]) -> Option<RxGetResponse<'static>> {
-    let (f, count) = fields::<3>(p)?;
+    let (f, count) = fields(p)?;
     Some(match (f[0], count) {
         (b"1", 1) => RxGetResponse::DataReady(None),
         (b"1", 2) => RxGetResponse::DataReady(Some(number(f[1])?)),
@@ -392,10 +424,24 @@ pub(super) fn colon_header(line: &[u8]) -> Option<(Payload, u64)> {
     ))
 }
 
+/// `+<name>,<n>,<len>:` or `+<name>,<len>:` whose name is not `RECEIVE` or `IPD` (noise
+/// garbled it, [`colon_header`] refused it): the announced length.
+pub(super) fn garbled_header(line: &[u8]) -> Option<u64> {
+    let (f, count) = fields(line.strip_prefix(b"+")?.strip_suffix(b":")?)?;
+    let (name, link, len) = match count {
+        2 => (f[0], None, f[1]),
+        3 => (f[0], Some(f[1]), f[2]),
+        _ => return None,
+    };
+    let link_ok = link.is_none_or(|l| number::<u8>(l).is_some());
+    let fits = name.len() >= 2 && !name.contains(&b':') && link_ok;
+    fits.then(|| parse_decimal(len))?
+}
+
 /// `+CIPRXGET: <2|3>,[<n>,]<len>,<remaining>`; the payload is `2 * len` hex digits in mode 3.
 pub(super) fn rxget_header(line: &[u8]) -> Option<(Payload, u64)> {
     let p = line.strip_prefix(b"+CIPRXGET:")?.trim_ascii_start();
-    let (f, count) = fields::<4>(p)?;
+    let (f, count) = fields(p)?;
     let hex = match f[0] {
         b"2" => false,
         b"3" => true,
@@ -449,9 +495,13 @@ fn split_once(s: &[u8], sep: u8) -> Option<(&[u8], &[u8])> {
     Some((s.get(..at)?, s.get(at + 1..)?))
 }
 
-/// Up to `K` comma-separated fields and their count; `None` if there are more.
-fn fields<const K: usize>(s: &[u8]) -> Option<([&[u8]; K], usize)> {
-    let mut out: [&[u8]; K] = [&[]; K];
+/// The most fields a line has ([`fields`]).
+const FIELDS: usize = 6;
+
+/// Up to [`FIELDS`] comma-separated fields and their count; `None` if there are more. (One
+/// size for every caller: one copy of the code.)
+fn fields(s: &[u8]) -> Option<([&[u8]; FIELDS], usize)> {
+    let mut out: [&[u8]; FIELDS] = [&[]; FIELDS];
     let mut count = 0;
     for field in s.split(|&b| b == b',') {
         *out.get_mut(count)? = field;
@@ -462,8 +512,9 @@ fn fields<const K: usize>(s: &[u8]) -> Option<([&[u8]; K], usize)> {
 
 /// Exactly `K` comma-separated fields.
 fn exactly<const K: usize>(s: &[u8]) -> Option<[&[u8]; K]> {
-    let (f, count) = fields::<K>(s)?;
-    (count == K).then_some(f)
+    let (f, count) = fields(s)?;
+    let first = f.first_chunk::<K>()?;
+    (count == K).then_some(*first)
 }
 
 fn split3(s: &[u8], sep: u8) -> Option<[&[u8]; 3]> {

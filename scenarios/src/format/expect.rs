@@ -31,6 +31,8 @@ pub enum What {
     /// "reason": "Unresponsive"}`), or by its text as the trace writes it (`{"text":
     /// "Phase(Connected)"}`, `{"prefix": "Dropped"}`), which starts with a report kind.
     Report(ReportPattern),
+    /// The lab's phone got an SMS from the device: its text.
+    Sms(Pattern),
     /// A fault was applied, by its kind: `registration_lost`, `reboot` ...
     Fault(String),
     /// The lab server accepted a connection.
@@ -205,6 +207,7 @@ impl fmt::Display for What {
             What::At(p) => write!(f, "modem got {p}"),
             What::Modem(p) => write!(f, "modem said {p}"),
             What::Report(p) => write!(f, "firmware reported {p}"),
+            What::Sms(p) => write!(f, "lab got an SMS {p}"),
             What::Fault(kind) => write!(f, "fault {kind}"),
             What::Accepted => write!(f, "server accepted a connection"),
             What::Closed => write!(f, "a server connection closed"),

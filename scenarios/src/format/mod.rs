@@ -36,12 +36,14 @@
 //! # Layout
 //!
 //! [`scenario`](Scenario) holds the top-level object; `device` the firmware's configuration
-//! (a partial `firmware::Config`, through its own deserializer); `modem` the profile
+//! (a partial `firmware::Config`, through its own deserializer); `client` the scripted AT
+//! client that can take the device's place; `modem` the profile
 //! override (hand-written serde and schema); `timeline` the steps and random faults; `expect`
 //! the expectations, their patterns and windows; `hex` bytes in hex. Here, [`parse`] reads
 //! with serde, then `validate` checks what the types cannot; `location` turns either's error
 //! into `path:line:column`.
 
+mod client;
 mod device;
 mod expect;
 mod hex;
@@ -54,6 +56,7 @@ mod validate;
 use std::fmt;
 use std::path::Path;
 
+pub use client::{Client, ClientStep, LinePattern, RawClientStep, DEFAULT_WITHIN};
 pub use device::Device;
 pub use expect::{
     Check, Expectation, Kind, Pattern, RawExpectation, ReportPattern, Times, What, Window,

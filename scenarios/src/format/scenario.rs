@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use sim_modem::lab::LabConfig;
 use sim_modem::network::NetworkConfig;
 
+use super::client::Client;
 use super::device::Device;
 use super::expect::Expectation;
 use super::modem::Modem;
@@ -40,6 +41,10 @@ pub struct Scenario {
     /// name; the server defaults to the lab server.
     #[serde(default, skip_serializing_if = "Device::is_empty")]
     pub device: Device,
+    /// A scripted AT client in the device's place (no firmware runs): it drives the modem's
+    /// own applications. Not with `device`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<Client>,
     /// Changes to the simulated network's defaults.
     #[serde(
         default,

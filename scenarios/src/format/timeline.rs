@@ -72,6 +72,9 @@ impl TryFrom<RawStep> for Step {
                 }
                 StepKind::Fault(fault)
             }
+            (None, Some(LabAction::Sms(_))) if raw.client.is_some() => {
+                return Err("`client` names a lab connection: an SMS goes to the device".into());
+            }
             (None, Some(action)) => StepKind::Lab {
                 action,
                 client: raw.client,
@@ -124,6 +127,9 @@ pub enum LabAction {
     Close,
     /// Reset the connection (TCP RST).
     Reset,
+    /// Send the device an SMS from the lab's phone (text that fits one SMS): the network's
+    /// service centre delivers it (`+CMTI`). A phone has no lab connection: no `client`.
+    Sms(String),
 }
 
 impl LabAction {
@@ -131,7 +137,7 @@ impl LabAction {
         match self {
             LabAction::Send(text) => Some(text.as_bytes()),
             LabAction::SendHex(hex) => Some(&hex.0),
-            LabAction::Close | LabAction::Reset => None,
+            LabAction::Close | LabAction::Reset | LabAction::Sms(_) => None,
         }
     }
 }

@@ -1,8 +1,10 @@
-//! What the types cannot check: the run is not too long, the device's knobs are in their
-//! ranges (`firmware::Config::validate`), ids are unique, anchors exist and do not go round in
-//! circles, a known failure names expectations, times fit the run, random faults can be
-//! drawn (and not too many), report patterns name the firmware's report kinds and their
-//! fields. Each error names the JSON path of the offending value, for `path:line:column`.
+//! What the types cannot check: the run is not too long, a scripted client does not meet
+//! the firmware's knobs or expectations, the device's knobs are in their ranges
+//! (`firmware::Config::validate`), ids are unique, anchors exist and do not go round in
+//! circles, a known failure names expectations, times fit the run, a lab SMS fits one SMS,
+//! random faults can be drawn (and not too many), report patterns name the firmware's report
+//! kinds and their fields. Each error names the JSON path of the offending value, for
+//! `path:line:column`.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -10,6 +12,7 @@ use std::time::Duration;
 use super::expect::{Check, Expectation, Pattern, ReportPattern, What};
 use super::location::Segment;
 use super::scenario::Scenario;
+use super::timeline::{LabAction, StepKind};
 
 /// A scenario that reads well but makes no sense: where, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +48,9 @@ pub fn validate(s: &Scenario) -> Result<(), Invalid> {
             ),
         );
     }
+    if let Some(why) = client_conflict(s) {
+        return Err(why);
+    }
     if let Err(e) = s.device_config().validate() {
         return invalid(&["device".into(), e.knob.into()], e.to_string());
     }
@@ -59,6 +65,18 @@ pub fn validate(s: &Scenario) -> Result<(), Invalid> {
                     units::format_duration(s.duration)
                 ),
             );
+        }
+        if let StepKind::Lab {
+            action: LabAction::Sms(text),
+            ..
+        } = &step.what
+        {
+            // The lab's phone says whether the text fits one SMS.
+            let mut lab = sim_modem::lab::LabServer::new(s.lab.clone());
+            if let Err(e) = lab.send_sms(Duration::ZERO, text) {
+                let path = ["timeline".into(), i.into(), "lab".into(), "sms".into()];
+                return invalid(&path, e);
+            }
         }
         if let Some(id) = &step.id {
             if !steps.insert(id.as_str()) {
@@ -217,6 +235,31 @@ pub fn validate(s: &Scenario) -> Result<(), Invalid> {
         }
     }
     Ok(())
+}
+
+/// A scripted client takes the firmware's place: no `device` knobs for it, and no
+/// expectation on what only the firmware does (its reports, its replies, the invariants).
+fn client_conflict(s: &Scenario) -> Option<Invalid> {
+    s.client.as_ref()?;
+    if !s.device.is_empty() {
+        return Some(Invalid {
+            path: vec!["client".into()],
+            message: "`client` takes the device's place: a file has `device` or `client`, not both"
+                .into(),
+        });
+    }
+    s.expect.iter().enumerate().find_map(|(i, e)| {
+        let (key, what) = match (&e.check, e.check.what()) {
+            (_, Some(What::Report(_))) => ("what", "a firmware report"),
+            (Check::Answered { .. }, _) => ("expect", "the firmware's replies"),
+            (Check::Invariant { .. }, _) => ("invariant", "an invariant of the firmware"),
+            _ => return None,
+        };
+        Some(Invalid {
+            path: vec!["expect".into(), i.into(), key.into()],
+            message: format!("with a `client` no firmware runs: nothing checks {what}"),
+        })
+    })
 }
 
 /// A report pattern names a kind the firmware reports, and only fields that kind has (with

@@ -369,6 +369,7 @@ pub fn generate(seed: u64, options: &Options) -> Result<Scenario, String> {
         duration,
         modem,
         device: Device::changes(device, &lab),
+        client: None,
         network,
         lab,
         timeline,

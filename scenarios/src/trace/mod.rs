@@ -13,7 +13,7 @@
 //! | `at` | `dir`, `line` | one line of that run, split on CR / LF (a payload is a line too) |
 //! | `fw` | `report` | a firmware report (its text form): phase, LED, watchdog, outbox depth, sent, received ... |
 //! | `pin` | `pin`, `level` | the firmware drove the modem's `power_key` or `reset` line |
-//! | `modem` | `event` | the simulated modem's state changed |
+//! | `modem` | `event` | the simulated modem's state changed (sim-modem's `ModemEvent`, typed in memory, written in its `Debug` form) |
 //! | `net` | `dir`, `event` | a request from the modem to the network (`to_net`) or an event back (`to_modem`) |
 //! | `lab_accepted` | `client`, `transport`, `peer` | the lab server accepted a device |
 //! | `lab_received` / `lab_sent` | `client`, `data` | bytes the lab server received from / sent to a client |
@@ -22,6 +22,8 @@
 //! | `noise` | `dir`, `flipped`, `dropped`, `duplicated` | line noise corrupted bytes |
 //! | `uart_overflow` | `dir`, `lost` | a UART buffer of the modem was full: bytes from the host (`to_modem`) or for it (`from_modem`) are lost |
 //! | `step` | `id`, `action`, `error` | the scenario's timeline did something |
+//! | `lab_sms` | `dir`, `number`, `text` | the lab's phone got an SMS from the device (`from_device`) or sent one (`to_device`) |
+//! | `client` | `step`, `action`, `got`, `error` | the scripted client (`client.steps[step]`) did a step: `got` the line an `expect` matched; `error` why it failed |
 //!
 //! Bytes (`data`, `line`) are written one character per byte (Latin-1), so the text is
 //! readable, control bytes show as JSON escapes (`\r`, `\u0011`) and nothing is lost.
@@ -38,6 +40,7 @@ use std::time::Duration;
 
 use serde::{Serialize, Serializer};
 use sim_modem::fault::Fault;
+use sim_modem::modem::ModemEvent;
 
 pub use fw::{FwReport, Reported};
 
@@ -107,7 +110,8 @@ pub enum Event {
         level: bool,
     },
     Modem {
-        event: String,
+        #[serde(serialize_with = "debug")]
+        event: ModemEvent,
     },
     Net {
         dir: NetDir,
@@ -153,6 +157,33 @@ pub enum Event {
         #[serde(skip_serializing_if = "Option::is_none")]
         error: Option<String>,
     },
+    LabSms {
+        dir: SmsDir,
+        number: String,
+        text: String,
+    },
+    Client {
+        step: usize,
+        action: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        got: Option<Bytes>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+}
+
+/// Which way an SMS went, seen from the lab's phone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SmsDir {
+    FromDevice,
+    ToDevice,
+}
+
+/// A value by its `Debug` form: how the trace writes the simulated modem's events
+/// (`Registration(Home)`, `PoweredOff(ResetLine)`).
+fn debug<T: std::fmt::Debug, S: Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&format_args!("{value:?}"))
 }
 
 /// Virtual time as the trace writes it: seconds with six decimals.

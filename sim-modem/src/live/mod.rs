@@ -15,13 +15,16 @@
 //!   addresses are used as they are, and other names resolve through the OS. The simulated
 //!   network still adds its latency, bandwidth and faults on top;
 //! - the built-in lab server listens on real TCP and UDP sockets (loopback unless told
-//!   otherwise), and a console on stdin drives it (see [`crate::lab::CONSOLE_HELP`]).
+//!   otherwise), and a console on stdin drives it (see [`crate::lab::CONSOLE_HELP`]);
+//! - with [`LiveConfig::web`], the lab is also a web page ([`web`]): the devices and their
+//!   data, sending, closing, resetting, faults, the AT log.
 //!
 //! Every AT line in each direction and every lab event is logged through `tracing`.
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)] // the live endpoints are sim-modem's edge: real sockets, a real clock (clippy.toml)
 
 mod bridge;
 mod pty;
+pub mod web;
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -36,9 +39,10 @@ use tracing::{debug, info, warn};
 
 pub use bridge::{LabListen, NetBridge, NetInput};
 pub use pty::Pty;
+pub use web::{Feed, Web};
 
 use crate::fault::Fault;
-use crate::lab::CONSOLE_HELP;
+use crate::lab::{LabEventKind, CONSOLE_HELP};
 use crate::profile::Profile;
 use crate::sim::{Sim, SimConfig, SimError, SimEvent, SimEventKind};
 
@@ -74,6 +78,8 @@ pub struct LiveConfig {
     /// The simulated internet answers SNTP (UDP port 123) instead of the real one
     /// (`--sim-ntp`, the network's `ntp_server`).
     pub sim_ntp: bool,
+    /// Serve the lab as a web page on this address ([`web`]).
+    pub web: Option<SocketAddr>,
 }
 
 impl LiveConfig {
@@ -87,6 +93,7 @@ impl LiveConfig {
             console: true,
             baud: 115_200,
             sim_ntp: false,
+            web: None,
         }
     }
 }
@@ -141,6 +148,14 @@ pub async fn run(mut config: LiveConfig) -> io::Result<()> {
     if let Some(server) = &config.server {
         println!("sim-modem: {} leads to {server}", lab_config.name);
     }
+    let web = match config.web {
+        Some(address) => {
+            let web = Web::serve(address).await?;
+            println!("sim-modem: lab page on http://{}/", web.address());
+            Some(web)
+        }
+        None => None,
+    };
 
     let endpoint = match &config.endpoint {
         Endpoint::Pty => {
@@ -175,9 +190,10 @@ pub async fn run(mut config: LiveConfig) -> io::Result<()> {
         builtin_lab: config.builtin_lab,
         start: Instant::now(),
         uart: uart_tx,
-        from_host: LineLog::new("host -> modem"),
-        from_modem: LineLog::new("modem -> host"),
+        from_host: LineLog::new("host -> modem", true),
+        from_modem: LineLog::new("modem -> host", false),
         payload_expected: false,
+        web,
     };
     live.flush();
     loop {
@@ -193,6 +209,12 @@ pub async fn run(mut config: LiveConfig) -> io::Result<()> {
             input = live.bridge.recv() => {
                 let now = live.now();
                 live.bridge.handle(&mut live.sim, now, input);
+            }
+            command = web::next_command(&mut live.web) => {
+                let now = live.now();
+                // The page sends no `quit`.
+                let answer = live.console(now, &command.line).unwrap_or_default();
+                command.answer(answer);
             }
             _ = sleep_until(deadline) => {
                 let now = live.now();
@@ -223,6 +245,8 @@ struct Live {
     from_modem: LineLog,
     /// The modem's last words were the data prompt.
     payload_expected: bool,
+    /// The lab's web page, if served.
+    web: Option<Web>,
 }
 
 impl Live {
@@ -247,19 +271,25 @@ impl Live {
         match input {
             Input::Uart(bytes) => {
                 // After the data prompt the host writes a payload with no line end.
-                self.from_host.log(&bytes, self.payload_expected);
+                self.from_host
+                    .log(&bytes, self.payload_expected, &self.web, now);
                 self.sim.handle_uart(now, &bytes);
             }
-            Input::Console(line) => return self.console(now, &line),
+            Input::Console(line) => match self.console(now, &line) {
+                Some(answer) if !answer.is_empty() => println!("{answer}"),
+                Some(_) => {}
+                None => return false,
+            },
         }
         true
     }
 
-    fn console(&mut self, now: Duration, line: &str) -> bool {
+    /// Runs a console line; `None` means quit.
+    fn console(&mut self, now: Duration, line: &str) -> Option<String> {
         let line = line.trim();
         let (command, rest) = line.split_once(' ').unwrap_or((line, ""));
         let answer = match command {
-            "quit" | "exit" => return false,
+            "quit" | "exit" => return None,
             "help" | "?" => format!("{CONSOLE_HELP}\n{LIVE_HELP}"),
             "fault" => match serde_json::from_str::<Fault>(rest) {
                 Ok(fault) => {
@@ -282,10 +312,7 @@ impl Live {
             _ if self.builtin_lab => self.sim.lab_console(now, line),
             _ => "no built-in lab server (see --server)".to_string(),
         };
-        if !answer.is_empty() {
-            println!("{answer}");
-        }
-        true
+        Some(answer)
     }
 
     /// Carries out everything the simulation and the lab server want done.
@@ -296,12 +323,18 @@ impl Live {
         if !out.is_empty() {
             // A run still arriving may end mid-line.
             let whole = !self.sim.uart_busy();
-            self.payload_expected = self.from_modem.log(&out, whole);
+            self.payload_expected = self.from_modem.log(&out, whole, &self.web, now);
             let _ = self.uart.send(out);
         }
         self.bridge.flush(&mut self.sim, now);
         while let Some(event) = self.sim.poll_event() {
             log_sim_event(&event);
+            if let Some(web) = &self.web {
+                show_sim_event(web, &event);
+            }
+        }
+        if let Some(web) = &self.web {
+            web.status(&self.sim, None);
         }
     }
 }
@@ -316,20 +349,81 @@ fn log_sim_event(event: &SimEvent) {
     match &event.kind {
         SimEventKind::Request(_) | SimEventKind::Net(_) => debug!(target: "net", "{event}"),
         SimEventKind::Lab(event) => info!(target: "lab", "{event}"),
+        SimEventKind::Sms(_) => info!(target: "lab", "{event}"),
         _ => info!(target: "sim", "{event}"),
     }
 }
 
-/// Logs the bytes crossing the UART one line at a time.
+/// What the web page shows of a simulation event: the lab's events, faults, modem states.
+fn show_sim_event(web: &Web, event: &SimEvent) {
+    let at = event.at;
+    match &event.kind {
+        SimEventKind::Lab(lab) => {
+            let client = lab.client;
+            let feed = match &lab.kind {
+                LabEventKind::Accepted { transport, peer } => {
+                    let peer = peer.to_string();
+                    return web.publish(
+                        at,
+                        Feed::Accepted {
+                            client,
+                            transport: transport.as_str(),
+                            peer: &peer,
+                        },
+                    );
+                }
+                LabEventKind::Received(data) => Feed::Received { client, data },
+                LabEventKind::Sent(data) => Feed::Sent { client, data },
+                LabEventKind::Closed(reason) => {
+                    let reason = format!("{reason:?}");
+                    return web.publish(
+                        at,
+                        Feed::Closed {
+                            client,
+                            reason: &reason,
+                        },
+                    );
+                }
+            };
+            web.publish(at, feed);
+        }
+        SimEventKind::Request(_) | SimEventKind::Net(_) => {}
+        kind => {
+            let (source, text) = match kind {
+                SimEventKind::FaultApplied(fault) => {
+                    ("fault", format!("applied {}", fault.to_json()))
+                }
+                SimEventKind::FaultEnded(fault) => ("fault", format!("ended {}", fault.to_json())),
+                SimEventKind::Modem(modem) => ("modem", format!("{modem:?}")),
+                SimEventKind::Sms(sms) => (
+                    "sms",
+                    format!("{:?} {}: {:?}", sms.direction, sms.number, sms.text),
+                ),
+                other => ("uart", format!("{other:?}")),
+            };
+            web.publish(
+                at,
+                Feed::Note {
+                    source,
+                    text: &text,
+                },
+            );
+        }
+    }
+}
+
+/// Logs the bytes crossing the UART one line at a time, and shows them in the web page.
 struct LineLog {
     direction: &'static str,
+    to_modem: bool,
     line: Vec<u8>,
 }
 
 impl LineLog {
-    fn new(direction: &'static str) -> LineLog {
+    fn new(direction: &'static str, to_modem: bool) -> LineLog {
         LineLog {
             direction,
+            to_modem,
             line: Vec::new(),
         }
     }
@@ -337,25 +431,32 @@ impl LineLog {
     /// Logs each complete line in `bytes`; with `whole`, what is left too (the modem writes
     /// whole responses, and a payload after `+RECEIVE,<n>,<len>:` has no line end). Returns
     /// whether the data prompt `> ` went by.
-    fn log(&mut self, bytes: &[u8], whole: bool) -> bool {
+    fn log(&mut self, bytes: &[u8], whole: bool, web: &Option<Web>, now: Duration) -> bool {
         let mut prompt = false;
         for &b in bytes {
             self.line.push(b);
             if matches!(b, b'\r' | b'\n') || self.line == b"> " || self.line.len() >= 256 {
-                prompt |= self.emit();
+                prompt |= self.emit(web, now);
             }
         }
         if whole {
-            prompt |= self.emit();
+            prompt |= self.emit(web, now);
         }
         prompt
     }
 
-    fn emit(&mut self) -> bool {
+    fn emit(&mut self, web: &Option<Web>, now: Duration) -> bool {
         let line = std::mem::take(&mut self.line);
         let text = line.trim_ascii();
         if !text.is_empty() {
             info!(target: "uart", "{} {}", self.direction, Quoted(text));
+            if let Some(web) = web {
+                let feed = Feed::At {
+                    to_modem: self.to_modem,
+                    line: text,
+                };
+                web.publish(now, feed);
+            }
         }
         text == b">"
     }

@@ -39,6 +39,7 @@ use std::time::Duration;
 
 use protocol::command::{Command, Name};
 use protocol::response::{Location, Response};
+use protocol::service::{ServiceCommand, ServiceName};
 use protocol::types::{DateTime, RegStat};
 
 use super::line::LineExec;
@@ -76,9 +77,6 @@ impl Rtc {
 pub(super) struct Settings {
     /// `AT+CLIP`.
     pub clip: bool,
-    /// `AT+CSCS`.
-    pub cscs: String,
-    pub sms: Sms,
     /// `AT+CSCLK` and the sleep it allows.
     pub csclk: u8,
     pub asleep: bool,
@@ -99,16 +97,6 @@ pub(super) struct Settings {
     pub cops_format: u8,
     /// `AT+STON` (Luat).
     pub ston: bool,
-}
-
-/// The SMS settings a set-up line carries (`AT+CMGF`, `AT+CMGHEX`). The SMS commands own the
-/// rest of SMS and extend this struct.
-#[derive(Debug, Clone, Default)]
-pub(super) struct Sms {
-    /// `AT+CMGF=1`: text mode; 0 (the default): PDU mode.
-    pub text_mode: bool,
-    /// `AT+CMGHEX=1`.
-    pub hex: bool,
 }
 
 /// What `AT+CBC` reports.
@@ -136,8 +124,6 @@ impl Settings {
     pub(super) fn new(now: Duration) -> Settings {
         Settings {
             clip: false,
-            cscs: "IRA".into(),
-            sms: Sms::default(),
             csclk: 0,
             asleep: false,
             deaf_until: now,
@@ -236,21 +222,11 @@ impl Modem {
                 s.clip = on;
                 self.ok()
             }
-            C::Cscs(chset) => match CHARSETS.iter().find(|c| c.eq_ignore_ascii_case(chset)) {
-                Some(c) => {
-                    s.cscs = (*c).into();
-                    self.ok()
-                }
-                None => bad,
-            },
-            C::Cmgf(on) => {
-                s.sms.text_mode = on;
-                self.ok()
-            }
-            C::Cmghex(on) => {
-                s.sms.hex = on;
-                self.ok()
-            }
+            // The SMS service (`sms.rs`) owns the SMS settings: one state, whichever parser
+            // read the line.
+            C::Cscs(chset) => self.execute_sms(now, exec, ServiceCommand::Cscs(chset)),
+            C::Cmgf(on) => self.execute_sms(now, exec, ServiceCommand::Cmgf(on)),
+            C::Cmghex(on) => self.execute_sms(now, exec, ServiceCommand::Cmghex(on)),
             C::Csclk(n @ 0..=2) => {
                 s.csclk = n;
                 self.arm_sleep(now);
@@ -325,9 +301,9 @@ impl Modem {
         let params = match name {
             Name::Ifc => format!("{},{}", self.session.ifc.0, self.session.ifc.1),
             Name::Clip => format!("{},1", flag(s.clip)),
-            Name::Cscs => format!("\"{}\"", s.cscs),
-            Name::Cmgf => flag(s.sms.text_mode),
-            Name::Cmghex => flag(s.sms.hex),
+            Name::Cscs => return Some(self.sms_read(exec, ServiceName::Cscs)),
+            Name::Cmgf => return Some(self.sms_read(exec, ServiceName::Cmgf)),
+            Name::Cmghex => return Some(self.sms_read(exec, ServiceName::Cmghex)),
             Name::Csclk => s.csclk.to_string(),
             Name::Cnetlight => flag(s.netlight),
             Name::Csmins => format!("{},{}", flag(s.csmins), flag(self.profile.sim_inserted)),

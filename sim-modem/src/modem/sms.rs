@@ -222,7 +222,7 @@ impl Modem {
         self.ok()
     }
 
-    fn sms_read(&mut self, exec: &mut LineExec, name: ServiceName) -> Outcome {
+    pub(super) fn sms_read(&mut self, exec: &mut LineExec, name: ServiceName) -> Outcome {
         let s = &self.session.sms;
         let numbers = |v: &[u8]| v.iter().map(u8::to_string).collect::<Vec<_>>().join(",");
         let params = match name {

@@ -130,6 +130,7 @@ fn reason_name(reason: RestartReason) -> Str {
         RestartReason::SetupRefused => intern!("SetupRefused"),
         RestartReason::Uart => intern!("Uart"),
         RestartReason::CommandTooLong => intern!("CommandTooLong"),
+        RestartReason::NoProgress => intern!("NoProgress"),
     }
 }
 
