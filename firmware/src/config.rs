@@ -20,6 +20,8 @@ use heapless::String;
 use protocol::app::Framing;
 use protocol::types::Transport;
 
+use crate::time::Instant;
+
 /// The largest message, in bytes: what one `AT+CIPSEND` may carry (Luat's and attentive's cap,
 /// the SIM800's TCP segment). A reply or heartbeat plus its framing terminator must fit.
 pub const MAX_MESSAGE: usize = 1460;
@@ -160,6 +162,15 @@ pub struct Config {
     /// Valid: 1 ms to a day.
     #[cfg_attr(feature = "serde", serde(with = "units::HumanDuration"))]
     pub connect_pause: Duration,
+    /// B7 for fleets: a random extra pause, from 0 up to this, added to every pause; and,
+    /// when set, the network back after a wait gets a pause before the connect too, so that
+    /// devices that lost the network together (a tower outage) do not all come back in the
+    /// same second. `0s` (the default): neither, as the seed.
+    /// Valid: 0 s to a day.
+    #[cfg_attr(feature = "serde", serde(with = "units::HumanDuration"))]
+    pub connect_jitter: Duration,
+    /// Seeds the jitter: give each device its own (its serial number, say).
+    pub connect_jitter_seed: u32,
     /// How long a connect may take, to its `CONNECT OK` (the manual's maximum in multi-IP
     /// mode, 75 s).
     /// Valid: 1 ms to a day.
@@ -297,6 +308,8 @@ impl Default for Config {
             connect_rounds_before_startup: 3,
             startups_before_power_cycle: 2,
             connect_pause: secs(5),
+            connect_jitter: Duration::ZERO,
+            connect_jitter_seed: 0,
             connect_timeout: secs(75),
             send_timeout: secs(30),
             ack_poll_interval: Duration::from_millis(250),
@@ -345,7 +358,23 @@ impl Config {
     /// The longest one round of B7 takes before the data link is shut: every attempt waits
     /// at most the connect timeout and then pauses.
     pub fn connect_round_bound(&self) -> Duration {
-        (self.connect_timeout + self.connect_pause) * u32::from(self.connect_failures_before_shut)
+        (self.connect_timeout + self.longest_connect_pause())
+            * u32::from(self.connect_failures_before_shut)
+    }
+
+    /// The longest pause between two connect attempts: the pause and all of the jitter.
+    pub fn longest_connect_pause(&self) -> Duration {
+        self.connect_pause + self.connect_jitter
+    }
+
+    /// A share of `connect_jitter`, in µs: about `draw` / 2^32 of it, in the fewest
+    /// instructions (the core is at its flash budget: no `Duration` from micros, whose 64-bit
+    /// division a Cortex-M0+ pays for): the knob in units of 2^16 µs (a day is under 2^21)
+    /// times the draw's high 10 bits, one 32-bit multiply, so the share is in 1/1024 steps
+    /// and at most 65.5 ms short of them.
+    pub fn jitter_micros(&self, draw: u32) -> u64 {
+        let units = ((Instant::ZERO + self.connect_jitter).as_micros() >> 16) as u32;
+        u64::from(units.wrapping_mul(draw >> 22)) << 6
     }
 
     /// The longest the ladder climbs from one rung to the next while nothing is delivered:
@@ -428,6 +457,12 @@ impl Config {
                 Number(255),
             ),
             ("connect_pause", D(c.connect_pause), ms, day),
+            (
+                "connect_jitter",
+                D(c.connect_jitter),
+                D(Duration::ZERO),
+                day,
+            ),
             ("connect_timeout", D(c.connect_timeout), ms, day),
             ("send_timeout", D(c.send_timeout), ms, day),
             ("ack_poll_interval", D(c.ack_poll_interval), ms, day),
@@ -473,6 +508,23 @@ impl Config {
             }
         }
         Ok(())
+    }
+}
+
+/// The jitter's random numbers ([`Config::connect_jitter`]), seeded per device: a linear
+/// congruential generator (Numerical Recipes' constants; one multiply on a Cortex-M0+), whose
+/// high bits [`Config::jitter`] uses.
+#[derive(Debug, Clone, Copy)]
+pub struct Jitter(u32);
+
+impl Jitter {
+    pub fn new(seed: u32) -> Jitter {
+        Jitter(seed)
+    }
+
+    pub fn draw(&mut self) -> u32 {
+        self.0 = self.0.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        self.0
     }
 }
 
@@ -641,6 +693,38 @@ mod tests {
         }
     }
 
+    /// The jitter: (jitter s, draw) -> ms, never more than the knob, the draw's share in
+    /// 1/1024 steps of it (each at most 65.5 ms short).
+    #[test]
+    fn the_jitter_is_the_draws_share_of_the_knob() {
+        let cases: [((u64, u32), u64); 5] = [
+            // The seed's fixed pause: no jitter, whatever the draw.
+            ((0, u32::MAX), 0),
+            ((30, 0), 0),
+            // 30 s is 457 units of 65.536 ms (and 50.2 ms); the draw counts in 1/1024.
+            ((30, 1 << 31), 14_974),
+            ((30, 1 << 30), 7_487),
+            ((30, u32::MAX), 29_920),
+        ];
+        for ((jitter, draw), want) in cases {
+            let c = Config {
+                connect_jitter: secs(jitter),
+                ..Config::default()
+            };
+            let got = c.jitter_micros(draw) / 1000;
+            assert_eq!(got, want, "{jitter} s, draw {draw}");
+            let pause = c.connect_pause + Duration::from_micros(c.jitter_micros(draw));
+            assert!(pause <= c.longest_connect_pause());
+        }
+        // Seeded: the same seed draws the same, another seed otherwise.
+        let draws = |seed| {
+            let mut j = Jitter::new(seed);
+            [j.draw(), j.draw(), j.draw()]
+        };
+        assert_eq!(draws(7), draws(7));
+        assert_ne!(draws(7), draws(8));
+    }
+
     #[test]
     fn text_settings_are_bounded() {
         assert!(Config::seed("example.com", 7).is_ok());
@@ -728,7 +812,9 @@ mod serde_tests {
         let mut knobs = Vec::new();
         for (knob, _) in durations {
             knobs.push(knob.as_str());
-            for (value, refused) in [("0s", knob != "resync_quiet"), ("2d", true)] {
+            // Zero means "none" for these.
+            let zero_ok = ["resync_quiet", "connect_jitter"];
+            for (value, refused) in [("0s", !zero_ok.contains(&knob.as_str())), ("2d", true)] {
                 let c = read(&std::format!(r#"{{"{knob}": "{value}"}}"#)).unwrap();
                 let got = c.validate().map_err(|e| e.knob);
                 assert_eq!(got, if refused { Err(knob.as_str()) } else { Ok(()) });

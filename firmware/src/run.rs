@@ -6,13 +6,14 @@
 //!
 //! | what went wrong | who notices | what happens |
 //! |---|---|---|
-//! | the connection dropped (`<n>, CLOSED`), a send failed or timed out | the session | reconnect after `connect_pause` |
+//! | the connection dropped (`<n>, CLOSED`), a send failed or timed out | the session | reconnect after `connect_pause` (plus `connect_jitter`'s draw, when set) |
 //! | `+PDP: DEACT` | the session, any wait | `AT+CIPSHUT`, bring-up again, reconnect |
 //! | the IP is not ready | bring-up | poll every `poll_interval`; after `ip_wait`, flight mode (B6) |
 //! | connects keep failing, or sessions deliver nothing (every send failing) | connect, the session | `AT+CIPSHUT` after the 5th in a row (B7) |
 //! | rounds of that, `connect_rounds_before_startup` (3) in a row, nothing delivered | the top loop | start-up again, no power action (`ModemRestart { reason: NoProgress, action: None }`) |
 //! | start-ups of that, `startups_before_power_cycle` (2) in a row, nothing delivered | the top loop | the modem is power-cycled (RESET, then the power key, alternately) |
 //! | the modem restarted unseen (no `RDY`: auto-baud, noise), its settings lost | any command: an echo, `Call Ready`, `ERROR` to a multi-link command make the next one check `AT+CIPMUX?` | `+CIPMUX: 0`: start-up again, no power action |
+//! | the IP is ready again after a wait | bring-up | with `connect_jitter` set, the pause (`connect_pause` and a draw of the jitter) before connecting: a fleet that lost a tower comes back spread out |
 //! | the modem rebooted (`RDY`, `+CPIN: NOT READY`) | the URC handler, at once: it ends any wait, a pending command or send included | start-up again, no power action, no close, no pause |
 //! | the modem stopped answering, or is off (`NORMAL POWER DOWN`) | the AT client, start-up | RESET pulse, then the power key, alternately, until it answers |
 
@@ -24,10 +25,10 @@ use protocol::command::{Command, Name};
 use crate::at::Wake;
 use crate::board::Board;
 use crate::bringup::{CLOSE, SHUT};
-use crate::config::Config;
+use crate::config::{Config, Jitter};
 use crate::device::Device;
 use crate::report::Report;
-use crate::time::Clock;
+use crate::time::{Clock, Instant};
 use crate::values::{LedState, LinkLoss, Phase, RestartReason};
 
 /// Runs the firmware: brings the modem up, keeps the connection to the server alive, and
@@ -64,11 +65,17 @@ impl<'a, U: Read + Write, C: Clock, B: Board + ?Sized> Device<'a, U, C, B> {
         let c = self.config;
         // B7's count, and the ladder's rounds of it (see the module documentation).
         let (mut failures, mut rounds) = (0u8, 0u8);
+        // Seeded per device (anew at each start-up: the draws repeat, each device's its own).
+        let mut jitter = Jitter::new(c.connect_jitter_seed);
         loop {
-            if !self.bring_up().await? {
+            let waited = !self.bring_up().await?;
+            if waited {
                 failures = 0;
             }
-            let connected = self.connect().await?;
+            // With `connect_jitter`, the network back after a wait (maybe for every device
+            // that lost it) first gets the jittered pause: no attempt, nothing counted.
+            let spread = waited && !c.connect_jitter.is_zero();
+            let connected = !spread && self.connect().await?;
             // What the attempt leaves to clean up: the connection, or the whole data link.
             let mut cleanup = None;
             if connected {
@@ -99,7 +106,7 @@ impl<'a, U: Read + Write, C: Clock, B: Board + ?Sized> Device<'a, U, C, B> {
             if core::mem::take(&mut self.delivered) {
                 // Progress: every rung of the ladder starts again.
                 (failures, rounds, self.startups) = (0, 0, 0);
-            } else {
+            } else if !spread {
                 // A failed connect, or a session that delivered nothing (every send failing,
                 // a link that dies at once): B7 counts both.
                 failures = failures.saturating_add(1);
@@ -123,7 +130,8 @@ impl<'a, U: Read + Write, C: Clock, B: Board + ?Sized> Device<'a, U, C, B> {
                 return Err(RestartReason::NoProgress);
             }
             self.set_phase(Phase::Pausing);
-            let end = self.now() + self.config.connect_pause;
+            let end = self.now() + c.connect_pause;
+            let end = Instant::from_micros(end.as_micros() + c.jitter_micros(jitter.draw()));
             self.idle(end, Wake::Restart).await?;
             self.check_modem()?;
         }

@@ -1,12 +1,17 @@
 //! Replay speed: prints figures, asserts nothing (`cargo xtask bench`, in release).
 //!
+//! 0. the baseline (`baseline`): the same day as a bare client and server on tokio's
+//!    paused clock, no modem; the 24-hour replay's time is printed as a ratio to it;
 //! 1. the 24-hour scenario (`day.json`), trace off: wall time and simulated seconds per wall
 //!    second; then with the trace on (records kept and written as JSON Lines);
 //! 2. `LONGLINK_BENCH_DEVICES` (default 1,000) devices replaying the same day with different
 //!    seeds at once in one process: every world in memory, one loop that always steps the
 //!    world whose next wake-up is earliest (as one simulation of many devices would); trace
 //!    off, then on (each world's records serialized as they come, to a byte counter); and,
-//!    for comparison, the same devices one after the other (trace off).
+//!    for comparison, the same devices one after the other (trace off);
+//! 3. a fleet (`scenarios/fleet/default.json`) of `LONGLINK_BENCH_FLEET` devices (default
+//!    1,000) for an hour on every core: simulated device-hours per wall second, and the
+//!    peak RSS (run first, so that the peak is the fleet's).
 //!
 //! With `LONGLINK_BENCH_PROGRESS` set (`cargo xtask bench` sets it when it shows a progress
 //! bar), it also writes `progress <done>/<total> <what>` lines on stderr, in simulated
@@ -19,8 +24,11 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use scenarios::fleet::{self, Fleet, Options};
 use scenarios::replay::world;
 use scenarios::{trace, Scenario, World};
+
+mod baseline;
 
 fn main() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("day.json");
@@ -39,6 +47,23 @@ fn main() {
     );
     println!();
 
+    // First, so that its peak memory is its own.
+    fleet_figures();
+    println!();
+    // The baseline: best of 5, as the replay.
+    let runs: Vec<(Duration, (u64, u64))> = (0..5)
+        .map(|_| {
+            let started = Instant::now();
+            let counts = baseline::run(&day);
+            (started.elapsed(), counts)
+        })
+        .collect();
+    let (baseline, (beats, echoes)) = *runs.iter().min().unwrap();
+    println!(
+        "baseline (tokio, paused clock, no modem): {:>6.1} ms  {:>12.0} simulated s / wall s  ({beats} heartbeats, {echoes} echoes at the server; best of 5)",
+        ms(baseline),
+        simulated / baseline.as_secs_f64(),
+    );
     // One device: best of 5, so that a busy machine shows less.
     let runs: Vec<(Duration, u64)> = (0..5)
         .map(|_| {
@@ -53,6 +78,10 @@ fn main() {
         ms(best),
         simulated / best.as_secs_f64(),
         ms(median(runs.iter().map(|r| r.0).collect())),
+    );
+    println!(
+        "  ratio to the baseline: {:.2} (target: at most 1)",
+        best.as_secs_f64() / baseline.as_secs_f64()
     );
     let started = Instant::now();
     let replay = scenarios::replay(&day, "scenarios/day.json", None);
@@ -94,6 +123,40 @@ fn main() {
     );
     println!();
     println!("target: the day in under 250 ms (>= 345,600x real time) on a 2-core machine");
+}
+
+/// The default fleet for an hour on every core: device-hours per wall second, peak RSS.
+fn fleet_figures() {
+    let devices: u32 = std::env::var("LONGLINK_BENCH_FLEET")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1000);
+    let mut fleet = Fleet::default_fleet();
+    fleet.spec.devices = devices;
+    let jobs = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
+    let started = Instant::now();
+    let metrics = fleet::run(&fleet, &Options { shard: None, jobs }, &|_| {}).unwrap();
+    let wall = started.elapsed();
+    let device_hours = f64::from(devices) * fleet.spec.duration.as_secs_f64() / 3600.0;
+    let rss = peak_rss_kib();
+    println!(
+        "fleet, {devices} devices x 1h on {jobs} threads: {:.2} s  {:.0} simulated device-hours / wall s  (target: 2,500 on 2 cores); peak RSS {:.0} MiB, {:.0} KiB per device (target: 1 GiB for 10,000); {} heartbeats",
+        wall.as_secs_f64(),
+        device_hours / wall.as_secs_f64(),
+        rss as f64 / 1024.0,
+        rss as f64 / f64::from(devices),
+        metrics.heartbeats,
+    );
+}
+
+/// The process's peak resident memory so far, KiB (Linux `VmHWM`; 0 elsewhere).
+fn peak_rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
 }
 
 /// One day, trace off: the wall time and the heartbeats the lab server received.

@@ -212,7 +212,7 @@ pub fn recovery_bound(c: &Config) -> Duration {
         + c.cipshut_timeout
         + c.ciicr_timeout
         + c.connect_timeout
-        + c.connect_pause
+        + c.longest_connect_pause()
         + c.ntp_timeout
         + c.dead_link_bound()
         + Duration::from_secs(60)

@@ -25,6 +25,7 @@
 
 pub mod check;
 pub mod client;
+pub mod fleet;
 pub mod format;
 pub mod invariants;
 pub mod plan;
@@ -52,7 +53,8 @@ pub fn scenario_files(dir: &std::path::Path) -> std::io::Result<Vec<std::path::P
             let path = entry?.path();
             let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
             if path.is_dir() {
-                if !matches!(name, "target" | "src" | "benches" | "fuzz") && !name.starts_with('.')
+                if !matches!(name, "target" | "src" | "benches" | "fuzz" | "fleet")
+                    && !name.starts_with('.')
                 {
                     dirs.push(path);
                 }

@@ -21,7 +21,7 @@
 //! [`World::device_wrote`] and the modem's go out through [`World::take_device_bound`]. The
 //! caller owns time then ([`crate::realtime`] drives it from the wall clock).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::Duration;
@@ -30,7 +30,7 @@ use firmware::harness::{Harness, Output, Peer, Wire};
 use firmware::{Board, LedState, Report};
 use protocol::text::Quoted;
 use sim_modem::fault::Fault;
-use sim_modem::lab::{ClientId, LabEventKind, SmsDirection};
+use sim_modem::lab::{ClientId, LabEvent, LabEventKind, SmsDirection};
 use sim_modem::net::{NetEvent, NetRequest};
 use sim_modem::profile::Profile;
 use sim_modem::sim::{Sim, SimConfig, SimError, SimEvent, SimEventKind};
@@ -76,6 +76,34 @@ pub struct Step {
     pub action: Action,
 }
 
+/// What a device's own reports say about it, counted with the trace on or off (a fleet
+/// reads these rather than a trace).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeviceStats {
+    /// Connected to the server now (`Connected`, until `LinkLost` or a modem restart).
+    pub connected: bool,
+    /// Connects that succeeded, and that failed.
+    pub connects: u32,
+    pub connect_failures: u32,
+    /// Messages the outbox did not take or dropped (`Dropped`).
+    pub dropped: u32,
+}
+
+impl DeviceStats {
+    fn note(&mut self, report: &Report<'_>) {
+        match report {
+            Report::Connected => {
+                self.connected = true;
+                self.connects += 1;
+            }
+            Report::ConnectFailed { .. } => self.connect_failures += 1,
+            Report::LinkLost(_) | Report::ModemRestart { .. } => self.connected = false,
+            Report::Dropped { .. } => self.dropped += 1,
+            _ => {}
+        }
+    }
+}
+
 /// The firmware's board in the world: its power lines go to the modem through the harness's
 /// wire (in order with the UART bytes), and its reports and pin changes into the trace.
 struct Recorder {
@@ -83,6 +111,7 @@ struct Recorder {
     /// The firmware's reports and pin changes since the last exchange (when tracing).
     events: Rc<RefCell<Vec<Event>>>,
     trace: bool,
+    stats: Rc<Cell<DeviceStats>>,
 }
 
 impl Recorder {
@@ -117,6 +146,9 @@ impl Board for Recorder {
 
     /// The report in its trace form (its `Display`) and its typed form.
     fn report(&mut self, report: Report<'_>) {
+        let mut stats = self.stats.get();
+        stats.note(&report);
+        self.stats.set(stats);
         self.event(|| Event::Fw {
             report: Reported::new(&report),
         });
@@ -128,6 +160,8 @@ pub struct World {
     /// The firmware (or none), its clock and UART, and the loop that drives them.
     harness: Harness<'static>,
     env: Environment,
+    /// What the firmware's reports said (its board counts them).
+    stats: Rc<Cell<DeviceStats>>,
 }
 
 /// Everything in the world but the firmware: the simulation (modem, network, lab server),
@@ -147,6 +181,8 @@ struct Environment {
     scratch: Vec<u8>,
     /// An external device's line to the modem so far: its bytes come in arbitrary pieces.
     partial: Vec<u8>,
+    /// The lab server's events, kept with the trace on or off ([`World::keep_lab_events`]).
+    lab_events: Option<Vec<LabEvent>>,
 }
 
 /// The simulation, with `profile` or else the built-in profile the configuration names.
@@ -162,10 +198,12 @@ impl World {
         let sim = build_sim(config.sim, config.profile)?;
         let wire = Wire::default();
         let env = Environment::new(sim, wire.clone(), true, config.trace);
+        let stats = Rc::new(Cell::new(DeviceStats::default()));
         let mut board = Recorder {
             wire: wire.clone(),
             events: env.events.clone(),
             trace: config.trace,
+            stats: stats.clone(),
         };
         let (uart, clock) = (wire.uart(), wire.clock());
         let device_config = config.device;
@@ -173,7 +211,7 @@ impl World {
         let device = async move {
             firmware::run(&device_config, uart, &clock, &mut board).await;
         };
-        Ok(World::with(Harness::new(wire, device), env))
+        Ok(World::with(Harness::new(wire, device), env, stats))
     }
 
     /// A scripted AT client ([`crate::client`]) in the firmware's place, on the same UART
@@ -197,7 +235,7 @@ impl World {
             };
             crate::client::run(&steps, uart, &clock, record).await;
         };
-        Ok(World::with(Harness::new(wire, device), env))
+        Ok(World::with(Harness::new(wire, device), env, Rc::default()))
     }
 
     /// The simulation alone, for a device outside the process: what it writes goes in with
@@ -211,12 +249,44 @@ impl World {
         let sim = build_sim(sim, profile)?;
         let wire = Wire::default();
         let env = Environment::new(sim, wire.clone(), false, trace);
-        Ok(World::with(Harness::without_device(wire), env))
+        Ok(World::with(
+            Harness::without_device(wire),
+            env,
+            Rc::default(),
+        ))
     }
 
-    fn with(harness: Harness<'static>, mut env: Environment) -> World {
+    fn with(
+        harness: Harness<'static>,
+        mut env: Environment,
+        stats: Rc<Cell<DeviceStats>>,
+    ) -> World {
         env.collect_sim_events();
-        World { harness, env }
+        World {
+            harness,
+            env,
+            stats,
+        }
+    }
+
+    /// What the firmware's reports said so far (nothing for an external device).
+    pub fn stats(&self) -> DeviceStats {
+        self.stats.get()
+    }
+
+    /// From now on the lab server's events are kept, trace or no trace, for
+    /// [`World::take_lab_events`]; and the lab server keeps no copy of the data its clients
+    /// sent and received (a fleet reads the events and keeps what it needs).
+    pub fn keep_lab_events(&mut self) {
+        self.env.lab_events = Some(Vec::new());
+        self.env.sim.lab_mut().keep_data(false);
+    }
+
+    /// The lab server's events since last time (with [`World::keep_lab_events`]).
+    pub fn take_lab_events(&mut self, into: &mut Vec<LabEvent>) {
+        if let Some(events) = &mut self.env.lab_events {
+            into.append(events);
+        }
     }
 
     /// An external device wrote `bytes` to the modem, now.
@@ -397,6 +467,7 @@ impl Environment {
             trace,
             scratch: Vec::new(),
             partial: Vec::new(),
+            lab_events: None,
         }
     }
 
@@ -494,6 +565,9 @@ impl Environment {
 
     fn collect_sim_events(&mut self) {
         while let Some(event) = self.sim.poll_event() {
+            if let (Some(kept), SimEventKind::Lab(lab)) = (&mut self.lab_events, &event.kind) {
+                kept.push(lab.clone());
+            }
             if self.trace {
                 let at = event.at;
                 if let Some(event) = sim_event(event) {

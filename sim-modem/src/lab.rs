@@ -220,6 +220,8 @@ pub struct LabServer {
     acked: Acked,
     http: http::Endpoint,
     phone: sms::Phone,
+    /// Whether each client's data is kept ([`LabServer::keep_data`]).
+    keep_data: bool,
 }
 
 /// What the server keeps for the acknowledged framing (see the module documentation).
@@ -246,11 +248,18 @@ impl LabServer {
             events: VecDeque::new(),
             actions: VecDeque::new(),
             acked: Acked::default(),
+            keep_data: true,
         }
     }
 
     pub fn config(&self) -> &LabConfig {
         &self.config
+    }
+
+    /// Whether each client's `received` and `sent` keep the data (on by default). Off, the
+    /// events still carry it: a fleet of thousands reads those and keeps what it needs.
+    pub fn keep_data(&mut self, keep: bool) {
+        self.keep_data = keep;
     }
 
     /// Every client so far, by id.
@@ -353,10 +362,12 @@ impl LabServer {
         let Some(c) = self.clients.get_mut(&client).filter(|c| c.is_open()) else {
             return;
         };
-        c.received.push(Chunk {
-            at: now,
-            data: data.to_vec(),
-        });
+        if self.keep_data {
+            c.received.push(Chunk {
+                at: now,
+                data: data.to_vec(),
+            });
+        }
         self.event(now, client, LabEventKind::Received(data.to_vec()));
         if self.http.serves(client) {
             for answer in self.http.receive(now, client, data) {
@@ -445,11 +456,14 @@ impl LabServer {
 
     /// Sends bytes to a client as they are.
     fn send_bytes(&mut self, now: Duration, client: ClientId, data: &[u8]) -> Result<(), LabError> {
+        let keep = self.keep_data;
         let c = self.open_client(client)?;
-        c.sent.push(Chunk {
-            at: now,
-            data: data.to_vec(),
-        });
+        if keep {
+            c.sent.push(Chunk {
+                at: now,
+                data: data.to_vec(),
+            });
+        }
         self.actions.push_back(LabAction::Send {
             client,
             data: data.to_vec(),

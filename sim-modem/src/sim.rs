@@ -200,6 +200,20 @@ enum Timer {
         left: u32,
         interval: Duration,
     },
+    /// The answer to a gated connect ([`Sim::admit`]).
+    Admit {
+        request: ConnectRequest,
+        accept: bool,
+    },
+}
+
+/// A TCP connect that reached the lab server while connects are gated
+/// ([`Sim::gate_connects`]): the SYN arrived at `at`, from the device's address `from`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectRequest {
+    pub conn: ConnId,
+    pub at: Duration,
+    pub from: SocketAddrV4,
 }
 
 /// The whole simulated world behind the UART. See the module documentation.
@@ -246,6 +260,10 @@ pub struct Sim {
     host_out: VecDeque<HostEvent>,
     /// Live mode: what the lab server asks to be done on its real sockets.
     lab_out: VecDeque<LabAction>,
+    /// Connects to the lab wait for the caller's [`Sim::admit`] (a fleet's shared server
+    /// decides), and those not answered yet.
+    gated: bool,
+    connects: VecDeque<ConnectRequest>,
 }
 
 /// More rounds than this in one call means two components keep waking each other.
@@ -296,6 +314,8 @@ impl Sim {
             external: false,
             host_out: VecDeque::new(),
             lab_out: VecDeque::new(),
+            gated: false,
+            connects: VecDeque::new(),
         };
         for scheduled in config.faults {
             sim.timer(scheduled.at, Timer::Apply(scheduled.fault));
@@ -314,6 +334,10 @@ impl Sim {
 
     pub fn lab(&self) -> &LabServer {
         &self.lab
+    }
+
+    pub fn lab_mut(&mut self) -> &mut LabServer {
+        &mut self.lab
     }
 
     /// Hands the network's internet side to the caller (live mode): from now on the built-in
@@ -346,6 +370,32 @@ impl Sim {
         self.handle_timeout(now);
         self.modem.set_dtr(now, high);
         self.pump(now);
+    }
+
+    /// Gates TCP connects to the lab server: each waits, unanswered, until the caller
+    /// answers it with [`Sim::admit`] (a fleet's shared server decides for every device's
+    /// simulation). [`Sim::poll_connect`] gives them as their SYN arrives.
+    pub fn gate_connects(&mut self) {
+        self.gated = true;
+    }
+
+    /// Whether gated connects wait for [`Sim::poll_connect`].
+    pub fn connects_waiting(&self) -> bool {
+        !self.connects.is_empty()
+    }
+
+    /// The next gated connect that reached the lab server.
+    pub fn poll_connect(&mut self) -> Option<ConnectRequest> {
+        self.connects.pop_front()
+    }
+
+    /// Answers a gated connect at `at` (now, if `at` has passed): the lab server accepts it
+    /// (its SYN-ACK leaves then), or its host refuses it (a reset). A connect the device has
+    /// given up on by then is not accepted.
+    pub fn admit(&mut self, now: Duration, at: Duration, request: ConnectRequest, accept: bool) {
+        self.handle_timeout(now);
+        self.timer(at.max(now), Timer::Admit { request, accept });
+        self.handle_timeout(now);
     }
 
     /// Live mode: the next thing to do on the real internet.
@@ -466,6 +516,7 @@ impl Sim {
                     Timer::Apply(fault) => self.apply(at, fault),
                     Timer::End(fault) => self.event(at, SimEventKind::FaultEnded(fault)),
                     Timer::UartError { left, interval } => self.line_error(at, left, interval),
+                    Timer::Admit { request, accept } => self.answer_connect(at, request, accept),
                 }
             }
             if self.modem.poll_timeout().is_some_and(|t| t <= at) {
@@ -921,15 +972,16 @@ impl Sim {
                     }
                     Some(ip) if self.lab.listens_at(transport, ip, port) => {
                         match transport {
-                            Transport::Tcp => {
-                                let client = self.lab.accept(
-                                    now,
-                                    transport,
-                                    lab::peer(*from.ip(), from.port()),
-                                );
-                                self.conn_client.insert(conn, client);
-                                self.client_conn.insert(client, conn);
+                            Transport::Tcp if self.gated => {
+                                let request = ConnectRequest {
+                                    conn,
+                                    at: now,
+                                    from,
+                                };
+                                self.connects.push_back(request);
+                                return;
                             }
+                            Transport::Tcp => self.lab_accept_conn(now, conn, from),
                             // The lab learns of a UDP client with its first datagram.
                             Transport::Udp => drop(self.udp_to_lab.insert(conn, from)),
                         }
@@ -967,6 +1019,29 @@ impl Sim {
             HostEvent::Close { conn } => self.closed(now, conn, CloseReason::ByClient),
             HostEvent::Reset { conn } => self.closed(now, conn, CloseReason::ResetByClient),
         }
+    }
+
+    /// The lab server takes a TCP connection from `from`.
+    fn lab_accept_conn(&mut self, now: Duration, conn: ConnId, from: SocketAddrV4) {
+        let peer = lab::peer(*from.ip(), from.port());
+        let client = self.lab.accept(now, Transport::Tcp, peer);
+        self.conn_client.insert(conn, client);
+        self.client_conn.insert(client, conn);
+    }
+
+    /// A gated connect's answer arrives at the server's host.
+    fn answer_connect(&mut self, now: Duration, request: ConnectRequest, accept: bool) {
+        let conn = request.conn;
+        if !self.network.connecting(conn) || self.vanished.contains_key(&conn) {
+            return;
+        }
+        let input = if accept {
+            self.lab_accept_conn(now, conn, request.from);
+            HostInput::Accepted
+        } else {
+            HostInput::Refused(ConnectError::Refused)
+        };
+        self.network.handle_host(now, conn, input);
     }
 
     fn closed(&mut self, now: Duration, conn: ConnId, reason: CloseReason) {

@@ -1,5 +1,6 @@
 //! `cargo xtask bench`: builds the replay benchmark in release and runs it. The benchmark
-//! itself is `scenarios/benches/replay.rs`; it prints figures, it asserts nothing. On a
+//! itself is `scenarios/benches/replay.rs` (its baseline `scenarios/benches/baseline/`); it
+//! prints figures, it asserts nothing. On a
 //! terminal, a progress bar follows it: the benchmark writes `progress <done>/<total> <what>`
 //! lines (simulated device-hours) on stderr when `LONGLINK_BENCH_PROGRESS` is set.
 
@@ -10,11 +11,12 @@ use std::sync::mpsc;
 use crate::process::{cargo, exit_result, root, run, show, Result};
 use crate::progress::Progress;
 
-pub fn bench(devices: usize) -> Result {
+pub fn bench(devices: usize, fleet_devices: u32) -> Result {
     let mut command = cargo();
     command
         .args(["bench", "-p", "scenarios", "--bench", "replay"])
-        .env("LONGLINK_BENCH_DEVICES", devices.to_string());
+        .env("LONGLINK_BENCH_DEVICES", devices.to_string())
+        .env("LONGLINK_BENCH_FLEET", fleet_devices.to_string());
     let mut progress = Progress::new(0, "device-h");
     if !progress.shown() {
         return run(&mut command);

@@ -6,6 +6,7 @@ mod bench;
 mod board;
 mod browser;
 mod ci;
+mod fleet;
 #[cfg(test)]
 mod layers;
 mod process;
@@ -76,11 +77,20 @@ enum Task {
     /// on each, and shrinks the first failure of each broken invariant into a regression
     /// file (scenarios/regressions/<invariant>-<seed>.json). Fails if any invariant broke.
     Swarm(swarm::Args),
-    /// Measures replay speed in release: the 24-hour scenario, and many devices at once.
+    /// Runs many devices against one server on a network of cells, in release: a progress
+    /// bar, then a summary (connected devices, connects per second at the server, heartbeat
+    /// lateness, replies, reconnects, drops), written as JSON and SVG to target/fleet.
+    Fleet(fleet::Args),
+    /// Measures replay speed in release: a bare tokio baseline of the 24-hour day, the
+    /// 24-hour scenario and its ratio to the baseline, a fleet's device-hours per second and
+    /// peak memory, and many devices at once.
     Bench {
         /// How many devices to replay at once.
         #[arg(long, default_value_t = 1000)]
         devices: usize,
+        /// How many devices the fleet figure runs (for an hour, on every core).
+        #[arg(long, default_value_t = 1000)]
+        fleet_devices: u32,
     },
     /// Builds the board images and prints their flash (text + rodata + data) and static RAM
     /// (data + bss).
@@ -120,7 +130,11 @@ fn main() -> ExitCode {
         Task::Replay(args) => replay::replay(args),
         Task::Sim(args) => sim::sim(args),
         Task::Swarm(args) => swarm::swarm(args),
-        Task::Bench { devices } => bench::bench(devices),
+        Task::Fleet(args) => fleet::fleet(args),
+        Task::Bench {
+            devices,
+            fleet_devices,
+        } => bench::bench(devices, fleet_devices),
         Task::Size => board::size(),
         Task::Flash {
             board,

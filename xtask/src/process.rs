@@ -77,3 +77,15 @@ pub fn output(program: &str, args: &[&str]) -> Option<String> {
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
+
+/// In a debug build, runs this same xtask command again built in release (for the tasks
+/// whose speed is the point: the swarm, fleets) and returns its result; `None` in release.
+pub fn again_in_release() -> Option<Result> {
+    if !cfg!(debug_assertions) {
+        return None;
+    }
+    let forwarded: Vec<String> = std::env::args().skip(1).collect();
+    Some(run(cargo()
+        .args(["run", "--release", "--quiet", "-p", "xtask", "--"])
+        .args(forwarded)))
+}

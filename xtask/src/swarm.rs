@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use scenarios::swarm::{self, generate, Seeds, Shard};
 
-use crate::process::{cargo, root, run, Result};
+use crate::process::{again_in_release, root, Result};
 use crate::progress::Progress;
 
 #[derive(clap::Args)]
@@ -55,12 +55,9 @@ pub struct Args {
 const RERUN_EVERY: u64 = 16;
 
 pub fn swarm(args: Args) -> Result {
-    if cfg!(debug_assertions) {
-        // Seeds per second are what the swarm is for: build it in release.
-        let forwarded: Vec<String> = std::env::args().skip(1).collect();
-        return run(cargo()
-            .args(["run", "--release", "--quiet", "-p", "xtask", "--"])
-            .args(forwarded));
+    // Seeds per second are what the swarm is for: build it in release.
+    if let Some(result) = again_in_release() {
+        return result;
     }
     let jobs = args.jobs.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)

@@ -397,6 +397,13 @@ impl Network {
         self.links.get(&link).copied()
     }
 
+    /// Whether `conn` waits for the host's answer to its SYN (or connect).
+    pub fn connecting(&self, conn: ConnId) -> bool {
+        self.conns
+            .get(&conn)
+            .is_some_and(|c| c.state == ConnState::Connecting)
+    }
+
     /// The modem's links with an open connection (all of them, or just `link`).
     pub fn open_conns(&self, link: Option<LinkId>) -> Vec<(LinkId, ConnId)> {
         self.links
