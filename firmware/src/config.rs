@@ -512,8 +512,9 @@ impl Config {
 }
 
 /// The jitter's random numbers ([`Config::connect_jitter`]), seeded per device: a linear
-/// congruential generator (Numerical Recipes' constants; one multiply on a Cortex-M0+), whose
-/// high bits [`Config::jitter`] uses.
+/// congruential generator (Marsaglia's multiplier 69069 and increment 1, full period mod 2^32;
+/// one multiply and an immediate add on a Cortex-M0+, the fewest bytes), whose high bits
+/// [`Config::jitter_micros`] uses.
 #[derive(Debug, Clone, Copy)]
 pub struct Jitter(u32);
 
@@ -523,7 +524,7 @@ impl Jitter {
     }
 
     pub fn draw(&mut self) -> u32 {
-        self.0 = self.0.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        self.0 = self.0.wrapping_mul(69_069).wrapping_add(1);
         self.0
     }
 }
