@@ -315,21 +315,20 @@ fn seed_corpus(target: &FuzzTarget, files: &str) -> Result {
 }
 
 /// CI's swarm: a fixed set of seeds, the invariants pinned by a known-failure regression file
-/// allowed (their bugs are open; the file fails CI once it is fixed and not unmarked).
+/// allowed (their bugs are open; the file fails CI once it is fixed and not unmarked). Run as
+/// its own release command: `swarm` in a debug xtask runs the xtask again in release with the
+/// same arguments, which for `ci` would be the whole of CI again.
 pub fn swarm_seeds() -> Result {
-    crate::swarm::swarm(crate::swarm::Args {
-        seeds: CI_SWARM_SEEDS,
-        seed: None,
-        duration: std::time::Duration::from_secs(6 * 3600),
-        shard: None,
-        jobs: None,
-        junit: None,
-        list: None,
-        faults: None,
-        no_shrink: true,
-        regressions: None,
-        known: Some(root().join("scenarios/regressions")),
-    })
+    let known = root().join("scenarios/regressions");
+    run(cargo()
+        .args(["run", "--release", "--quiet", "-p", "xtask", "--", "swarm"])
+        .args([
+            "--seeds",
+            &CI_SWARM_SEEDS.to_string(),
+            "--no-shrink",
+            "--known",
+        ])
+        .arg(known))
 }
 
 #[cfg(test)]
