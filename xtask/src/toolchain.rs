@@ -254,6 +254,12 @@ pub fn cortex_m_build(toolchain: &CortexM, target: &str, target_dir: &Path) -> C
         cmd.arg("-Zbuild-std=core");
     }
     cmd.env("CARGO_TARGET_DIR", target_dir);
+    // Source paths relative to the workspace (`firmware/src/at.rs`): the images hold them for
+    // panic locations, so without this an image's size depended on where it was checked out
+    // (CI's longer path once put the core's share 80 B over its budget).
+    let remap = format!("--remap-path-prefix={}/=", root().display());
+    cmd.arg("--config")
+        .arg(format!("build.rustflags = [{remap:?}]"));
     cmd
 }
 
