@@ -42,21 +42,22 @@
 //!
 //! # Sending: the data is always written
 //!
-//! After `AT+CIPSEND=<link>,<len>` the client always writes exactly `<len>` bytes: the data
-//! once the `> ` prompt came, and otherwise (no prompt in `at_timeout`, a garbled one, an
-//! error, a URC that ended the wait) `<len>` bytes of filler, NULs and a final `\n`. A
-//! SIM800 in fixed-length data mode takes every byte for data, ESC included (ESC cancels
-//! only the Ctrl-Z form, which cannot carry binary data), and reads the host's bytes in
-//! order: a prompt that came late or garbled takes the filler, never a command; a modem
-//! that did not prompt reads the filler as a line of noise without `AT`. So no command byte
-//! reaches the server as data, and server data never reaches the modem's command parser.
+//! After `AT+CIPSEND=<link>,<len>` the client writes the data once the `> ` prompt came,
+//! and otherwise (no prompt in `at_timeout`, a garbled one, an error, a URC that ended the
+//! wait) [`FILLER_LEN`] bytes of filler, line ends. A SIM800 in fixed-length data mode takes
+//! every byte for data, ESC included (ESC cancels only the Ctrl-Z form, which cannot carry
+//! binary data), and reads the host's bytes in order: a prompt that came late or garbled
+//! takes the filler, never a command, and what it does not take is empty lines, which a
+//! modem in command mode skips. So no command byte reaches the server as data.
 //! The client is then out of step (the send's answer, or the filler's, may still come).
 //!
 //! The same holds after the data: when its `DATA ACCEPT` does not come in time, line noise
-//! may have eaten some of its bytes on the way to the modem, which then waits for more and
-//! would take the next command's for them. So `<len>` bytes of filler go first: the modem
-//! takes what it lacks of them as data (its late `DATA ACCEPT` tells the session the data
-//! was padded, and the message goes again), and the rest as a line of noise.
+//! may have eaten some of its bytes on the way to the modem, or changed `<len>` into a
+//! larger one (`AT+CIPSEND=0,10` read as `0,100`), and the modem waits for more bytes and
+//! would take the next command's for them. So filler goes first, as much as any send can
+//! ask for: the modem takes what it lacks of it as data (its late `DATA ACCEPT` tells the
+//! session the data was padded, and the message goes again), and skips the rest. The
+//! server gets empty lines, which ask for nothing.
 //!
 //! # A modem that stops answering
 //!
@@ -84,10 +85,14 @@ use crate::report::Report;
 use crate::time::{Clock, Instant};
 use crate::values::ModemKind;
 
-/// What is written for the data of a send whose prompt was not seen, `len` bytes of it: NULs
-/// and a final `\n`. Taken as data (the prompt came late, or garbled), the server gets a line
-/// of NULs, which asks for nothing; taken as a command line, it is noise without `AT`.
-const FILLER: [u8; 16] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, b'\n'];
+/// What is written, [`FILLER_LEN`] bytes of it, where the modem may wait for a send's data
+/// it did not get (see "Sending"): line ends. Taken as data, the server gets empty lines,
+/// which ask for nothing; taken as commands, they are empty lines, which a modem skips.
+const FILLER: [u8; 32] = [b'\n'; 32];
+
+/// Filler bytes written: the most data any `AT+CIPSEND` takes (a SIM800's 1460 bytes,
+/// `AT+CIPSEND?`), so however line noise changed `<len>`, the modem's data mode ends in it.
+const FILLER_LEN: usize = crate::config::MAX_MESSAGE;
 
 /// UART read errors in a row, with no byte read, that are retried at once; past them the
 /// client waits a slice, as for end of file, rather than spin on a broken UART.
@@ -215,9 +220,9 @@ pub enum Stop {
 
 /// The receive side: the bytes read, the decoder, and what the pending answer said so far.
 /// Nothing here depends on the UART, the clock or the board.
+// `repr(C)`, the buffers last: see `Device`.
+#[repr(C)]
 struct Rx {
-    decoder: Decoder<DECODER_BUF>,
-    buf: [u8; UART_RX_BUF],
     /// `buf[start..end]` is read and not yet decoded.
     start: usize,
     end: usize,
@@ -232,6 +237,8 @@ struct Rx {
     echoed: bool,
     /// When the device last made progress: an answer, or what [`At::progressed`] was told.
     progress: Instant,
+    decoder: Decoder<DECODER_BUF>,
+    buf: [u8; UART_RX_BUF],
 }
 
 impl Rx {
@@ -304,10 +311,10 @@ impl Rx {
 }
 
 /// The AT client over a UART `U`, timed by a clock `C`.
+// `repr(C)`, the buffers last: see `Device`.
+#[repr(C)]
 pub struct At<'c, U, C> {
-    uart: U,
     clock: &'c C,
-    rx: Rx,
     /// A command timed out and the client has not resynchronised since.
     out_of_step: bool,
     /// When [`Report::WatchdogFed`] was last reported.
@@ -315,6 +322,8 @@ pub struct At<'c, U, C> {
     /// The deadline of the pending answer.
     deadline: Instant,
     config: &'c Config,
+    uart: U,
+    rx: Rx,
 }
 
 impl<'c, U: Read + Write, C: Clock> At<'c, U, C> {
@@ -399,7 +408,7 @@ impl<'c, U: Read + Write, C: Clock> At<'c, U, C> {
     /// then the modem waits for exactly `len` bytes; [`At::write`] them at once and wait for
     /// the `DATA ACCEPT` with [`At::send_result`]. A [`Wake::Abort`] URC (`CLOSED`, `+PDP: DEACT`,
     /// which may come instead of the answer) ends a send's wait at once. Without the prompt,
-    /// `len` bytes of filler are written before this returns (see "Sending").
+    /// filler is written before this returns (see "Sending").
     pub async fn command(
         &mut self,
         command: &Command<'_>,
@@ -424,10 +433,10 @@ impl<'c, U: Read + Write, C: Clock> At<'c, U, C> {
             if probe {
                 continue;
             }
-            if let (Command::Cipsend { len: Some(len), .. }, false) =
+            if let (Command::Cipsend { len: Some(_), .. }, false) =
                 (command, outcome == Outcome::Prompt)
             {
-                self.write_filler(usize::from(*len)).await?;
+                self.write_filler().await?;
                 // Its answer may still come, or the prompt's.
                 self.out_of_step = true;
             }
@@ -453,7 +462,7 @@ impl<'c, U: Read + Write, C: Clock> At<'c, U, C> {
         if outcome == Outcome::Timeout {
             // Line noise may have eaten data bytes: the modem then waits for more, and would
             // take the next command's for them. Filler goes first (see "Sending").
-            self.write_filler(len).await?;
+            self.write_filler().await?;
         }
         self.out_of_step |= outcome == Outcome::Aborted;
         Ok(outcome)
@@ -606,19 +615,10 @@ impl<'c, U: Read + Write, C: Clock> At<'c, U, C> {
         }
     }
 
-    /// Writes `len` bytes of [`FILLER`]: the data of a send whose prompt was not seen.
-    async fn write_filler(&mut self, len: usize) -> Result<(), AtError> {
-        let mut left = len;
-        while left > 0 {
-            let n = left.min(FILLER.len());
-            // The last byte of all is the `\n`.
-            let chunk = if n == left {
-                &FILLER[FILLER.len() - n..]
-            } else {
-                &FILLER[..n]
-            };
-            self.write(chunk).await?;
-            left -= n;
+    /// Writes [`FILLER_LEN`] bytes of [`FILLER`] (see "Sending").
+    async fn write_filler(&mut self) -> Result<(), AtError> {
+        for _ in 0..FILLER_LEN.div_ceil(FILLER.len()) {
+            self.write(&FILLER).await?;
         }
         Ok(())
     }

@@ -57,17 +57,20 @@
 //! and messages are written back to back.
 //!
 //! A send's data whose `DATA ACCEPT` does not come (or comes garbled) is settled by the next
-//! `AT+CIPACK` before anything more is written: written if the count grew by its length,
-//! otherwise written again. An answer whose counts cannot be (a `txlen` other than what
-//! was written, an `acklen` that went back or past it: line noise) is left aside. No prompt in time (filler went instead, see `at`), `SEND FAIL`,
-//! `ERROR`, `CLOSED` or `+PDP: DEACT` end the session. When it ends, a last `AT+CIPACK` (the
+//! `AT+CIPACK` before anything more is written: written if the count grew by its length
+//! (and no filler completed it), otherwise written again; the count may also have grown by
+//! another length, when line noise changed the send's. An answer whose counts cannot be (a
+//! `txlen` other than what was written, an `acklen` that went back or past it: line noise)
+//! is left aside. No prompt in time (filler went instead, see `at`), `SEND FAIL`, `ERROR`,
+//! `CLOSED` or `+PDP: DEACT` end the session. When it ends, a last `AT+CIPACK` (the
 //! counts stay readable after the connection is gone) takes out what the server
 //! acknowledged; what it did not is written again, first, on the next connection. The
 //! modem's counts are lost when it restarts: then everything not yet acknowledged is
 //! written again, and the server may get it twice (at-least-once delivery; the
 //! acknowledged framing, `protocol::app`, makes it exactly once).
 //!
-//! A modem that answers `AT+CIPACK` with `ERROR` (one without it): what it took counts as
+//! A modem that refuses `AT+CIPACK` [`CIPACK_REFUSALS`] times in a row and never answered
+//! one has none (line noise can garble a command or two into `ERROR`): what it took counts as
 //! delivered at its `DATA ACCEPT`, and a dead link is then noticed only when the modem
 //! reports it (`CLOSED`, `SEND FAIL`, `+PDP: DEACT`). UDP: the modem counts a datagram
 //! acknowledged once it left (the simulator does; UNCONFIRMED on a real SIM800), so a dead
@@ -80,7 +83,9 @@
 //! `AT+SAPBR=3,1,"APN","<apn>"` (and `"USER"`, `"PWD"` when set), `AT+SAPBR=1,1` (its
 //! `ERROR` when the bearer is open already is fine; up to `ciicr_timeout`, as it is a PDP
 //! activation); then `AT+CNTPCID=1`, `AT+CNTP="<ntp_server>",0`, `AT+CNTP`, and, on the URC
-//! `+CNTP: 1` within `ntp_timeout`, `AT+CCLK?`. All but the last `AT+CNTP` are best effort.
+//! `+CNTP: 1` within `ntp_timeout`, `AT+CCLK?`, read again until two reads agree (or one
+//! agrees with the running clock; three reads at most: line noise can change a digit into
+//! another that parses). All but the last `AT+CNTP` are best effort.
 //! However the sync ends (the time read, `+CNTP:` failed or never came, `AT+CNTP` refused),
 //! the bearer is then closed, `AT+SAPBR=0,1` (its `ERROR` is fine): an open bearer holds the
 //! PDP context that B7's `AT+CIPSHUT` must be able to deactivate.
@@ -118,12 +123,11 @@
 
 use protocol::app::Framing;
 use protocol::command::{Command, Name, RxGet};
-use protocol::types::DateTime;
 
 use crate::at::Outcome;
 use crate::board::Board;
 use crate::config::{non_empty, LINK, MAX_MESSAGE, OUTBOX_BYTES, OUTBOX_ENTRIES};
-use crate::device::{Device, NtpState};
+use crate::device::{Device, NtpState, CIPACK_REFUSALS};
 use crate::report::Report;
 use crate::state::settle;
 use crate::time::{Clock, Instant};
@@ -149,7 +153,7 @@ struct Stream {
     /// Acknowledged framing: when the wait for the server's acknowledgement last started
     /// again (an acknowledgement, of TCP or of the server).
     app: Instant,
-    /// `AT+CIPACK` answered `ERROR` this often.
+    /// `AT+CIPACK` answered `ERROR` this often in a row.
     refused: u8,
 }
 
@@ -368,6 +372,10 @@ impl<'a, U: Read + Write, C: Clock, B: Board + ?Sized> Device<'a, U, C, B> {
                 }
                 stream.tx = stream.tx.wrapping_add(u32::from(len));
                 self.state.outbox.written(stream.tx);
+                if self.state.has_cipack == Some(false) {
+                    // No counts to wait for: what the modem took counts as delivered.
+                    self.take_acked(stream.tx);
+                }
                 None
             }
             // The data went, its answer did not come (or garbled): `AT+CIPACK` tells
@@ -408,14 +416,20 @@ impl<'a, U: Read + Write, C: Clock, B: Board + ?Sized> Device<'a, U, C, B> {
         // The firmware knows what it wrote: `txlen` is that, or that and the data of a send
         // whose `DATA ACCEPT` was lost; `acklen` only grows, up to `txlen`. An answer line
         // noise changed into another that parses is left aside (the next poll asks again).
+        // A send in doubt may have written another length than its own, up to a send's
+        // most, when line noise changed `<len>` (filler then completed it, see `at`,
+        // "Sending"): it counts as written only at its own length, unpadded.
         let (tx, was_acked, unsure) = (stream.tx, stream.acked, stream.unsure);
         let plausible = |txlen: u32, acklen: u32| {
-            let written = txlen == tx || unsure.is_some_and(|l| txlen == tx.wrapping_add(l));
+            let more = txlen.wrapping_sub(tx);
+            let written = more == 0 || unsure.is_some() && more <= MAX_MESSAGE as u32;
             written && (was_acked..=txlen).contains(&acklen)
         };
         let answer = self.at.answer().cipack;
         let acked = match (outcome, answer) {
             (Outcome::Ok, Some((txlen, acklen))) if plausible(txlen, acklen) => {
+                self.state.has_cipack = Some(true);
+                stream.refused = 0;
                 if let Some(len) = stream.unsure {
                     // The data went, only its `DATA ACCEPT` was lost; unless that came
                     // after the filler, which completed data short of some bytes: then
@@ -436,14 +450,18 @@ impl<'a, U: Read + Write, C: Clock, B: Board + ?Sized> Device<'a, U, C, B> {
                 acklen
             }
             // `ERROR`: a modem that restarted unseen (single-link mode again), checked before
-            // the next command; when the check finds it configured and `ERROR` comes again,
-            // a modem without `AT+CIPACK`: what it took counts as delivered, and a dead link
-            // is noticed only when the modem says so.
+            // the next command; or line noise garbled the command. A modem that never
+            // answered one and refuses [`CIPACK_REFUSALS`] in a row has no `AT+CIPACK`: what it
+            // took counts as delivered (here, and in `sent` from now on), and a dead link is
+            // noticed only when the modem says so.
             (Outcome::Error, _) => {
                 self.state.flags.suspect = true;
                 stream.refused = stream.refused.saturating_add(1);
-                if stream.refused > 1 {
-                    u32::MAX
+                if self.state.has_cipack.is_none() && stream.refused >= CIPACK_REFUSALS {
+                    self.state.has_cipack = Some(false);
+                }
+                if self.state.has_cipack == Some(false) {
+                    stream.tx
                 } else {
                     stream.acked
                 }
@@ -454,14 +472,20 @@ impl<'a, U: Read + Write, C: Clock, B: Board + ?Sized> Device<'a, U, C, B> {
         if outcome != Outcome::Timeout && !garbled {
             stream.unsure = None;
         }
+        self.take_acked(acked);
+        let dead = self.state.outbox.unacked() && now >= stream.progress + self.config.send_timeout;
+        dead.then_some(LinkLoss::SendTimeout)
+    }
+
+    /// The connection's first `acked` bytes are delivered: the messages they end leave the
+    /// outbox ([`Report::Sent`]).
+    fn take_acked(&mut self, acked: u32) {
         let state = &mut self.state;
         while let Some(i) = state.outbox.acked(acked) {
             settle(&mut *state.board, &mut state.outbox, i);
             self.delivered = true;
             self.at.progressed();
         }
-        let dead = state.outbox.unacked() && now >= stream.progress + self.config.send_timeout;
-        dead.then_some(LinkLoss::SendTimeout)
     }
 
     /// The clock sync's next step, if one is due: one command per turn of the loop. A
@@ -532,21 +556,44 @@ impl<'a, U: Read + Write, C: Clock, B: Board + ?Sized> Device<'a, U, C, B> {
                 NtpState::Waiting(self.now() + self.config.ntp_timeout)
             }
             NtpState::Step(7) => NtpState::Close(self.clock_sync_failed(None)),
-            NtpState::Step(READ_CLOCK) => NtpState::Close(match self.at.answer().cclk {
-                Some(time) => self.clock_set(time),
-                None => self.clock_sync_failed(Some(1)),
-            }),
+            NtpState::Step(step) if step >= READ_CLOCK => match self.at.answer().cclk {
+                Some(time) => self.clock_read(step, time.to_unix()),
+                None => NtpState::Close(self.clock_sync_failed(Some(1))),
+            },
             NtpState::Step(step) => NtpState::Step(step + 1),
             NtpState::Close(next) => NtpState::Due(next),
             other => other,
         };
     }
 
-    /// The clock was read: set, and the next sync after `ntp_resync`.
-    fn clock_set(&mut self, time: DateTime) -> Instant {
+    /// The clock was read (`unix`, at step `step`): set when the read agrees with the last
+    /// one or with the running clock, within [`CLOCK_AGREE`] seconds; otherwise read again,
+    /// [`CLOCK_READS`] times at most. Line noise can change a digit of `+CCLK:` into another
+    /// that parses (`00:00:13` read as `00:20:13`); it does not change two reads alike.
+    fn clock_read(&mut self, step: u8, unix: u64) -> NtpState {
         let now = self.now();
-        self.state.set_unix(now, time.to_unix());
-        now + self.config.ntp_resync
+        // In microseconds: no 64-bit division on the Cortex-M0+.
+        let agrees = |(at, known): (Instant, u64)| {
+            let between = now.as_micros().wrapping_sub(at.as_micros());
+            let apart = unix.wrapping_sub(known).wrapping_mul(1_000_000);
+            apart.abs_diff(between) <= CLOCK_AGREE
+        };
+        if self
+            .state
+            .clock_read
+            .or(self.state.clock())
+            .is_some_and(agrees)
+        {
+            self.state.clock_read = None;
+            self.state.set_unix(now, unix);
+            NtpState::Close(now + self.config.ntp_resync)
+        } else if step < READ_CLOCK + CLOCK_READS - 1 {
+            self.state.clock_read = Some((now, unix));
+            NtpState::Step(step + 1)
+        } else {
+            self.state.clock_read = None;
+            NtpState::Close(self.clock_sync_failed(Some(1)))
+        }
     }
 
     /// The sync failed (`+CNTP: <code>`, or `None`): reported, and tried again after
@@ -557,8 +604,16 @@ impl<'a, U: Read + Write, C: Clock, B: Board + ?Sized> Device<'a, U, C, B> {
     }
 }
 
-/// The clock sync's step that reads the clock (`AT+CCLK?`), after `+CNTP: 1`.
+/// The clock sync's step that reads the clock (`AT+CCLK?`), after `+CNTP: 1`; the steps
+/// after it read it again.
 const READ_CLOCK: u8 = 8;
+
+/// Clock reads per sync at most: a first one, and two that may confirm it.
+const CLOCK_READS: u8 = 3;
+
+/// How far two clock reads may differ beyond the time between them, microseconds: `+CCLK:`
+/// has whole seconds, and a read takes a little while to answer.
+const CLOCK_AGREE: u64 = 2_000_000;
 
 /// Closes the clock sync's bearer, `AT+SAPBR=0,1`: an open bearer holds the PDP context that
 /// B7's `AT+CIPSHUT` must be able to deactivate. `ERROR` (closed already) is fine.

@@ -70,6 +70,13 @@ pub(crate) struct State<'a, B: ?Sized> {
     wanted_led: Option<LedState>,
     /// The network clock: Unix seconds at an instant, once set (B4).
     unix: Option<(Instant, u64)>,
+    /// A clock read (`AT+CCLK?`) not yet confirmed: when, and what it said (see `session`).
+    /// (Here rather than in `Device`: a field there costs the Cortex-M0+ 200 bytes of code,
+    /// its offsets past what one instruction reaches.)
+    pub clock_read: Option<(Instant, u64)>,
+    /// Whether the modem has `AT+CIPACK`: `Some(true)` once it answered one, `Some(false)`
+    /// once it refused `CIPACK_REFUSALS` in a row without ever answering (see `session`).
+    pub has_cipack: Option<bool>,
 }
 
 impl<'a, B: Board + ?Sized> State<'a, B> {
@@ -85,6 +92,8 @@ impl<'a, B: Board + ?Sized> State<'a, B> {
             led: None,
             wanted_led: None,
             unix: None,
+            clock_read: None,
+            has_cipack: None,
         }
     }
 
@@ -113,6 +122,11 @@ impl<'a, B: Board + ?Sized> State<'a, B> {
             let micros = now.as_micros().saturating_sub(at.as_micros());
             unix + protocol::types::div_rem(micros, 1_000_000).0
         })
+    }
+
+    /// When the clock was set, and to what (Unix seconds).
+    pub fn clock(&self) -> Option<(Instant, u64)> {
+        self.unix
     }
 
     pub fn set_unix(&mut self, now: Instant, unix: u64) {

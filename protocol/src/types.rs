@@ -238,13 +238,23 @@ pub struct DateTime {
 impl DateTime {
     /// Seconds since 1970-01-01 00:00:00 UTC.
     pub fn to_unix(&self) -> u64 {
-        let days = days_from_civil(2000 + i64::from(self.year), self.month, self.day);
-        let local = days * 86_400
-            + i64::from(self.hour) * 3600
-            + i64::from(self.minute) * 60
-            + i64::from(self.second);
-        let utc = local - i64::from(self.quarter_hours) * 15 * 60;
-        utc.max(0) as u64
+        // Years since 2000 only: 32-bit sums, every fourth year a leap year (2000 was, and
+        // 2100 is past the field), so the firmware carries no 64-bit division for it.
+        let (year, month) = (u32::from(self.year), usize::from(self.month));
+        let before_month = DAYS_BEFORE_MONTH
+            .get(month.wrapping_sub(1))
+            .copied()
+            .unwrap_or(0);
+        let leap_day = u32::from(year % 4 == 0 && month > 2);
+        let days = year * 365
+            + year.div_ceil(4)
+            + u32::from(before_month)
+            + leap_day
+            + u32::from(self.day)
+            - 1;
+        let secs = u32::from(self.hour) * 3600 + u32::from(self.minute) * 60;
+        let local = UNIX_2000 + u64::from(days) * 86_400 + u64::from(secs + u32::from(self.second));
+        local.saturating_add_signed(-i64::from(self.quarter_hours) * 15 * 60)
     }
 
     /// The UTC time `unix` seconds after the epoch, shown with the offset `quarter_hours`.
@@ -267,6 +277,12 @@ impl DateTime {
         }
     }
 }
+
+/// 2000-01-01 00:00:00 UTC, Unix seconds.
+const UNIX_2000: u64 = 946_684_800;
+
+/// Days in the year before each month's first, not counting a leap day.
+const DAYS_BEFORE_MONTH: [u16; 12] = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
 
 // Howard Hinnant's civil-date algorithms: proleptic Gregorian, days since 1970-01-01.
 fn days_from_civil(y: i64, m: u8, d: u8) -> i64 {
@@ -342,6 +358,19 @@ pub fn parse_decimal(text: &[u8]) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_day_of_the_century_round_trips() {
+        // `to_unix`'s 32-bit sums against `from_unix`'s civil-date algorithm, in every zone.
+        // A day inside either end: `from_unix` saturates local times outside the century.
+        let (first, last) = (946_684_800u64 + 86_400, 4_102_444_799u64 - 86_400);
+        for unix in (first..=last).step_by(86_400 + 3_607) {
+            for quarter_hours in [-47, -1, 0, 32, 48] {
+                let t = DateTime::from_unix(unix, quarter_hours);
+                assert_eq!(t.to_unix(), unix, "{t:?}");
+            }
+        }
+    }
 
     #[test]
     fn unix_round_trips_through_cclk_fields() {

@@ -1282,7 +1282,7 @@ fn errors_and_recovery() {
             vec![
                 Host(Command::Ciprxget(RxGet::Read {
                     link: Some(0),
-                    len: 1460,
+                    len: 1700,
                     hex: false,
                 })),
                 Modem(b"\r\n+CIPRXGET: 2,0,1700,0\r\n"),
@@ -1290,6 +1290,45 @@ fn errors_and_recovery() {
                 Modem(b"\r\nOK\r\n"),
             ],
             vec![Err(DecodeError::PayloadTooLong { len: 1700 }), fin(R::Ok)],
+        ),
+        case(
+            "a manual-receive read announcing more than was asked for is noise: skipped to the line end, the OK and probes after it read",
+            vec![
+                Host(Command::Ciprxget(RxGet::Read {
+                    link: Some(0),
+                    len: 486,
+                    hex: false,
+                })),
+                Modem(b"\r\n+CIPRXGET: 2,0,1446,0\r\nback 1\nback 2\n\r\nOK\r\n"),
+                Host(Command::At),
+                Modem(b"\r\nOK\r\n"),
+            ],
+            vec![
+                Err(DecodeError::Malformed),
+                urc(text(b"back 2")),
+                fin(R::Ok),
+                fin(R::Ok),
+            ],
+        ),
+        case(
+            "a hex read may announce as many bytes as were asked for",
+            vec![
+                Host(Command::Ciprxget(RxGet::Read {
+                    link: Some(0),
+                    len: 2,
+                    hex: true,
+                })),
+                Modem(b"\r\n+CIPRXGET: 3,0,2,0\r\n0D0A\r\nOK\r\n"),
+            ],
+            vec![
+                info(R::RxGet(RxGetResponse::Data {
+                    link: Some(0),
+                    hex: true,
+                    remaining: 0,
+                    data: b"0D0A",
+                })),
+                fin(R::Ok),
+            ],
         ),
     ]);
 }

@@ -8,7 +8,7 @@
 //! | `answered` | safety | every request the device received (`back…`, `bin`, `time`) is answered: a `Sent` reply with its bytes, unless the firmware reported the reply `Dropped` |
 //! | `no_command_in_data` | safety | no AT command reaches the server: what it receives holds no command line the firmware meant for the modem |
 //! | `only_asked_for` | safety | the server receives nothing but heartbeats and replies to what the device received (bytes corrupted on the way included) |
-//! | `replies_unchanged` | safety | what the device takes for a request is bytes the server sent; a `time` reply is the network's time |
+//! | `replies_unchanged` | safety | what the device takes for a request is bytes the server sent; a `time` reply is the network's time (`0`, "no clock yet", only after a failed sync and before any success) |
 //! | `outbox_bounded` | safety | the outbox never holds more than its bound |
 //! | `healthy_modem_kept` | safety | a modem that answered within the no-answer limit, or could answer throughout it (the simulator says it was neither hung, off nor booting, and no line noise is to blame), is never power-cycled |
 //! | `no_panic` | safety | nothing panics (the run's own result: the swarm checks it) |
@@ -693,7 +693,10 @@ fn replies_unchanged(e: &Evidence<'_>) -> Vec<Violation> {
             let told = std::str::from_utf8(&sent)
                 .ok()
                 .and_then(|s| s.parse::<u64>().ok());
-            if told.is_none_or(|t| t.abs_diff(network) > TIME_SLACK) {
+            // `0` is the documented "no clock yet": right only when the network gave no time
+            // before the request (a sync was tried and failed, none succeeded).
+            let no_clock = told == Some(0) && clock_unknown(e.records, request.at);
+            if !no_clock && told.is_none_or(|t| t.abs_diff(network) > TIME_SLACK) {
                 let message = format!(
                     "{}: answered {} at {}, the network's time was {network}",
                     request.describe(),
@@ -705,6 +708,18 @@ fn replies_unchanged(e: &Evidence<'_>) -> Vec<Violation> {
         }
     }
     violations
+}
+
+/// Whether, by `at`, the firmware tried to set its clock from the network and never could:
+/// a `ClockSyncFailed` and no `ClockSet` before it.
+fn clock_unknown(records: &[Record], at: Duration) -> bool {
+    let before = reports(records).filter(|(t, _)| *t <= at);
+    let (mut failed, mut set) = (false, false);
+    for (_, report) in before {
+        failed |= matches!(report, FwReport::ClockSyncFailed { .. });
+        set |= matches!(report, FwReport::ClockSet { .. });
+    }
+    failed && !set
 }
 
 fn outbox_bounded(e: &Evidence<'_>) -> Vec<Violation> {

@@ -81,13 +81,16 @@
 //!   [`DecodeError::Malformed`], and what follows is skipped up to the next line end after
 //!   the header's own: the payload, unless it has a line end of its own (then its rest is
 //!   read as lines: the one case noise can still turn into lines). Where the header's line
-//!   goes on past its colon, the payload was on it, and nothing more is skipped.
+//!   goes on past its colon, the payload was on it, and nothing more is skipped;
+//! - a `+CIPRXGET: 2|3` header announcing more than the pending `AT+CIPRXGET=2|3,...,<len>`
+//!   asked for (noise added a digit) is [`DecodeError::Malformed`] and skipped the same way:
+//!   taken by its length, it would swallow the `OK` and the lines after it.
 
 use super::parse::{
     colon_header, garbled_header, parse_line, rxget_header, Lead, Malformed, Payload,
 };
 use super::{Response, RxGetResponse};
-use crate::command::{Command, Name};
+use crate::command::{Command, Name, RxGet};
 
 /// What a decoded line is to the host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,6 +144,9 @@ pub struct Decoder<const N: usize = 1600> {
     mode: Mode,
     pending: Option<Answer>,
     connection_lines: u8,
+    /// The most payload bytes a `+CIPRXGET: 2|3` header may announce: what the last
+    /// `AT+CIPRXGET=2|3,...,<len>` asked for (`2 * <len>` in hex); [`MAX_PAYLOAD`] otherwise.
+    read_limit: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -221,6 +227,7 @@ impl<const N: usize> Decoder<N> {
             mode: Mode::Line,
             pending: None,
             connection_lines: 0,
+            read_limit: MAX_PAYLOAD,
         }
     }
 
@@ -233,6 +240,10 @@ impl<const N: usize> Decoder<N> {
     /// `command` has just been sent: its answer is now pending.
     pub fn start(&mut self, command: &Command<'_>) {
         self.pending = Some(Answer::of(command));
+        self.read_limit = match *command {
+            Command::Ciprxget(RxGet::Read { len, hex, .. }) => u64::from(len) << u8::from(hex),
+            _ => MAX_PAYLOAD,
+        };
     }
 
     /// The host stopped waiting for the pending answer (a timeout).
@@ -295,7 +306,15 @@ impl<const N: usize> Decoder<N> {
                 let lead = if b == b'\r' { Lead::Lf } else { Lead::None };
                 let line = self.line();
                 let ready = match rxget_header(line) {
-                    Some(header) => self.begin(header, lead),
+                    Some(header) if header.1 <= self.read_limit => self.begin(header, lead),
+                    // More than was asked for: a length line noise changed. Its payload is
+                    // skipped as a garbled `+RECEIVE`'s is (below), never taken by a length
+                    // that would swallow the modem's next lines.
+                    Some(_) => {
+                        self.mode = Mode::SkipPayload;
+                        self.len = 0;
+                        Some(Ready::Error(DecodeError::Malformed))
+                    }
                     // A payload header that did not parse (its length, or its colon, was
                     // garbled): what follows is server data, not lines.
                     None if line.starts_with(b"+RECEIVE") || line.starts_with(b"+IPD") => {
