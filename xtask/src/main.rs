@@ -38,7 +38,7 @@ enum Task {
     /// target. Installs what a fresh machine lacks.
     Ci {
         /// Seconds of fuzzing per target (0 skips fuzzing).
-        #[arg(long, default_value_t = 20)]
+        #[arg(long, default_value_t = 10)]
         fuzz_seconds: u32,
     },
     /// The lab's web page in a real browser: headless Chromium over WebDriver (chromedriver,
