@@ -89,6 +89,10 @@ pub struct Failure {
     pub actual: Vec<String>,
     /// Where in virtual time to look at the trace, if anywhere.
     pub around: Option<Duration>,
+    /// The run could not judge the expectation (a liveness invariant whose quiet phase a
+    /// late fault cut short): a failure for a file that names it, which would otherwise pass
+    /// without a check, and no violation for the swarm, whose generator missed.
+    pub unjudged: bool,
 }
 
 /// One occurrence of a [`What`]: when, and its bytes (or text).
@@ -160,6 +164,7 @@ pub fn check(run: &Run<'_>) -> Vec<CheckResult> {
                         expected: vec![],
                         actual: vec![],
                         around: None,
+                        unjudged: false,
                     });
                 }
                 (Ok(after), Ok(until)) => {
@@ -220,6 +225,7 @@ fn client_script(run: &Run<'_>, steps: &[ClientStep], index: usize) -> CheckResu
                 expected: vec![action.clone()],
                 actual: vec![error.clone()],
                 around: Some(record.at),
+                unjudged: false,
             });
             return result;
         }
@@ -235,6 +241,7 @@ fn client_script(run: &Run<'_>, steps: &[ClientStep], index: usize) -> CheckResu
             expected: vec![step.to_string()],
             actual: vec!["the run's end".into()],
             around: Some(result.matched_at.unwrap_or(run.end)),
+            unjudged: false,
         });
         result.matched_at = None;
     }
@@ -364,6 +371,7 @@ fn check_one(
                     expected: vec![format!("{wanted} {what} in {span}")],
                     actual: nearby(&all, start, end),
                     around: Some(found.first().map_or(start, |h| h.at)),
+                    unjudged: false,
                 });
             }
         }
@@ -375,6 +383,7 @@ fn check_one(
                     expected: vec![],
                     actual: found.iter().take(20).map(show).collect(),
                     around: Some(first.at),
+                    unjudged: false,
                 });
             }
         }
@@ -430,6 +439,7 @@ fn invariant(run: &Run<'_>, name: &str) -> Option<Failure> {
             expected: vec![],
             actual: vec![],
             around: None,
+            unjudged: false,
         });
     };
     let Judged::Trace(judge) = invariant.judged else {
@@ -438,6 +448,7 @@ fn invariant(run: &Run<'_>, name: &str) -> Option<Failure> {
             expected: vec![],
             actual: vec![],
             around: None,
+            unjudged: false,
         });
     };
     if invariants::LIVENESS.contains(&name) {
@@ -448,6 +459,7 @@ fn invariant(run: &Run<'_>, name: &str) -> Option<Failure> {
                 expected,
                 actual: vec![],
                 around: None,
+                unjudged: true,
             });
         }
     }
@@ -466,6 +478,7 @@ fn invariant(run: &Run<'_>, name: &str) -> Option<Failure> {
             .map(|v| format!("{} {}", secs(v.at), v.message))
             .collect(),
         around: Some(first.at),
+        unjudged: false,
     })
 }
 
@@ -485,6 +498,7 @@ fn periodic(
             expected: vec![format!("every {}", units::format_duration(every))],
             actual: vec![],
             around: Some(start),
+            unjudged: false,
         });
     };
     let mut expected = Vec::new();
@@ -533,6 +547,7 @@ fn periodic(
         expected,
         actual,
         around: Some(around),
+        unjudged: false,
     })
 }
 
@@ -634,6 +649,7 @@ fn answered(
             expected: vec!["at least one back/bin/time sent".into()],
             actual: vec![],
             around: Some(start),
+            unjudged: false,
         });
     }
     around.map(|around| Failure {
@@ -641,6 +657,7 @@ fn answered(
         expected,
         actual,
         around: Some(around),
+        unjudged: false,
     })
 }
 
@@ -909,12 +926,14 @@ mod tests {
                   ] }}"#
             ))
         };
-        let messages = |duration| {
+        let failures = |duration| {
             let run = replay(&file(duration), "t.json", None);
-            let failures = run.results.iter().map(|r| r.failure.as_ref());
-            failures
-                .map(|f| f.map(|f| f.message.clone()))
-                .collect::<Vec<_>>()
+            let failures = run.results.iter().map(|r| r.failure.clone());
+            failures.collect::<Vec<_>>()
+        };
+        let messages = |duration| {
+            let failures = failures(duration).into_iter();
+            failures.map(|f| f.map(|f| f.message)).collect::<Vec<_>>()
         };
         let short = messages("60s");
         assert!(
@@ -924,6 +943,12 @@ mod tests {
             "{short:?}"
         );
         assert!(short[1].is_some(), "{short:?}");
+        // Marked so (the swarm does not count it a violation), unlike a judged failure.
+        let unjudged: Vec<_> = failures("60s")
+            .into_iter()
+            .map(|f| f.map(|f| f.unjudged))
+            .collect();
+        assert_eq!(unjudged, [Some(true), Some(true), None]);
         // A safety invariant is judged whatever the length.
         assert_eq!(short[2], None, "{short:?}");
         // Long enough: judged, and kept.

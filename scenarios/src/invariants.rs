@@ -264,9 +264,6 @@ fn send_fails_end(e: &Evidence<'_>, from: Duration, count: u32) -> Option<Durati
 /// the quiet phase's start ([`liveness_unjudged`]).
 pub const LIVENESS: [&str; 3] = ["reconnected", "heartbeat_grid", "replies_delivered"];
 
-/// How [`liveness_unjudged`]'s reason starts.
-pub const NOT_JUDGED: &str = "not judged";
-
 /// Why the liveness invariants cannot be judged on this run, if they cannot: it ends before
 /// the quiet phase's start plus the recovery bound (a file that names one would pass
 /// without a check).
@@ -277,11 +274,11 @@ pub fn liveness_unjudged(e: &Evidence<'_>) -> Option<String> {
     let bound = units::format_duration(recovery_bound(e.config));
     Some(match quiet_start(e) {
         Some(quiet) => format!(
-            "{NOT_JUDGED}: the run ends at {}, before the quiet phase (from {}) plus the recovery bound ({bound})",
+            "not judged: the run ends at {}, before the quiet phase (from {}) plus the recovery bound ({bound})",
             secs(e.end),
             secs(quiet)
         ),
-        None => format!("{NOT_JUDGED}: a send_fail still had failures left at the end"),
+        None => "not judged: a send_fail still had failures left at the end".to_string(),
     })
 }
 

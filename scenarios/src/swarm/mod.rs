@@ -120,13 +120,11 @@ pub fn run_seed(seed: u64, options: &generate::Options, rerun: bool) -> Result<S
                         == Some(invariant.name)
                 })
                 .and_then(|r| r.failure.as_ref())
-                .map(|f| f.message.clone())
                 // A run whose quiet phase a late fault shortened cannot judge liveness: that
                 // is the generator's miss, not the firmware's (a file naming the invariant
                 // fails instead, see `check`).
-                .filter(|m| {
-                    !m.starts_with(&format!("{}: {}", invariant.name, invariants::NOT_JUDGED))
-                }),
+                .filter(|f| !f.unjudged)
+                .map(|f| f.message.clone()),
             Judged::Panic => first.error.clone(),
             Judged::Rerun if rerun && first.error.is_none() => {
                 let second = replay(&scenario, &path, None);
