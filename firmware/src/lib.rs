@@ -20,6 +20,7 @@
 //! 3. the device:
 //!    - `state`: the URC handler and what it keeps (flags, the outbox, the receive path);
 //!    - `device`: `Device`, what the phases share: commands, pauses, B10's query;
+//!    - `clock`: B4's clock sync, its steps and what each answer decides;
 //! 4. the phases, each an `impl Device` of its own:
 //!    - `startup`: start-up (identification, the SIM, the data settings) and modem restarts;
 //!    - `bringup`: registration, data bring-up (B6) and connect (B7);
@@ -49,7 +50,7 @@
 //! | the modem hung | power-cycled within [`Config::hung_modem_bound`] of the first unanswered command |
 //! | the modem silent from power-up | RESET pulse after `boot_timeout` (10 s), then the power key after another, alternately |
 //! | a command without an answer in time | `AT` probes until one is answered, then `resync_quiet` (200 ms) of silence before the next command: a late answer is not taken for the next command's ([`at`]) |
-//! | a `> ` prompt that did not come in time, or garbled, or a send aborted by a URC | the send's length in filler (NULs, `\n`) written at once: a late prompt takes it for the data, never a command; then `AT` probes and `resync_quiet` before the next command |
+//! | a `> ` prompt that did not come in time, or garbled, or a send aborted by a URC | 1,460 bytes of filler (line ends: as much as any send takes, whatever `<len>` line noise made of it) written at once: a late prompt takes it for the data, never a command, and a modem in command mode skips it; then `AT` probes and `resync_quiet` before the next command |
 //! | a UART read error | reported, and the read tried again at once (no byte wait) |
 //! | the watchdog | fed on every wake, at least every `watchdog_feed_interval` (4 s), while the device makes progress: a command answered, a phase changed or a message delivered within `progress_timeout` (5 min); a livelock stops feeding it and the hardware watchdog resets the MCU; [`Report::WatchdogFed`] (when fed) at most once a second |
 //!
@@ -83,6 +84,7 @@ extern crate std;
 pub mod at;
 pub mod board;
 mod bringup;
+mod clock;
 pub mod config;
 mod device;
 #[cfg(feature = "std")]
