@@ -228,7 +228,6 @@ struct Rx {
     end: usize,
     /// When the last bytes were read.
     last_read: Instant,
-    answer: Answer,
     /// When the oldest command still without a final result was sent.
     unanswered_since: Option<Instant>,
     /// UART read errors since the last bytes were read.
@@ -237,6 +236,7 @@ struct Rx {
     echoed: bool,
     /// When the device last made progress: an answer, or what [`At::progressed`] was told.
     progress: Instant,
+    answer: Answer,
     decoder: Decoder<DECODER_BUF>,
     buf: [u8; UART_RX_BUF],
 }
