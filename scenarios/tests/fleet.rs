@@ -189,10 +189,11 @@ fn shard_summaries_merge_into_the_whole_run() {
     let of_two = shard(&fleet, 1, 2);
     let unsharded = ("merge.json".to_string(), whole.to_json());
     let truncated = ("cut.json".to_string(), one.1[..40].to_string());
-    let cases: [(&str, Files, Result<&Summary, &str>); 8] = [
+    let cases: [(&str, Files, Result<&Summary, &str>); 9] = [
         ("all", vec![one.clone(), two.clone(), three.clone()], Ok(&whole)),
         ("any order", vec![three.clone(), one.clone(), two.clone()], Ok(&whole)),
-        ("missing", vec![one.clone(), three.clone()], Err("shards 2 of 3 are missing")),
+        ("missing", vec![one.clone(), three.clone()], Err("shard 2 of 3 is missing")),
+        ("two missing", vec![two.clone()], Err("shards 1, 3 of 3 are missing")),
         (
             "twice",
             vec![one.clone(), two.clone(), two.clone(), three.clone()],

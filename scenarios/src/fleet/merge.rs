@@ -68,9 +68,14 @@ pub fn merge(files: &[(String, String)]) -> Result<Summary, String> {
         .map(|k| k.to_string())
         .collect();
     if !missing.is_empty() {
+        let (shards, are) = if missing.len() == 1 {
+            ("shard", "is")
+        } else {
+            ("shards", "are")
+        };
+        let missing = missing.join(", ");
         return Err(format!(
-            "shards {} of {n} are missing (each of 1 to {n} is needed once)",
-            missing.join(", ")
+            "{shards} {missing} of {n} {are} missing (each of 1 to {n} is needed once)"
         ));
     }
     parts.sort_by_key(|(_, p)| p.k);

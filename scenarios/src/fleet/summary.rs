@@ -163,7 +163,7 @@ struct HistogramJson {
 impl Default for Histogram {
     fn default() -> Self {
         Histogram {
-            // Every u32, so recording never clamps (about 180 KiB of counts).
+            // Every u32, so recording never clamps (about 190 kB of counts).
             counts: hdrhistogram::Histogram::new_with_max(u32::MAX.into(), 3)
                 .expect("3 significant digits up to u32::MAX are valid"),
             sum: 0,
@@ -181,7 +181,7 @@ impl Histogram {
         // Both have the same bounds, so every value of one fits in the other.
         self.counts
             .add(&other.counts)
-            .expect("auto-resizing histograms add");
+            .expect("histograms of the same bounds add");
         self.sum += other.sum;
     }
 
