@@ -1,11 +1,12 @@
 //! Fleets: one server and a network of cells shared by many devices. Each fault of a cell
 //! or the server shows in the figure it should move; the same fleet and seed give the same
-//! figures; a fleet without server limits gives the same figures sharded; and the
-//! firmware's connect jitter lowers the connect storm after a tower outage.
+//! figures; a fleet without server limits gives the same figures sharded, and the shards'
+//! summaries, run apart, merge into the whole run's (or are refused with the reason); and
+//! the firmware's connect jitter lowers the connect storm after a tower outage.
 
 use std::path::Path;
 
-use scenarios::fleet::{self, Fleet, Metrics, Options, Summary};
+use scenarios::fleet::{self, merge, Fleet, Metrics, Options, Summary};
 
 fn parse(json: &str) -> Fleet {
     Fleet::parse("test.json", json, Path::new(".")).unwrap_or_else(|e| panic!("{e}"))
@@ -131,12 +132,85 @@ fn without_server_limits_shards_change_nothing() {
         };
         split.merge(metrics(&fleet, shard));
     }
-    let sorted = |mut m: Metrics| {
-        m.lateness_ms.sort_unstable();
-        m.reply_ms.sort_unstable();
-        m
+    // The samples are histograms, which do not keep the order the shards added them in.
+    assert_eq!(split, whole);
+}
+
+/// Summary files: (name, JSON).
+type Files = Vec<(String, String)>;
+
+/// Merging the summary files `files` gives `want`: the summary, or an error containing the
+/// text.
+fn check_merge(case: &str, files: &Files, want: Result<&Summary, &str>) {
+    let got = merge::merge(files);
+    match (&got, want) {
+        (Ok(got), Ok(want)) => pretty_assertions::assert_eq!(got.to_json(), want.to_json()),
+        (Err(e), Err(reason)) if e.contains(reason) => {}
+        _ => panic!("{case}: want {want:?}, got {got:?}"),
+    }
+}
+
+#[test]
+fn shard_summaries_merge_into_the_whole_run() {
+    let json = |seed: u64| {
+        format!(
+            r#"{{ "name": "merge", "devices": 10, "cells": 2, "duration": "3m", "seed": {seed}, "requests": "1m",
+                 "timeline": [{{ "at": "1m", "fault": {{ "kind": "tower_outage", "cell": 0, "duration": "40s" }} }}] }}"#
+        )
     };
-    assert_eq!(sorted(split), sorted(whole));
+    let fleet = parse(&json(5));
+    // The shard summary file of shard k of n of `fleet`.
+    let shard = |fleet: &Fleet, k: u32, n: u32| {
+        let part = metrics(
+            fleet,
+            Options {
+                shard: Some((k, n)),
+                jobs: 1,
+            },
+        );
+        let text = merge::shard_summary(&fleet.spec, (k, n), 1, part).to_json();
+        (format!("merge-shard{k}of{n}.json"), text)
+    };
+    // Three threads of one run are the same device ranges as three shards of one thread.
+    let whole = metrics(
+        &fleet,
+        Options {
+            shard: None,
+            jobs: 3,
+        },
+    )
+    .summary("merge", 2, 3);
+    assert!(
+        whole.heartbeat_lateness_ms.max >= 30_000 && whole.replies.answered > 10,
+        "the fleet has late heartbeats and replies to merge:\n{whole}"
+    );
+    let [one, two, three] = [1, 2, 3].map(|k| shard(&fleet, k, 3));
+    let other_seed = shard(&parse(&json(6)), 3, 3);
+    let of_two = shard(&fleet, 1, 2);
+    let unsharded = ("merge.json".to_string(), whole.to_json());
+    let truncated = ("cut.json".to_string(), one.1[..40].to_string());
+    let cases: [(&str, Files, Result<&Summary, &str>); 9] = [
+        ("all", vec![one.clone(), two.clone(), three.clone()], Ok(&whole)),
+        ("any order", vec![three.clone(), one.clone(), two.clone()], Ok(&whole)),
+        ("missing", vec![one.clone(), three.clone()], Err("shard 2 of 3 is missing")),
+        ("two missing", vec![two.clone()], Err("shards 1, 3 of 3 are missing")),
+        (
+            "twice",
+            vec![one.clone(), two.clone(), two.clone(), three.clone()],
+            Err("shard 2 of 3 is given twice: merge-shard2of3.json and merge-shard2of3.json"),
+        ),
+        (
+            "other seed",
+            vec![one.clone(), two.clone(), other_seed],
+            Err("merge-shard3of3.json is not a shard of the run merge-shard1of3.json is: seed 6, not 5"),
+        ),
+        ("other n", vec![one.clone(), of_two], Err("shards 2, not 3")),
+        ("unsharded", vec![unsharded], Err("merge.json: not the summary of a `--shard K/N` run")),
+        ("bad json", vec![truncated], Err("cut.json: EOF while parsing a string at line 4 column 3")),
+    ];
+    for (case, files, want) in cases {
+        check_merge(case, &files, want);
+    }
 }
 
 #[test]

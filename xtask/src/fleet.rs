@@ -2,13 +2,14 @@
 //! `scenarios::fleet`'s; this parses the flags, shows a progress bar, prints the summary
 //! (and, given several fleet files, their figures side by side), writes it as JSON and as
 //! an SVG chart, and prints the speed and the peak memory. It runs in release: a debug
-//! build runs itself again built with `--release`.
+//! build runs itself again built with `--release`. `--merge` adds up the summaries of a
+//! run's `--shard` runs (`scenarios::fleet::merge`) and writes them as one run's.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use scenarios::fleet::{self, chart, Fleet, Options, Summary};
+use scenarios::fleet::{self, chart, merge, Fleet, Options, Summary};
 use scenarios::swarm::Shard;
 
 use crate::process::{again_in_release, root, Result};
@@ -42,9 +43,22 @@ pub struct Args {
     /// Where the JSON and SVG go (default: target/fleet).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Runs nothing: adds up the summaries (JSON) of the N `--shard K/N` runs of one fleet
+    /// run, each once, and writes and prints them as the whole run's.
+    #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = [
+        "devices", "duration", "cells", "scenario", "seed", "jobs", "shard",
+    ])]
+    pub merge: Vec<PathBuf>,
 }
 
 pub fn fleet(args: Args) -> Result {
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| root().join("target/fleet"));
+    if !args.merge.is_empty() {
+        return merge_shards(&args.merge, &out);
+    }
     if let Some(result) = again_in_release() {
         return result;
     }
@@ -60,11 +74,6 @@ pub fn fleet(args: Args) -> Result {
         None => None,
     };
     let options = Options { shard, jobs };
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| root().join("target/fleet"));
-    std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
     let fleets = if args.scenario.is_empty() {
         vec![Fleet::default_fleet()]
     } else {
@@ -88,13 +97,7 @@ pub fn fleet(args: Args) -> Result {
             Some((k, n)) => format!("{}-shard{k}of{n}", summary.name),
             None => summary.name.clone(),
         };
-        let json = out.join(format!("{name}.json"));
-        let svg = out.join(format!("{name}.svg"));
-        std::fs::write(&json, summary.to_json())
-            .map_err(|e| format!("cannot write {}: {e}", json.display()))?;
-        std::fs::write(&svg, chart::svg(&summary))
-            .map_err(|e| format!("cannot write {}: {e}", svg.display()))?;
-        eprintln!("wrote {} and {}", json.display(), svg.display());
+        write(&summary, &out, &name)?;
         summaries.push(summary);
     }
     if summaries.len() > 1 {
@@ -102,6 +105,34 @@ pub fn fleet(args: Args) -> Result {
         println!("{}", side_by_side(&summaries));
     }
     Ok(())
+}
+
+/// Writes `summary` to `out` as `<name>.json` and `<name>.svg`.
+fn write(summary: &Summary, out: &Path, name: &str) -> Result {
+    std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    let json = out.join(format!("{name}.json"));
+    let svg = out.join(format!("{name}.svg"));
+    std::fs::write(&json, summary.to_json())
+        .map_err(|e| format!("cannot write {}: {e}", json.display()))?;
+    std::fs::write(&svg, chart::svg(summary))
+        .map_err(|e| format!("cannot write {}: {e}", svg.display()))?;
+    eprintln!("wrote {} and {}", json.display(), svg.display());
+    Ok(())
+}
+
+/// `--merge`: the shards' summaries in `files`, added up, printed and written to `out`.
+fn merge_shards(files: &[PathBuf], out: &Path) -> Result {
+    let texts = files
+        .iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            Ok((path.display().to_string(), text))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let summary = merge::merge(&texts)?;
+    println!("{summary}");
+    write(&summary, out, &summary.name)
 }
 
 fn run_one(fleet: &Fleet, options: &Options) -> Result<Summary> {
@@ -133,8 +164,10 @@ fn run_one(fleet: &Fleet, options: &Options) -> Result<Summary> {
     })?;
     progress.finish();
     let wall = started.elapsed();
-    let shards = threads as u32 * options.shard.map_or(1, |(_, n)| n);
-    let summary = metrics.summary(&spec.name, spec.cells, shards);
+    let summary = match options.shard {
+        Some(shard) => merge::shard_summary(spec, shard, threads as u32, metrics),
+        None => metrics.summary(&spec.name, spec.cells, threads as u32),
+    };
     println!("{summary}");
     let device_hours = f64::from(devices) * spec.duration.as_secs_f64() / 3600.0;
     println!(

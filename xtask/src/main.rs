@@ -80,6 +80,7 @@ enum Task {
     /// Runs many devices against one server on a network of cells, in release: a progress
     /// bar, then a summary (connected devices, connects per second at the server, heartbeat
     /// lateness, replies, reconnects, drops), written as JSON and SVG to target/fleet.
+    /// `--merge` adds up the summaries of a run's `--shard` runs instead.
     Fleet(fleet::Args),
     /// Measures replay speed in release: a bare tokio baseline of the 24-hour day, the
     /// 24-hour scenario and its ratio to the baseline, a fleet's device-hours per second and

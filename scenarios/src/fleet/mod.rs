@@ -7,9 +7,10 @@
 //! scenario [`World`](crate::World) (its own firmware core, modem, seed); [`run`] steps
 //! them all in one virtual time against the shared [`server`], whose answers to their
 //! connects are what couples them; [`summary`] sums the run up (JSON, a table) and
-//! [`chart`] draws it (SVG).
+//! [`chart`] draws it (SVG); [`merge`] adds up the summaries of a run's shards, run apart.
 
 pub mod chart;
+pub mod merge;
 pub mod run;
 pub mod server;
 pub mod spec;

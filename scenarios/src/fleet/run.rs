@@ -293,7 +293,7 @@ impl<'a> Shard<'a> {
         }
         progress(end);
         for d in &self.devices {
-            self.metrics.reconnects.push(d.accepts.saturating_sub(1));
+            self.metrics.reconnects.record(d.accepts.saturating_sub(1));
             self.metrics.dropped += u64::from(d.world.stats().dropped);
         }
         let server = &mut self.server;
@@ -354,7 +354,7 @@ impl<'a> Shard<'a> {
                     if let Some(last) = d.last_heartbeat {
                         let late = (event.at - last).saturating_sub(self.heartbeat_interval);
                         m.lateness_ms
-                            .push(late.as_millis().min(u32::MAX.into()) as u32);
+                            .record(late.as_millis().min(u32::MAX.into()) as u32);
                     }
                     d.last_heartbeat = Some(event.at);
                     m.heartbeats += 1;
@@ -366,7 +366,7 @@ impl<'a> Shard<'a> {
                     }
                     let latency = event.at - *sent;
                     m.reply_ms
-                        .push(latency.as_millis().min(u32::MAX.into()) as u32);
+                        .record(latency.as_millis().min(u32::MAX.into()) as u32);
                     false
                 });
             }

@@ -1,14 +1,21 @@
 //! What a fleet run measured ([`Metrics`], one per shard, added up with
 //! [`Metrics::merge`]) and what it comes to ([`Summary`]: percentiles, the peak connect
 //! rate, written as JSON and as a table).
+//!
+//! Samples whose percentiles are wanted (heartbeat lateness, reply latency, reconnects) are
+//! kept as a [`Histogram`], which shards add up exactly; the summary of a `--shard` run
+//! carries its [`Metrics`] ([`ShardPart`]) so that `cargo xtask fleet --merge` can add the
+//! shards up (`fleet::merge`).
 
 use std::fmt::{self, Write as _};
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+use crate::fleet::spec::FleetSpec;
 
 /// The raw figures of a run, or of one shard of it.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {
     pub devices: u32,
     pub duration: Duration,
@@ -22,15 +29,15 @@ pub struct Metrics {
     pub refused: Vec<u32>,
     /// Each heartbeat's lateness at the server: the gap since the device's previous one
     /// beyond the heartbeat interval, milliseconds.
-    pub lateness_ms: Vec<u32>,
+    pub lateness_ms: Histogram,
     /// Each answered request's latency: from the server's send to the reply's arrival, ms.
-    pub reply_ms: Vec<u32>,
+    pub reply_ms: Histogram,
     /// Requests planned, sent (the device had an open connection at the server), answered.
     pub requests_planned: u64,
     pub requests_sent: u64,
     pub heartbeats: u64,
-    /// Connections the server accepted beyond each device's first, per device.
-    pub reconnects: Vec<u32>,
+    /// Connections the server accepted beyond each device's first, one sample per device.
+    pub reconnects: Histogram,
     /// Messages the devices' outboxes dropped or did not take.
     pub dropped: u64,
     /// Connections the server closed as idle.
@@ -55,12 +62,12 @@ impl Metrics {
         add(&mut self.attempts, &other.attempts);
         add(&mut self.accepted, &other.accepted);
         add(&mut self.refused, &other.refused);
-        self.lateness_ms.extend(other.lateness_ms);
-        self.reply_ms.extend(other.reply_ms);
+        self.lateness_ms.add(&other.lateness_ms);
+        self.reply_ms.add(&other.reply_ms);
         self.requests_planned += other.requests_planned;
         self.requests_sent += other.requests_sent;
         self.heartbeats += other.heartbeats;
-        self.reconnects.extend(other.reconnects);
+        self.reconnects.add(&other.reconnects);
         self.dropped += other.dropped;
         self.idle_closed += other.idle_closed;
         self.first_fault = self.first_fault.or(other.first_fault);
@@ -77,8 +84,7 @@ impl Metrics {
                 peak_at_s,
             }
         });
-        let mut reconnects = self.reconnects.clone();
-        let total: u64 = reconnects.iter().map(|&n| u64::from(n)).sum();
+        let total = self.reconnects.sum();
         Summary {
             name: name.to_string(),
             devices: self.devices,
@@ -104,21 +110,22 @@ impl Metrics {
                 per_s: self.attempts.clone(),
             },
             storm,
-            heartbeat_lateness_ms: Percentiles::of(&mut self.lateness_ms.clone()),
+            heartbeat_lateness_ms: Percentiles::of(&self.lateness_ms),
             heartbeats: self.heartbeats,
             replies: Replies {
                 planned: self.requests_planned,
                 sent: self.requests_sent,
-                answered: self.reply_ms.len() as u64,
-                latency_ms: Percentiles::of(&mut self.reply_ms.clone()),
+                answered: self.reply_ms.len(),
+                latency_ms: Percentiles::of(&self.reply_ms),
             },
             reconnects_per_device: Reconnects {
                 mean: total as f64 / f64::from(self.devices.max(1)),
                 total,
-                percentiles: Percentiles::of(&mut reconnects),
+                percentiles: Percentiles::of(&self.reconnects),
             },
             messages_dropped: self.dropped,
             idle_closed: self.idle_closed,
+            shard: None,
         }
     }
 }
@@ -133,6 +140,102 @@ fn busiest(per_s: &[u32], from: usize) -> (u32, u64) {
             best
         }
     })
+}
+
+/// Whole-number samples (milliseconds, counts) as an HDR histogram of 3 significant
+/// digits, which shards add up exactly. Values below 2048 are kept exactly; a larger one is
+/// counted in a bucket 1/1024 of its size wide and read back as the top of its bucket, so a
+/// percentile read from it is never low and at most 0.1 % high. The exact sum is kept too
+/// (for a mean). As JSON: the sum and `[value, count]` pairs, one per non-empty bucket.
+#[derive(Debug, Clone)]
+pub struct Histogram {
+    counts: hdrhistogram::Histogram<u64>,
+    sum: u64,
+}
+
+/// [`Histogram`] as it is written.
+#[derive(Serialize, Deserialize)]
+struct HistogramJson {
+    sum: u64,
+    counts: Vec<(u64, u64)>,
+}
+
+impl Default for Histogram {
+    fn default() -> Self {
+        Histogram {
+            // Every u32, so recording never clamps (about 190 kB of counts).
+            counts: hdrhistogram::Histogram::new_with_max(u32::MAX.into(), 3)
+                .expect("3 significant digits up to u32::MAX are valid"),
+            sum: 0,
+        }
+    }
+}
+
+impl Histogram {
+    pub fn record(&mut self, value: u32) {
+        self.counts.saturating_record(value.into());
+        self.sum += u64::from(value);
+    }
+
+    pub fn add(&mut self, other: &Histogram) {
+        // Both have the same bounds, so every value of one fits in the other.
+        self.counts
+            .add(&other.counts)
+            .expect("histograms of the same bounds add");
+        self.sum += other.sum;
+    }
+
+    /// How many samples.
+    pub fn len(&self) -> u64 {
+        self.counts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn sum(&self) -> u64 {
+        self.sum
+    }
+
+    /// The non-empty buckets in order: each one's (top value, count).
+    fn buckets(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        let buckets = self.counts.iter_recorded();
+        buckets.map(|b| (b.value_iterated_to(), b.count_at_value()))
+    }
+}
+
+impl PartialEq for Histogram {
+    fn eq(&self, other: &Histogram) -> bool {
+        self.sum == other.sum && self.buckets().eq(other.buckets())
+    }
+}
+
+impl Serialize for Histogram {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let json = HistogramJson {
+            sum: self.sum,
+            counts: self.buckets().collect(),
+        };
+        json.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Histogram {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let json = HistogramJson::deserialize(deserializer)?;
+        let mut histogram = Histogram {
+            sum: json.sum,
+            ..Histogram::default()
+        };
+        for (value, count) in json.counts {
+            histogram
+                .counts
+                .record_n(value, count)
+                .map_err(serde::de::Error::custom)?;
+        }
+        Ok(histogram)
+    }
 }
 
 /// A fleet run summed up. Written as JSON; `Display` is the table.
@@ -156,6 +259,23 @@ pub struct Summary {
     pub reconnects_per_device: Reconnects,
     pub messages_dropped: u64,
     pub idle_closed: u64,
+    /// For one shard of a `--shard` run: what adding the shards up needs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardPart>,
+}
+
+/// The part of a shard's summary that `cargo xtask fleet --merge` reads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShardPart {
+    /// Shard `k` of `n`, from 1.
+    pub k: u32,
+    pub n: u32,
+    /// The threads it ran on (each a shard with its own server, see [`Summary::shards`]).
+    pub threads: u32,
+    /// The fleet as it ran (after the command line's changes); every shard of one run has
+    /// the same.
+    pub spec: FleetSpec,
+    pub metrics: Metrics,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -201,7 +321,8 @@ pub struct Reconnects {
     pub percentiles: Percentiles,
 }
 
-/// Nearest-rank percentiles of a sample (0 for none).
+/// Nearest-rank percentiles of a sample (0 for none), read from its [`Histogram`] (exact
+/// below 2048, else at most 0.1 % high).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Percentiles {
     pub count: u64,
@@ -211,21 +332,24 @@ pub struct Percentiles {
 }
 
 impl Percentiles {
-    pub fn of(values: &mut [u32]) -> Percentiles {
-        values.sort_unstable();
-        let rank = |p: usize| {
-            let n = values.len();
-            if n == 0 {
-                0
-            } else {
-                values[(n * p).div_ceil(100).clamp(1, n) - 1]
-            }
+    pub fn of(histogram: &Histogram) -> Percentiles {
+        let n = histogram.len();
+        // The value of the sample of rank ceil(n p / 100), from 1.
+        let rank = |p: u64| {
+            let rank = (n * p).div_ceil(100).max(1);
+            let mut below = 0;
+            let mut buckets = histogram.buckets();
+            let top = buckets.find(|&(_, count)| {
+                below += count;
+                below >= rank
+            });
+            top.map_or(0, |(value, _)| value.min(u32::MAX.into()) as u32)
         };
         Percentiles {
-            count: values.len() as u64,
+            count: n,
             p50: rank(50),
             p99: rank(99),
-            max: values.last().copied().unwrap_or(0),
+            max: rank(100),
         }
     }
 }
@@ -319,7 +443,9 @@ mod tests {
 
     /// `values`' percentiles are `[count, p50, p99, max]`.
     fn check(values: &[u32], want: [u32; 4]) {
-        let got = Percentiles::of(&mut values.to_vec());
+        let mut histogram = Histogram::default();
+        values.iter().for_each(|&v| histogram.record(v));
+        let got = Percentiles::of(&histogram);
         let [count, p50, p99, max] = want;
         let want = Percentiles {
             count: u64::from(count),
@@ -333,8 +459,13 @@ mod tests {
     #[test]
     fn percentiles_are_nearest_rank() {
         let hundred: Vec<u32> = (1..=100).collect();
-        let cases: [(&[u32], [u32; 4]); 5] = [
+        // 100,000 is counted in the bucket 99,968..=100,031 (64 wide: 1/1024 of 65,536, the
+        // power of two below it) and read back as its top.
+        let large = [5, 100_000, 100_000];
+        let cases: [(&[u32], [u32; 4]); 7] = [
             (&[], [0, 0, 0, 0]),
+            (&[2047], [1, 2047, 2047, 2047]),
+            (&large, [3, 100_031, 100_031, 100_031]),
             (&[7], [1, 7, 7, 7]),
             (&[4, 1, 3, 2], [4, 2, 4, 4]),
             (&[5; 200], [200, 5, 5, 5]),
