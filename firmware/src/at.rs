@@ -88,7 +88,7 @@ use crate::values::ModemKind;
 /// What is written, [`FILLER_LEN`] bytes of it, where the modem may wait for a send's data
 /// it did not get (see "Sending"): line ends. Taken as data, the server gets empty lines,
 /// which ask for nothing; taken as commands, they are empty lines, which a modem skips.
-const FILLER: [u8; 32] = [b'\n'; 32];
+const FILLER: [u8; 16] = [b'\n'; 16];
 
 /// Filler bytes written: the most data any `AT+CIPSEND` takes (a SIM800's 1460 bytes,
 /// `AT+CIPSEND?`), so however line noise changed `<len>`, the modem's data mode ends in it.

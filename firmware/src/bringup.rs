@@ -50,7 +50,7 @@ use protocol::types::{IpState, RegStat};
 use crate::at::{Outcome, Stop, Wake};
 use crate::board::Board;
 use crate::config::{non_empty, LINK};
-use crate::device::Device;
+use crate::device::{Device, NtpState};
 use crate::report::Report;
 use crate::time::Clock;
 use crate::values::{LedState, Phase, RestartReason};
@@ -147,10 +147,20 @@ impl<'a, U: Read + Write, C: Clock, B: Board + ?Sized> Device<'a, U, C, B> {
                 self.state.board.report(Report::IpAddress(ip));
             }
             let answer = self.at.answer();
-            command = match command {
+            // `None`: the IP is ready, and the first clock sync goes before the connection.
+            let next = match command {
+                // A step of the first clock sync was answered.
+                Command::Sapbr { .. }
+                | Command::Cntpcid(_)
+                | Command::Cntp { .. }
+                | Command::Exec(Name::Cntp)
+                | Command::Read(Name::Cclk) => {
+                    self.clock_answered(outcome);
+                    None
+                }
                 Command::Exec(Name::Csq) => {
                     self.report_signal();
-                    Command::Read(Name::Creg)
+                    Some(Command::Read(Name::Creg))
                 }
                 Command::Read(Name::Creg) => {
                     let Some(stat) = self.report_cell(cell) else {
@@ -160,10 +170,10 @@ impl<'a, U: Read + Write, C: Clock, B: Board + ?Sized> Device<'a, U, C, B> {
                     if !stat.is_registered() {
                         return Ok(false);
                     }
-                    Command::Read(Name::Cgatt)
+                    Some(Command::Read(Name::Cgatt))
                 }
                 Command::Read(Name::Cgatt) if answer.cgatt == Some(true) => {
-                    Command::Exec(Name::Cipstatus)
+                    Some(Command::Exec(Name::Cipstatus))
                 }
                 Command::Exec(Name::Cipstatus) => {
                     let (state, connections) = (answer.state, answer.connections);
@@ -183,24 +193,32 @@ impl<'a, U: Read + Write, C: Clock, B: Board + ?Sized> Device<'a, U, C, B> {
                     self.note_ip_state(state);
                     rounds += 1;
                     match state {
-                        IpState::IpStatus | IpState::IpProcessing => return Ok(true),
+                        IpState::IpStatus | IpState::IpProcessing => None,
                         IpState::IpConfig => return Ok(false),
-                        IpState::IpInitial => Command::Cstt {
+                        IpState::IpInitial => Some(Command::Cstt {
                             apn: c.apn.as_str(),
                             user: non_empty(c.user.as_str()),
                             pwd: non_empty(c.password.as_str()),
-                        },
-                        IpState::IpStart => Command::Exec(Name::Ciicr),
-                        IpState::IpGprsact => Command::Exec(Name::Cifsr),
-                        _ => Command::Exec(Name::Cipshut),
+                        }),
+                        IpState::IpStart => Some(Command::Exec(Name::Ciicr)),
+                        IpState::IpGprsact => Some(Command::Exec(Name::Cifsr)),
+                        _ => Some(Command::Exec(Name::Cipshut)),
                     }
                 }
                 Command::Cstt { .. } if self.wanted(&command, outcome) => {
-                    Command::Exec(Name::Ciicr)
+                    Some(Command::Exec(Name::Ciicr))
                 }
                 // The action after `AT+CIPSTATUS` is done: read the state again.
-                Command::Exec(_) if rounds < 4 => Command::Exec(Name::Cipstatus),
+                Command::Exec(_) if rounds < 4 => Some(Command::Exec(Name::Cipstatus)),
                 _ => return Ok(false),
+            };
+            command = match next {
+                Some(next) => next,
+                None => match self.first_sync() {
+                    Some(step) => step,
+                    // Ready, unless `+CNTP:` is awaited: bring-up waits for it.
+                    None => return Ok(!matches!(self.ntp, NtpState::Waiting(_))),
+                },
             };
         }
     }

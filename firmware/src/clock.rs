@@ -1,22 +1,23 @@
-//! B4, the network clock: the sync's steps and what each answer decides, for `session`, which
-//! takes one step per turn of its loop.
+//! B4, the network clock: the sync's steps and what each answer decides, for `bringup` and
+//! `session`, which take one step per command they send.
 //!
-//! After connecting, then every `ntp_resync` (every `ntp_retry` after a failure), a sync opens
+//! The first sync runs in bring-up, the IP ready, before the first connection ("the clock is
+//! set from the network at boot": a `time` request then finds the network's time); then one
+//! every `ntp_resync` in the session (every `ntp_retry` after a failure). A sync opens
 //! bearer 1, which a real SIM800's `AT+CNTP` needs (as TinyGSM opens it):
 //! `AT+SAPBR=3,1,"Contype","GPRS"`, `AT+SAPBR=3,1,"APN","<apn>"` (and `"USER"`, `"PWD"` when
 //! set), `AT+SAPBR=1,1` (its `ERROR` when the bearer is open already is fine; up to
 //! `ciicr_timeout`, as it is a PDP activation); then `AT+CNTPCID=1`,
 //! `AT+CNTP="<ntp_server>",0`, `AT+CNTP`, and, on the URC `+CNTP: 1` within `ntp_timeout`,
-//! `AT+CCLK?`, read again until two reads agree (or one agrees with the running clock; three
-//! reads at most: line noise can change a digit into another that parses). All but the last
+//! `AT+CCLK?`, read again until two reads agree (three reads at most: line noise can change
+//! a digit into another that parses). All but the last
 //! `AT+CNTP` are best effort. However the sync ends (the time read, `+CNTP:` failed or never
 //! came, `AT+CNTP` refused), the bearer is then closed, `AT+SAPBR=0,1` (its `ERROR` is fine):
 //! an open bearer holds the PDP context that B7's `AT+CIPSHUT` must be able to deactivate.
 //!
 //! The clock is kept as Unix seconds at an [`Instant`] and advanced by the clock's `now`.
-//! Until the first success, `time` is answered with `0`, so a server can tell "no clock yet"
-//! from a time (B4 says "at boot": a sync before the first connection would close that gap;
-//! it did not fit the core's flash budget, see `scenarios/regressions/replies_unchanged-2056.json`).
+//! Until the first success (only when the network gave no time at boot), `time` is answered
+//! with `0`, so a server can tell "no clock yet" from a time.
 
 use embedded_io_async::{Read, Write};
 use protocol::command::{Command, Name};
@@ -29,6 +30,23 @@ use crate::report::Report;
 use crate::time::{Clock, Instant};
 
 impl<'a, U: Read + Write, C: Clock, B: Board + ?Sized> Device<'a, U, C, B> {
+    /// B4, "the clock is set from the network at boot": bring-up, the IP ready, runs the
+    /// first sync to its end before the first connection, so that a `time` request finds the
+    /// network's time: its next step, if one is due now. If the network gives no time
+    /// (`ClockSyncFailed`), the connection opens all the same, `time` is answered `0` ("no
+    /// clock yet"), and the session tries again after `ntp_retry`: a later connection never
+    /// waits for a sync.
+    pub(crate) fn first_sync(&mut self) -> Option<Command<'a>> {
+        // Due at 0: none ran yet. (One under way goes to its end: the bearer is closed before
+        // the connection.)
+        if matches!(self.ntp, NtpState::Due(at) if at > Instant::ZERO) {
+            return None;
+        }
+        // `+CNTP:` may have come in the same read as the `OK` to `AT+CNTP`.
+        self.at.drain(&mut self.state);
+        self.clock_step(self.now())
+    }
+
     pub(crate) fn clock_step(&mut self, now: Instant) -> Option<Command<'a>> {
         let c = self.config;
         loop {
@@ -105,9 +123,9 @@ impl<'a, U: Read + Write, C: Clock, B: Board + ?Sized> Device<'a, U, C, B> {
     }
 
     /// The clock was read (`unix`, at step `step`): set when the read agrees with the last
-    /// one or with the running clock, within [`CLOCK_AGREE`] seconds; otherwise read again,
-    /// [`CLOCK_READS`] times at most. Line noise can change a digit of `+CCLK:` into another
-    /// that parses (`00:00:13` read as `00:20:13`); it does not change two reads alike.
+    /// one, within [`CLOCK_AGREE`]; otherwise read again, [`CLOCK_READS`] times at most. Line
+    /// noise can change a digit of `+CCLK:` into another that parses (`00:00:13` read as
+    /// `00:20:13`); it does not change two reads alike.
     fn clock_read(&mut self, step: u8, unix: u64) -> NtpState {
         let now = self.now();
         // In microseconds: no 64-bit division on the Cortex-M0+.
@@ -116,12 +134,7 @@ impl<'a, U: Read + Write, C: Clock, B: Board + ?Sized> Device<'a, U, C, B> {
             let apart = unix.wrapping_sub(known).wrapping_mul(1_000_000);
             apart.abs_diff(between) <= CLOCK_AGREE
         };
-        if self
-            .state
-            .clock_read
-            .or(self.state.clock())
-            .is_some_and(agrees)
-        {
+        if self.state.clock_read.is_some_and(agrees) {
             self.state.clock_read = None;
             self.state.set_unix(now, unix);
             NtpState::Close(now + self.config.ntp_resync)

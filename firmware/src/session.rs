@@ -78,8 +78,8 @@
 //!
 //! # The network clock (B4)
 //!
-//! After connecting, then every `ntp_resync` (every `ntp_retry` after a failure): the
-//! sync's steps (`clock`), one per turn of the loop. The sync never blocks the session: each of its steps is
+//! Every `ntp_resync` after the first sync (which bring-up runs before the first connection;
+//! every `ntp_retry` after a failure): the sync's steps (`clock`), one per turn of the loop. The sync never blocks the session: each of its steps is
 //! taken only when nothing more urgent is due (a heartbeat, a send, `AT+CIPACK`), and the
 //! `+CNTP:` wait is no turn at all. When the link is lost the rest of the sync is abandoned,
 //! and it starts again on the next connection (its end then closes a bearer left open). A

@@ -124,11 +124,6 @@ impl<'a, B: Board + ?Sized> State<'a, B> {
         })
     }
 
-    /// When the clock was set, and to what (Unix seconds).
-    pub fn clock(&self) -> Option<(Instant, u64)> {
-        self.unix
-    }
-
     pub fn set_unix(&mut self, now: Instant, unix: u64) {
         self.unix = Some((now, unix));
         self.board.report(Report::ClockSet { unix });

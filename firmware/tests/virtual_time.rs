@@ -85,6 +85,9 @@ struct ScriptedModem {
     registered: bool,
     /// Commands answered late: the command, the delay, the answer.
     slow: Vec<(&'static str, Duration, &'static str)>,
+    /// `slow` only once connected: the clock sync's steps are slow in the session, not in
+    /// the first sync, before the first connection.
+    slow_connected: bool,
     /// How long the `> ` prompt of `AT+CIPSEND` takes.
     prompt_delay: Duration,
     /// A line written at once after each `AT+CIPSEND`, before its prompt (a stray answer).
@@ -259,7 +262,9 @@ impl ScriptedModem {
     }
 
     fn answer(&mut self, now: Instant, line: &str, out: &mut Vec<u8>) {
-        if let Some(&(_, delay, answer)) = self.slow.iter().find(|(c, ..)| *c == line) {
+        let connected = !self.slow_connected || !self.connects.is_empty();
+        let mut slow = self.slow.iter().filter(|_| connected);
+        if let Some(&(_, delay, answer)) = slow.find(|(c, ..)| *c == line) {
             let answer = format!("\r\n{answer}\r\n").into_bytes();
             self.busy = Some((now + delay, answer, None));
             return;
@@ -689,6 +694,9 @@ fn the_clock_sync_opens_the_bearer_first() {
             "AT+SAPBR=0,1",
         ]
     );
+    // B4, at boot: before the connection opens, so no `time` finds the clock unset.
+    let connect = commands.iter().position(|c| c.starts_with("AT+CIPSTART"));
+    assert!(connect > Some(at + 8), "{commands:?}");
     // `ERROR` to `AT+SAPBR=1,1` (the bearer is open already) does not stop the sync.
     assert!(board.first("ClockSet { unix: 1704067200 }").is_some());
     assert_eq!(board.first("ClockSyncFailed"), None);
@@ -1106,16 +1114,26 @@ fn a_modem_waiting_for_the_network_is_never_reset() {
 
 #[test]
 fn a_late_heartbeat_does_not_move_the_next() {
-    // `AT+SAPBR=1,1` (the clock sync's bearer, right after connecting) takes 15 s on this
-    // modem: the heartbeat due at 11.7 s waits for it. The next ones stay on the 10 s grid
-    // from the connect (21.7 s, 31.7 s), not 10 s after the late one.
+    // `AT+SAPBR=1,1` (the clock sync's bearer) takes 7 s on this modem once connected: the
+    // heartbeat due at 11.7 s waits for the session's resync (from 10.7 s). The next ones
+    // stay on the 10 s grid from the connect (21.7 s), not 10 s after the late one.
     let mut modem = ScriptedModem {
-        slow: vec![("AT+SAPBR=1,1", Duration::from_secs(15), "OK")],
+        slow: vec![("AT+SAPBR=1,1", Duration::from_secs(7), "OK")],
+        slow_connected: true,
         ..ScriptedModem::connecting()
     };
-    simulate(&mut modem, Duration::from_secs(40));
-    // Connected at 1.7 s; the bearer is answered at 16.7 s.
-    modem.heartbeats_written_at(&[1.7, 16.7, 21.7, 31.7]);
+    simulate_on(&mut modem, Duration::from_secs(40), resync_soon(), |u, _| u);
+    // Connected at 1.7 s; the bearer is answered at 17.7 s, and the next resync's at 33.7 s.
+    modem.heartbeats_written_at(&[1.7, 17.7, 21.7, 33.7]);
+}
+
+/// The default configuration, with the clock synced again 9 s after a sync (the first is
+/// before the first connection, at 1.7 s): a sync in the session, from 10.7 s.
+fn resync_soon() -> Config {
+    Config {
+        ntp_resync: Duration::from_secs(9),
+        ..Config::default()
+    }
 }
 
 /// The clock sync's first two steps, the bearer's settings.
@@ -1130,20 +1148,24 @@ fn slow_ok(commands: &[&'static str], secs: u64) -> Vec<(&'static str, Duration,
 
 #[test]
 fn the_clock_sync_is_abandoned_when_the_link_is_lost() {
-    // The clock sync starts right after connecting; on this modem its bearer settings take
-    // 2 s each. `0, CLOSED` arrives during the second: the session ends as soon as that
-    // command is answered, and the rest of the sync is abandoned (retried on the next
-    // connection). (Its nine steps ran back to back, and the loss was seen after them.)
+    // The session's clock sync starts at 10.7 s; on this modem its bearer settings take 2 s
+    // each. `0, CLOSED` arrives during the second: the session ends as soon as that command
+    // is answered, and the rest of the sync is abandoned (retried on the next connection).
+    // (Its nine steps ran back to back, and the loss was seen after them.)
     let mut modem = ScriptedModem {
         slow: slow_ok(&[CONTYPE, APN], 2),
-        timed: [(secs(4.2), b"\r\n0, CLOSED\r\n".to_vec())].into(),
+        slow_connected: true,
+        timed: [(secs(13.2), b"\r\n0, CLOSED\r\n".to_vec())].into(),
         ..ScriptedModem::connecting()
     };
-    let board = simulate(&mut modem, Duration::from_secs(8));
+    let board = simulate_on(&mut modem, Duration::from_secs(17), resync_soon(), |u, _| u);
     let lost = board.first("LinkLost(Closed)").expect("link lost");
-    assert!(lost <= secs(5.75), "lost at {lost}");
+    assert!(lost <= secs(14.75), "lost at {lost}");
     let commands = modem.after_probes();
-    let apn = commands.iter().position(|c| c.contains("\"APN\"")).unwrap();
+    let apn = commands
+        .iter()
+        .rposition(|c| c.contains("\"APN\""))
+        .unwrap();
     let later = &commands[apn + 1..];
     assert!(
         !later
@@ -1155,21 +1177,22 @@ fn the_clock_sync_is_abandoned_when_the_link_is_lost() {
 
 #[test]
 fn heartbeats_stay_on_time_while_the_clock_syncs() {
-    // Four of the sync's steps take 4 s each, and it starts right after connecting:
-    // the heartbeats due meanwhile are late by at most the step in progress, and on the
-    // grid after it.
+    // Four of the sync's steps take 4 s each once connected, and the session's sync starts
+    // at 10.7 s: the heartbeats due meanwhile are late by at most the step in progress, and
+    // on the grid after it.
     let mut modem = ScriptedModem {
         slow: slow_ok(
             &[CONTYPE, APN, "AT+CNTPCID=1", "AT+CNTP=\"pool.ntp.org\",0"],
             4,
         ),
+        slow_connected: true,
         ..ScriptedModem::connecting()
     };
-    let board = simulate(&mut modem, Duration::from_secs(40));
-    assert!(board.first("ClockSet").is_some(), "{:#?}", board.reports);
-    // Connected at 1.7 s; the steps end at 5.7, 9.7, 13.7 and 17.7 s (when the nine steps
-    // ran back to back, the heartbeat due at 11.7 s waited until 17.7 s).
-    modem.heartbeats_written_at(&[1.7, 13.7, 21.7, 31.7]);
+    let board = simulate_on(&mut modem, Duration::from_secs(40), resync_soon(), |u, _| u);
+    assert_eq!(board.all("ClockSet").len(), 2, "{:#?}", board.reports);
+    // The steps end at 14.7, 18.7, 22.7 and 26.7 s (when the nine steps ran back to back,
+    // the heartbeat due at 11.7 s waited until 26.7 s).
+    modem.heartbeats_written_at(&[1.7, 14.7, 22.7, 31.7]);
 }
 
 #[test]

@@ -259,7 +259,7 @@ mod tests {
             text.contains("  - 2x server accepted a connection in [0.000000s, 20.000000s]\n"),
             "{text}"
         );
-        assert!(text.contains("\n  + 12.273847s \"client 1 from "), "{text}");
+        assert!(text.contains("\n  + 13.046176s \"client 1 from "), "{text}");
         let refused = crate::parse("bad.json", "{}").unwrap_err();
         let xml = junit(&[passed, failed], &[refused]).unwrap();
         assert!(
