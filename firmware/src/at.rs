@@ -615,7 +615,7 @@ impl<'c, U: Read + Write, C: Clock> At<'c, U, C> {
         }
     }
 
-    /// Writes [`FILLER_LEN`] bytes of [`FILLER`] (see "Sending").
+    /// Writes [`FILLER`] until at least [`FILLER_LEN`] bytes went (see "Sending").
     async fn write_filler(&mut self) -> Result<(), AtError> {
         for _ in 0..FILLER_LEN.div_ceil(FILLER.len()) {
             self.write(&FILLER).await?;

@@ -150,11 +150,7 @@ impl<'a, U: Read + Write, C: Clock, B: Board + ?Sized> Device<'a, U, C, B> {
             // `None`: the IP is ready, and the first clock sync goes before the connection.
             let next = match command {
                 // A step of the first clock sync was answered.
-                Command::Sapbr { .. }
-                | Command::Cntpcid(_)
-                | Command::Cntp { .. }
-                | Command::Exec(Name::Cntp)
-                | Command::Read(Name::Cclk) => {
+                _ if Self::is_clock_step(&command) => {
                     self.clock_answered(outcome);
                     None
                 }

@@ -47,6 +47,21 @@ impl<'a, U: Read + Write, C: Clock, B: Board + ?Sized> Device<'a, U, C, B> {
         self.clock_step(self.now())
     }
 
+    /// Whether `command` is one [`Device::clock_step`] gives.
+    pub(crate) fn is_clock_step(command: &Command<'_>) -> bool {
+        matches!(
+            command,
+            Command::Sapbr { .. }
+                | Command::Cntpcid(_)
+                | Command::Cntp { .. }
+                | Command::Exec(Name::Cntp)
+                | Command::Read(Name::Cclk)
+        )
+    }
+
+    /// The clock sync's next step, if one is due: one command per turn of the caller's loop.
+    /// A `+CNTP:` failure or no answer in time schedules the next try; however it ends, the
+    /// bearer is closed after it.
     pub(crate) fn clock_step(&mut self, now: Instant) -> Option<Command<'a>> {
         let c = self.config;
         loop {

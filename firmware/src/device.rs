@@ -62,10 +62,6 @@ pub(crate) struct Device<'a, U, C, B: ?Sized> {
     pub(crate) state: State<'a, B>,
 }
 
-/// `AT+CIPACK` refusals in a row that tell a modem without it: fewer could be line noise,
-/// which garbles a command into `ERROR` (the swarm's seed 353 had two in a row).
-pub(crate) const CIPACK_REFUSALS: u8 = 3;
-
 /// The network clock sync (B4, in `session`): one step per turn of the session loop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum NtpState {

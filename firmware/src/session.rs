@@ -114,7 +114,7 @@ use protocol::command::{Command, Name, RxGet};
 use crate::at::Outcome;
 use crate::board::Board;
 use crate::config::{LINK, MAX_MESSAGE, OUTBOX_BYTES, OUTBOX_ENTRIES};
-use crate::device::{Device, NtpState, CIPACK_REFUSALS};
+use crate::device::{Device, NtpState};
 use crate::state::settle;
 use crate::time::{Clock, Instant};
 use crate::values::{LedState, LinkLoss, Phase, RestartReason};
@@ -474,3 +474,7 @@ impl<'a, U: Read + Write, C: Clock, B: Board + ?Sized> Device<'a, U, C, B> {
         }
     }
 }
+
+/// `AT+CIPACK` refusals in a row that tell a modem without it: fewer could be line noise,
+/// which garbles a command into `ERROR` (the swarm's seed 353 had two in a row).
+const CIPACK_REFUSALS: u8 = 3;
