@@ -5,6 +5,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use scenarios::realtime::{self, External, Start};
+use scenarios::trace::Event;
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpListener;
 
@@ -204,9 +205,90 @@ pub fn flash_pico() -> Result {
     )
 }
 
-/// A scenario run against the QEMU image.
-pub struct QemuRun {
-    /// Default: [`QEMU_SMOKE`].
+/// How often the emulated Pico's modem UART carries a framing error unless told otherwise:
+/// after every this many characters from the modem, the rate `pico_uart_errors.json` is
+/// written for.
+pub const FRAMING_ERROR_EVERY: u32 = 16;
+
+/// An emulated board that runs its image against the simulated modem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Emulator {
+    /// The QEMU image on QEMU's mps2-an385.
+    Qemu,
+    /// The Pico image, unchanged, on an emulated RP2040 (rp2040js on Node.js, with our
+    /// PL011 UART model: `firmware/boards/pico/emulator`); after every `framing_error_every`
+    /// characters from the modem (0: never), a character with a framing error.
+    Pico { framing_error_every: u32 },
+}
+
+impl Emulator {
+    fn board(self) -> Board {
+        match self {
+            Emulator::Qemu => Board::Qemu,
+            Emulator::Pico { .. } => Board::Pico,
+        }
+    }
+
+    /// Its board scenario, from the workspace root.
+    pub fn smoke(self) -> &'static str {
+        match self {
+            Emulator::Qemu => "scenarios/board/qemu_smoke.json",
+            Emulator::Pico { .. } => "scenarios/board/pico_uart_errors.json",
+        }
+    }
+
+    fn describe(self) -> String {
+        match self {
+            Emulator::Qemu => "the firmware in QEMU (mps2-an385)".into(),
+            Emulator::Pico {
+                framing_error_every: 0,
+            } => "the Pico image on an emulated RP2040 (rp2040js)".into(),
+            Emulator::Pico {
+                framing_error_every: n,
+            } => format!(
+                "the Pico image on an emulated RP2040 (rp2040js), a framing error after every {n} characters from the modem"
+            ),
+        }
+    }
+
+    /// The emulator with the image, its modem UART connected to 127.0.0.1:`port`, its log
+    /// on stdout.
+    fn command(self, elf: &Path, port: u16) -> tokio::process::Command {
+        let mut command = match self {
+            Emulator::Qemu => {
+                let mut qemu = tokio::process::Command::new("qemu-system-arm");
+                qemu.args(["-M", "mps2-an385", "-nographic", "-monitor", "none"])
+                    .arg("-chardev")
+                    .arg(format!(
+                        "socket,id=modem,host=127.0.0.1,port={port},nodelay=on"
+                    ))
+                    .args(["-serial", "chardev:modem", "-serial", "stdio", "-kernel"])
+                    .arg(elf);
+                qemu
+            }
+            Emulator::Pico {
+                framing_error_every,
+            } => {
+                let mut node = tokio::process::Command::new("node");
+                node.arg(toolchain::pico_emulator_dir().join("pico.mjs"))
+                    .arg(elf)
+                    .args(["--modem", &port.to_string()])
+                    .args(["--framing-error-every", &framing_error_every.to_string()]);
+                node
+            }
+        };
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        command
+    }
+}
+
+/// A scenario run against an emulated board.
+pub struct BoardRun {
+    /// Default: the emulator's [`Emulator::smoke`].
     pub scenario: Option<PathBuf>,
     pub seed: Option<u64>,
     /// See `scenarios::realtime::Options::slack`.
@@ -217,25 +299,22 @@ pub struct QemuRun {
     pub trace: Option<PathBuf>,
 }
 
-/// The board smoke scenario, from the workspace root.
-pub const QEMU_SMOKE: &str = "scenarios/board/qemu_smoke.json";
-
-/// How long QEMU may take to start and connect to the modem.
-const QEMU_CONNECT: Duration = Duration::from_secs(20);
+/// How long the emulator may take to start and connect to the modem.
+const EMULATOR_CONNECT: Duration = Duration::from_secs(20);
 
 /// How long a run may take beyond its scenario's duration before it is cut off: the runner
 /// ends it on time, this bounds anything that would not.
-const QEMU_MARGIN: Duration = Duration::from_secs(30);
+const RUN_MARGIN: Duration = Duration::from_secs(30);
 
-/// `cargo xtask flash --board qemu`: builds the image, boots it in QEMU with its modem UART
-/// connected to the scenario's simulated modem (listening on a free loopback port) and its
-/// log on QEMU's stdout, shows the run live, stops QEMU at the scenario's end and checks the
-/// expectations.
-pub fn run_qemu(args: &QemuRun) -> Result {
+/// `cargo xtask flash --board qemu`, `--board pico --emulator`: builds the image, boots it in
+/// the emulator with its modem UART connected to the scenario's simulated modem (listening on
+/// a free loopback port) and its log on the emulator's stdout, shows the run live, stops the
+/// emulator at the scenario's end and checks the expectations.
+pub fn run_emulated(emulator: Emulator, args: &BoardRun) -> Result {
     let path = args
         .scenario
         .clone()
-        .unwrap_or_else(|| process::root().join(QEMU_SMOKE));
+        .unwrap_or_else(|| process::root().join(emulator.smoke()));
     let scenario = scenarios::load(&path).map_err(|e| e.to_string())?;
     let shown = path
         .strip_prefix(process::root())
@@ -243,11 +322,15 @@ pub fn run_qemu(args: &QemuRun) -> Result {
         .display()
         .to_string();
     let seed = args.seed.unwrap_or(scenario.seed);
-    let elf = build(Board::Qemu)?;
-    toolchain::ensure_qemu()?;
+    let elf = build(emulator.board())?;
+    match emulator {
+        Emulator::Qemu => toolchain::ensure_qemu()?,
+        Emulator::Pico { .. } => toolchain::ensure_pico_emulator()?,
+    }
     sim::introduce(&scenario, &shown, seed);
     println!(
-        "  real time, the firmware in QEMU (mps2-an385); the time bounds loosened by {}\n",
+        "  real time, {}; the time bounds loosened by {}\n",
+        emulator.describe(),
         units::format_duration(args.slack)
     );
     let runtime = sim::runtime()?;
@@ -256,36 +339,36 @@ pub fn run_qemu(args: &QemuRun) -> Result {
             .await
             .map_err(|e| format!("cannot listen on loopback: {e}"))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
-        let mut qemu = qemu_command(&elf, port);
-        eprintln!("$ {}", process::show(qemu.as_std()));
-        let mut qemu = qemu
+        let mut device = emulator.command(&elf, port);
+        eprintln!("$ {}", process::show(device.as_std()));
+        let mut device = device
             .spawn()
-            .map_err(|e| format!("cannot start qemu-system-arm: {e}"))?;
-        // Kept for when QEMU fails.
-        let mut stderr = qemu.stderr.take().expect("piped");
+            .map_err(|e| format!("cannot start {}: {e}", emulator.describe()))?;
+        // Kept for when the emulator fails.
+        let mut stderr = device.stderr.take().expect("piped");
         let errors = tokio::spawn(async move {
             let mut text = String::new();
             let _ = stderr.read_to_string(&mut text).await;
             text
         });
         let connected = tokio::select! {
-            accepted = tokio::time::timeout(QEMU_CONNECT, listener.accept()) => match accepted {
+            accepted = tokio::time::timeout(EMULATOR_CONNECT, listener.accept()) => match accepted {
                 Ok(Ok((stream, _))) => Ok(stream),
-                Ok(Err(e)) => Err(format!("accepting QEMU's connection: {e}")),
-                Err(_) => Err(format!("QEMU did not connect within {}s", QEMU_CONNECT.as_secs())),
+                Ok(Err(e)) => Err(format!("accepting the emulator's connection: {e}")),
+                Err(_) => Err(format!("the emulator did not connect within {}s", EMULATOR_CONNECT.as_secs())),
             },
-            status = qemu.wait() => Err(format!("QEMU exited before it connected ({})", status.map_or_else(|e| e.to_string(), |s| s.to_string()))),
+            status = device.wait() => Err(format!("the emulator exited before it connected ({})", status.map_or_else(|e| e.to_string(), |s| s.to_string()))),
         };
         let stream = match connected {
             Ok(stream) => stream,
             Err(e) => {
-                let _ = qemu.kill().await;
+                let _ = device.kill().await;
                 return Err(format!("{e}\n{}", errors.await.unwrap_or_default()));
             }
         };
         // The UART writes a byte at a time: without this, Nagle delays every command.
         let _ = stream.set_nodelay(true);
-        let log = qemu.stdout.take().expect("piped");
+        let log = device.stdout.take().expect("piped");
         let options = realtime::Options {
             device: Some(External {
                 line: Box::new(stream),
@@ -299,43 +382,57 @@ pub fn run_qemu(args: &QemuRun) -> Result {
             web: None,
         };
         let run = realtime::run(&scenario, &shown, seed, options, sim::print);
-        let replay = tokio::time::timeout(scenario.duration + QEMU_MARGIN, run).await;
-        let _ = qemu.kill().await;
+        let replay = tokio::time::timeout(scenario.duration + RUN_MARGIN, run).await;
+        let _ = device.kill().await;
         replay.map_err(|_| {
             format!(
                 "the run did not end within {}s of the scenario's end",
-                QEMU_MARGIN.as_secs()
+                RUN_MARGIN.as_secs()
             )
         })
     });
     // A console's blocking stdin read would hold a normal shutdown up.
     runtime.shutdown_background();
     let mut replay = replay?;
+    let again = match emulator {
+        Emulator::Qemu => "cargo xtask flash --board qemu".to_string(),
+        Emulator::Pico {
+            framing_error_every,
+        } => format!(
+            "cargo xtask flash --board pico --emulator --framing-error-every {framing_error_every}"
+        ),
+    };
     replay.rerun = Some(format!(
-        "cargo xtask flash --board qemu --scenario {shown} --seed {seed}; in virtual time: cargo xtask replay {shown} --seed {seed}"
+        "{again} --scenario {shown} --seed {seed}; in virtual time: cargo xtask replay {shown} --seed {seed}"
     ));
     if let Some(trace) = &args.trace {
         std::fs::write(trace, replay.trace())
             .map_err(|e| format!("cannot write {}: {e}", trace.display()))?;
         eprintln!("wrote {}", trace.display());
     }
-    sim::finish(&replay)
+    sim::finish(&replay)?;
+    match emulator {
+        Emulator::Pico {
+            framing_error_every,
+        } if framing_error_every > 0 => errors_reached_the_driver(&replay),
+        _ => Ok(()),
+    }
 }
 
-/// QEMU with the image, its UART0 (the modem) connected to 127.0.0.1:`port`, its UART1 (the
-/// log) on stdout.
-fn qemu_command(elf: &Path, port: u16) -> tokio::process::Command {
-    let mut qemu = tokio::process::Command::new("qemu-system-arm");
-    qemu.args(["-M", "mps2-an385", "-nographic", "-monitor", "none"])
-        .arg("-chardev")
-        .arg(format!(
-            "socket,id=modem,host=127.0.0.1,port={port},nodelay=on"
-        ))
-        .args(["-serial", "chardev:modem", "-serial", "stdio", "-kernel"])
-        .arg(elf)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    qemu
+/// The emulator's log line for each character with a framing error that the driver read
+/// from the UART's data register (`pico.mjs`).
+const FRAMING_ERROR_READ: &str = "uart0 framing error read";
+
+/// A run with framing errors proves nothing unless they reached the driver: counts them.
+fn errors_reached_the_driver(replay: &scenarios::Replay) -> Result {
+    let read = replay
+        .records
+        .iter()
+        .filter(|r| matches!(&r.event, Event::Fw { report } if report.text == FRAMING_ERROR_READ))
+        .count();
+    println!("the driver read {read} characters with a framing error");
+    if read == 0 {
+        return Err("no framing error reached the driver: the run tested nothing".into());
+    }
+    Ok(())
 }

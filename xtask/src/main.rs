@@ -52,8 +52,9 @@ enum Task {
     },
     /// Builds the no_std crates for thumbv6m-none-eabi (Cortex-M0+, as on a Raspberry Pi Pico).
     Embedded,
-    /// CI's board part: builds both board images, prints their sizes, and runs the board
-    /// smoke scenario against the QEMU image (about 2 minutes of real time).
+    /// CI's board part: builds both board images, prints their sizes, and runs the emulated
+    /// boards' scenarios side by side: QEMU's smoke scenario, the Pico image with UART errors
+    /// (about 2 minutes of real time).
     Boards,
     /// Runs every fuzz target (cargo-fuzz, nightly) for a bounded time: the command parser and
     /// the response decoder, the firmware core on arbitrary modem bytes, the scenario loader.
@@ -97,24 +98,33 @@ enum Task {
     /// (data + bss).
     Size,
     /// Builds a board image and runs it: on a Pico through probe-rs, showing its defmt log;
-    /// in QEMU against the simulated modem and lab server, running a scenario in real time
-    /// (the board smoke scenario by default) with the same live view as `cargo xtask sim`,
-    /// and checking its expectations.
+    /// in QEMU, or with `--emulator` on an emulated RP2040, against the simulated modem and
+    /// lab server, running a scenario in real time (the board's scenario by default) with
+    /// the same live view as `cargo xtask sim`, and checking its expectations.
     Flash {
         #[arg(long, value_enum)]
         board: board::Board,
-        /// QEMU: the scenario to run (default: scenarios/board/qemu_smoke.json).
+        /// Pico: run the image on an emulated RP2040 (rp2040js, Node.js) instead of flashing
+        /// a board.
+        #[arg(long)]
+        emulator: bool,
+        /// Emulated Pico: after every N characters from the modem, one with a framing error
+        /// (0: none).
+        #[arg(long, value_name = "N", default_value_t = board::FRAMING_ERROR_EVERY)]
+        framing_error_every: u32,
+        /// Emulated: the scenario to run (default: scenarios/board/qemu_smoke.json, or
+        /// pico_uart_errors.json for the Pico).
         #[arg(long)]
         scenario: Option<PathBuf>,
-        /// QEMU: run with this seed instead of the file's.
+        /// Emulated: run with this seed instead of the file's.
         #[arg(long)]
         seed: Option<u64>,
-        /// QEMU: how much the expectations' time bounds are loosened for the wall clock's
-        /// jitter: the board's bytes and log lines are stamped when they arrive (default:
-        /// 100ms).
+        /// Emulated: how much the expectations' time bounds are loosened for the wall
+        /// clock's jitter: the board's bytes and log lines are stamped when they arrive
+        /// (default: 100ms).
         #[arg(long, value_parser = units::parse_duration)]
         slack: Option<Duration>,
-        /// QEMU: also write the run's trace (JSON Lines) to FILE.
+        /// Emulated: also write the run's trace (JSON Lines) to FILE.
         #[arg(long, value_name = "FILE")]
         trace: Option<PathBuf>,
     },
@@ -139,23 +149,35 @@ fn main() -> ExitCode {
         Task::Size => board::size(),
         Task::Flash {
             board,
+            emulator,
+            framing_error_every,
             scenario,
             seed,
             slack,
             trace,
-        } => match board {
-            board::Board::Pico if scenario.is_some() || seed.is_some() || trace.is_some() => {
-                Err("--scenario, --seed and --trace are for --board qemu".into())
-            }
-            board::Board::Pico => board::flash_pico(),
-            board::Board::Qemu => board::run_qemu(&board::QemuRun {
+        } => {
+            let run = board::BoardRun {
                 scenario,
                 seed,
                 slack: slack.unwrap_or(EXTERNAL_SLACK),
                 console: std::io::stdin().is_terminal(),
                 trace,
-            }),
-        },
+            };
+            let emulated = run.scenario.is_some() || run.seed.is_some() || run.trace.is_some();
+            match (board, emulator) {
+                (board::Board::Pico, false) if emulated => Err(
+                    "--scenario, --seed and --trace are for an emulated board: --board qemu, or --board pico --emulator".into(),
+                ),
+                (board::Board::Pico, false) => board::flash_pico(),
+                (board::Board::Pico, true) => board::run_emulated(
+                    board::Emulator::Pico {
+                        framing_error_every,
+                    },
+                    &run,
+                ),
+                (board::Board::Qemu, _) => board::run_emulated(board::Emulator::Qemu, &run),
+            }
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 pub use crate::process::Result;
-use crate::process::{cargo, output, root, run, succeeds};
+use crate::process::{cargo, output, root, run, run_in, succeeds};
 
 fn is_root() -> bool {
     output("id", &["-u"]).is_some_and(|id| id.trim() == "0")
@@ -66,6 +66,54 @@ pub fn ensure_qemu() -> Result {
                 .into(),
         )
     }
+}
+
+/// The Pico emulator's directory: its script and its npm package (rp2040js), locked.
+pub fn pico_emulator_dir() -> PathBuf {
+    root().join("firmware/boards/pico/emulator")
+}
+
+/// Finds Node.js (18 or newer: rp2040js's floor), installing Debian's `nodejs` and `npm`
+/// when root, and installs the emulator's locked npm packages when they are missing.
+pub fn ensure_pico_emulator() -> Result {
+    let major = |v: String| {
+        v.trim()
+            .trim_start_matches('v')
+            .split('.')
+            .next()
+            .and_then(|m| m.parse::<u32>().ok())
+    };
+    if output("node", &["--version"]).and_then(major).is_none() {
+        ensure_debian_packages(&["nodejs", "npm"])
+            .map_err(|e| format!("the Pico emulator needs Node.js 18 or newer: {e}"))?;
+    }
+    match output("node", &["--version"]).and_then(major) {
+        Some(major) if major >= 18 => {}
+        found => {
+            let found = found.map_or("none".to_string(), |m| format!("v{m}"));
+            return Err(format!(
+                "the Pico emulator needs Node.js 18 or newer (found: {found}): install it with your system's package manager"
+            ));
+        }
+    }
+    let dir = pico_emulator_dir();
+    let version = |file: &str, pointer: &str| {
+        let text = std::fs::read_to_string(dir.join(file)).ok()?;
+        let json: serde_json::Value = serde_json::from_str(&text).ok()?;
+        json.pointer(pointer)?.as_str().map(str::to_string)
+    };
+    let locked = version(
+        "package-lock.json",
+        "/packages/node_modules~1rp2040js/version",
+    );
+    let installed = version("node_modules/rp2040js/package.json", "/version");
+    if locked.is_none() || installed != locked {
+        run_in(
+            &dir,
+            Command::new("npm").args(["ci", "--no-audit", "--no-fund"]),
+        )?;
+    }
+    Ok(())
 }
 
 /// Debian's headless browser and its WebDriver server, for the lab page's browser test.

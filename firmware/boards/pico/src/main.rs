@@ -17,8 +17,10 @@
 //! The modem's UART is embassy-rp's `BufferedUart`, handed to the core as it is. On a receive
 //! error its interrupt handler switches reception off, and the next read switches it on again
 //! (the read that reports the error): the core reads again at once after an error
-//! (`firmware::at`, tested in `firmware/tests/virtual_time.rs` against a UART that keeps
-//! reception off until the next read), so the 512-byte ring buffer never fills behind one.
+//! (`firmware::at`), so the 512-byte ring buffer never fills behind one. Tested with this
+//! image on an emulated RP2040 whose UART receives characters with framing errors
+//! (`emulator/`, `scenarios/board/pico_uart_errors.json`), and in
+//! `firmware/tests/virtual_time.rs` against a mock UART that keeps reception off likewise.
 #![no_std]
 #![no_main]
 // Built with `board-only` (to measure the core's share), the core's settings go unused.
