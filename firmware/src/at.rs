@@ -44,7 +44,7 @@
 //!
 //! After `AT+CIPSEND=<link>,<len>` the client writes the data once the `> ` prompt came,
 //! and otherwise (no prompt in `at_timeout`, a garbled one, an error, a URC that ended the
-//! wait) [`FILLER_LEN`] bytes of filler, line ends. A SIM800 in fixed-length data mode takes
+//! wait) `FILLER_LEN` bytes of filler, line ends. A SIM800 in fixed-length data mode takes
 //! every byte for data, ESC included (ESC cancels only the Ctrl-Z form, which cannot carry
 //! binary data), and reads the host's bytes in order: a prompt that came late or garbled
 //! takes the filler, never a command, and what it does not take is empty lines, which a

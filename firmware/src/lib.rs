@@ -67,14 +67,14 @@
 //!
 //! The clock's `sleep_until` future is ready once `now() >= deadline`, and otherwise records
 //! its deadline (keep the minimum, reset before each poll). A read that is pending must lose
-//! no bytes when it is dropped (the harness just keeps them queued). [`harness`] (the `std`
+//! no bytes when it is dropped (the harness just keeps them queued). `harness` (the `std`
 //! feature) is such a harness; scenarios' replay and `firmware/tests/` use it.
 //!
 //! # Features
 //!
 //! - `serde`: [`Config`] from and to files and flags (serde, durations as `"10s"`) and its
 //!   JSON schema; needs std (host tools), off for boards.
-//! - `std`: [`harness`], the virtual-time harness that drives the core in replay and tests.
+//! - `std`: `harness`, the virtual-time harness that drives the core in replay and tests.
 #![no_std]
 #![forbid(unsafe_code)]
 
