@@ -77,7 +77,7 @@ use core::time::Duration;
 use embassy_futures::select::{select, Either};
 use embedded_io_async::{Error as _, ErrorKind, Read, Write};
 use protocol::command::{Command, Name};
-use protocol::response::{Decoder, Event, Location, Response, RxGetResponse};
+use protocol::response::{DecodeError, Decoder, Event, Location, Response, RxGetResponse};
 use protocol::types::{DateTime, IpState, LinkId, RegStat, SimState};
 
 use crate::config::{Config, COMMAND_BUF, DECODER_BUF, UART_RX_BUF, WATCHDOG_REPORT_GAP};
@@ -534,6 +534,14 @@ impl<'c, U: Read + Write, C: Clock> At<'c, U, C> {
                 self.rx.decoder.cancel();
                 self.out_of_step = true;
                 handler.report(Report::AtTimeout(*command));
+                // Noise in a header's length would take every answer after it for payload,
+                // and a healthy modem for dead: a payload unfinished on a quiet line is given
+                // up (issue 11 point 8; the swarm's seed 12693).
+                if self.clock.now() >= self.rx.last_read + self.config.resync_quiet
+                    && self.rx.decoder.abandon_payload()
+                {
+                    handler.report(Report::Decode(DecodeError::Malformed));
+                }
                 let since = self.rx.unanswered_since.unwrap_or(self.deadline);
                 if self.clock.now() >= since + self.config.at_no_answer_limit {
                     return Err(AtError::Unresponsive);

@@ -525,8 +525,11 @@ enum Step {
     Cancel,
     /// Whether an answer is pending now.
     Pending(bool),
+    /// The line went quiet with a payload unfinished: `abandon_payload`, which says whether
+    /// there was one.
+    Abandon(bool),
 }
-use Step::{Cancel, Host, Modem, Pending};
+use Step::{Abandon, Cancel, Host, Modem, Pending};
 
 struct Case {
     name: &'static str,
@@ -554,6 +557,7 @@ fn run<const N: usize>(case: &Case, chunk: usize) -> Vec<Expected> {
             Host(command) => decoder.start(command),
             Cancel => decoder.cancel(),
             Pending(p) => assert_eq!(decoder.is_pending(), *p, "{}: pending", case.name),
+            Abandon(a) => assert_eq!(decoder.abandon_payload(), *a, "{}: abandon", case.name),
             Modem(bytes) => {
                 for piece in bytes.chunks(chunk) {
                     feed_all(&mut decoder, piece, &mut events);
@@ -1309,6 +1313,27 @@ fn errors_and_recovery() {
                 fin(R::Ok),
                 fin(R::Ok),
             ],
+        ),
+        case(
+            "a read whose length noise made longer swallows what follows until it is given up on a quiet line; then the probes are answered",
+            vec![
+                Host(Command::Ciprxget(RxGet::Read {
+                    link: Some(0),
+                    len: 486,
+                    hex: false,
+                })),
+                Modem(b"\r\n+CIPRXGET: 2,00,233,0\r\nback 3\n\r\nOK\r\n"),
+                Cancel,
+                Host(Command::At),
+                Modem(b"\r\nOK\r\n"),
+                Pending(true),
+                Abandon(true),
+                Abandon(false),
+                Cancel,
+                Host(Command::At),
+                Modem(b"\r\nOK\r\n"),
+            ],
+            vec![fin(R::Ok)],
         ),
         case(
             "a hex read may announce as many bytes as were asked for",

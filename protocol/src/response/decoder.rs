@@ -256,6 +256,20 @@ impl<const N: usize> Decoder<N> {
         self.pending.is_some()
     }
 
+    /// Gives up a payload that its header announced and the line did not bring: a modem sends
+    /// a payload in one piece right after its header, so one still unfinished on a quiet
+    /// line had its length made by noise (`+CIPRXGET: 2,0,233,0` for `23`), and reading on
+    /// would take the answers to come for payload. Returns whether there was one; the next
+    /// byte starts a line.
+    pub fn abandon_payload(&mut self) -> bool {
+        let reading = matches!(self.mode, Mode::Payload { .. } | Mode::SkipPayload);
+        if reading {
+            self.len = 0;
+            self.mode = Mode::Line;
+        }
+        reading
+    }
+
     /// Forgets the pending answer and any partial line or payload, as after a modem reset.
     pub fn reset(&mut self) {
         self.len = 0;
