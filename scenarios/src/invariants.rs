@@ -626,12 +626,16 @@ fn server_streams(e: &Evidence<'_>) -> ServerStreams {
 }
 
 /// Whether bytes the server got hold an AT command line (`AT…\r`): the firmware's command
-/// taken for data by the modem.
+/// taken for data by the modem. The firmware writes its commands in capitals and without a
+/// space, so `beat\r` (a heartbeat and a line end that noise put in its data) is not one.
 fn holds_command(bytes: &[u8]) -> bool {
-    bytes
-        .windows(2)
-        .enumerate()
-        .any(|(i, w)| w.eq_ignore_ascii_case(b"AT") && bytes[i..].contains(&b'\r'))
+    bytes.windows(2).enumerate().any(|(i, w)| {
+        w == b"AT"
+            && bytes[i..]
+                .iter()
+                .position(|&b| b == b'\r')
+                .is_some_and(|end| !bytes[i..i + end].contains(&b' '))
+    })
 }
 
 /// The bytes the server received that are neither heartbeats nor replies, split: those that
@@ -1171,8 +1175,20 @@ mod tests {
                 &["no_command_in_data"],
             ),
             (
+                "a command after a heartbeat, as a lost prompt leaves it",
+                with(vec![lab(7, false, b"heart beatAT+CIPACK=0\r")]),
+                Some(0),
+                &["no_command_in_data"],
+            ),
+            (
                 "a heartbeat changed on the way",
                 with(vec![lab(7, false, b"heazt beat")]),
+                Some(0),
+                &["only_asked_for"],
+            ),
+            (
+                "a line end that noise put in a heartbeat's data is no command",
+                with(vec![lab(7, false, b"heart beat\rheart beat")]),
                 Some(0),
                 &["only_asked_for"],
             ),
