@@ -45,8 +45,9 @@ pub struct Args {
     /// Where regression files go (default: scenarios/regressions).
     #[arg(long, value_name = "DIR")]
     pub regressions: Option<PathBuf>,
-    /// Invariants that a regression file in DIR marks as a known failure do not fail the run
-    /// (CI: their bugs are open, and each file fails replay once its bug is fixed).
+    /// Violations that a known bug pinned by a regression file in DIR explains (its
+    /// invariant, and a run with all its `causes`) do not fail the run (CI: the bugs are
+    /// open, and each file fails replay once its bug is fixed).
     #[arg(long, value_name = "DIR")]
     pub known: Option<PathBuf>,
 }
@@ -94,7 +95,7 @@ pub fn swarm(args: Args) -> Result {
     })?;
     progress.finish();
     let summary = match &args.known {
-        Some(dir) => summary.with_known(swarm::known_invariants(dir)?),
+        Some(dir) => summary.with_known(swarm::known_bugs(dir)?),
         None => summary,
     };
     let wall = progress.elapsed();
@@ -126,9 +127,6 @@ pub fn swarm(args: Args) -> Result {
             .clone()
             .unwrap_or_else(|| root().join("scenarios/regressions"));
         for (invariant, seed) in summary.first_failures() {
-            if summary.is_known(invariant) {
-                continue;
-            }
             eprintln!("shrinking seed {seed} ({invariant}) ...");
             let traced = scenarios::invariants::invariant(invariant)
                 .is_some_and(|i| matches!(i.judged, scenarios::invariants::Judged::Trace(_)));

@@ -83,6 +83,12 @@ pub struct KnownFailure {
     pub fails: Vec<String>,
     /// The bug, explained: what happens, and where in the code it could be fixed.
     pub why: String,
+    /// For the swarm (`--known`): what a run must have for its violation of a named
+    /// invariant to be this bug, as `swarm::causes` names them (a fault kind,
+    /// `line_noise to_modem` or `from_modem`, `udp`). Default: everything this file's run
+    /// has, which a shrunk run may have only for its timing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub causes: Vec<String>,
 }
 
 impl KnownFailure {

@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::format::{Check, Scenario};
+use crate::format::{Check, Scenario, StepKind};
 use crate::invariants::{self, Judged};
 use crate::replay::replay;
 
@@ -100,6 +100,40 @@ pub struct SeedResult {
     /// The invariants it broke, in the order of `invariants::INVARIANTS`, each with its first
     /// violation.
     pub broken: Vec<(&'static str, String)>,
+    /// What its run had that a known bug may need ([`causes`]).
+    pub causes: BTreeSet<String>,
+}
+
+/// What a run has that can cause a failure no firmware avoids: its fault kinds (line noise by
+/// direction, `both` counted as each) and a UDP link. A known bug is pinned by the causes
+/// its shrunk regression file kept ([`KnownBug::needs`]).
+pub fn causes(scenario: &Scenario) -> BTreeSet<String> {
+    let mut causes = BTreeSet::new();
+    if scenario.device_config().transport == protocol::types::Transport::Udp {
+        causes.insert("udp".to_string());
+    }
+    for step in &scenario.timeline {
+        let StepKind::Fault(fault) = &step.what else {
+            continue;
+        };
+        let Ok(value) = serde_json::to_value(fault) else {
+            continue;
+        };
+        let kind = value["kind"].as_str().unwrap_or_default();
+        match value["direction"].as_str() {
+            Some("both") => {
+                causes.insert(format!("{kind} to_modem"));
+                causes.insert(format!("{kind} from_modem"));
+            }
+            Some(direction) => {
+                causes.insert(format!("{kind} {direction}"));
+            }
+            None => {
+                causes.insert(kind.to_string());
+            }
+        }
+    }
+    causes
 }
 
 /// Runs one seed: generates its scenario, replays it, judges it (see the module
@@ -142,6 +176,7 @@ pub fn run_seed(seed: u64, options: &generate::Options, rerun: bool) -> Result<S
         seed,
         simulated,
         broken,
+        causes: causes(&scenario),
     })
 }
 
@@ -205,9 +240,9 @@ pub struct Summary {
     pub invariants: Vec<(&'static str, Vec<u64>, Option<String>)>,
     /// The generation options, for the commands that replay a seed.
     generate: generate::Options,
-    /// Invariants whose violations are known bugs (see [`known_invariants`]): shown, but
-    /// not failing the run.
-    known: BTreeSet<String>,
+    /// The known bugs (see [`known_bugs`]): a violation one of them explains is shown, but
+    /// does not fail the run.
+    known: Vec<KnownBug>,
     /// Every seed that broke an invariant, with what it broke, in seed order.
     pub failing: Vec<SeedResult>,
 }
@@ -235,7 +270,7 @@ impl Summary {
                 })
                 .collect(),
             generate: generate.clone(),
-            known: BTreeSet::new(),
+            known: Vec::new(),
             failing: results
                 .into_iter()
                 .filter(|r| !r.broken.is_empty())
@@ -244,25 +279,47 @@ impl Summary {
     }
 
     /// Every failing seed, one line per invariant it broke: the seed, the invariant, the
-    /// violation's first line (for sorting failures by cause).
+    /// violation's first line, the run's causes, and the known bug's file that explains it
+    /// or `-` (for sorting failures by cause).
     pub fn listing(&self) -> String {
         let mut text = String::new();
         for result in &self.failing {
             for (name, violation) in &result.broken {
                 let short: String = violation.chars().take(200).collect();
-                text.push_str(&format!("{}\t{name}\t{short}\n", result.seed));
+                let causes: Vec<&str> = result.causes.iter().map(String::as_str).collect();
+                let known = self
+                    .known_bug(name, result.seed)
+                    .map_or("-", |bug| bug.file.as_str());
+                text.push_str(&format!(
+                    "{}\t{name}\t{short}\t{}\t{known}\n",
+                    result.seed,
+                    causes.join(",")
+                ));
             }
         }
         text
     }
 
-    /// The same, with these invariants' violations known bugs.
-    pub fn with_known(self, known: BTreeSet<String>) -> Summary {
+    /// The same, with these known bugs.
+    pub fn with_known(self, known: Vec<KnownBug>) -> Summary {
         Summary { known, ..self }
     }
 
-    pub fn is_known(&self, invariant: &str) -> bool {
-        self.known.contains(invariant)
+    /// The known bug that explains `seed` breaking `invariant`, if one does.
+    fn known_bug(&self, invariant: &str, seed: u64) -> Option<&KnownBug> {
+        let result = self.failing.iter().find(|r| r.seed == seed)?;
+        self.known
+            .iter()
+            .find(|bug| bug.invariant == invariant && bug.needs.is_subset(&result.causes))
+    }
+
+    /// The seeds that broke `invariant` and no known bug explains.
+    fn unknown_seeds<'s>(&'s self, invariant: &'s str, seeds: &'s [u64]) -> Vec<u64> {
+        seeds
+            .iter()
+            .copied()
+            .filter(|&seed| self.known_bug(invariant, seed).is_none())
+            .collect()
     }
 
     /// Whether no invariant was broken, known bugs aside.
@@ -282,13 +339,16 @@ impl Summary {
         command
     }
 
-    /// The first failing seed of each broken invariant (known bugs aside), with its
+    /// The first failing seed of each broken invariant that no known bug explains, with its
     /// invariant.
     pub fn first_failures(&self) -> Vec<(&'static str, u64)> {
         self.invariants
             .iter()
-            .filter(|(name, ..)| !self.is_known(name))
-            .filter_map(|(name, seeds, _)| seeds.first().map(|s| (*name, *s)))
+            .filter_map(|(name, seeds, _)| {
+                self.unknown_seeds(name, seeds)
+                    .first()
+                    .map(|&seed| (*name, seed))
+            })
             .collect()
     }
 
@@ -306,12 +366,22 @@ impl Summary {
             "invariant", "violations", "first seed"
         );
         for (name, seeds, _) in &self.invariants {
-            let (first, mut command) = match seeds.first() {
+            let unknown = self.unknown_seeds(name, seeds);
+            // The first seed no known bug explains; else the first.
+            let (first, mut command) = match unknown.first().or(seeds.first()) {
                 Some(seed) => (seed.to_string(), self.command(*seed)),
                 None => ("-".to_string(), String::new()),
             };
-            if !seeds.is_empty() && self.is_known(name) {
-                command.push_str("  (known bug: a regression file pins it)");
+            let known = seeds.len() - unknown.len();
+            if known > 0 {
+                let mut files: Vec<&str> = seeds
+                    .iter()
+                    .filter_map(|&seed| self.known_bug(name, seed))
+                    .map(|bug| bug.file.as_str())
+                    .collect();
+                files.sort_unstable();
+                files.dedup();
+                command.push_str(&format!("  ({known} known: {} pin them)", files.join(", ")));
             }
             text.push_str(&format!(
                 "{name:<width$}  {:>10}  {first:>10}  {command}\n",
@@ -366,10 +436,23 @@ impl Summary {
     }
 }
 
-/// The invariants the regression files in `dir` mark as known failures: an `invariant`
-/// expectation whose id the file's `known_failure` names.
-pub fn known_invariants(dir: &Path) -> Result<BTreeSet<String>, String> {
-    let mut known = BTreeSet::new();
+/// A bug the firmware cannot avoid, pinned by a regression file: an invariant its
+/// `known_failure` names, and the causes ([`causes`]) it needs: the `known_failure`'s
+/// `causes`, or else all its run has. A seed's violation of that invariant is this bug only
+/// if its run has every one of them; any other is a failure, so a known bug hides no new one
+/// with another cause.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownBug {
+    pub invariant: String,
+    pub needs: BTreeSet<String>,
+    /// The regression file's name.
+    pub file: String,
+}
+
+/// The known bugs the regression files in `dir` pin: an `invariant` expectation whose id the
+/// file's `known_failure` names, with the file's causes.
+pub fn known_bugs(dir: &Path) -> Result<Vec<KnownBug>, String> {
+    let mut known = Vec::new();
     if !dir.exists() {
         return Ok(known);
     }
@@ -381,7 +464,18 @@ pub fn known_invariants(dir: &Path) -> Result<BTreeSet<String>, String> {
         };
         for e in &scenario.expect {
             if let (true, Check::Invariant { name }) = (marked.names(e.id.as_deref()), &e.check) {
-                known.insert(name.clone());
+                let needs = if marked.causes.is_empty() {
+                    causes(&scenario)
+                } else {
+                    marked.causes.iter().cloned().collect()
+                };
+                known.push(KnownBug {
+                    invariant: name.clone(),
+                    needs,
+                    file: file
+                        .file_name()
+                        .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+                });
             }
         }
     }
@@ -451,15 +545,26 @@ mod tests {
 
     #[test]
     fn known_bugs_are_shown_but_do_not_fail_the_run() {
-        let result = |seed, broken: &[&'static str]| SeedResult {
+        let result = |seed, broken: &[&'static str], causes: &[&str]| SeedResult {
             seed,
             simulated: Duration::from_secs(60),
             broken: broken.iter().map(|b| (*b, format!("{b} broke"))).collect(),
+            causes: causes.iter().map(|c| c.to_string()).collect(),
+        };
+        let bug = |invariant: &str, needs: &[&str]| KnownBug {
+            invariant: invariant.into(),
+            needs: needs.iter().map(|c| c.to_string()).collect(),
+            file: format!("{invariant}-1.json"),
         };
         let results = vec![
-            result(3, &["reconnected"]),
-            result(1, &[]),
-            result(2, &["reconnected", "answered"]),
+            result(3, &["reconnected"], &["reboot"]),
+            result(1, &[], &[]),
+            result(
+                2,
+                &["reconnected", "answered"],
+                &["line_noise to_modem", "reboot"],
+            ),
+            result(4, &["answered"], &["peer_vanish"]),
         ];
         let summary = Summary::new(results, &generate::Options::default());
         assert_eq!(
@@ -475,13 +580,23 @@ mod tests {
             reconnected.map(|(_, seeds, _)| seeds.as_slice()),
             Some(&[2, 3][..])
         );
-        let known = summary.with_known(["answered".to_string()].into());
-        assert_eq!(known.first_failures(), [("reconnected", 2)]);
-        let all = known
-            .clone()
-            .with_known(["answered".into(), "reconnected".into()].into());
+        // A known bug explains the seeds whose runs had its causes, and no other.
+        let known = summary.with_known(vec![bug("answered", &["line_noise to_modem"])]);
+        assert_eq!(
+            known.first_failures(),
+            [("answered", 4), ("reconnected", 2)]
+        );
+        let all = known.clone().with_known(vec![
+            bug("answered", &["line_noise to_modem"]),
+            bug("answered", &[]),
+            bug("reconnected", &["reboot"]),
+        ]);
         assert!(all.passed());
-        assert!(all.table().contains("known bug"));
+        assert!(
+            all.table().contains("(2 known: answered-1.json pin them)"),
+            "{}",
+            all.table()
+        );
         // JUnit: a test case per invariant, a failure with the seeds that broke it.
         let xml = known.junit().unwrap();
         assert_eq!(
@@ -493,11 +608,14 @@ mod tests {
             "{xml}"
         );
         // The regression files mark what is known: none in a directory that is not there.
-        let none = known_invariants(Path::new("no/such/dir")).unwrap();
+        let none = known_bugs(Path::new("no/such/dir")).unwrap();
         assert!(none.is_empty());
+        // Each known bug names an invariant and has a cause: one without would excuse
+        // every violation of its invariant.
         let regressions = Path::new(env!("CARGO_MANIFEST_DIR")).join("regressions");
-        for name in known_invariants(&regressions).unwrap() {
-            assert!(invariants::invariant(&name).is_some(), "{name}");
+        for bug in known_bugs(&regressions).unwrap() {
+            assert!(invariants::invariant(&bug.invariant).is_some(), "{bug:?}");
+            assert!(!bug.needs.is_empty(), "{bug:?}");
         }
     }
 

@@ -313,6 +313,7 @@ pub fn regression(
         known_failure: Some(KnownFailure {
             fails: vec![invariant.to_string()],
             why: format!("{violation} (found by the swarm; the cause is to be written here)"),
+            causes: Vec::new(),
         }),
         ..judged_by(shrunk, invariant)
     }
