@@ -508,6 +508,60 @@ fn close_from_either_side() {
     );
 }
 
+/// A server that resets (or closes) a connection it just accepted, before its SYN-ACK reached
+/// the device: the RST (FIN) follows the SYN-ACK, so the device's link opens, then closes.
+/// (It was lost: the link stayed open, acknowledged by a server that had forgotten it; the
+/// swarm's seed 15016.)
+#[test]
+fn an_end_before_the_handshake_completes_follows_it() {
+    for end in [HostInput::Reset, HostInput::Close] {
+        let mut h = NetworkBench::simple();
+        h.request(NetRequest::ActivatePdp {
+            apn: "CMIOT".into(),
+        });
+        h.run_for(secs(5));
+        h.log.clear();
+        h.request(NetRequest::Connect {
+            link: 0,
+            transport: Transport::Tcp,
+            host: "lab.longlink.test".to_string(),
+            port: PORT,
+            tcp: h.tcp,
+        });
+        // Until the host has the connection (accepted at once), the SYN-ACK on its way.
+        let conn = loop {
+            let accepted = h.log.iter().find_map(|(_, o)| match o {
+                NetOutput::Host(HostEvent::Connect { conn, .. }) => Some(*conn),
+                _ => None,
+            });
+            if let Some(conn) = accepted {
+                break conn;
+            }
+            h.run_for(ms(1));
+        };
+        let modem_events = |h: &NetworkBench| -> Vec<NetEvent> {
+            h.log
+                .iter()
+                .filter_map(|(_, o)| match o {
+                    NetOutput::Modem(event) => Some(event.clone()),
+                    _ => None,
+                })
+                .collect()
+        };
+        assert!(!modem_events(&h).contains(&NetEvent::Connected { link: 0 }));
+        h.host(conn, end.clone());
+        h.run_for(secs(2));
+        assert_eq!(
+            modem_events(&h),
+            vec![
+                NetEvent::Connected { link: 0 },
+                NetEvent::Closed { link: 0 }
+            ],
+            "{end:?}"
+        );
+    }
+}
+
 #[test]
 fn udp_loss_is_seeded() {
     let lost = |seed| {

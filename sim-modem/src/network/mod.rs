@@ -208,10 +208,19 @@ struct Conn {
     /// no round-trip sample, RFC 6298 §3).
     syn_sent: Duration,
     handshake_retransmitted: bool,
+    /// TCP: the host closed or reset the connection after accepting it, before its
+    /// SYN-ACK reached the device: the FIN or RST follows the handshake.
+    early_end: Option<EarlyEnd>,
     /// TCP, once established.
     stream: Option<Box<Stream>>,
     /// UDP to the simulated time server (`ntp_server`), answered here.
     ntp: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EarlyEnd {
+    Close,
+    Reset,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -560,6 +569,12 @@ impl Network {
             (HostInput::Close | HostInput::Reset, ConnState::Closed | ConnState::Dead) => {
                 self.conns.remove(&conn);
             }
+            (HostInput::Close, ConnState::Connecting) if transport == Transport::Tcp => {
+                self.conn_mut(conn).early_end = Some(EarlyEnd::Close);
+            }
+            (HostInput::Reset, ConnState::Connecting) if transport == Transport::Tcp => {
+                self.conn_mut(conn).early_end = Some(EarlyEnd::Reset);
+            }
             // Anything else comes too late or makes no sense in this state: ignore it.
             _ => {}
         }
@@ -675,6 +690,7 @@ impl Network {
                 settings,
                 syn_sent: now,
                 handshake_retransmitted: false,
+                early_end: None,
                 stream: None,
                 ntp,
             },
@@ -1158,6 +1174,19 @@ impl Network {
             Due::Established { conn } => {
                 if self.link_is(conn) && self.conns[&conn].state == ConnState::Connecting {
                     self.establish(now, conn);
+                    // What the host did meanwhile follows the SYN-ACK (it was sent after).
+                    match self.conn_mut(conn).early_end.take() {
+                        Some(EarlyEnd::Reset) => {
+                            self.stream_mut(conn).host_gone = true;
+                            self.stop_sending(conn, Dir::Down);
+                            self.reset(now, conn, Dir::Down);
+                        }
+                        Some(EarlyEnd::Close) => {
+                            self.stream_mut(conn).down.sender.close();
+                            self.transmit(now, conn, Dir::Down);
+                        }
+                        None => {}
+                    }
                 }
             }
             Due::ConnectTimeout { conn } => {
