@@ -305,9 +305,15 @@ impl Summary {
         Summary { known, ..self }
     }
 
+    /// A failing seed's result (`failing` is in seed order).
+    fn result(&self, seed: u64) -> Option<&SeedResult> {
+        let at = self.failing.binary_search_by_key(&seed, |r| r.seed).ok()?;
+        Some(&self.failing[at])
+    }
+
     /// The known bug that explains `seed` breaking `invariant`, if one does.
     fn known_bug(&self, invariant: &str, seed: u64) -> Option<&KnownBug> {
-        let result = self.failing.iter().find(|r| r.seed == seed)?;
+        let result = self.result(seed)?;
         self.known
             .iter()
             .find(|bug| bug.invariant == invariant && bug.needs.is_subset(&result.causes))
@@ -405,8 +411,7 @@ impl Summary {
         for (name, seeds, _) in &self.invariants {
             let seeds = self.unknown_seeds(name, seeds);
             let first = seeds.first().and_then(|&seed| {
-                let result = self.failing.iter().find(|r| r.seed == seed)?;
-                let (_, violation) = result.broken.iter().find(|(n, _)| n == name)?;
+                let (_, violation) = self.result(seed)?.broken.iter().find(|(n, _)| n == name)?;
                 Some(violation.as_str())
             });
             let status = match seeds.first() {
